@@ -1,0 +1,496 @@
+/*
+ * autoenc.h - libautoenc public API: autoencoders and PCA on image data.
+ *
+ * Conventions (they hold for every function below unless it says otherwise):
+ *  - Names read ae_<object>_<verb>.  Handles are opaque; each has a create
+ *    (or load) call and a free call, and every free call accepts NULL.
+ *  - Functions that can fail return an ae_status.  AE_OK is 0.  On failure
+ *    nothing the caller owns has been changed, outputs are left untouched
+ *    (pointer-to-handle outputs are set to NULL), and ae_last_error() on the
+ *    same thread returns a detailed message naming the file, offset, layer or
+ *    dimension at fault.
+ *  - Arrays of images are row-major, batch first, each image stored as
+ *    channels x height x width floats.  The caller owns every array it passes
+ *    in; the library never keeps a pointer to one after the call returns.
+ *  - The library never aborts, exits, asserts on user input or prints.
+ *  - Thread safety: distinct handles may be used from distinct threads at
+ *    once.  One handle must not be used from two threads at once, except a
+ *    dataset, which is read-only after loading and may be shared freely.
+ *    ae_set_threads() and ae_set_allocator() are process-wide and must be
+ *    called while no other library call is running.
+ *
+ * ABI: within one major version (the soname), no function is removed or
+ * changes signature and no enum value changes meaning.  All versions noted
+ * "since 0.1" below belong to the first release.
+ */
+#ifndef AUTOENC_H
+#define AUTOENC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "autoenc_version.h"
+
+#if defined(AE_BUILDING_LIBRARY) && defined(__GNUC__)
+#define AE_API __attribute__((visibility("default")))
+#else
+#define AE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Run-time version: AE_VERSION_NUMBER of the library actually linked
+ * (major * 10000 + minor * 100 + patch), and its dotted string. */
+AE_API unsigned ae_version_number(void);
+AE_API const char *ae_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and error messages                                           */
+/* ------------------------------------------------------------------------ */
+
+/* One list gives the codes, their names and their messages.  Values are
+ * fixed forever; new codes take new numbers. */
+#define AE_STATUS_LIST(X)                                                      \
+    X(AE_OK, 0, "success")                                                     \
+    X(AE_ERR_NULL, 1, "a required handle or pointer is NULL")                  \
+    X(AE_ERR_INVALID_ARGUMENT, 2, "an argument is out of its valid range")     \
+    X(AE_ERR_SHAPE, 3, "array or layer shapes do not fit together")           \
+    X(AE_ERR_NO_MEMORY, 4, "out of memory")                                    \
+    X(AE_ERR_IO, 5, "file could not be opened, read or written")              \
+    X(AE_ERR_FORMAT, 6, "data is malformed, truncated or of an unknown format") \
+    X(AE_ERR_CHECKSUM, 7, "stored checksum does not match the content")        \
+    X(AE_ERR_NOT_FINITE, 8, "a NaN or infinity appeared")                      \
+    X(AE_ERR_BAD_STATE, 9, "handle is unusable after an earlier failure")      \
+    X(AE_ERR_NUMERIC, 10, "a linear-algebra routine did not converge")         \
+    X(AE_ERR_UNSUPPORTED, 11, "operation not supported for this object")       \
+    X(AE_ERR_LIMIT, 12, "input exceeds a size limit")
+
+typedef enum ae_status {
+#define AE_STATUS_ENUM_(name, value, message) name = value,
+    AE_STATUS_LIST(AE_STATUS_ENUM_)
+#undef AE_STATUS_ENUM_
+} ae_status;
+
+/* Static, human-readable description of a status code; never NULL. */
+AE_API const char *ae_status_message(ae_status status);
+/* Static identifier of a status code ("AE_ERR_SHAPE"); never NULL. */
+AE_API const char *ae_status_name(ae_status status);
+/* Detailed message of the most recent failing call on this thread, or "" if
+ * none failed yet.  Valid until the next library call on this thread. */
+AE_API const char *ae_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Process-wide settings                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Number of threads the library uses, BLAS included.  n = 0 restores the
+ * default, the number of online processors.  Results are bit-identical for
+ * the same seed and the same thread count. */
+AE_API ae_status ae_set_threads(int n);
+AE_API int ae_threads(void);
+
+/* Route the library's own allocations through alloc_fn/free_fn (both, or
+ * neither: NULL restores malloc/free).  opaque is passed to both.  Must be
+ * called before any handle exists.  BLAS, LAPACK and zlib allocate outside
+ * this hook. */
+typedef void *(*ae_alloc_fn)(void *opaque, size_t size);
+typedef void (*ae_free_fn)(void *opaque, void *ptr);
+AE_API ae_status ae_set_allocator(ae_alloc_fn alloc_fn, ae_free_fn free_fn,
+                                  void *opaque);
+
+/* ------------------------------------------------------------------------ */
+/* Datasets                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_dataset ae_dataset;
+
+/* How pixels (0..255) become floats in batches. */
+typedef enum ae_pixel_range {
+    AE_RANGE_UNIT = 0,      /* p / 255, in [0, 1] (the default) */
+    AE_RANGE_SYMMETRIC = 1  /* p / 127.5 - 1, in [-1, 1] */
+} ae_pixel_range;
+
+/* Load MNIST-style IDX files: images (magic 0x00000803, uint8, N x H x W) and
+ * optionally labels (magic 0x00000801, uint8, N; labels_path may be NULL).
+ * Each file may be raw or gzip-compressed (detected from its content).
+ * Magic, dimensions and lengths are checked against the data; image and label
+ * counts must agree.  Pixels are kept as uint8. */
+AE_API ae_status ae_dataset_load_idx(ae_dataset **out, const char *images_path,
+                                     const char *labels_path);
+/* The same from memory buffers, which are copied; labels may be NULL with
+ * labels_size 0. */
+AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
+                                            const void *images,
+                                            size_t images_size,
+                                            const void *labels,
+                                            size_t labels_size);
+AE_API void ae_dataset_free(ae_dataset *ds);
+
+/* Number of images. */
+AE_API size_t ae_dataset_count(const ae_dataset *ds);
+/* Image shape; any output pointer may be NULL. */
+AE_API ae_status ae_dataset_shape(const ae_dataset *ds, int *channels,
+                                  int *height, int *width);
+/* Floats per image: channels * height * width (0 for a NULL handle). */
+AE_API size_t ae_dataset_image_size(const ae_dataset *ds);
+/* 1 if the dataset has labels, else 0. */
+AE_API int ae_dataset_has_labels(const ae_dataset *ds);
+
+/* Pixel range used by ae_dataset_batch and training (default AE_RANGE_UNIT).
+ * Subsets and splits inherit it. */
+AE_API ae_status ae_dataset_set_range(ae_dataset *ds, ae_pixel_range range);
+AE_API ae_pixel_range ae_dataset_range(const ae_dataset *ds);
+
+/* Copy images first .. first+count-1 as floats into images (count *
+ * image_size floats) and, if labels is not NULL, their labels. */
+AE_API ae_status ae_dataset_batch(const ae_dataset *ds, size_t first,
+                                  size_t count, float *images,
+                                  uint8_t *labels);
+/* The same for an arbitrary list of indices. */
+AE_API ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
+                                   size_t count, float *images,
+                                   uint8_t *labels);
+/* Label of one image (AE_ERR_UNSUPPORTED if the dataset has none). */
+AE_API ae_status ae_dataset_label(const ae_dataset *ds, size_t index,
+                                  uint8_t *label);
+
+/* A new dataset of images first .. first+count-1.  It shares the pixel
+ * storage (freeing either handle is safe in any order). */
+AE_API ae_status ae_dataset_subset(const ae_dataset *ds, size_t first,
+                                   size_t count, ae_dataset **out);
+/* Random split: a permutation drawn from seed puts round(train_fraction * N)
+ * images in *train and the rest in *validation.  Both share storage. */
+AE_API ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
+                                  uint64_t seed, ae_dataset **train,
+                                  ae_dataset **validation);
+
+/* Mini-batch iteration: each epoch visits every image once, in an order
+ * drawn from the seed and the epoch number (or in stored order when shuffle
+ * is 0).  The last batch of an epoch may be smaller. */
+typedef struct ae_batches ae_batches;
+AE_API ae_status ae_batches_create(ae_batches **out, const ae_dataset *ds,
+                                   size_t batch_size, int shuffle,
+                                   uint64_t seed);
+AE_API void ae_batches_free(ae_batches *it);
+/* Fill the next batch; *count receives its size, 0 once the epoch is over
+ * (the following call starts the next epoch).  labels may be NULL. */
+AE_API ae_status ae_batches_next(ae_batches *it, float *images,
+                                 uint8_t *labels, size_t *count);
+/* Number of batches per epoch. */
+AE_API size_t ae_batches_per_epoch(const ae_batches *it);
+
+/* ------------------------------------------------------------------------ */
+/* Noise                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ae_noise {
+    AE_NOISE_NONE = 0,
+    /* x + level * N(0,1), clipped to [lo, hi] */
+    AE_NOISE_GAUSSIAN = 1,
+    /* each value independently set to lo with probability level/2, to hi
+     * with probability level/2, else kept */
+    AE_NOISE_SALT_PEPPER = 2
+} ae_noise;
+
+/* out[i] = corrupted in[i] for i < n; in and out may be the same array.
+ * The noise is drawn from seed alone, so a call is reproducible. */
+AE_API ae_status ae_corrupt(ae_noise kind, float level, float lo, float hi,
+                            uint64_t seed, const float *in, float *out,
+                            size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Layers and models                                                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_model ae_model;
+typedef struct ae_layer ae_layer;
+
+typedef enum ae_activation {
+    AE_ACT_NONE = 0,
+    AE_ACT_RELU = 1,
+    AE_ACT_LEAKY_RELU = 2, /* slope for x < 0: 0.01 unless set */
+    AE_ACT_TANH = 3,
+    AE_ACT_SIGMOID = 4
+} ae_activation;
+
+typedef enum ae_layer_kind {
+    AE_LAYER_DENSE = 1,
+    AE_LAYER_CONV2D = 2,
+    AE_LAYER_MAXPOOL2D = 3,
+    AE_LAYER_MAXUNPOOL2D = 4,
+    AE_LAYER_UPSAMPLE2D = 5,
+    AE_LAYER_CONV_TRANSPOSE2D = 6,
+    AE_LAYER_RESHAPE = 7
+} ae_layer_kind;
+
+/* Which half of the autoencoder a layer belongs to.  The output of the last
+ * encoder layer is the code. */
+typedef enum ae_part { AE_ENCODER = 0, AE_DECODER = 1 } ae_part;
+
+/* An empty model for inputs of channels x height x width.  Layers added
+ * later draw their initial weights, in order, from a generator seeded with
+ * seed. */
+AE_API ae_status ae_model_create(ae_model **out, int channels, int height,
+                                 int width, uint64_t seed);
+AE_API void ae_model_free(ae_model *m);
+
+/* Append a fully connected layer of `units` outputs to the encoder or the
+ * decoder (encoder layers must all come first).  Its input is the previous
+ * layer's output (or the model input), flattened.  Weights and bias are drawn
+ * like PyTorch's nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
+                                    ae_activation act);
+
+/* Number of layers, encoder and decoder together; layers are numbered from
+ * 0 in order of addition. */
+AE_API size_t ae_model_layer_count(const ae_model *m);
+/* Number of encoder layers (the code is the output of layer
+ * encoder_layers - 1). */
+AE_API size_t ae_model_encoder_layer_count(const ae_model *m);
+/* Borrow layer `index`; it lives as long as the model. */
+AE_API ae_status ae_model_layer(const ae_model *m, size_t index,
+                                ae_layer **layer);
+/* Floats per input image and per code. */
+AE_API size_t ae_model_input_size(const ae_model *m);
+AE_API size_t ae_model_code_size(const ae_model *m);
+/* Total number of trainable parameters. */
+AE_API size_t ae_model_param_count(const ae_model *m);
+/* Check that the model is complete: at least one encoder and one decoder
+ * layer, and a decoder output of the input's size.  Called by the
+ * functions below; useful to get the error early. */
+AE_API ae_status ae_model_validate(const ae_model *m);
+
+/* Forward passes on `batch` images (any batch size >= 1).  input holds
+ * batch * input_size floats, code batch * code_size, output batch *
+ * input_size.  ae_model_reconstruct's output may alias its input. */
+AE_API ae_status ae_model_encode(ae_model *m, const float *input, size_t batch,
+                                 float *code);
+AE_API ae_status ae_model_decode(ae_model *m, const float *code, size_t batch,
+                                 float *output);
+AE_API ae_status ae_model_reconstruct(ae_model *m, const float *input,
+                                      size_t batch, float *output);
+/* Output of layer `index` (after its activation) for `batch` inputs; out
+ * holds batch * ae_layer_output_size floats. */
+AE_API ae_status ae_model_activations(ae_model *m, size_t index,
+                                      const float *input, size_t batch,
+                                      float *out);
+/* Mean of layer `index`'s output over every image of ds: per unit into
+ * per_unit (ae_layer_output_size floats, may be NULL) and over all units
+ * into *overall (may be NULL). */
+AE_API ae_status ae_model_mean_activation(ae_model *m, size_t index,
+                                          const ae_dataset *ds,
+                                          float *per_unit, double *overall);
+
+/* Save a model (architecture and weights) to path.  The file is written to a
+ * temporary name beside it and renamed into place, so path always holds
+ * either its old content or the complete new model.  Format: docs/FORMAT.md.
+ */
+AE_API ae_status ae_model_save(const ae_model *m, const char *path);
+/* Load a model saved by ae_model_save.  Any truncated, corrupted or hostile
+ * file gives an error, never a crash. */
+AE_API ae_status ae_model_load(ae_model **out, const char *path);
+/* The same through memory: *size receives the serialized size; call with
+ * buffer NULL to learn it. */
+AE_API ae_status ae_model_save_memory(const ae_model *m, void *buffer,
+                                      size_t capacity, size_t *size);
+AE_API ae_status ae_model_load_memory(ae_model **out, const void *data,
+                                      size_t size);
+
+/* Layer properties.  Shapes: any output pointer may be NULL. */
+AE_API ae_layer_kind ae_layer_get_kind(const ae_layer *l);
+AE_API ae_status ae_layer_input_shape(const ae_layer *l, int *channels,
+                                      int *height, int *width);
+AE_API ae_status ae_layer_output_shape(const ae_layer *l, int *channels,
+                                       int *height, int *width);
+AE_API size_t ae_layer_output_size(const ae_layer *l);
+/* Change the activation after the layer (param is the LeakyReLU slope, >= 0,
+ * ignored otherwise).  Only for layers that have one (dense, convolutions). */
+AE_API ae_status ae_layer_set_activation(ae_layer *l, ae_activation act,
+                                         float param);
+AE_API ae_activation ae_layer_activation(const ae_layer *l);
+
+/* Weights and biases, copied out or in.  Dense weights are out x in,
+ * row-major (PyTorch's layout); n must equal the count. */
+AE_API size_t ae_layer_weight_count(const ae_layer *l);
+AE_API size_t ae_layer_bias_count(const ae_layer *l);
+AE_API ae_status ae_layer_get_weights(const ae_layer *l, float *w, size_t n);
+AE_API ae_status ae_layer_set_weights(ae_layer *l, const float *w, size_t n);
+AE_API ae_status ae_layer_get_bias(const ae_layer *l, float *b, size_t n);
+AE_API ae_status ae_layer_set_bias(ae_layer *l, const float *b, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_optimizer ae_optimizer;
+
+typedef enum ae_optimizer_param {
+    AE_OPT_LEARNING_RATE = 0, /* > 0 */
+    AE_OPT_BETA1 = 1,         /* Adam, [0, 1), default 0.9 */
+    AE_OPT_BETA2 = 2,         /* Adam, [0, 1), default 0.999 */
+    AE_OPT_EPSILON = 3,       /* Adam, > 0, default 1e-8 */
+    AE_OPT_MOMENTUM = 4,      /* SGD, [0, 1), default 0 */
+    AE_OPT_WEIGHT_DECAY = 5   /* >= 0, default 0: L2 added to the gradient */
+} ae_optimizer_param;
+
+/* Adam as PyTorch's torch.optim.Adam (bias-corrected moments). */
+AE_API ae_status ae_optimizer_create_adam(ae_optimizer **out,
+                                          float learning_rate);
+/* SGD with momentum as torch.optim.SGD (v = mu v + g; w -= lr v). */
+AE_API ae_status ae_optimizer_create_sgd(ae_optimizer **out,
+                                         float learning_rate, float momentum);
+AE_API void ae_optimizer_free(ae_optimizer *opt);
+AE_API ae_status ae_optimizer_set(ae_optimizer *opt, ae_optimizer_param p,
+                                  double value);
+AE_API ae_status ae_optimizer_get(const ae_optimizer *opt,
+                                  ae_optimizer_param p, double *value);
+/* Forget the moments and the step count. */
+AE_API ae_status ae_optimizer_reset(ae_optimizer *opt);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_trainer ae_trainer;
+
+typedef enum ae_loss {
+    AE_LOSS_MSE = 0, /* mean over all values of (y - t)^2 */
+    AE_LOSS_BCE = 1  /* mean of -(t log y + (1-t) log(1-y)), logs >= -100 */
+} ae_loss;
+
+typedef enum ae_train_param {
+    AE_TRAIN_LOSS = 0,        /* an ae_loss, default AE_LOSS_MSE */
+    AE_TRAIN_L1_CODE = 1,     /* lambda >= 0: adds lambda * sum |code| over
+                                 the batch (experiment 3), default 0 */
+    AE_TRAIN_NOISE = 2,       /* an ae_noise applied to inputs, targets stay
+                                 clean, default AE_NOISE_NONE */
+    AE_TRAIN_NOISE_LEVEL = 3, /* >= 0, default 0 */
+    AE_TRAIN_BATCH_SIZE = 4,  /* >= 1, default 64 */
+    AE_TRAIN_SHUFFLE = 5,     /* 0 or 1, default 1 */
+    AE_TRAIN_SEED = 6         /* shuffling and noise, default 0 */
+} ae_train_param;
+
+/* What the fit callback is told.  Filled by the library; `size` is
+ * sizeof(ae_progress) of the library that filled it, so later versions can
+ * append fields. */
+typedef struct ae_progress {
+    size_t size;
+    int epoch;            /* 1-based */
+    int epochs;
+    size_t batch;         /* 1-based batch within the epoch */
+    size_t batches;       /* batches per epoch */
+    int epoch_done;       /* 1 on the call after the epoch's last batch */
+    double loss;          /* batch: its loss; epoch_done: the epoch's mean */
+    double val_loss;      /* epoch_done with validation data, else NaN */
+    double seconds;       /* since the fit call started */
+} ae_progress;
+
+/* Return 0 to go on, non-zero to stop training after this call. */
+typedef int (*ae_progress_fn)(const ae_progress *p, void *user);
+
+/* A trainer borrows model and optimizer, which must outlive it. */
+AE_API ae_status ae_trainer_create(ae_trainer **out, ae_model *m,
+                                   ae_optimizer *opt);
+AE_API void ae_trainer_free(ae_trainer *t);
+AE_API ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double value);
+AE_API ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p,
+                                double *value);
+
+/* One optimisation step on `batch` images.  target may be NULL (= input).
+ * Input noise, if set, is applied to a copy of input.  *loss (may be NULL)
+ * receives the batch loss including the L1 term.  A NaN or infinite loss
+ * returns AE_ERR_NOT_FINITE and leaves the weights as they were. */
+AE_API ae_status ae_trainer_step(ae_trainer *t, const float *input,
+                                 const float *target, size_t batch,
+                                 float *loss);
+/* Train for `epochs` epochs on train; after each epoch, the loss on
+ * validation (may be NULL) is computed.  progress (may be NULL) is called
+ * after every batch and at each epoch's end. */
+AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
+                                const ae_dataset *validation, int epochs,
+                                ae_progress_fn progress, void *user);
+/* Mean loss over ds without training, with the trainer's loss and L1 term
+ * and, if noise is set, inputs corrupted from a fixed seed. */
+AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
+                                     double *loss);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_metrics ae_metrics;
+
+typedef enum ae_metric {
+    AE_METRIC_MSE = 0,  /* mean squared error over every value */
+    AE_METRIC_BCE = 1,  /* binary cross-entropy (test as prediction) */
+    AE_METRIC_PSNR = 2, /* mean over images of 10 log10(range^2 / mse) */
+    AE_METRIC_SSIM = 3  /* mean over images (and channels) of mean SSIM */
+} ae_metric;
+
+typedef enum ae_ssim_window {
+    /* scikit-image's structural_similarity defaults: 7x7 uniform window,
+     * sample covariance */
+    AE_SSIM_UNIFORM7 = 0,
+    /* Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, population
+     * covariance (skimage: gaussian_weights=True, sample covariance off) */
+    AE_SSIM_GAUSSIAN11 = 1
+} ae_ssim_window;
+
+/* Accumulates metrics over batches of images of the given shape whose
+ * values span data_range (1 for [0,1], 2 for [-1,1]). */
+AE_API ae_status ae_metrics_create(ae_metrics **out, int channels, int height,
+                                   int width, float data_range);
+AE_API void ae_metrics_free(ae_metrics *mt);
+AE_API ae_status ae_metrics_set_ssim_window(ae_metrics *mt,
+                                            ae_ssim_window window);
+/* Add `batch` image pairs. */
+AE_API ae_status ae_metrics_update(ae_metrics *mt, const float *reference,
+                                   const float *test, size_t batch);
+/* Value over everything added since creation or the last reset. */
+AE_API ae_status ae_metrics_value(const ae_metrics *mt, ae_metric which,
+                                  double *value);
+AE_API size_t ae_metrics_count(const ae_metrics *mt);
+AE_API void ae_metrics_reset(ae_metrics *mt);
+
+/* ------------------------------------------------------------------------ */
+/* PCA                                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ae_pca ae_pca;
+
+/* A PCA of `components` components (>= 1). */
+AE_API ae_status ae_pca_create(ae_pca **out, int components);
+AE_API void ae_pca_free(ae_pca *p);
+/* Fit on n rows of d floats (n >= 2, components <= min(n, d)). */
+AE_API ae_status ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d);
+/* Fit on every image of ds, converted batch by batch. */
+AE_API ae_status ae_pca_fit_dataset(ae_pca *p, const ae_dataset *ds);
+/* Project n rows of d floats to n x components, and back. */
+AE_API ae_status ae_pca_transform(const ae_pca *p, const float *x, size_t n,
+                                  float *codes);
+AE_API ae_status ae_pca_inverse_transform(const ae_pca *p, const float *codes,
+                                          size_t n, float *x);
+/* Dimension d of the fitted data (0 before a fit) and component count. */
+AE_API size_t ae_pca_dim(const ae_pca *p);
+AE_API int ae_pca_components(const ae_pca *p);
+/* Components (components x d, rows of unit length, sign fixed so the largest
+ * absolute entry is positive), mean (d), explained variance and its ratio
+ * (components each). */
+AE_API ae_status ae_pca_get_components(const ae_pca *p, float *out, size_t n);
+AE_API ae_status ae_pca_get_mean(const ae_pca *p, float *out, size_t n);
+AE_API ae_status ae_pca_explained_variance(const ae_pca *p, double *out,
+                                           size_t n);
+AE_API ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
+                                                 size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUTOENC_H */

@@ -1,0 +1,1 @@
+/* batches.c - placeholder, being written. */

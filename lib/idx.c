@@ -1,0 +1,1 @@
+/* idx.c - placeholder, being written. */

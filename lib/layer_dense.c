@@ -1,0 +1,1 @@
+/* layer_dense.c - placeholder, being written. */

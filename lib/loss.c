@@ -1,0 +1,1 @@
+/* loss.c - placeholder, being written. */

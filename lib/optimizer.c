@@ -1,0 +1,1 @@
+/* optimizer.c - placeholder, being written. */

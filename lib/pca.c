@@ -1,0 +1,1 @@
+/* pca.c - placeholder, being written. */

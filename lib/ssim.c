@@ -1,0 +1,1 @@
+/* ssim.c - placeholder, being written. */

@@ -1,0 +1,1 @@
+/* trainer.c - placeholder, being written. */

@@ -1,0 +1,119 @@
+/* testutil.c - helpers shared by the unit tests. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+const char *tu_mnist_path(const char *name)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", AE_TEST_MNIST_DIR, name);
+    return buf;
+}
+
+int tu_have_mnist(void)
+{
+    return access(tu_mnist_path("t10k-images-idx3-ubyte.gz"), R_OK) == 0;
+}
+
+const char *tu_tmpdir(void)
+{
+    static char dir[256];
+    if (dir[0] == '\0') {
+        const char *base = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/ae-test-XXXXXX", base ? base : "/tmp");
+        if (mkdtemp(dir) == NULL) {
+            perror("mkdtemp");
+            exit(2);
+        }
+    }
+    return dir;
+}
+
+const char *tu_tmp_path(const char *name)
+{
+    static char bufs[4][4096];
+    static int next;
+    char *b = bufs[next++ & 3];
+    snprintf(b, 4096, "%s/%s", tu_tmpdir(), name);
+    return b;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint8_t *tu_idx_images(uint32_t n, uint32_t h, uint32_t w,
+                       const uint8_t *pixels, size_t *size)
+{
+    size_t body = (size_t)n * h * w;
+    uint8_t *b = malloc(16 + body + 1);
+    ck_assert_ptr_nonnull(b);
+    put_be32(b, 0x00000803);
+    put_be32(b + 4, n);
+    put_be32(b + 8, h);
+    put_be32(b + 12, w);
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < h; r++)
+            for (size_t c = 0; c < w; c++) {
+                size_t k = (i * h + r) * w + c;
+                b[16 + k] = pixels ? pixels[k] : (uint8_t)((i * 7 + r * 3 + c) & 255);
+            }
+    *size = 16 + body;
+    return b;
+}
+
+uint8_t *tu_idx_labels(uint32_t n, const uint8_t *labels, size_t *size)
+{
+    uint8_t *b = malloc(8 + (size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    put_be32(b, 0x00000801);
+    put_be32(b + 4, n);
+    for (uint32_t i = 0; i < n; i++)
+        b[8 + i] = labels ? labels[i] : (uint8_t)(i % 10);
+    *size = 8 + (size_t)n;
+    return b;
+}
+
+void tu_write_file(const char *path, const void *data, size_t size, int gzip)
+{
+    if (gzip) {
+        gzFile f = gzopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        if (size > 0)
+            ck_assert_int_eq(gzwrite(f, data, (unsigned)size), (int)size);
+        ck_assert_int_eq(gzclose(f), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+        ck_assert_int_eq(fclose(f), 0);
+    }
+}
+
+void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed)
+{
+    uint32_t s = seed * 2654435761u + 12345u;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        x[i] = lo + (hi - lo) * (float)(s >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
+int tu_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

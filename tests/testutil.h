@@ -1,0 +1,56 @@
+/* testutil.h - helpers shared by the unit tests. */
+#ifndef AE_TESTUTIL_H
+#define AE_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "autoenc.h"
+
+/* Fail the test with the status name and ae_last_error() unless s == AE_OK. */
+#define ck_assert_ae_ok(s)                                                     \
+    do {                                                                       \
+        ae_status s_ = (s);                                                    \
+        ck_assert_msg(s_ == AE_OK, "%s returned %s: %s", #s,                   \
+                      ae_status_name(s_), ae_last_error());                    \
+    } while (0)
+
+/* Expect a given failure status, and a non-empty detail message. */
+#define ck_assert_ae_status(s, expected)                                       \
+    do {                                                                       \
+        ae_status s_ = (s);                                                    \
+        ck_assert_msg(s_ == (expected), "%s returned %s, expected %s (%s)",    \
+                      #s, ae_status_name(s_), ae_status_name(expected),        \
+                      ae_last_error());                                        \
+        ck_assert_msg(ae_last_error()[0] != '\0', "no detail message");        \
+    } while (0)
+
+/* Path of a real MNIST file in the shared data folder (static buffer). */
+const char *tu_mnist_path(const char *name);
+/* 1 if the real MNIST data is present (tests that need it skip otherwise
+ * only when AE_TEST_ALLOW_MISSING_DATA is set; CI always has it). */
+int tu_have_mnist(void);
+
+/* A fresh temporary directory for this process (created once). */
+const char *tu_tmpdir(void);
+/* tu_tmpdir()/name in a static buffer (rotating among 4 buffers). */
+const char *tu_tmp_path(const char *name);
+
+/* Build an IDX image file in memory: magic 0x803, n x h x w pixels given
+ * (or pixel = (i * 7 + r * 3 + c) & 255 when pixels is NULL).  Returns a
+ * malloc'd buffer, size in *size. */
+uint8_t *tu_idx_images(uint32_t n, uint32_t h, uint32_t w,
+                       const uint8_t *pixels, size_t *size);
+/* IDX label file: magic 0x801, n labels (or i % 10 when labels is NULL). */
+uint8_t *tu_idx_labels(uint32_t n, const uint8_t *labels, size_t *size);
+/* Write a buffer to a file, raw or gzip-compressed. */
+void tu_write_file(const char *path, const void *data, size_t size, int gzip);
+
+/* Deterministic pseudo-random floats in [lo, hi) for test inputs. */
+void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed);
+
+/* Run a suite and return the process exit code. */
+int tu_run_suite(Suite *s);
+
+#endif

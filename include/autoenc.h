@@ -373,7 +373,10 @@ typedef enum ae_train_param {
     AE_TRAIN_NOISE_LEVEL = 3, /* >= 0, default 0 */
     AE_TRAIN_BATCH_SIZE = 4,  /* >= 1, default 64 */
     AE_TRAIN_SHUFFLE = 5,     /* 0 or 1, default 1 */
-    AE_TRAIN_SEED = 6         /* shuffling and noise, default 0 */
+    AE_TRAIN_SEED = 6,        /* shuffling and noise, default 0 */
+    AE_TRAIN_RANGE = 7        /* an ae_pixel_range: noise is clipped to it;
+                                 ae_trainer_fit sets it from the training
+                                 data, default AE_RANGE_UNIT */
 } ae_train_param;
 
 /* What the fit callback is told.  Filled by the library; `size` is

@@ -1,1 +1,340 @@
-/* dataset.c - placeholder, being written. */
+/*
+ * dataset.c - the dataset handle.
+ *
+ * The pixels live once, in a reference-counted storage block; a handle is a
+ * view on it: an index array, or (NULL index) a contiguous run of images.
+ * Subsets and splits are new views, so they cost no pixel copies and any
+ * handle may be freed first.  The count is atomic because datasets may be
+ * shared between threads, and freeing two views of one storage on two
+ * threads at once must still free it exactly once.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "dataset.h"
+
+typedef struct storage {
+    atomic_size_t refs;
+    uint8_t *pixels;   /* count x image_size */
+    uint8_t *labels;   /* count, or NULL */
+    size_t count;
+    size_t image_size; /* height * width (one channel) */
+    int height, width;
+} storage;
+
+struct ae_dataset {
+    storage *st;
+    size_t *index;  /* storage image of each handle image, or NULL: ... */
+    size_t offset;  /* ... then image i is storage image offset + i */
+    size_t count;   /* >= 1: a dataset is never empty */
+    ae_pixel_range range;
+};
+
+/* Seeds the split permutation; distinct from the streams other modules draw
+ * from the same user seed so a split never mirrors a batch order. */
+#define AE_SPLIT_STREAM UINT64_C(0x53504c4954) /* "SPLIT" */
+
+static void storage_free(storage *st)
+{
+    ae__free(st->pixels);
+    ae__free(st->labels);
+    ae__free(st);
+}
+
+static void storage_release(storage *st)
+{
+    /* acq_rel: the last owner must see every other owner's reads done
+     * before it frees. */
+    if (atomic_fetch_sub_explicit(&st->refs, 1, memory_order_acq_rel) == 1)
+        storage_free(st);
+}
+
+static size_t storage_image(const ae_dataset *ds, size_t i)
+{
+    return ds->index ? ds->index[i] : ds->offset + i;
+}
+
+/* A new view of st: through index (owned by the view, freed on failure) or,
+ * when index is NULL, over images offset .. offset+count-1.  Takes a new
+ * reference on st. */
+static ae_status view_new(ae_dataset **out, storage *st, size_t *index,
+                          size_t offset, size_t count, ae_pixel_range range)
+{
+    ae_dataset *ds = ae__calloc(1, sizeof *ds);
+    if (ds == NULL) {
+        ae__free(index);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate a dataset handle");
+    }
+    atomic_fetch_add_explicit(&st->refs, 1, memory_order_relaxed);
+    ds->st = st;
+    ds->index = index;
+    ds->offset = offset;
+    ds->count = count;
+    ds->range = range;
+    *out = ds;
+    return AE_OK;
+}
+
+ae_status ae__dataset_adopt(ae_dataset **out, uint8_t *pixels,
+                            uint8_t *labels, size_t count, int height,
+                            int width)
+{
+    storage *st = ae__calloc(1, sizeof *st);
+    if (st == NULL) {
+        ae__free(pixels);
+        ae__free(labels);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate dataset storage");
+    }
+    atomic_init(&st->refs, 0);
+    st->pixels = pixels;
+    st->labels = labels;
+    st->count = count;
+    st->image_size = (size_t)height * (size_t)width;
+    st->height = height;
+    st->width = width;
+    ae_status s = view_new(out, st, NULL, 0, count, AE_RANGE_UNIT);
+    if (s != AE_OK)
+        storage_free(st); /* no view holds a reference */
+    return s;
+}
+
+void ae_dataset_free(ae_dataset *ds)
+{
+    if (ds == NULL)
+        return;
+    storage_release(ds->st);
+    ae__free(ds->index);
+    ae__free(ds);
+}
+
+size_t ae_dataset_count(const ae_dataset *ds)
+{
+    return ds ? ds->count : 0;
+}
+
+ae_status ae_dataset_shape(const ae_dataset *ds, int *channels, int *height,
+                           int *width)
+{
+    AE_REQUIRE(ds);
+    if (channels)
+        *channels = 1;
+    if (height)
+        *height = ds->st->height;
+    if (width)
+        *width = ds->st->width;
+    return AE_OK;
+}
+
+size_t ae_dataset_image_size(const ae_dataset *ds)
+{
+    return ds ? ds->st->image_size : 0;
+}
+
+int ae_dataset_has_labels(const ae_dataset *ds)
+{
+    return ds != NULL && ds->st->labels != NULL;
+}
+
+ae_status ae_dataset_set_range(ae_dataset *ds, ae_pixel_range range)
+{
+    AE_REQUIRE(ds);
+    if (range != AE_RANGE_UNIT && range != AE_RANGE_SYMMETRIC)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_set_range: unknown pixel range %d",
+                        (int)range);
+    ds->range = range;
+    return AE_OK;
+}
+
+ae_pixel_range ae_dataset_range(const ae_dataset *ds)
+{
+    return ds ? ds->range : AE_RANGE_UNIT;
+}
+
+void ae__pixels_to_float(const uint8_t *restrict src, size_t n,
+                         ae_pixel_range range, float *restrict dst)
+{
+    /* (p - offset) * scale rather than p * scale + offset: the subtraction
+     * is exact, 255 * (1/255.f) and 127.5 * (1/127.5f) both round to 1, so
+     * the ends of the range come out exact; and a compiler may not fuse it
+     * into an FMA, which would round differently. */
+    const float offset = range == AE_RANGE_SYMMETRIC ? 127.5f : 0.0f;
+    const float scale = range == AE_RANGE_SYMMETRIC ? 1.0f / 127.5f
+                                                    : 1.0f / 255.0f;
+    for (size_t k = 0; k < n; k++)
+        dst[k] = ((float)src[k] - offset) * scale;
+}
+
+const uint8_t *ae__dataset_image_u8(const ae_dataset *ds, size_t i)
+{
+    if (ds == NULL || i >= ds->count)
+        return NULL;
+    return ds->st->pixels + storage_image(ds, i) * ds->st->image_size;
+}
+
+/* Image i of the view (and its label, when labels is not NULL) into slot
+ * `slot` of the caller's arrays. */
+static void copy_image(const ae_dataset *ds, size_t i, size_t slot,
+                       float *images, uint8_t *labels)
+{
+    const storage *st = ds->st;
+    size_t j = storage_image(ds, i);
+    ae__pixels_to_float(st->pixels + j * st->image_size, st->image_size,
+                        ds->range, images + slot * st->image_size);
+    if (labels)
+        labels[slot] = st->labels[j];
+}
+
+static ae_status check_labels_wanted(const ae_dataset *ds,
+                                     const uint8_t *labels, const char *fn)
+{
+    if (labels != NULL && ds->st->labels == NULL)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "%s: labels requested but the dataset has none", fn);
+    return AE_OK;
+}
+
+ae_status ae_dataset_batch(const ae_dataset *ds, size_t first, size_t count,
+                           float *images, uint8_t *labels)
+{
+    AE_REQUIRE(ds);
+    AE_REQUIRE(images);
+    if (first > ds->count || count > ds->count - first)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_batch: %zu images from index %zu run past "
+                        "the end of a dataset of %zu images",
+                        count, first, ds->count);
+    ae_status s = check_labels_wanted(ds, labels, __func__);
+    if (s != AE_OK)
+        return s;
+    for (size_t k = 0; k < count; k++)
+        copy_image(ds, first + k, k, images, labels);
+    return AE_OK;
+}
+
+ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
+                            size_t count, float *images, uint8_t *labels)
+{
+    AE_REQUIRE(ds);
+    AE_REQUIRE(indices);
+    AE_REQUIRE(images);
+    /* Every index is checked before anything is written, so a bad list
+     * leaves the caller's arrays untouched. */
+    for (size_t k = 0; k < count; k++)
+        if (indices[k] >= ds->count)
+            return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                            "ae_dataset_gather: indices[%zu] = %zu is out of "
+                            "range for a dataset of %zu images",
+                            k, indices[k], ds->count);
+    ae_status s = check_labels_wanted(ds, labels, __func__);
+    if (s != AE_OK)
+        return s;
+    for (size_t k = 0; k < count; k++)
+        copy_image(ds, indices[k], k, images, labels);
+    return AE_OK;
+}
+
+ae_status ae_dataset_label(const ae_dataset *ds, size_t index, uint8_t *label)
+{
+    AE_REQUIRE(ds);
+    AE_REQUIRE(label);
+    if (ds->st->labels == NULL)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "ae_dataset_label: the dataset has no labels");
+    if (index >= ds->count)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_label: index %zu is out of range for a "
+                        "dataset of %zu images",
+                        index, ds->count);
+    *label = ds->st->labels[storage_image(ds, index)];
+    return AE_OK;
+}
+
+ae_status ae_dataset_subset(const ae_dataset *ds, size_t first, size_t count,
+                            ae_dataset **out)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    AE_REQUIRE(ds);
+    if (count == 0 || first > ds->count || count > ds->count - first)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_subset: %zu images from index %zu are "
+                        "not a non-empty range of a dataset of %zu images",
+                        count, first, ds->count);
+    if (ds->index == NULL)
+        return view_new(out, ds->st, NULL, ds->offset + first, count,
+                        ds->range);
+    size_t *index;
+    AE_ALLOC_OR_FAIL(index, count, "the subset's index");
+    memcpy(index, ds->index + first, count * sizeof *index);
+    return view_new(out, ds->st, index, 0, count, ds->range);
+}
+
+/* The split's halves: perm[0 .. n_train) and perm[n_train .. count), as
+ * storage indices.  Frees perm in every case. */
+static ae_status split_views(const ae_dataset *ds, size_t *perm,
+                             size_t n_train, ae_dataset **train,
+                             ae_dataset **validation)
+{
+    size_t n_val = ds->count - n_train;
+    size_t *ti = ae__calloc(n_train, sizeof *ti);
+    size_t *vi = ae__calloc(n_val, sizeof *vi);
+    if (ti == NULL || vi == NULL) {
+        ae__free(perm);
+        ae__free(ti);
+        ae__free(vi);
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "ae_dataset_split: cannot allocate the index arrays");
+    }
+    for (size_t k = 0; k < ds->count; k++) {
+        size_t j = storage_image(ds, perm[k]);
+        if (k < n_train)
+            ti[k] = j;
+        else
+            vi[k - n_train] = j;
+    }
+    ae__free(perm);
+    ae_status s = view_new(train, ds->st, ti, 0, n_train, ds->range);
+    if (s != AE_OK) {
+        ae__free(vi);
+        return s;
+    }
+    s = view_new(validation, ds->st, vi, 0, n_val, ds->range);
+    if (s != AE_OK) {
+        ae_dataset_free(*train);
+        *train = NULL;
+    }
+    return s;
+}
+
+ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
+                           uint64_t seed, ae_dataset **train,
+                           ae_dataset **validation)
+{
+    AE_REQUIRE(train);
+    AE_REQUIRE(validation);
+    *train = NULL;
+    *validation = NULL;
+    AE_REQUIRE(ds);
+    /* Written so that NaN fails too. */
+    if (!(train_fraction > 0.0 && train_fraction < 1.0))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_split: train_fraction %g is not strictly "
+                        "between 0 and 1",
+                        train_fraction);
+    size_t n_train = (size_t)llround(train_fraction * (double)ds->count);
+    if (n_train == 0 || n_train >= ds->count)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_split: train_fraction %g of %zu images "
+                        "leaves an empty part (%zu train)",
+                        train_fraction, ds->count, n_train);
+    size_t *perm;
+    AE_ALLOC_OR_FAIL(perm, ds->count, "the split permutation");
+    for (size_t k = 0; k < ds->count; k++)
+        perm[k] = k;
+    ae__rng rng;
+    ae__rng_seed(&rng, seed, AE_SPLIT_STREAM);
+    ae__rng_shuffle(&rng, perm, ds->count);
+    return split_views(ds, perm, n_train, train, validation);
+}

@@ -1,1 +1,526 @@
-/* model.c - placeholder, being written. */
+/* model.c - an autoencoder: an encoder stack and a decoder stack of layers,
+ * their parameters in one contiguous array, and the forward and backward
+ * passes over them. */
+#include <math.h>
+#include <string.h>
+
+#include "layer.h"
+
+/* Limits on the input shape: generous for images, small enough that every
+ * size product below fits comfortably in an int for BLAS. */
+enum { AE_MAX_SIDE = 65536, AE_MAX_CHANNELS = 65536 };
+#define AE_MAX_IMAGE_FLOATS ((size_t)1 << 28)
+
+struct ae_model {
+    ae__shape input;
+    uint64_t seed;
+    ae__rng init_rng; /* draws initial weights, layer after layer */
+
+    ae_layer **layers;
+    size_t n_layers, cap_layers;
+    size_t n_encoder;
+
+    float *params, *grads; /* n_params each; layers point into them */
+    size_t n_params;
+
+    /* Buffers for batches of up to ws_batch images, grown on demand and
+     * reused, so a training step allocates nothing once warmed up. */
+    size_t ws_batch;
+    float **outputs;       /* output of each layer */
+    float *grad_a, *grad_b; /* gradients flowing backward, ping-pong */
+    float *scratch;        /* shared by the layers' passes */
+};
+
+/* ---- creation and destruction ------------------------------------------ */
+
+ae_status ae_model_create(ae_model **out, int channels, int height, int width,
+                          uint64_t seed)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    if (channels < 1 || channels > AE_MAX_CHANNELS || height < 1 ||
+        height > AE_MAX_SIDE || width < 1 || width > AE_MAX_SIDE)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_model_create: input shape %d x %d x %d is not "
+                        "valid (each side 1..%d)",
+                        channels, height, width, AE_MAX_SIDE);
+    ae__shape in = {channels, height, width};
+    if (ae__shape_size(in) > AE_MAX_IMAGE_FLOATS)
+        return ae__fail(AE_ERR_LIMIT,
+                        "ae_model_create: input of %zu values is too large",
+                        ae__shape_size(in));
+    ae_model *m;
+    AE_ALLOC_OR_FAIL(m, 1, "the model");
+    m->input = in;
+    m->seed = seed;
+    ae__rng_seed(&m->init_rng, seed, 0x1a7e5);
+    (void)ae__thread_count(); /* BLAS gets the thread count before use */
+    *out = m;
+    return AE_OK;
+}
+
+static void free_workspace(ae_model *m)
+{
+    if (m->outputs != NULL)
+        for (size_t i = 0; i < m->n_layers; i++)
+            ae__free(m->outputs[i]);
+    ae__free(m->outputs);
+    ae__free(m->grad_a);
+    ae__free(m->grad_b);
+    ae__free(m->scratch);
+    m->outputs = NULL;
+    m->grad_a = m->grad_b = m->scratch = NULL;
+    m->ws_batch = 0;
+}
+
+static void free_layer(ae_layer *l)
+{
+    if (l == NULL)
+        return;
+    if (l->ops->destroy)
+        l->ops->destroy(l);
+    ae__free(l);
+}
+
+void ae_model_free(ae_model *m)
+{
+    if (m == NULL)
+        return;
+    free_workspace(m);
+    for (size_t i = 0; i < m->n_layers; i++)
+        free_layer(m->layers[i]);
+    ae__free(m->layers);
+    ae__free(m->params);
+    ae__free(m->grads);
+    ae__free(m);
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+static void point_layer_params(ae_model *m)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < m->n_layers; i++) {
+        ae_layer *l = m->layers[i];
+        l->weights = m->params + off;
+        l->grad_weights = m->grads + off;
+        off += l->n_weights;
+        l->bias = m->params + off;
+        l->grad_bias = m->grads + off;
+        off += l->n_bias;
+    }
+}
+
+ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
+                           const int cfg[AE__LAYER_CFG_MAX], ae_activation act,
+                           float act_param)
+{
+    AE_REQUIRE(m);
+    size_t index = m->n_layers;
+    if (part != AE_ENCODER && part != AE_DECODER)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu: part %d is neither AE_ENCODER nor "
+                        "AE_DECODER", index, (int)part);
+    if (part == AE_ENCODER && m->n_encoder != m->n_layers)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu: encoder layers must come before the "
+                        "decoder's", index);
+    if (!ops->has_activation && act != AE_ACT_NONE)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "layer %zu (%s) takes no activation", index,
+                        ops->name);
+    if (!ae__activation_valid(act, act_param))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu: unknown activation %d", index, (int)act);
+
+    ae_layer *l;
+    AE_ALLOC_OR_FAIL(l, 1, "a layer");
+    l->ops = ops;
+    l->model = m;
+    l->index = index;
+    l->part = part;
+    l->in = index == 0 ? m->input : m->layers[index - 1]->out;
+    l->act = act;
+    l->act_param = act_param;
+    memcpy(l->cfg, cfg, sizeof l->cfg);
+    ae_status s = ops->configure(l);
+    if (s == AE_OK && ae__shape_size(l->out) > AE_MAX_IMAGE_FLOATS)
+        s = ae__fail(AE_ERR_LIMIT, "layer %zu (%s): output of %zu values is "
+                     "too large", index, ops->name, ae__shape_size(l->out));
+    if (s != AE_OK) {
+        free_layer(l);
+        return s;
+    }
+
+    /* Grow the layer list and the parameter arrays; commit only once every
+     * allocation has succeeded, so a failure leaves the model as it was. */
+    size_t n_new = m->n_params + l->n_weights + l->n_bias;
+    ae_layer **layers = m->layers;
+    float *params = ae__calloc(n_new, sizeof(float));
+    float *grads = ae__calloc(n_new, sizeof(float));
+    if (index == m->cap_layers) {
+        size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
+        layers = ae__calloc(cap, sizeof(*layers));
+        if (layers != NULL) {
+            if (index > 0)
+                memcpy(layers, m->layers, index * sizeof(*layers));
+            m->cap_layers = cap;
+        }
+    }
+    if (params == NULL || grads == NULL || layers == NULL) {
+        ae__free(params);
+        ae__free(grads);
+        if (layers != m->layers)
+            ae__free(layers);
+        free_layer(l);
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "layer %zu (%s): cannot allocate %zu parameters",
+                        index, ops->name, n_new);
+    }
+    free_workspace(m); /* shapes changed: buffers are rebuilt on next use */
+    if (m->n_params > 0)
+        memcpy(params, m->params, m->n_params * sizeof(float));
+    ae__free(m->params);
+    ae__free(m->grads);
+    if (layers != m->layers)
+        ae__free(m->layers);
+    m->params = params;
+    m->grads = grads;
+    m->layers = layers;
+    m->layers[index] = l;
+    m->n_layers++;
+    m->n_params = n_new;
+    if (part == AE_ENCODER)
+        m->n_encoder++;
+    point_layer_params(m);
+    ops->init(l, &m->init_rng);
+    return AE_OK;
+}
+
+/* ---- properties -------------------------------------------------------- */
+
+size_t ae_model_layer_count(const ae_model *m)
+{
+    return m ? m->n_layers : 0;
+}
+
+size_t ae_model_encoder_layer_count(const ae_model *m)
+{
+    return m ? m->n_encoder : 0;
+}
+
+ae_status ae_model_layer(const ae_model *m, size_t index, ae_layer **layer)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(layer);
+    if (index >= m->n_layers)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_model_layer: index %zu, but the model has %zu "
+                        "layers", index, m->n_layers);
+    *layer = m->layers[index];
+    return AE_OK;
+}
+
+size_t ae_model_input_size(const ae_model *m)
+{
+    return m ? ae__shape_size(m->input) : 0;
+}
+
+size_t ae_model_code_size(const ae_model *m)
+{
+    if (m == NULL || m->n_encoder == 0)
+        return 0;
+    return ae__shape_size(m->layers[m->n_encoder - 1]->out);
+}
+
+size_t ae_model_param_count(const ae_model *m)
+{
+    return m ? m->n_params : 0;
+}
+
+ae_status ae_model_validate(const ae_model *m)
+{
+    AE_REQUIRE(m);
+    if (m->n_encoder == 0)
+        return ae__fail(AE_ERR_SHAPE, "model has no encoder layer");
+    if (m->n_layers == m->n_encoder)
+        return ae__fail(AE_ERR_SHAPE, "model has no decoder layer");
+    size_t out = ae__shape_size(m->layers[m->n_layers - 1]->out);
+    if (out != ae__shape_size(m->input))
+        return ae__fail(AE_ERR_SHAPE,
+                        "decoder output (layer %zu) has %zu values, the input "
+                        "%zu", m->n_layers - 1, out, ae__shape_size(m->input));
+    return AE_OK;
+}
+
+float *ae__model_params(ae_model *m)
+{
+    return m->params;
+}
+
+float *ae__model_grads(ae_model *m)
+{
+    return m->grads;
+}
+
+const float *ae__model_params_const(const ae_model *m)
+{
+    return m->params;
+}
+
+ae__shape ae__model_input_shape(const ae_model *m)
+{
+    return m->input;
+}
+
+uint64_t ae__model_seed(const ae_model *m)
+{
+    return m->seed;
+}
+
+/* ---- workspace --------------------------------------------------------- */
+
+static ae_status reserve(ae_model *m, size_t batch)
+{
+    if (batch <= m->ws_batch)
+        return AE_OK;
+    size_t widest = ae__shape_size(m->input), scratch = 0;
+    for (size_t i = 0; i < m->n_layers; i++) {
+        ae_layer *l = m->layers[i];
+        size_t n = ae__shape_size(l->out);
+        widest = n > widest ? n : widest;
+        if (l->ops->scratch) {
+            size_t s = l->ops->scratch(l, batch);
+            scratch = s > scratch ? s : scratch;
+        }
+    }
+    size_t wide_floats;
+    if (!ae__mul_size(widest, batch, &wide_floats))
+        return ae__fail(AE_ERR_LIMIT, "batch of %zu images is too large",
+                        batch);
+    free_workspace(m);
+    int ok = (m->outputs = ae__calloc(m->n_layers, sizeof(float *))) != NULL;
+    for (size_t i = 0; ok && i < m->n_layers; i++)
+        ok = (m->outputs[i] = ae__calloc(
+                  batch, ae__shape_size(m->layers[i]->out) * sizeof(float))) !=
+             NULL;
+    ok = ok && (m->grad_a = ae__calloc(wide_floats, sizeof(float))) != NULL;
+    ok = ok && (m->grad_b = ae__calloc(wide_floats, sizeof(float))) != NULL;
+    ok = ok && (m->scratch = ae__calloc(scratch + 1, sizeof(float))) != NULL;
+    for (size_t i = 0; ok && i < m->n_layers; i++) {
+        ae_layer *l = m->layers[i];
+        if (l->ops->reserve && l->ops->reserve(l, batch) != AE_OK) {
+            free_workspace(m);
+            return AE_ERR_NO_MEMORY; /* the layer said why */
+        }
+    }
+    if (!ok) {
+        free_workspace(m);
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "cannot allocate buffers for a batch of %zu images",
+                        batch);
+    }
+    m->ws_batch = batch;
+    return AE_OK;
+}
+
+/* ---- passes ------------------------------------------------------------ */
+
+ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
+                            const float *input, size_t batch,
+                            const float **output)
+{
+    ae_status s = reserve(m, batch);
+    if (s != AE_OK)
+        return s;
+    const float *x = input;
+    for (size_t i = first; i <= last; i++) {
+        ae_layer *l = m->layers[i];
+        float *y = m->outputs[i];
+        l->ops->forward(l, x, y, batch, m->scratch);
+        ae__activation_forward(l->act, l->act_param, y,
+                               batch * ae__shape_size(l->out));
+        x = y;
+    }
+    *output = x;
+    return AE_OK;
+}
+
+/* d|y|/dy = sign(y), 0 at 0 (as torch.abs's gradient). */
+static void add_l1_gradient(float *g, const float *y, size_t n, float lambda)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] += y[i] > 0.0f ? lambda : (y[i] < 0.0f ? -lambda : 0.0f);
+}
+
+ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
+                             const float *dy, int dy_is_preactivation,
+                             float l1_code)
+{
+    size_t last = m->n_layers - 1;
+    float *g = m->grad_a, *other = m->grad_b;
+    memcpy(g, dy, batch * ae__shape_size(m->layers[last]->out) * sizeof(float));
+    for (size_t i = last + 1; i-- > 0;) {
+        ae_layer *l = m->layers[i];
+        const float *y = m->outputs[i];
+        size_t n = batch * ae__shape_size(l->out);
+        if (l1_code > 0.0f && i + 1 == m->n_encoder)
+            add_l1_gradient(g, y, n, l1_code);
+        if (!(i == last && dy_is_preactivation))
+            ae__activation_backward(l->act, l->act_param, y, g, n);
+        const float *x = i > 0 ? m->outputs[i - 1] : input;
+        l->ops->backward(l, x, g, i > 0 ? other : NULL, batch, m->scratch);
+        float *t = g;
+        g = other;
+        other = t;
+    }
+    return AE_OK;
+}
+
+const float *ae__model_code(const ae_model *m)
+{
+    return m->outputs[m->n_encoder - 1];
+}
+
+/* ---- public forward calls ---------------------------------------------- */
+
+static ae_status check_args(const ae_model *m, const void *in, size_t batch,
+                            const void *out)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(in);
+    AE_REQUIRE(out);
+    if (batch == 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "batch size is 0");
+    return AE_OK;
+}
+
+/* Encoding, decoding and reconstructing need a complete autoencoder. */
+static ae_status check_call(const ae_model *m, const void *in, size_t batch,
+                            const void *out)
+{
+    ae_status s = check_args(m, in, batch, out);
+    return s != AE_OK ? s : ae_model_validate(m);
+}
+
+static ae_status check_finite(const float *x, size_t batch, size_t per_image,
+                              const char *what)
+{
+    size_t n;
+    if (!ae__mul_size(batch, per_image, &n))
+        return ae__fail(AE_ERR_LIMIT, "batch of %zu is too large", batch);
+    if (!ae__all_finite(x, n))
+        return ae__fail(AE_ERR_NOT_FINITE, "%s holds NaN or infinity", what);
+    return AE_OK;
+}
+
+/* Run layers [first, last] and copy the result to out. */
+static ae_status run_and_copy(ae_model *m, size_t first, size_t last,
+                              const float *in, size_t batch, float *out,
+                              const char *what)
+{
+    size_t in_size = first == 0 ? ae__shape_size(m->input)
+                                : ae__shape_size(m->layers[first - 1]->out);
+    ae_status s = check_finite(in, batch, in_size, what);
+    const float *y = NULL;
+    if (s == AE_OK)
+        s = ae__model_forward(m, first, last, in, batch, &y);
+    if (s == AE_OK)
+        memcpy(out, y,
+               batch * ae__shape_size(m->layers[last]->out) * sizeof(float));
+    return s;
+}
+
+ae_status ae_model_encode(ae_model *m, const float *input, size_t batch,
+                          float *code)
+{
+    ae_status s = check_call(m, input, batch, code);
+    return s != AE_OK ? s
+                      : run_and_copy(m, 0, m->n_encoder - 1, input, batch,
+                                     code, "input");
+}
+
+ae_status ae_model_decode(ae_model *m, const float *code, size_t batch,
+                          float *output)
+{
+    ae_status s = check_call(m, code, batch, output);
+    return s != AE_OK ? s
+                      : run_and_copy(m, m->n_encoder, m->n_layers - 1, code,
+                                     batch, output, "code");
+}
+
+ae_status ae_model_reconstruct(ae_model *m, const float *input, size_t batch,
+                               float *output)
+{
+    ae_status s = check_call(m, input, batch, output);
+    return s != AE_OK ? s
+                      : run_and_copy(m, 0, m->n_layers - 1, input, batch,
+                                     output, "input");
+}
+
+ae_status ae_model_activations(ae_model *m, size_t index, const float *input,
+                               size_t batch, float *out)
+{
+    ae_status s = check_args(m, input, batch, out);
+    if (s != AE_OK)
+        return s;
+    if (index >= m->n_layers)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_model_activations: layer %zu, but the model has "
+                        "%zu", index, m->n_layers);
+    return run_and_copy(m, 0, index, input, batch, out, "input");
+}
+
+ae_status ae_model_mean_activation(ae_model *m, size_t index,
+                                   const ae_dataset *ds, float *per_unit,
+                                   double *overall)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(ds);
+    ae_status s = AE_OK;
+    if (index >= m->n_layers)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_model_mean_activation: layer %zu, but the model "
+                        "has %zu", index, m->n_layers);
+    size_t in_size = ae__shape_size(m->input);
+    if (ae_dataset_image_size(ds) != in_size)
+        return ae__fail(AE_ERR_SHAPE,
+                        "dataset images have %zu values, the model takes %zu",
+                        ae_dataset_image_size(ds), in_size);
+    size_t count = ae_dataset_count(ds);
+    if (count == 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "dataset is empty");
+
+    enum { CHUNK = 256 };
+    size_t units = ae__shape_size(m->layers[index]->out);
+    float *images = ae__calloc((size_t)CHUNK * in_size, sizeof(float));
+    double *sums = ae__calloc(units, sizeof(double));
+    if (images == NULL || sums == NULL) {
+        ae__free(images);
+        ae__free(sums);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate activation sums");
+    }
+    for (size_t first = 0; s == AE_OK && first < count; first += CHUNK) {
+        size_t n = count - first < CHUNK ? count - first : CHUNK;
+        const float *y = NULL;
+        s = ae_dataset_batch(ds, first, n, images, NULL);
+        if (s == AE_OK)
+            s = ae__model_forward(m, 0, index, images, n, &y);
+        for (size_t b = 0; s == AE_OK && b < n; b++)
+            for (size_t u = 0; u < units; u++)
+                sums[u] += y[b * units + u];
+    }
+    if (s == AE_OK) {
+        double total = 0.0;
+        for (size_t u = 0; u < units; u++) {
+            total += sums[u];
+            if (per_unit)
+                per_unit[u] = (float)(sums[u] / (double)count);
+        }
+        if (overall)
+            *overall = total / ((double)count * (double)units);
+    }
+    ae__free(images);
+    ae__free(sums);
+    return s;
+}

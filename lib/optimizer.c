@@ -1,1 +1,216 @@
-/* optimizer.c - placeholder, being written. */
+/* optimizer.c - Adam and SGD with momentum, step for step as PyTorch's
+ * torch.optim.Adam and torch.optim.SGD (weight decay added to the
+ * gradient, no dampening, no Nesterov). */
+#include <math.h>
+
+#include "optimizer.h"
+
+typedef enum { OPT_ADAM, OPT_SGD } opt_kind;
+
+struct ae_optimizer {
+    opt_kind kind;
+    double lr, beta1, beta2, epsilon, momentum, weight_decay;
+    size_t n;       /* parameters bound by the first update, 0 before */
+    float *m, *v;   /* Adam moments, or SGD's momentum buffer in m */
+    uint64_t steps; /* updates since creation or reset */
+};
+
+static ae_status create(ae_optimizer **out, opt_kind kind, float lr)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    if (!(isfinite(lr) && lr > 0.0f))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "learning rate %g must be positive and finite",
+                        (double)lr);
+    ae_optimizer *o;
+    AE_ALLOC_OR_FAIL(o, 1, "the optimizer");
+    o->kind = kind;
+    o->lr = lr;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->epsilon = 1e-8;
+    *out = o;
+    return AE_OK;
+}
+
+ae_status ae_optimizer_create_adam(ae_optimizer **out, float learning_rate)
+{
+    return create(out, OPT_ADAM, learning_rate);
+}
+
+ae_status ae_optimizer_create_sgd(ae_optimizer **out, float learning_rate,
+                                  float momentum)
+{
+    if (!(momentum >= 0.0f && momentum < 1.0f)) {
+        if (out)
+            *out = NULL;
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "SGD momentum %g is outside [0, 1)", (double)momentum);
+    }
+    ae_status s = create(out, OPT_SGD, learning_rate);
+    if (s == AE_OK)
+        (*out)->momentum = momentum;
+    return s;
+}
+
+static void release_state(ae_optimizer *o)
+{
+    ae__free(o->m);
+    ae__free(o->v);
+    o->m = o->v = NULL;
+    o->n = 0;
+    o->steps = 0;
+}
+
+void ae_optimizer_free(ae_optimizer *opt)
+{
+    if (opt == NULL)
+        return;
+    release_state(opt);
+    ae__free(opt);
+}
+
+ae_status ae_optimizer_reset(ae_optimizer *opt)
+{
+    AE_REQUIRE(opt);
+    release_state(opt);
+    return AE_OK;
+}
+
+static double *param_slot(ae_optimizer *o, ae_optimizer_param p)
+{
+    switch (p) {
+    case AE_OPT_LEARNING_RATE: return &o->lr;
+    case AE_OPT_BETA1: return &o->beta1;
+    case AE_OPT_BETA2: return &o->beta2;
+    case AE_OPT_EPSILON: return &o->epsilon;
+    case AE_OPT_MOMENTUM: return &o->momentum;
+    case AE_OPT_WEIGHT_DECAY: return &o->weight_decay;
+    }
+    return NULL;
+}
+
+static int param_valid(ae_optimizer_param p, double v)
+{
+    if (!isfinite(v))
+        return 0;
+    switch (p) {
+    case AE_OPT_LEARNING_RATE:
+    case AE_OPT_EPSILON:
+        return v > 0.0;
+    case AE_OPT_BETA1:
+    case AE_OPT_BETA2:
+    case AE_OPT_MOMENTUM:
+        return v >= 0.0 && v < 1.0;
+    case AE_OPT_WEIGHT_DECAY:
+        return v >= 0.0;
+    }
+    return 0;
+}
+
+ae_status ae_optimizer_set(ae_optimizer *opt, ae_optimizer_param p,
+                           double value)
+{
+    AE_REQUIRE(opt);
+    double *slot = param_slot(opt, p);
+    if (slot == NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "unknown optimizer parameter %d", (int)p);
+    if (!param_valid(p, value))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "optimizer parameter %d: %g is out of range",
+                        (int)p, value);
+    *slot = value;
+    return AE_OK;
+}
+
+ae_status ae_optimizer_get(const ae_optimizer *opt, ae_optimizer_param p,
+                           double *value)
+{
+    AE_REQUIRE(opt);
+    AE_REQUIRE(value);
+    double *slot = param_slot((ae_optimizer *)opt, p);
+    if (slot == NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "unknown optimizer parameter %d", (int)p);
+    *value = *slot;
+    return AE_OK;
+}
+
+static ae_status bind(ae_optimizer *o, size_t n)
+{
+    if (o->n == n)
+        return AE_OK;
+    if (o->n != 0)
+        return ae__fail(AE_ERR_SHAPE,
+                        "optimizer holds state for %zu parameters, the model "
+                        "has %zu (call ae_optimizer_reset to reuse it)",
+                        o->n, n);
+    float *m = ae__calloc(n, sizeof(float));
+    float *v = o->kind == OPT_ADAM ? ae__calloc(n, sizeof(float)) : NULL;
+    if (m == NULL || (o->kind == OPT_ADAM && v == NULL)) {
+        ae__free(m);
+        ae__free(v);
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "cannot allocate optimizer state for %zu parameters",
+                        n);
+    }
+    o->m = m;
+    o->v = v;
+    o->n = n;
+    return AE_OK;
+}
+
+/* One fused pass over parameters, gradients and moments. */
+static void adam_update(ae_optimizer *o, float *w, const float *grad,
+                        size_t n)
+{
+    const float b1 = (float)o->beta1, b2 = (float)o->beta2;
+    const float wd = (float)o->weight_decay, eps = (float)o->epsilon;
+    double t = (double)o->steps;
+    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+    /* w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it */
+    const float step = (float)(o->lr / bc1);
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    float *m = o->m, *v = o->v;
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i] + wd * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        w[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
+{
+    const float lr = (float)o->lr, mu = (float)o->momentum;
+    const float wd = (float)o->weight_decay;
+    float *buf = o->m;
+    if (mu == 0.0f) {
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * (grad[i] + wd * w[i]);
+        return;
+    }
+    /* The buffer starts at zero, so the first step sets it to the gradient
+     * itself, as PyTorch does. */
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i] + wd * w[i];
+        buf[i] = mu * buf[i] + g;
+        w[i] -= lr * buf[i];
+    }
+}
+
+ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
+                               const float *grads, size_t n)
+{
+    ae_status s = bind(opt, n);
+    if (s != AE_OK)
+        return s;
+    opt->steps++;
+    if (opt->kind == OPT_ADAM)
+        adam_update(opt, params, grads, n);
+    else
+        sgd_update(opt, params, grads, n);
+    return AE_OK;
+}

@@ -117,3 +117,81 @@ int tu_run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+/* ---- appended: dataset tests ------------------------------------------- */
+
+uint8_t *tu_gzip(const void *data, size_t size, size_t *out_size)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                                  Z_DEFAULT_STRATEGY), Z_OK);
+    uLong cap = deflateBound(&z, (uLong)size);
+    uint8_t *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)size;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_size = (size_t)z.total_out;
+    ck_assert_int_eq(deflateEnd(&z), Z_OK);
+    return out;
+}
+
+int tu_require_mnist(void)
+{
+    if (tu_have_mnist())
+        return 1;
+    ck_assert_msg(getenv("AE_TEST_ALLOW_MISSING_DATA") != NULL,
+                  "MNIST data missing at %s (set AE_TEST_ALLOW_MISSING_DATA "
+                  "to skip)", tu_mnist_path("t10k-images-idx3-ubyte.gz"));
+    return 0;
+}
+
+/* ---- image pairs for the metric tests (tests/reference/ssim_reference.py
+ * builds the same ones) ---- */
+
+static uint32_t tu_mix32(uint32_t k)
+{
+    k *= 2654435761u;
+    k ^= k >> 16;
+    k *= 0x45d9f3bu;
+    k ^= k >> 16;
+    return k;
+}
+
+static int tu_base_pixel(int pattern, int r, int c, int h, int w)
+{
+    if (pattern == 0) /* diagonal ramp with a wrap-around edge */
+        return (r * 7 + c * 4) & 255;
+    if (pattern == 1) { /* round blob */
+        int d = (r - h / 2) * (r - h / 2) + (c - w / 2) * (c - w / 2);
+        return 255 - 3 * d > 0 ? 255 - 3 * d : 0;
+    }
+    return (int)(tu_mix32((uint32_t)(r * 1000 + c + 7)) & 255); /* texture */
+}
+
+void tu_image_pairs(int n, int channels, int h, int w, int range, float *ref,
+                    float *test)
+{
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < channels; ch++)
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++, k++) {
+                    int pattern = (i + ch) % 3, amp = 16 + 24 * pattern;
+                    int a = tu_base_pixel(pattern, r, c, h, w);
+                    uint32_t key = (uint32_t)(((i * 8 + ch) * 64 + r) * 64 + c + 1);
+                    int noise = (int)(tu_mix32(key) % (uint32_t)(2 * amp + 1)) - amp;
+                    int b = a + noise;
+                    b = b < 0 ? 0 : b > 255 ? 255 : b;
+                    if (range == 1) {
+                        ref[k] = (float)a / 256.0f;
+                        test[k] = (float)b / 256.0f;
+                    } else {
+                        ref[k] = (float)a / 128.0f - 1.0f;
+                        test[k] = (float)b / 128.0f - 1.0f;
+                    }
+                }
+}

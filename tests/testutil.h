@@ -53,4 +53,24 @@ void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed);
 /* Run a suite and return the process exit code. */
 int tu_run_suite(Suite *s);
 
+/* ---- appended: dataset tests ------------------------------------------- */
+
+/* gzip-encode a buffer in memory (one gzip member).  Returns a malloc'd
+ * buffer, size in *out_size. */
+uint8_t *tu_gzip(const void *data, size_t size, size_t *out_size);
+/* For tests on the real MNIST data: 1 if it is present.  If it is missing
+ * the test fails, unless AE_TEST_ALLOW_MISSING_DATA is set: then 0 is
+ * returned and the caller returns early (the test is skipped). */
+int tu_require_mnist(void);
+
+/* ---- appended: metric tests ------------------------------------------ */
+
+/* n reference/test image pairs of channels x h x w from integer formulas
+ * that tests/reference/ssim_reference.py reproduces exactly: pixel v in
+ * 0..255 becomes v / 256 (range 1) or v / 128 - 1 (range 2), exact in
+ * float.  Patterns by (image + channel) % 3: ramp, blob, texture; test =
+ * reference + bounded noise, clipped. */
+void tu_image_pairs(int n, int channels, int h, int w, int range, float *ref,
+                    float *test);
+
 #endif

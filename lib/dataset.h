@@ -1,0 +1,30 @@
+/*
+ * dataset.h - private dataset helpers for the rest of the library (the
+ * loaders, the trainer, PCA).  The struct itself stays opaque in dataset.c.
+ */
+#ifndef AE_DATASET_H
+#define AE_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Make a dataset of `count` single-channel height x width images.  It takes
+ * ownership of pixels (count * height * width bytes) and labels (count bytes,
+ * or NULL), both from ae__alloc: they belong to *out on success and are
+ * freed on failure, so the caller never frees them after this call. */
+ae_status ae__dataset_adopt(ae_dataset **out, uint8_t *pixels,
+                            uint8_t *labels, size_t count, int height,
+                            int width);
+
+/* Image i's uint8 pixels (ae_dataset_image_size bytes), or NULL when ds is
+ * NULL or i >= ae_dataset_count(ds).  Valid while ds lives. */
+const uint8_t *ae__dataset_image_u8(const ae_dataset *ds, size_t i);
+
+/* dst[k] = src[k] mapped to floats by range (p/255, or p/127.5 - 1).  0 and
+ * 255 map exactly to the ends of the range. */
+void ae__pixels_to_float(const uint8_t *src, size_t n, ae_pixel_range range,
+                         float *dst);
+
+#endif /* AE_DATASET_H */

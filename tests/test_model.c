@@ -1,0 +1,163 @@
+/* test_model.c - building models, forward passes, activations and errors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* The deep autoencoder of experiment 1. */
+static ae_model *deep_autoencoder(uint64_t seed)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 28, 28, seed));
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, enc[i],
+                                           i < 3 ? AE_ACT_RELU : AE_ACT_NONE));
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(
+            m, AE_DECODER, dec[i], i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID));
+    return m;
+}
+
+START_TEST(deep_autoencoder_shape_and_count)
+{
+    ae_model *m = deep_autoencoder(1);
+    const size_t sizes[] = {784, 512, 256, 128, 30, 128, 256, 512, 784};
+    size_t want = 0;
+    for (int i = 0; i < 8; i++)
+        want += sizes[i] * sizes[i + 1] + sizes[i + 1];
+    ck_assert_uint_eq(ae_model_param_count(m), want);
+    ck_assert_uint_eq(ae_model_layer_count(m), 8);
+    ck_assert_uint_eq(ae_model_encoder_layer_count(m), 4);
+    ck_assert_uint_eq(ae_model_input_size(m), 784);
+    ck_assert_uint_eq(ae_model_code_size(m), 30);
+    ck_assert_ae_ok(ae_model_validate(m));
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(encode_decode_equals_reconstruct)
+{
+    ae_model *m = deep_autoencoder(2);
+    enum { B = 7 };
+    float *x = malloc(B * 784 * sizeof *x), *code = malloc(B * 30 * sizeof *code);
+    float *y1 = malloc(B * 784 * sizeof *y1), *y2 = malloc(B * 784 * sizeof *y2);
+    tu_fill_uniform(x, B * 784, 0, 1, 3);
+    ck_assert_ae_ok(ae_model_encode(m, x, B, code));
+    ck_assert_ae_ok(ae_model_decode(m, code, B, y1));
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, B, y2));
+    ck_assert_int_eq(memcmp(y1, y2, B * 784 * sizeof *y1), 0);
+    for (int i = 0; i < B * 784; i++)
+        ck_assert(y1[i] > 0.0f && y1[i] < 1.0f); /* sigmoid output */
+    /* The code equals the last encoder layer's activations. */
+    float *act = malloc(B * 30 * sizeof *act);
+    ck_assert_ae_ok(ae_model_activations(m, 3, x, B, act));
+    ck_assert_int_eq(memcmp(act, code, B * 30 * sizeof *act), 0);
+    /* One image alone gives (nearly) the same result as in a batch. */
+    float single[784];
+    ck_assert_ae_ok(ae_model_reconstruct(m, x + 784 * 4, 1, single));
+    for (int i = 0; i < 784; i++)
+        ck_assert_float_eq_tol(single[i], y2[784 * 4 + i], 1e-6f);
+    /* Output may alias the input. */
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, B, x));
+    ck_assert_int_eq(memcmp(x, y2, B * 784 * sizeof *x), 0);
+    free(x); free(code); free(y1); free(y2); free(act);
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(building_errors)
+{
+    ae_model *m = (ae_model *)1;
+    ck_assert_ae_status(ae_model_create(&m, 0, 28, 28, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(m);
+    ck_assert_ae_status(ae_model_create(&m, 1, -3, 28, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_create(NULL, 1, 28, 28, 1), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_add_dense(NULL, AE_ENCODER, 3, AE_ACT_NONE),
+                        AE_ERR_NULL);
+    ck_assert_ae_ok(ae_model_create(&m, 1, 4, 4, 1));
+    float x[16] = {0}, y[16];
+    ck_assert_ae_status(ae_model_validate(m), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_model_reconstruct(m, x, 1, y), AE_ERR_SHAPE);
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_RELU));
+    ck_assert_ae_status(ae_model_validate(m), AE_ERR_SHAPE); /* no decoder */
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 15, AE_ACT_SIGMOID));
+    ck_assert_ae_status(ae_model_validate(m), AE_ERR_SHAPE); /* 15 != 16 */
+    ck_assert_ae_status(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_RELU),
+                        AE_ERR_INVALID_ARGUMENT); /* encoder after decoder */
+    ck_assert_ae_status(ae_model_add_dense(m, (ae_part)5, 3, AE_ACT_RELU),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 16, AE_ACT_SIGMOID));
+    ck_assert_ae_ok(ae_model_validate(m));
+    ae_layer *l = NULL;
+    ck_assert_ae_status(ae_model_layer(m, 3, &l), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_layer(m, 0, NULL), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_reconstruct(m, x, 0, y),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_reconstruct(m, NULL, 1, y), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_encode(m, x, 1, NULL), AE_ERR_NULL);
+    x[3] = NAN;
+    ck_assert_ae_status(ae_model_reconstruct(m, x, 1, y), AE_ERR_NOT_FINITE);
+    x[3] = INFINITY;
+    ck_assert_ae_status(ae_model_encode(m, x, 1, y), AE_ERR_NOT_FINITE);
+    x[3] = 0;
+    ck_assert_ae_status(ae_model_activations(m, 9, x, 1, y),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(ae_model_layer_count(NULL), 0);
+    ck_assert_uint_eq(ae_model_param_count(NULL), 0);
+    ae_model_free(m);
+    ae_model_free(NULL);
+}
+END_TEST
+
+START_TEST(mean_activation_over_dataset)
+{
+    size_t size;
+    uint8_t *idx = tu_idx_images(10, 2, 2, NULL, &size);
+    ae_dataset *ds;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, idx, size, NULL, 0));
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 2, 2, 4));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 4, AE_ACT_SIGMOID));
+    float per_unit[3], images[40], acts[30];
+    double overall;
+    ck_assert_ae_ok(ae_model_mean_activation(m, 0, ds, per_unit, &overall));
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, 10, images, NULL));
+    ck_assert_ae_ok(ae_model_activations(m, 0, images, 10, acts));
+    double total = 0;
+    for (int u = 0; u < 3; u++) {
+        double sum = 0;
+        for (int i = 0; i < 10; i++)
+            sum += acts[i * 3 + u];
+        ck_assert_double_eq_tol(per_unit[u], sum / 10, 1e-6);
+        total += sum;
+    }
+    ck_assert_double_eq_tol(overall, total / 30, 1e-6);
+    ae_model *wrong;
+    ck_assert_ae_ok(ae_model_create(&wrong, 1, 3, 3, 1));
+    ck_assert_ae_ok(ae_model_add_dense(wrong, AE_ENCODER, 2, AE_ACT_RELU));
+    ck_assert_ae_status(ae_model_mean_activation(wrong, 0, ds, NULL, &overall),
+                        AE_ERR_SHAPE);
+    ae_model_free(wrong);
+    ae_model_free(m);
+    ae_dataset_free(ds);
+    free(idx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, deep_autoencoder_shape_and_count);
+    tcase_add_test(tc, encode_decode_equals_reconstruct);
+    tcase_add_test(tc, building_errors);
+    tcase_add_test(tc, mean_activation_over_dataset);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

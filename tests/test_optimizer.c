@@ -1,0 +1,125 @@
+/* test_optimizer.c - Adam and SGD against steps computed by hand. */
+#include <math.h>
+
+#include "optimizer.h"
+#include "testutil.h"
+
+START_TEST(adam_first_step_is_lr_times_sign)
+{
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+    float w[3] = {1.0f, -2.0f, 0.5f};
+    const float g[3] = {0.3f, -4.0f, 1e-3f};
+    ck_assert_ae_ok(ae__optimizer_update(o, w, g, 3));
+    /* m = 0.1 g, v = 0.001 g^2; after bias correction m/sqrt(v) = sign(g) */
+    ck_assert_float_eq_tol(w[0], 1.0f - 0.01f, 1e-6f);
+    ck_assert_float_eq_tol(w[1], -2.0f + 0.01f, 1e-6f);
+    ck_assert_float_eq_tol(w[2], 0.5f - 0.01f * 1e-3f / (1e-3f + 1e-8f),
+                           1e-6f);
+    ae_optimizer_free(o);
+}
+END_TEST
+
+/* Three steps with weight decay, against the update written out in
+ * double. */
+START_TEST(adam_three_steps_with_weight_decay)
+{
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.1f));
+    ck_assert_ae_ok(ae_optimizer_set(o, AE_OPT_WEIGHT_DECAY, 0.01));
+    ck_assert_ae_ok(ae_optimizer_set(o, AE_OPT_BETA1, 0.8));
+    float w = 0.7f;
+    double ref = 0.7, m = 0, v = 0;
+    const float grads[3] = {0.5f, -0.25f, 0.125f};
+    for (int t = 1; t <= 3; t++) {
+        ck_assert_ae_ok(ae__optimizer_update(o, &w, &grads[t - 1], 1));
+        double g = grads[t - 1] + 0.01 * ref;
+        m = 0.8 * m + 0.2 * g;
+        v = 0.999 * v + 0.001 * g * g;
+        double mhat = m / (1 - pow(0.8, t)), vhat = v / (1 - pow(0.999, t));
+        ref -= 0.1 * mhat / (sqrt(vhat) + 1e-8);
+        ck_assert_double_eq_tol(w, ref, 1e-6);
+    }
+    ae_optimizer_free(o);
+}
+END_TEST
+
+START_TEST(sgd_momentum_steps)
+{
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 0.5f, 0.9f));
+    float w = 1.0f;
+    const float g1 = 0.2f, g2 = -0.1f;
+    ck_assert_ae_ok(ae__optimizer_update(o, &w, &g1, 1));
+    ck_assert_float_eq_tol(w, 1.0f - 0.5f * 0.2f, 1e-7f); /* buf = g1 */
+    ck_assert_ae_ok(ae__optimizer_update(o, &w, &g2, 1));
+    /* buf = 0.9 * 0.2 - 0.1 = 0.08 */
+    ck_assert_float_eq_tol(w, 0.9f - 0.5f * 0.08f, 1e-7f);
+    ae_optimizer_free(o);
+}
+END_TEST
+
+START_TEST(plain_sgd_with_weight_decay)
+{
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 0.1f, 0.0f));
+    ck_assert_ae_ok(ae_optimizer_set(o, AE_OPT_WEIGHT_DECAY, 0.5));
+    float w = 2.0f;
+    const float g = 1.0f;
+    ck_assert_ae_ok(ae__optimizer_update(o, &w, &g, 1));
+    ck_assert_float_eq_tol(w, 2.0f - 0.1f * (1.0f + 0.5f * 2.0f), 1e-7f);
+    ae_optimizer_free(o);
+}
+END_TEST
+
+START_TEST(parameters_and_errors)
+{
+    ae_optimizer *o = (ae_optimizer *)1;
+    ck_assert_ae_status(ae_optimizer_create_adam(&o, -1.0f),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(o);
+    ck_assert_ae_status(ae_optimizer_create_adam(&o, NAN),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_optimizer_create_sgd(&o, 0.1f, 1.0f),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_optimizer_create_adam(NULL, 0.1f), AE_ERR_NULL);
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.001f));
+    double v;
+    ck_assert_ae_ok(ae_optimizer_get(o, AE_OPT_BETA2, &v));
+    ck_assert_double_eq(v, 0.999);
+    ck_assert_ae_ok(ae_optimizer_get(o, AE_OPT_EPSILON, &v));
+    ck_assert_double_eq(v, 1e-8);
+    ck_assert_ae_status(ae_optimizer_set(o, AE_OPT_BETA1, 1.0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_optimizer_set(o, AE_OPT_LEARNING_RATE, 0.0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_optimizer_set(o, (ae_optimizer_param)42, 1.0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_ok(ae_optimizer_get(o, AE_OPT_BETA1, &v));
+    ck_assert_double_eq(v, 0.9); /* failed sets changed nothing */
+    ck_assert_ae_status(ae_optimizer_set(NULL, AE_OPT_BETA1, 0.5),
+                        AE_ERR_NULL);
+
+    /* State binds to the first parameter count. */
+    float w[4] = {0}, g[4] = {1, 1, 1, 1};
+    ck_assert_ae_ok(ae__optimizer_update(o, w, g, 4));
+    ck_assert_ae_status(ae__optimizer_update(o, w, g, 3), AE_ERR_SHAPE);
+    ck_assert_ae_ok(ae_optimizer_reset(o));
+    ck_assert_ae_ok(ae__optimizer_update(o, w, g, 3));
+    ae_optimizer_free(o);
+    ae_optimizer_free(NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("optimizer");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, adam_first_step_is_lr_times_sign);
+    tcase_add_test(tc, adam_three_steps_with_weight_decay);
+    tcase_add_test(tc, sgd_momentum_steps);
+    tcase_add_test(tc, plain_sgd_with_weight_decay);
+    tcase_add_test(tc, parameters_and_errors);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,457 @@
+/* test_pca.c - PCA against constructed decompositions and, on the real
+ * MNIST test set, against a direct LAPACKE SVD of the whole centred data. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* ---- a matrix with a known decomposition -------------------------------- */
+
+/* Orthonormalise the columns of a (rows x cols, row-major) in place by
+ * modified Gram-Schmidt, applied twice for full double accuracy. */
+static void orthonormalise(double *a, int rows, int cols)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < cols; j++) {
+            for (int i = 0; i < j; i++) {
+                double dot = 0;
+                for (int r = 0; r < rows; r++)
+                    dot += a[r * cols + i] * a[r * cols + j];
+                for (int r = 0; r < rows; r++)
+                    a[r * cols + j] -= dot * a[r * cols + i];
+            }
+            double norm = 0;
+            for (int r = 0; r < rows; r++)
+                norm += a[r * cols + j] * a[r * cols + j];
+            norm = sqrt(norm);
+            for (int r = 0; r < rows; r++)
+                a[r * cols + j] /= norm;
+        }
+}
+
+enum { KN = 60, KD = 10, KR = 4 };
+static const double ks[KR] = {8.0, 5.0, 3.0, 1.5};
+
+/* X = U diag(s) V^T + mean, with U (n x r) orthonormal and orthogonal to
+ * the ones vector (so the columns of U diag(s) V^T have mean 0 and the
+ * data's mean is `mean`), V (d x r) orthonormal.  Then the covariance is
+ * V diag(s^2 / (n-1)) V^T. */
+typedef struct known {
+    float x[KN * KD];
+    double u[KN * KR], v[KD * KR], mean[KD];
+} known;
+
+static void make_known(known *k)
+{
+    double ua[KN * (KR + 1)];
+    float tmp[KN * (KR + 1)];
+    tu_fill_uniform(tmp, KN * (KR + 1), -1.0f, 1.0f, 101);
+    for (int i = 0; i < KN * (KR + 1); i++)
+        ua[i] = tmp[i];
+    for (int r = 0; r < KN; r++)
+        ua[r * (KR + 1)] = 1.0; /* first column: ones, dropped after */
+    orthonormalise(ua, KN, KR + 1);
+    for (int r = 0; r < KN; r++)
+        for (int j = 0; j < KR; j++)
+            k->u[r * KR + j] = ua[r * (KR + 1) + j + 1];
+    tu_fill_uniform(tmp, KD * KR, -1.0f, 1.0f, 102);
+    for (int i = 0; i < KD * KR; i++)
+        k->v[i] = tmp[i];
+    orthonormalise(k->v, KD, KR);
+    tu_fill_uniform(tmp, KD, 0.0f, 1.0f, 103);
+    for (int j = 0; j < KD; j++)
+        k->mean[j] = tmp[j];
+    for (int r = 0; r < KN; r++)
+        for (int c = 0; c < KD; c++) {
+            double s = k->mean[c];
+            for (int j = 0; j < KR; j++)
+                s += k->u[r * KR + j] * ks[j] * k->v[c * KR + j];
+            k->x[r * KD + c] = (float)s;
+        }
+}
+
+static ae_pca *make_pca(int k)
+{
+    ae_pca *p = NULL;
+    ck_assert_ae_ok(ae_pca_create(&p, k));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+START_TEST(test_known_decomposition)
+{
+    static known k;
+    make_known(&k);
+    ae_pca *p = make_pca(KR);
+    ck_assert_uint_eq(ae_pca_dim(p), 0);
+    ck_assert_int_eq(ae_pca_components(p), KR);
+    ck_assert_ae_ok(ae_pca_fit(p, k.x, KN, KD));
+    ck_assert_uint_eq(ae_pca_dim(p), KD);
+
+    float comp[KR * KD], mean[KD];
+    double var[KR], ratio[KR];
+    ck_assert_ae_ok(ae_pca_get_components(p, comp, KR * KD));
+    ck_assert_ae_ok(ae_pca_get_mean(p, mean, KD));
+    ck_assert_ae_ok(ae_pca_explained_variance(p, var, KR));
+    ck_assert_ae_ok(ae_pca_explained_variance_ratio(p, ratio, KR));
+
+    for (int j = 0; j < KD; j++)
+        ck_assert_double_eq_tol(mean[j], k.mean[j], 1e-6);
+    double ratio_sum = 0;
+    for (int i = 0; i < KR; i++) {
+        /* component i = +-v_i, unit length, largest entry positive */
+        double dot = 0, norm = 0, big = 0;
+        for (int c = 0; c < KD; c++) {
+            dot += comp[i * KD + c] * k.v[c * KR + i];
+            norm += (double)comp[i * KD + c] * comp[i * KD + c];
+            if (fabs(comp[i * KD + c]) > fabs(big))
+                big = comp[i * KD + c];
+        }
+        ck_assert_msg(fabs(fabs(dot) - 1.0) < 1e-6, "component %d: |<c, v>| = %.9f",
+                      i, fabs(dot));
+        ck_assert_double_eq_tol(norm, 1.0, 1e-6);
+        ck_assert_msg(big > 0, "component %d: largest entry %g is negative", i, big);
+        double want = ks[i] * ks[i] / (KN - 1);
+        ck_assert_msg(fabs(var[i] - want) < 1e-5 * want,
+                      "variance %d: %.9g, want %.9g", i, var[i], want);
+        ratio_sum += ratio[i];
+    }
+    /* rank KR: the KR components carry all the variance */
+    ck_assert_msg(fabs(ratio_sum - 1.0) < 1e-6, "ratio sum %.12f", ratio_sum);
+
+    /* codes = +-U diag(s); the round trip is exact up to float rounding */
+    float codes[KN * KR], back[KN * KD];
+    ck_assert_ae_ok(ae_pca_transform(p, k.x, KN, codes));
+    for (int r = 0; r < KN; r++)
+        for (int i = 0; i < KR; i++)
+            ck_assert_msg(fabs(fabs(codes[r * KR + i]) - fabs(k.u[r * KR + i] * ks[i])) < 1e-5,
+                          "code %d,%d: %g vs +-%g", r, i, codes[r * KR + i],
+                          k.u[r * KR + i] * ks[i]);
+    ck_assert_ae_ok(ae_pca_inverse_transform(p, codes, KN, back));
+    for (int i = 0; i < KN * KD; i++)
+        ck_assert_msg(fabs(back[i] - k.x[i]) < 2e-6, "x[%d]: %.9g vs %.9g", i,
+                      back[i], k.x[i]);
+    /* inverse_transform may write over its codes' source row by row: not
+     * promised, so only check n = 0 is a no-op */
+    ck_assert_ae_ok(ae_pca_transform(p, k.x, 0, codes));
+    ck_assert_ae_ok(ae_pca_inverse_transform(p, codes, 0, back));
+    ae_pca_free(p);
+}
+END_TEST
+
+/* Explained variance ratio: <= 1 for fewer components, 1 at full rank,
+ * each equal to variance / trace. */
+START_TEST(test_ratio)
+{
+    enum { N = 40, D = 7 };
+    float x[N * D];
+    tu_fill_uniform(x, N * D, 0.0f, 1.0f, 7);
+    for (int i = 0; i < N * D; i++) /* unequal variances per column */
+        x[i] *= (float)(1 + i % D);
+    double full_var[D], full_ratio[D], total = 0, sum = 0;
+    ae_pca *p = make_pca(D);
+    ck_assert_ae_ok(ae_pca_fit(p, x, N, D));
+    ck_assert_ae_ok(ae_pca_explained_variance(p, full_var, D));
+    ck_assert_ae_ok(ae_pca_explained_variance_ratio(p, full_ratio, D));
+    /* total variance = sum of column variances (n - 1 denominator) */
+    for (int c = 0; c < D; c++) {
+        double m = 0, v = 0;
+        for (int r = 0; r < N; r++)
+            m += x[r * D + c];
+        m /= N;
+        for (int r = 0; r < N; r++)
+            v += (x[r * D + c] - m) * (x[r * D + c] - m);
+        total += v / (N - 1);
+    }
+    for (int i = 0; i < D; i++) {
+        sum += full_ratio[i];
+        ck_assert_double_eq_tol(full_ratio[i], full_var[i] / total, 1e-12);
+        if (i > 0)
+            ck_assert(full_var[i] <= full_var[i - 1]);
+    }
+    ck_assert_msg(fabs(sum - 1.0) < 1e-12, "full-rank ratio sum %.15f", sum);
+    ae_pca_free(p);
+
+    p = make_pca(3);
+    double ratio[3];
+    ck_assert_ae_ok(ae_pca_fit(p, x, N, D));
+    ck_assert_ae_ok(ae_pca_explained_variance_ratio(p, ratio, 3));
+    sum = 0;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_double_eq_tol(ratio[i], full_ratio[i], 1e-12);
+        sum += ratio[i];
+    }
+    ck_assert(sum < 1.0);
+    ae_pca_free(p);
+}
+END_TEST
+
+/* Full rank k = d: transform then inverse gives x back. */
+START_TEST(test_full_rank_round_trip)
+{
+    enum { N = 30, D = 6 };
+    float x[N * D], codes[N * D], back[N * D];
+    tu_fill_uniform(x, N * D, -2.0f, 3.0f, 9);
+    ae_pca *p = make_pca(D);
+    ck_assert_ae_ok(ae_pca_fit(p, x, N, D));
+    ck_assert_ae_ok(ae_pca_transform(p, x, N, codes));
+    ck_assert_ae_ok(ae_pca_inverse_transform(p, codes, N, back));
+    for (int i = 0; i < N * D; i++)
+        ck_assert_double_eq_tol(back[i], x[i], 1e-5);
+    /* k = n with n < d is allowed too (the last component then spans a
+     * zero-variance direction) */
+    ae_pca_free(p);
+    p = make_pca(3);
+    ck_assert_ae_ok(ae_pca_fit(p, x, 3, D));
+    ae_pca_free(p);
+}
+END_TEST
+
+/* fit_dataset reads the dataset batch by batch and gives the fit of its
+ * floats. */
+START_TEST(test_fit_dataset_matches_fit)
+{
+    enum { N = 50, H = 5, W = 4, K = 3 };
+    size_t size;
+    uint8_t *idx = tu_idx_images(N, H, W, NULL, &size);
+    for (size_t i = 16; i < size; i++) /* less regular pixels */
+        idx[i] = (uint8_t)((idx[i] * 37u + (unsigned)i * (unsigned)i) & 255);
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, idx, size, NULL, 0));
+    free(idx);
+    float x[N * H * W];
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, N, x, NULL));
+    ae_pca *a = make_pca(K), *b = make_pca(K);
+    ck_assert_ae_ok(ae_pca_fit(a, x, N, H * W));
+    ck_assert_ae_ok(ae_pca_fit_dataset(b, ds));
+    ck_assert_uint_eq(ae_pca_dim(b), H * W);
+    float ca[K * H * W], cb[K * H * W];
+    ck_assert_ae_ok(ae_pca_get_components(a, ca, K * H * W));
+    ck_assert_ae_ok(ae_pca_get_components(b, cb, K * H * W));
+    for (int i = 0; i < K * H * W; i++)
+        ck_assert_float_eq(ca[i], cb[i]);
+    ae_pca_free(a);
+    ae_pca_free(b);
+    ae_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    static known k;
+    make_known(&k);
+    ae_pca *p = (ae_pca *)&p;
+    float out[KN * KD];
+    double dv[KD];
+    ck_assert_ae_status(ae_pca_create(NULL, 2), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_create(&p, 0), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(p);
+    ck_assert_ae_status(ae_pca_create(&p, -3), AE_ERR_INVALID_ARGUMENT);
+
+    p = make_pca(2);
+    /* not fitted */
+    ck_assert_ae_status(ae_pca_transform(p, k.x, 1, out), AE_ERR_BAD_STATE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "not fitted"));
+    ck_assert_ae_status(ae_pca_inverse_transform(p, out, 1, out), AE_ERR_BAD_STATE);
+    ck_assert_ae_status(ae_pca_get_components(p, out, 0), AE_ERR_BAD_STATE);
+    ck_assert_ae_status(ae_pca_get_mean(p, out, 0), AE_ERR_BAD_STATE);
+    ck_assert_ae_status(ae_pca_explained_variance(p, dv, 2), AE_ERR_BAD_STATE);
+    ck_assert_ae_status(ae_pca_explained_variance_ratio(p, dv, 2),
+                        AE_ERR_BAD_STATE);
+
+    /* bad fits */
+    ck_assert_ae_status(ae_pca_fit(NULL, k.x, KN, KD), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_fit(p, NULL, KN, KD), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_fit(p, k.x, 1, KD), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_fit(p, k.x, KN, 0), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_fit(p, k.x, KN, 1), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(ae_last_error(), "n = 60") &&
+                      strstr(ae_last_error(), "d = 1"),
+                  "message should name n and d: %s", ae_last_error());
+    ck_assert_ae_status(ae_pca_fit(p, k.x, 1, KD), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_fit_dataset(p, NULL), AE_ERR_NULL);
+    ck_assert_uint_eq(ae_pca_dim(p), 0);
+
+    /* a good fit, then failing fits leave it intact */
+    ck_assert_ae_ok(ae_pca_fit(p, k.x, KN, KD));
+    float before[2 * KD], after[2 * KD];
+    double var_before[2], var_after[2];
+    ck_assert_ae_ok(ae_pca_get_components(p, before, 2 * KD));
+    ck_assert_ae_ok(ae_pca_explained_variance(p, var_before, 2));
+    float bad[KN * KD];
+    memcpy(bad, k.x, sizeof bad);
+    bad[KN * KD - 3] = NAN;
+    ck_assert_ae_status(ae_pca_fit(p, bad, KN, KD), AE_ERR_NOT_FINITE);
+    bad[KN * KD - 3] = -INFINITY;
+    ck_assert_ae_status(ae_pca_fit(p, bad, KN, KD), AE_ERR_NOT_FINITE);
+    ck_assert_ae_status(ae_pca_fit(p, k.x, 1, 5), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(ae_pca_dim(p), KD);
+    ck_assert_ae_ok(ae_pca_get_components(p, after, 2 * KD));
+    ck_assert_ae_ok(ae_pca_explained_variance(p, var_after, 2));
+    ck_assert_mem_eq(before, after, sizeof before);
+    ck_assert_mem_eq(var_before, var_after, sizeof var_before);
+
+    /* getters need n equal to the count */
+    ck_assert_ae_status(ae_pca_get_components(p, out, 2 * KD - 1), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_pca_get_components(p, out, 2 * KD + 1), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_pca_get_mean(p, out, KD + 1), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_pca_explained_variance(p, dv, 1), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_pca_explained_variance_ratio(p, dv, 3), AE_ERR_SHAPE);
+    ck_assert_ae_status(ae_pca_get_mean(NULL, out, KD), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_get_mean(p, NULL, KD), AE_ERR_NULL);
+
+    /* transform inputs */
+    ck_assert_ae_status(ae_pca_transform(p, NULL, 1, out), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_transform(p, k.x, 1, NULL), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_transform(p, bad, KN, out), AE_ERR_NOT_FINITE);
+    out[1] = NAN;
+    ck_assert_ae_status(ae_pca_inverse_transform(p, out, 1, out + 2),
+                        AE_ERR_NOT_FINITE);
+    ck_assert_ae_status(ae_pca_inverse_transform(NULL, out, 1, out), AE_ERR_NULL);
+
+    /* refit on data of another dimension replaces everything */
+    ck_assert_ae_ok(ae_pca_fit(p, k.x, KN * KD / 5, 5));
+    ck_assert_uint_eq(ae_pca_dim(p), 5);
+
+    ck_assert_uint_eq(ae_pca_dim(NULL), 0);
+    ck_assert_int_eq(ae_pca_components(NULL), 0);
+    ae_pca_free(NULL);
+    ae_pca_free(p);
+}
+END_TEST
+
+/* ---- real data ------------------------------------------------------------ */
+
+/* PCA-30 on the 10,000 MNIST test images: the reconstruction MSE of the
+ * library (float data, double covariance, SVD of the covariance, float
+ * transforms) against an exact decomposition: LAPACKE_dgesdd of the whole
+ * centred 10000 x 784 matrix in double, reconstructed from its top 30
+ * right singular vectors. */
+START_TEST(test_mnist_pca30_matches_direct_svd)
+{
+    if (!tu_require_mnist())
+        return;
+    enum { K = 30 };
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_idx(&ds, tu_mnist_path("t10k-images-idx3-ubyte.gz"),
+                                        NULL));
+    const size_t n = ae_dataset_count(ds), d = ae_dataset_image_size(ds);
+    ck_assert_uint_eq(n, 10000);
+    ck_assert_uint_eq(d, 784);
+    float *x = malloc(n * d * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, n, x, NULL));
+
+    /* the library: fit from the dataset, and from the array (same result) */
+    ae_pca *p = make_pca(K), *q = make_pca(K);
+    ck_assert_ae_ok(ae_pca_fit_dataset(p, ds));
+    ck_assert_ae_ok(ae_pca_fit(q, x, n, d));
+    float *cp = malloc(K * d * sizeof(float)), *cq = malloc(K * d * sizeof(float));
+    ck_assert_ae_ok(ae_pca_get_components(p, cp, K * d));
+    ck_assert_ae_ok(ae_pca_get_components(q, cq, K * d));
+    ck_assert_mem_eq(cp, cq, K * d * sizeof(float));
+    float *codes = malloc(n * K * sizeof(float));
+    float *recon = malloc(n * d * sizeof(float));
+    ck_assert_ae_ok(ae_pca_transform(p, x, n, codes));
+    ck_assert_ae_ok(ae_pca_inverse_transform(p, codes, n, recon));
+    double mse_lib = 0;
+    for (size_t i = 0; i < n * d; i++)
+        mse_lib += ((double)x[i] - recon[i]) * ((double)x[i] - recon[i]);
+    mse_lib /= (double)(n * d);
+    double var[K];
+    ck_assert_ae_ok(ae_pca_explained_variance(p, var, K));
+
+    /* exact: the row-major n x d matrix is the column-major d x n matrix
+     * X^T = V S U^T, so dgesdd's left singular vectors (jobz 'O', m < n:
+     * U returned, A overwritten) are X's right singular vectors */
+    double *mean = calloc(d, sizeof(double));
+    double *xc = malloc(n * d * sizeof(double));
+    double *v = malloc(d * d * sizeof(double));
+    double *s = malloc(d * sizeof(double));
+    ck_assert(mean && xc && v && s);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            mean[j] += x[i * d + j];
+    for (size_t j = 0; j < d; j++)
+        mean[j] /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            xc[i * d + j] = x[i * d + j] - mean[j];
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'O', (lapack_int)d,
+                                     (lapack_int)n, xc, (lapack_int)d, s, v,
+                                     (lapack_int)d, NULL, 1);
+    ck_assert_int_eq(info, 0);
+    /* residual of projecting the centred data on the top K columns of V */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            xc[i * d + j] = x[i * d + j] - mean[j];
+    double *z = malloc(n * K * sizeof(double));
+    ck_assert_ptr_nonnull(z);
+    /* column-major V (d x d): V_K as row-major is K x d with ld... use
+     * ColMajor views: Z^T (K x n) = V_K^T (K x d) Xc^T (d x n) */
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, K, (int)n, (int)d, 1.0,
+                v, (int)d, xc, (int)d, 0.0, z, K);
+    /* Xc^T -= V_K Z^T */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)n, K,
+                -1.0, v, (int)d, z, K, 1.0, xc, (int)d);
+    double mse_exact = 0, tail = 0;
+    for (size_t i = 0; i < n * d; i++)
+        mse_exact += xc[i] * xc[i];
+    mse_exact /= (double)(n * d);
+    for (size_t i = K; i < d; i++)
+        tail += s[i] * s[i];
+    tail /= (double)(n * d);
+
+    printf("mnist pca-%d: mse library %.10f, exact %.10f (tail of s^2: %.10f), "
+           "|diff| %.3g\n", K, mse_lib, mse_exact, tail, fabs(mse_lib - mse_exact));
+    ck_assert_msg(fabs(mse_exact - tail) < 1e-10, "exact %.12f vs tail %.12f",
+                  mse_exact, tail);
+    ck_assert_msg(fabs(mse_lib - mse_exact) < 1e-5,
+                  "PCA-30 MSE: library %.10f, direct SVD %.10f", mse_lib, mse_exact);
+    /* explained variance = s^2 / (n - 1) */
+    for (int i = 0; i < K; i++) {
+        double want = s[i] * s[i] / (double)(n - 1);
+        ck_assert_msg(fabs(var[i] - want) < 1e-9 * want,
+                      "variance %d: %.12g vs %.12g", i, var[i], want);
+    }
+
+    free(z);
+    free(mean);
+    free(xc);
+    free(v);
+    free(s);
+    free(codes);
+    free(recon);
+    free(cp);
+    free(cq);
+    free(x);
+    ae_pca_free(p);
+    ae_pca_free(q);
+    ae_dataset_free(ds);
+}
+END_TEST
+
+static Suite *pca_suite(void)
+{
+    Suite *s = suite_create("pca");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_known_decomposition);
+    tcase_add_test(tc, test_ratio);
+    tcase_add_test(tc, test_full_rank_round_trip);
+    tcase_add_test(tc, test_fit_dataset_matches_fit);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    TCase *real = tcase_create("mnist");
+    tcase_add_test(real, test_mnist_pca30_matches_direct_svd);
+    suite_add_tcase(s, real);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run_suite(pca_suite());
+}

@@ -1,0 +1,292 @@
+/* test_trainer.c - training steps, the fit loop, NaN handling, determinism
+ * and a short training on real MNIST. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static ae_model *small_model(uint64_t seed, ae_activation out)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 4, 4, seed));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 8, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 16, out));
+    return m;
+}
+
+static ae_dataset *tiny_dataset(uint32_t n)
+{
+    size_t size;
+    uint8_t *pixels = malloc((size_t)n * 16);
+    for (uint32_t i = 0; i < n * 16; i++)
+        pixels[i] = (uint8_t)((i % 16) * 16 + (i / 16) % 3 * 5);
+    uint8_t *idx = tu_idx_images(n, 4, 4, pixels, &size);
+    ae_dataset *ds;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, idx, size, NULL, 0));
+    free(idx);
+    free(pixels);
+    return ds;
+}
+
+static void get_params(ae_model *m, float *out)
+{
+    for (size_t i = 0, off = 0; i < ae_model_layer_count(m); i++) {
+        ae_layer *l;
+        ae_model_layer(m, i, &l);
+        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
+        ck_assert_ae_ok(ae_layer_get_weights(l, out + off, nw));
+        ck_assert_ae_ok(ae_layer_get_bias(l, out + off + nw, nb));
+        off += nw + nb;
+    }
+}
+
+START_TEST(steps_reduce_the_loss)
+{
+    for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
+        ae_model *m = small_model(1, AE_ACT_SIGMOID);
+        ae_optimizer *o;
+        ae_trainer *t;
+        ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+        ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LOSS, loss));
+        float x[8 * 16], first = 0, last = 0;
+        tu_fill_uniform(x, 8 * 16, 0, 1, 2);
+        for (int i = 0; i < 300; i++)
+            ck_assert_ae_ok(ae_trainer_step(t, x, NULL, 8, i ? &last : &first));
+        ck_assert_msg(last < 0.8f * first, "loss %d: %g -> %g", loss,
+                      (double)first, (double)last);
+        ae_trainer_free(t);
+        ae_optimizer_free(o);
+        ae_model_free(m);
+    }
+}
+END_TEST
+
+/* An overflowing forward pass gives AE_ERR_NOT_FINITE and leaves every
+ * weight as it was. */
+START_TEST(non_finite_loss_stops_and_keeps_weights)
+{
+    ae_model *m = small_model(3, AE_ACT_NONE);
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ae_layer *l;
+    ae_model_layer(m, 0, &l);
+    float w[128];
+    for (int i = 0; i < 128; i++)
+        w[i] = 1e30f;
+    ck_assert_ae_ok(ae_layer_set_weights(l, w, 128));
+    size_t np = ae_model_param_count(m);
+    float *before = malloc(np * sizeof *before), *after = malloc(np * sizeof *after);
+    get_params(m, before);
+    float x[2 * 16];
+    tu_fill_uniform(x, 32, 0.5f, 1, 4);
+    ck_assert_ae_status(ae_trainer_step(t, x, NULL, 2, NULL), AE_ERR_NOT_FINITE);
+    get_params(m, after);
+    ck_assert_int_eq(memcmp(before, after, np * sizeof *before), 0);
+    x[5] = NAN;
+    ck_assert_ae_status(ae_trainer_step(t, x, NULL, 2, NULL), AE_ERR_NOT_FINITE);
+    free(before);
+    free(after);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(settings_and_errors)
+{
+    ae_model *m = small_model(1, AE_ACT_SIGMOID);
+    ae_optimizer *o;
+    ae_trainer *t = (ae_trainer *)1;
+    ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 0.1f, 0.5f));
+    ck_assert_ae_status(ae_trainer_create(&t, NULL, o), AE_ERR_NULL);
+    ck_assert_ptr_null(t);
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    double v;
+    ck_assert_ae_ok(ae_trainer_get(t, AE_TRAIN_BATCH_SIZE, &v));
+    ck_assert_double_eq(v, 64);
+    ck_assert_ae_status(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2.5),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(t, AE_TRAIN_NOISE_LEVEL, -0.1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(t, AE_TRAIN_L1_CODE, NAN),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(t, AE_TRAIN_LOSS, 7),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(t, (ae_train_param)77, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_ok(ae_trainer_get(t, AE_TRAIN_BATCH_SIZE, &v));
+    ck_assert_double_eq(v, 64); /* failed sets changed nothing */
+    ae_dataset *ds = tiny_dataset(10);
+    ck_assert_ae_status(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL),
+                        AE_ERR_INVALID_ARGUMENT); /* batch 64 > 10 images */
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 4));
+    ck_assert_ae_status(ae_trainer_fit(t, ds, NULL, 0, NULL, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_fit(t, NULL, NULL, 1, NULL, NULL),
+                        AE_ERR_NULL);
+    ck_assert_ae_status(ae_trainer_step(t, NULL, NULL, 1, NULL), AE_ERR_NULL);
+    float x[16] = {0};
+    ck_assert_ae_status(ae_trainer_step(t, x, NULL, 0, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ae_model *other;
+    ck_assert_ae_ok(ae_model_create(&other, 1, 2, 2, 1));
+    ck_assert_ae_ok(ae_model_add_dense(other, AE_ENCODER, 2, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(other, AE_DECODER, 4, AE_ACT_SIGMOID));
+    ae_trainer *t2;
+    ck_assert_ae_ok(ae_trainer_create(&t2, other, o));
+    ck_assert_ae_status(ae_trainer_fit(t2, ds, NULL, 1, NULL, NULL),
+                        AE_ERR_SHAPE); /* 16-pixel images, 4-pixel model */
+    ae_trainer_free(t2);
+    ae_model_free(other);
+    ae_dataset_free(ds);
+    ae_trainer_free(t);
+    ae_trainer_free(NULL);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
+typedef struct {
+    int batch_calls, epoch_calls, stop_after_epochs;
+    double last_val;
+} progress_log;
+
+static int on_progress(const ae_progress *p, void *user)
+{
+    progress_log *log = user;
+    ck_assert_uint_eq(p->size, sizeof *p);
+    if (p->epoch_done) {
+        log->epoch_calls++;
+        log->last_val = p->val_loss;
+        ck_assert(isfinite(p->loss));
+        return log->epoch_calls == log->stop_after_epochs;
+    }
+    log->batch_calls++;
+    ck_assert_uint_ge(p->batch, 1);
+    ck_assert_uint_le(p->batch, p->batches);
+    return 0;
+}
+
+START_TEST(fit_reports_progress_and_stops_early)
+{
+    ae_model *m = small_model(5, AE_ACT_SIGMOID);
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 8));
+    ae_dataset *ds = tiny_dataset(30), *val = tiny_dataset(7);
+    progress_log log = {.stop_after_epochs = 2};
+    ck_assert_ae_ok(ae_trainer_fit(t, ds, val, 5, on_progress, &log));
+    ck_assert_int_eq(log.epoch_calls, 2);
+    ck_assert_int_eq(log.batch_calls, 2 * 4); /* 30 images in batches of 8 */
+    double val_loss;
+    ck_assert_ae_ok(ae_trainer_evaluate(t, val, &val_loss));
+    ck_assert_double_eq_tol(val_loss, log.last_val, 1e-12);
+    ae_dataset_free(ds);
+    ae_dataset_free(val);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
+/* Same seed, same threads: bit-identical weights, with noise and L1 on. */
+static void train_once(float *params, uint64_t seed)
+{
+    ae_model *m = small_model(seed, AE_ACT_SIGMOID);
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.005f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 5));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_NOISE, AE_NOISE_GAUSSIAN));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_NOISE_LEVEL, 0.3));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_L1_CODE, 1e-3));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_SEED, (double)seed));
+    ae_dataset *ds = tiny_dataset(23);
+    ck_assert_ae_ok(ae_trainer_fit(t, ds, NULL, 3, NULL, NULL));
+    get_params(m, params);
+    ae_dataset_free(ds);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+
+START_TEST(deterministic)
+{
+    float a[300], b[300], c[300];
+    train_once(a, 11);
+    train_once(b, 11);
+    train_once(c, 12);
+    size_t n = 16 * 8 + 8 + 8 * 3 + 3 + 3 * 16 + 16;
+    ck_assert_int_eq(memcmp(a, b, n * sizeof(float)), 0);
+    ck_assert_int_ne(memcmp(a, c, n * sizeof(float)), 0);
+}
+END_TEST
+
+/* Three epochs of the experiment-1 deep autoencoder on the MNIST training
+ * subset (about 7 s).  Bound: predicting the mean training image scores a
+ * test MSE of 0.0675 and PCA-30 about 0.018; this run reaches 0.025.  Below
+ * 0.035, about half the mean image's error, shows the model learned the
+ * digits' structure and not just their average, with room for seeds and
+ * BLAS builds that round differently. */
+START_TEST(short_mnist_training)
+{
+    if (!tu_have_mnist() && getenv("AE_TEST_ALLOW_MISSING_DATA"))
+        return;
+    ae_dataset *train, *test;
+    ck_assert_ae_ok(ae_dataset_load_idx(&train,
+        tu_mnist_path("train-images-idx3-ubyte.gz"), NULL));
+    ck_assert_ae_ok(ae_dataset_load_idx(&test,
+        tu_mnist_path("t10k-images-idx3-ubyte.gz"), NULL));
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 28, 28, 42));
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, enc[i],
+                                           i < 3 ? AE_ACT_RELU : AE_ACT_NONE));
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(
+            m, AE_DECODER, dec[i], i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID));
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 1e-3f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    double before, after;
+    ck_assert_ae_ok(ae_trainer_evaluate(t, test, &before));
+    ck_assert_ae_ok(ae_trainer_fit(t, train, NULL, 3, NULL, NULL));
+    ck_assert_ae_ok(ae_trainer_evaluate(t, test, &after));
+    printf("MNIST deep autoencoder, 3 epochs: test MSE %.5f -> %.5f\n", before,
+           after);
+    ck_assert_double_lt(after, 0.035);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+    ae_dataset_free(train);
+    ae_dataset_free(test);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("trainer");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, steps_reduce_the_loss);
+    tcase_add_test(tc, non_finite_loss_stops_and_keeps_weights);
+    tcase_add_test(tc, settings_and_errors);
+    tcase_add_test(tc, fit_reports_progress_and_stops_early);
+    tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, short_mnist_training);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,159 @@
+/* layer_image.c - image-to-columns, its adjoint, and the layout changes the
+ * convolution layers put around their sgemm calls. */
+#include <string.h>
+
+#include "layer_image.h"
+
+/* Scratch budget of one sgemm chunk, in floats.  Batching images into one
+ * sgemm gives BLAS long, efficient matrices; beyond a few megabytes the
+ * column matrix falls out of the last-level cache and nothing more is won
+ * (measured on the experiment-7 model, see the comment in
+ * ae__image_chunk). */
+#define CHUNK_FLOATS ((size_t)1 << 21)
+
+size_t ae__image_chunk(size_t per_image, size_t batch)
+{
+    size_t n = per_image == 0 ? batch : CHUNK_FLOATS / per_image;
+    if (n < 1)
+        n = 1;
+    return n < batch ? n : batch;
+}
+
+/* Grid positions j in [lo, hi) whose tap j*s - pad + kk lies in [0, n):
+ * j >= ceil((pad - kk) / s) and j <= (n - 1 + pad - kk) / s. */
+static void tap_range(int n, int s, int pad, int kk, int grid, int *lo,
+                      int *hi)
+{
+    long long a = (long long)pad - kk, b = (long long)n - 1 + pad - kk;
+    long long l = a <= 0 ? 0 : (a + s - 1) / s;
+    long long h = b < 0 ? 0 : b / s + 1;
+    if (l > grid)
+        l = grid;
+    if (h > grid)
+        h = grid;
+    if (h < l)
+        h = l;
+    *lo = (int)l;
+    *hi = (int)h;
+}
+
+void ae__im2col(const ae__patches *g, const float *img, size_t nb,
+                float *cols)
+{
+    const int k = g->k, s = g->stride, p = g->pad, oh = g->oh, ow = g->ow;
+    const size_t plane = (size_t)g->h * (size_t)g->w;
+    const size_t image = plane * (size_t)g->c;
+    const size_t per = ae__patch_cols(g), ld = per * nb;
+    for (int ci = 0; ci < g->c; ci++)
+        for (int kh = 0; kh < k; kh++) {
+            int i_lo, i_hi;
+            tap_range(g->h, s, p, kh, oh, &i_lo, &i_hi);
+            for (int kw = 0; kw < k; kw++) {
+                int j_lo, j_hi;
+                tap_range(g->w, s, p, kw, ow, &j_lo, &j_hi);
+                float *row = cols + ((size_t)(ci * k + kh) * k + kw) * ld;
+                for (size_t b = 0; b < nb; b++) {
+                    const float *src = img + b * image + (size_t)ci * plane;
+                    float *dst = row + b * per;
+                    memset(dst, 0, (size_t)i_lo * ow * sizeof(float));
+                    for (int i = i_lo; i < i_hi; i++) {
+                        float *d = dst + (size_t)i * ow;
+                        const float *sr =
+                            src + (size_t)(i * s - p + kh) * g->w;
+                        for (int j = 0; j < j_lo; j++)
+                            d[j] = 0.0f;
+                        if (s == 1)
+                            memcpy(d + j_lo, sr + (j_lo - p + kw),
+                                   (size_t)(j_hi - j_lo) * sizeof(float));
+                        else
+                            for (int j = j_lo; j < j_hi; j++)
+                                d[j] = sr[j * s - p + kw];
+                        for (int j = j_hi; j < ow; j++)
+                            d[j] = 0.0f;
+                    }
+                    memset(dst + (size_t)i_hi * ow, 0,
+                           (size_t)(oh - i_hi) * ow * sizeof(float));
+                }
+            }
+        }
+}
+
+void ae__col2im(const ae__patches *g, const float *cols, size_t nb,
+                float *img)
+{
+    const int k = g->k, s = g->stride, p = g->pad, ow = g->ow;
+    const size_t plane = (size_t)g->h * (size_t)g->w;
+    const size_t image = plane * (size_t)g->c;
+    const size_t per = ae__patch_cols(g), ld = per * nb;
+    for (int ci = 0; ci < g->c; ci++)
+        for (int kh = 0; kh < k; kh++) {
+            int i_lo, i_hi;
+            tap_range(g->h, s, p, kh, g->oh, &i_lo, &i_hi);
+            for (int kw = 0; kw < k; kw++) {
+                int j_lo, j_hi;
+                tap_range(g->w, s, p, kw, ow, &j_lo, &j_hi);
+                const float *row =
+                    cols + ((size_t)(ci * k + kh) * k + kw) * ld;
+                for (size_t b = 0; b < nb; b++) {
+                    float *dst = img + b * image + (size_t)ci * plane;
+                    const float *src = row + b * per;
+                    for (int i = i_lo; i < i_hi; i++) {
+                        const float *sr = src + (size_t)i * ow;
+                        float *d = dst + (size_t)(i * s - p + kh) * g->w;
+                        const int off = kw - p;
+                        if (s == 1)
+                            for (int j = j_lo; j < j_hi; j++)
+                                d[j + off] += sr[j];
+                        else
+                            for (int j = j_lo; j < j_hi; j++)
+                                d[j * s + off] += sr[j];
+                    }
+                }
+            }
+        }
+}
+
+void ae__to_channel_major(const float *src, int c, size_t plane, size_t nb,
+                          float *dst)
+{
+    for (int ci = 0; ci < c; ci++)
+        for (size_t b = 0; b < nb; b++)
+            memcpy(dst + ((size_t)ci * nb + b) * plane,
+                   src + (b * (size_t)c + (size_t)ci) * plane,
+                   plane * sizeof(float));
+}
+
+void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
+                            const float *bias, float *dst)
+{
+    for (int ci = 0; ci < c; ci++)
+        for (size_t b = 0; b < nb; b++) {
+            const float *s = src + ((size_t)ci * nb + b) * plane;
+            float *d = dst + (b * (size_t)c + (size_t)ci) * plane;
+            if (bias == NULL) {
+                memcpy(d, s, plane * sizeof(float));
+            } else {
+                const float bc = bias[ci];
+                for (size_t j = 0; j < plane; j++)
+                    d[j] = s[j] + bc;
+            }
+        }
+}
+
+void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
+                      float *db)
+{
+    for (int ci = 0; ci < c; ci++) {
+        /* A double accumulator: planes of 784 values over 128 images would
+         * lose digits in float. */
+        double sum = 0.0;
+        for (size_t b = 0; b < nb; b++) {
+            const float *d = dy + (b * (size_t)c + (size_t)ci) * plane;
+            float part = 0.0f;
+            for (size_t j = 0; j < plane; j++)
+                part += d[j];
+            sum += part;
+        }
+        db[ci] = (float)sum;
+    }
+}

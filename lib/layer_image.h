@@ -1,0 +1,68 @@
+/*
+ * layer_image.h - helpers shared by the image-shaped layers: the patch
+ * geometry behind convolutions (image-to-columns and its adjoint), layout
+ * changes between a batch and the channel-major matrices sgemm works on,
+ * batch chunking, and the pooling layer's recorded argmax positions that
+ * the unpooling layer reads.
+ */
+#ifndef AE_LAYER_IMAGE_H
+#define AE_LAYER_IMAGE_H
+
+#include "layer.h"
+
+/* Patches of k x k taken from an image of c x h x w, zero-padded by pad on
+ * every side, at stride `stride`, on a grid of oh x ow positions.  A
+ * convolution reads its input through it; a transposed convolution writes
+ * its output through the adjoint. */
+typedef struct ae__patches {
+    int c, h, w;
+    int k, stride, pad;
+    int oh, ow;
+} ae__patches;
+
+/* Rows of the column matrix: c * k * k. */
+static inline size_t ae__patch_rows(const ae__patches *g)
+{
+    return (size_t)g->c * (size_t)g->k * (size_t)g->k;
+}
+
+/* Columns per image: oh * ow. */
+static inline size_t ae__patch_cols(const ae__patches *g)
+{
+    return (size_t)g->oh * (size_t)g->ow;
+}
+
+/* Image-to-columns for nb images, image b at img + b * c*h*w:
+ * cols[(ci*k + kh)*k + kw][b*oh*ow + i*ow + j]
+ *     = img_b[ci][i*stride - pad + kh][j*stride - pad + kw], 0 outside. */
+void ae__im2col(const ae__patches *g, const float *img, size_t nb,
+                float *cols);
+/* The adjoint: img_b[ci][ih][iw] += every column entry im2col would have
+ * read from there.  img must hold its starting values. */
+void ae__col2im(const ae__patches *g, const float *cols, size_t nb,
+                float *img);
+
+/* Batch layout (nb x c x plane) to channel-major (c x nb*plane):
+ * dst[ci][b*plane + j] = src[b][ci][j]. */
+void ae__to_channel_major(const float *src, int c, size_t plane, size_t nb,
+                          float *dst);
+/* And back: dst[b][ci][j] = src[ci][b*plane + j] (+ bias[ci] if bias is
+ * not NULL). */
+void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
+                            const float *bias, float *dst);
+/* db[ci] = sum over b < nb and j of dy[b][ci][j] (written, not added). */
+void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
+                      float *db);
+
+/* Images handled by one sgemm when each needs per_image scratch floats:
+ * as many as fit in a fixed budget, at least 1, at most batch.  Monotone
+ * in batch, so scratch sized for a batch also serves smaller ones. */
+size_t ae__image_chunk(size_t per_image, size_t batch);
+
+/* The argmax positions a max-pooling layer recorded in its latest forward
+ * pass: for image b < *recorded, out[b * out_size + o] is the index
+ * (ih * in_w + iw) within its input plane of the maximum that output o
+ * took.  Returns NULL with *recorded = 0 when nothing was recorded. */
+const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded);
+
+#endif /* AE_LAYER_IMAGE_H */

@@ -119,12 +119,17 @@ typedef enum ae_pixel_range {
 /* Load MNIST-style IDX files: images (magic 0x00000803, uint8, N x H x W) and
  * optionally labels (magic 0x00000801, uint8, N; labels_path may be NULL).
  * Each file may be raw or gzip-compressed (detected from its content).
- * Magic, dimensions and lengths are checked against the data; image and label
- * counts must agree.  Pixels are kept as uint8. */
+ * Magic, dimensions and lengths are checked against the data: N, H and W
+ * must be >= 1 and H, W <= 4096 (else AE_ERR_LIMIT); a file shorter or longer
+ * than its header declares is AE_ERR_FORMAT, and a gzip stream is never
+ * inflated past the declared size.  Image and label counts must agree
+ * (AE_ERR_SHAPE); label values are not restricted.  Pixels are kept as
+ * uint8, one channel.  Errors name the file; AE_ERR_IO if it cannot be
+ * opened or read. */
 AE_API ae_status ae_dataset_load_idx(ae_dataset **out, const char *images_path,
                                      const char *labels_path);
 /* The same from memory buffers, which are copied; labels may be NULL with
- * labels_size 0. */
+ * labels_size 0 (NULL with a non-zero size is AE_ERR_NULL). */
 AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
                                             const void *images,
                                             size_t images_size,
@@ -132,7 +137,7 @@ AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
                                             size_t labels_size);
 AE_API void ae_dataset_free(ae_dataset *ds);
 
-/* Number of images. */
+/* Number of images (>= 1: a dataset is never empty; 0 for a NULL handle). */
 AE_API size_t ae_dataset_count(const ae_dataset *ds);
 /* Image shape; any output pointer may be NULL. */
 AE_API ae_status ae_dataset_shape(const ae_dataset *ds, int *channels,
@@ -143,16 +148,21 @@ AE_API size_t ae_dataset_image_size(const ae_dataset *ds);
 AE_API int ae_dataset_has_labels(const ae_dataset *ds);
 
 /* Pixel range used by ae_dataset_batch and training (default AE_RANGE_UNIT).
- * Subsets and splits inherit it. */
+ * It belongs to the handle: subsets and splits inherit it when made, and
+ * setting it later on one handle leaves the others alone.  0 and 255 map
+ * exactly to the ends of the range. */
 AE_API ae_status ae_dataset_set_range(ae_dataset *ds, ae_pixel_range range);
 AE_API ae_pixel_range ae_dataset_range(const ae_dataset *ds);
 
 /* Copy images first .. first+count-1 as floats into images (count *
- * image_size floats) and, if labels is not NULL, their labels. */
+ * image_size floats) and, if labels is not NULL, their labels.  A range
+ * past the end is AE_ERR_INVALID_ARGUMENT, labels on a dataset without
+ * them AE_ERR_UNSUPPORTED; on failure nothing is written. */
 AE_API ae_status ae_dataset_batch(const ae_dataset *ds, size_t first,
                                   size_t count, float *images,
                                   uint8_t *labels);
-/* The same for an arbitrary list of indices. */
+/* The same for an arbitrary list of indices (repeats allowed); any index
+ * >= count is AE_ERR_INVALID_ARGUMENT and nothing is written. */
 AE_API ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
                                    size_t count, float *images,
                                    uint8_t *labels);
@@ -160,29 +170,38 @@ AE_API ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
 AE_API ae_status ae_dataset_label(const ae_dataset *ds, size_t index,
                                   uint8_t *label);
 
-/* A new dataset of images first .. first+count-1.  It shares the pixel
- * storage (freeing either handle is safe in any order). */
+/* A new dataset of images first .. first+count-1 (count >= 1).  It shares
+ * the pixel storage (freeing either handle is safe in any order, and handles
+ * sharing storage may be used and freed on different threads). */
 AE_API ae_status ae_dataset_subset(const ae_dataset *ds, size_t first,
                                    size_t count, ae_dataset **out);
 /* Random split: a permutation drawn from seed puts round(train_fraction * N)
- * images in *train and the rest in *validation.  Both share storage. */
+ * images in *train and the rest in *validation, each in permuted order.
+ * train_fraction must lie strictly between 0 and 1 and leave both parts
+ * non-empty (else AE_ERR_INVALID_ARGUMENT).  Both share storage. */
 AE_API ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
                                   uint64_t seed, ae_dataset **train,
                                   ae_dataset **validation);
 
 /* Mini-batch iteration: each epoch visits every image once, in an order
- * drawn from the seed and the epoch number (or in stored order when shuffle
- * is 0).  The last batch of an epoch may be smaller. */
+ * drawn from the seed and the epoch number alone (so it does not depend on
+ * batch_size), or in stored order when shuffle is 0.  The last batch of an
+ * epoch may be smaller; a batch_size above the image count gives one short
+ * batch per epoch; batch_size 0 is AE_ERR_INVALID_ARGUMENT.  The iterator
+ * keeps its own reference to ds's images (ds may be freed first) and uses
+ * ds's pixel range as it was at creation. */
 typedef struct ae_batches ae_batches;
 AE_API ae_status ae_batches_create(ae_batches **out, const ae_dataset *ds,
                                    size_t batch_size, int shuffle,
                                    uint64_t seed);
 AE_API void ae_batches_free(ae_batches *it);
-/* Fill the next batch; *count receives its size, 0 once the epoch is over
- * (the following call starts the next epoch).  labels may be NULL. */
+/* Fill the next batch: images (batch_size * image_size floats) and, unless
+ * labels is NULL, labels (batch_size bytes; AE_ERR_UNSUPPORTED if the
+ * dataset has none).  *count receives its size, 0 once the epoch is over
+ * (the following call starts the next epoch). */
 AE_API ae_status ae_batches_next(ae_batches *it, float *images,
                                  uint8_t *labels, size_t *count);
-/* Number of batches per epoch. */
+/* Number of batches per epoch, ceil(N / batch_size) (0 for NULL). */
 AE_API size_t ae_batches_per_epoch(const ae_batches *it);
 
 /* ------------------------------------------------------------------------ */
@@ -199,7 +218,9 @@ typedef enum ae_noise {
 } ae_noise;
 
 /* out[i] = corrupted in[i] for i < n; in and out may be the same array.
- * The noise is drawn from seed alone, so a call is reproducible. */
+ * The noise is drawn from seed alone, so a call is reproducible.  level must
+ * be finite and >= 0 (<= 1 for salt and pepper) and lo < hi, else
+ * AE_ERR_INVALID_ARGUMENT; n may be 0. */
 AE_API ae_status ae_corrupt(ae_noise kind, float level, float lo, float hi,
                             uint64_t seed, const float *in, float *out,
                             size_t n);
@@ -431,9 +452,17 @@ typedef struct ae_metrics ae_metrics;
 
 typedef enum ae_metric {
     AE_METRIC_MSE = 0,  /* mean squared error over every value */
-    AE_METRIC_BCE = 1,  /* binary cross-entropy (test as prediction) */
-    AE_METRIC_PSNR = 2, /* mean over images of 10 log10(range^2 / mse) */
-    AE_METRIC_SSIM = 3  /* mean over images (and channels) of mean SSIM */
+    /* binary cross-entropy, test as prediction, reference as target, logs
+     * clamped at >= -100 (torch.nn.BCELoss); needs every test value in
+     * [0, 1], else ae_metrics_value refuses it (AE_ERR_INVALID_ARGUMENT) */
+    AE_METRIC_BCE = 1,
+    /* mean over images of 10 log10(range^2 / mse of the image), each image
+     * capped at 100 dB: identical images count 100 dB (skimage: inf) */
+    AE_METRIC_PSNR = 2,
+    /* mean over images (and channels) of mean SSIM, as skimage's
+     * structural_similarity with data_range = range (images must be at
+     * least as large as the window, else AE_ERR_SHAPE) */
+    AE_METRIC_SSIM = 3
 } ae_metric;
 
 typedef enum ae_ssim_window {
@@ -446,19 +475,27 @@ typedef enum ae_ssim_window {
 } ae_ssim_window;
 
 /* Accumulates metrics over batches of images of the given shape whose
- * values span data_range (1 for [0,1], 2 for [-1,1]). */
+ * values span data_range (1 for [0,1], 2 for [-1,1]; > 0 and finite).
+ * Sums are kept in double, so any split into batches gives the same
+ * values.  The SSIM window defaults to AE_SSIM_UNIFORM7. */
 AE_API ae_status ae_metrics_create(ae_metrics **out, int channels, int height,
                                    int width, float data_range);
 AE_API void ae_metrics_free(ae_metrics *mt);
+/* Choose the SSIM window; once images were added, only after a reset
+ * (AE_ERR_BAD_STATE otherwise). */
 AE_API ae_status ae_metrics_set_ssim_window(ae_metrics *mt,
                                             ae_ssim_window window);
-/* Add `batch` image pairs. */
+/* Add `batch` image pairs.  A NaN or infinity in either array gives
+ * AE_ERR_NOT_FINITE and adds nothing. */
 AE_API ae_status ae_metrics_update(ae_metrics *mt, const float *reference,
                                    const float *test, size_t batch);
-/* Value over everything added since creation or the last reset. */
+/* Value over everything added since creation or the last reset
+ * (AE_ERR_INVALID_ARGUMENT while nothing was added). */
 AE_API ae_status ae_metrics_value(const ae_metrics *mt, ae_metric which,
                                   double *value);
+/* Number of images added since creation or the last reset. */
 AE_API size_t ae_metrics_count(const ae_metrics *mt);
+/* Forget every image added; the shape, range and window stay. */
 AE_API void ae_metrics_reset(ae_metrics *mt);
 
 /* ------------------------------------------------------------------------ */
@@ -470,7 +507,10 @@ typedef struct ae_pca ae_pca;
 /* A PCA of `components` components (>= 1). */
 AE_API ae_status ae_pca_create(ae_pca **out, int components);
 AE_API void ae_pca_free(ae_pca *p);
-/* Fit on n rows of d floats (n >= 2, components <= min(n, d)). */
+/* Fit on n rows of d floats (n >= 2, components <= min(n, d)).  The
+ * covariance (n - 1 denominator) is accumulated in double and decomposed
+ * by LAPACKE's SVD.  A failed fit leaves the previous one in place.  The
+ * other calls below need a fit first (AE_ERR_BAD_STATE). */
 AE_API ae_status ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d);
 /* Fit on every image of ds, converted batch by batch. */
 AE_API ae_status ae_pca_fit_dataset(ae_pca *p, const ae_dataset *ds);
@@ -484,7 +524,9 @@ AE_API size_t ae_pca_dim(const ae_pca *p);
 AE_API int ae_pca_components(const ae_pca *p);
 /* Components (components x d, rows of unit length, sign fixed so the largest
  * absolute entry is positive), mean (d), explained variance and its ratio
- * (components each). */
+ * (components each).  Explained variance is the covariance eigenvalue (n - 1
+ * denominator, as sklearn); the ratio divides it by the total variance.
+ * n must equal the count (AE_ERR_SHAPE otherwise). */
 AE_API ae_status ae_pca_get_components(const ae_pca *p, float *out, size_t n);
 AE_API ae_status ae_pca_get_mean(const ae_pca *p, float *out, size_t n);
 AE_API ae_status ae_pca_explained_variance(const ae_pca *p, double *out,

@@ -268,8 +268,8 @@ static ae_status check_declared_size(const idx_src *src, size_t head,
                         "(%zu-byte header + %zu data bytes), found %zu",
                         src->name, total, head, body, src->raw_size);
     if (!src->gzip && src->raw_size > total)
-        return ae__fail(AE_ERR_FORMAT, "%s: %zu trailing bytes after the %zu "
-                        "bytes the header declares", src->name,
+        return ae__fail(AE_ERR_FORMAT, "%s: %zu trailing byte(s) after the "
+                        "%zu bytes the header declares", src->name,
                         src->raw_size - total, total);
     size_t most;
     if (src->gzip && ae__mul_size(src->raw_size, GZIP_MAX_RATIO, &most) &&

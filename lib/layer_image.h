@@ -59,6 +59,10 @@ void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
  * in batch, so scratch sized for a batch also serves smaller ones. */
 size_t ae__image_chunk(size_t per_image, size_t batch);
 
+/* Configuration slots of the max-pooling layer, which the unpooling layer
+ * reads from its partner. */
+enum { AE__POOL_KERNEL = 0, AE__POOL_STRIDE = 1 };
+
 /* The argmax positions a max-pooling layer recorded in its latest forward
  * pass: for image b < *recorded, out[b * out_size + o] is the index
  * (ih * in_w + iw) within its input plane of the maximum that output o

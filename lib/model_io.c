@@ -1,1 +1,774 @@
-/* model_io.c - placeholder, being written. */
+/*
+ * model_io.c - the model file format (docs/FORMAT.md): save and load, to
+ * files and to memory.
+ *
+ * Writing: every field is put byte by byte in little-endian order, never as
+ * a host struct, so files move between machines.  Files are written to a
+ * temporary name beside the destination, synced and renamed into place.
+ *
+ * Reading treats the data as hostile.  In order: magic, version, the
+ * header's counts against the limits and against the data's length (before
+ * anything is allocated), the CRC-32, then every layer record.  Each layer
+ * is first configured on a probe against the shape rebuilt so far and its
+ * parameter counts compared with the record's (which the length check has
+ * already bounded); only then is it appended to the model being rebuilt, so
+ * no allocation is ever larger than the data justifies.  Parameters are
+ * copied last and must be finite.  Any failure frees everything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "layer.h"
+
+/* ---- format constants (docs/FORMAT.md) --------------------------------- */
+
+static const uint8_t FILE_MAGIC[8] = {'A', 'E', 'N', 'C', 'M', 'O', 'D', 'L'};
+
+enum {
+    FORMAT_VERSION = 1,  /* the newest version this library reads/writes */
+    HEADER_SIZE = 48,    /* magic .. parameter count */
+    RECORD_SIZE = 64,    /* one layer record */
+    CRC_SIZE = 4,        /* trailing CRC-32 */
+    MAX_LAYERS = 1024,   /* records per file */
+    /* header field offsets */
+    OFF_VERSION = 8,
+    OFF_CHANNELS = 12,
+    OFF_HEIGHT = 16,
+    OFF_WIDTH = 20,
+    OFF_SEED = 24,
+    OFF_LAYERS = 32,
+    OFF_ENCODER = 36,
+    OFF_PARAMS = 40,
+    /* offsets inside a layer record */
+    REC_KIND = 0,
+    REC_PART = 4,
+    REC_ACT = 8,
+    REC_ACT_PARAM = 12,
+    REC_CFG = 16, /* AE__LAYER_CFG_MAX int32 */
+    REC_WEIGHTS = 48,
+    REC_BIAS = 56
+};
+
+/* Largest file, in bytes, that is written or read: 2 GiB. */
+#define MAX_FILE_BYTES ((uint64_t)1 << 31)
+
+_Static_assert(REC_CFG + 4 * AE__LAYER_CFG_MAX == REC_WEIGHTS,
+               "a layer record holds exactly AE__LAYER_CFG_MAX cfg slots");
+_Static_assert(sizeof(float) == sizeof(uint32_t),
+               "parameters are stored as IEEE-754 binary32");
+
+/* ---- little-endian fields ---------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)v);
+    put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void put_f32(uint8_t *p, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    put_u32(p, bits);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static float get_f32(const uint8_t *p)
+{
+    uint32_t bits = get_u32(p);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Two's-complement int32 without implementation-defined conversions. */
+static int get_i32(const uint8_t *p)
+{
+    uint32_t v = get_u32(p);
+    return v <= (uint32_t)INT32_MAX ? (int)v : -(int)(~v) - 1;
+}
+
+/* zlib's CRC-32 of n bytes, fed in pieces that fit its uInt length. */
+static uint32_t crc_of(const uint8_t *p, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        size_t piece = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        crc = crc32(crc, p, (uInt)piece);
+        p += piece;
+        n -= piece;
+    }
+    return (uint32_t)crc;
+}
+
+/* Prefix the current detail message (copied first: ae__fail writes the
+ * same buffer) with a context string. */
+static ae_status wrap_error(ae_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static ae_status wrap_error(ae_status s, const char *fmt, ...)
+{
+    char inner[512], context[512];
+    snprintf(inner, sizeof inner, "%s", ae_last_error());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    return ae__fail(s, "%s: %s", context, inner);
+}
+
+/* ---- saving ------------------------------------------------------------ */
+
+static const ae_layer *layer_at(const ae_model *m, size_t i)
+{
+    ae_layer *l = NULL;
+    (void)ae_model_layer(m, i, &l); /* i < layer count: cannot fail */
+    return l;
+}
+
+/* Serialized size of m, or AE_ERR_LIMIT if it is beyond what the format
+ * (and so the loader) accepts. */
+static ae_status serialized_size(const ae_model *m, size_t *size)
+{
+    size_t n_layers = ae_model_layer_count(m);
+    uint64_t n_params = ae_model_param_count(m);
+    if (n_layers > MAX_LAYERS)
+        return ae__fail(AE_ERR_LIMIT,
+                        "cannot save a model of %zu layers: the format holds "
+                        "at most %d", n_layers, MAX_LAYERS);
+    if (n_params > MAX_FILE_BYTES / 4)
+        return ae__fail(AE_ERR_LIMIT,
+                        "cannot save a model of %llu parameters: files are "
+                        "limited to %llu bytes", (unsigned long long)n_params,
+                        (unsigned long long)MAX_FILE_BYTES);
+    uint64_t bytes = HEADER_SIZE + (uint64_t)RECORD_SIZE * n_layers +
+                     4 * n_params + CRC_SIZE;
+    if (bytes > MAX_FILE_BYTES || bytes > SIZE_MAX)
+        return ae__fail(AE_ERR_LIMIT,
+                        "cannot save the model: %llu bytes exceed the limit "
+                        "of %llu", (unsigned long long)bytes,
+                        (unsigned long long)MAX_FILE_BYTES);
+    *size = (size_t)bytes;
+    return AE_OK;
+}
+
+/* A model whose file could not be loaded back is refused up front. */
+static ae_status check_saveable(const ae_model *m)
+{
+    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
+        const ae_layer *l = layer_at(m, i);
+        if (!isfinite(l->act_param))
+            return ae__fail(AE_ERR_NOT_FINITE,
+                            "cannot save: layer %zu has a non-finite "
+                            "activation parameter", i);
+        if (!ae__all_finite(l->weights, l->n_weights) ||
+            !ae__all_finite(l->bias, l->n_bias))
+            return ae__fail(AE_ERR_NOT_FINITE,
+                            "cannot save: layer %zu (%s) has NaN or infinite "
+                            "parameters", i, l->ops->name);
+    }
+    return AE_OK;
+}
+
+/* Write the whole file image; buf holds exactly serialized_size() bytes. */
+static void serialize(const ae_model *m, uint8_t *buf, size_t size)
+{
+    ae__shape in = ae__model_input_shape(m);
+    size_t n_layers = ae_model_layer_count(m);
+    memcpy(buf, FILE_MAGIC, sizeof FILE_MAGIC);
+    put_u32(buf + OFF_VERSION, FORMAT_VERSION);
+    put_u32(buf + OFF_CHANNELS, (uint32_t)in.c);
+    put_u32(buf + OFF_HEIGHT, (uint32_t)in.h);
+    put_u32(buf + OFF_WIDTH, (uint32_t)in.w);
+    put_u64(buf + OFF_SEED, ae__model_seed(m));
+    put_u32(buf + OFF_LAYERS, (uint32_t)n_layers);
+    put_u32(buf + OFF_ENCODER, (uint32_t)ae_model_encoder_layer_count(m));
+    put_u64(buf + OFF_PARAMS, (uint64_t)ae_model_param_count(m));
+
+    uint8_t *rec = buf + HEADER_SIZE;
+    for (size_t i = 0; i < n_layers; i++, rec += RECORD_SIZE) {
+        const ae_layer *l = layer_at(m, i);
+        put_u32(rec + REC_KIND, (uint32_t)l->ops->kind);
+        put_u32(rec + REC_PART, (uint32_t)l->part);
+        put_u32(rec + REC_ACT, (uint32_t)l->act);
+        put_f32(rec + REC_ACT_PARAM, l->act_param);
+        for (int k = 0; k < AE__LAYER_CFG_MAX; k++)
+            put_u32(rec + REC_CFG + 4 * k, (uint32_t)l->cfg[k]);
+        put_u64(rec + REC_WEIGHTS, (uint64_t)l->n_weights);
+        put_u64(rec + REC_BIAS, (uint64_t)l->n_bias);
+    }
+
+    uint8_t *p = rec;
+    for (size_t i = 0; i < n_layers; i++) {
+        const ae_layer *l = layer_at(m, i);
+        for (size_t j = 0; j < l->n_weights; j++, p += 4)
+            put_f32(p, l->weights[j]);
+        for (size_t j = 0; j < l->n_bias; j++, p += 4)
+            put_f32(p, l->bias[j]);
+    }
+    put_u32(p, crc_of(buf, size - CRC_SIZE));
+}
+
+ae_status ae_model_save_memory(const ae_model *m, void *buffer,
+                               size_t capacity, size_t *size)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(size);
+    size_t need;
+    ae_status s = serialized_size(m, &need);
+    if (s != AE_OK)
+        return s;
+    if (buffer == NULL) {
+        *size = need;
+        return AE_OK;
+    }
+    if (capacity < need) {
+        *size = need; /* so the caller learns how much to provide */
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_model_save_memory: buffer of %zu bytes, the "
+                        "model needs %zu", capacity, need);
+    }
+    s = check_saveable(m);
+    if (s != AE_OK)
+        return s;
+    serialize(m, buffer, need);
+    *size = need;
+    return AE_OK;
+}
+
+static ae_status io_error(const char *what, const char *path, int err)
+{
+    char msg[128];
+    if (strerror_r(err, msg, sizeof msg) != 0)
+        snprintf(msg, sizeof msg, "error %d", err);
+    return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, msg);
+}
+
+/* Mode for a newly created file: 0666 less the process umask, read from
+ * /proc (setting the umask to read it would race with other threads).
+ * Returns 0 when unknown: the temporary file then keeps mkstemp's 0600. */
+static mode_t new_file_mode(void)
+{
+    char text[2048];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *line = strstr(text, "\nUmask:");
+    if (line == NULL)
+        return 0;
+    char *end;
+    unsigned long mask = strtoul(line + 7, &end, 8);
+    if (end == line + 7 || mask > 0777)
+        return 0;
+    return (mode_t)(0666 & ~mask);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t piece = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        ssize_t w = write(fd, p, piece);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Make the rename durable: fsync the directory holding path.  Best effort
+ * (some file systems refuse to sync directories). */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = NULL;
+    if (slash != NULL) {
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        dir = ae__alloc(len + 1);
+        if (dir == NULL)
+            return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    ae__free(dir);
+}
+
+ae_status ae_model_save(const ae_model *m, const char *path)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(path);
+    if (path[0] == '\0')
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_save: empty path");
+    size_t size;
+    ae_status s = serialized_size(m, &size);
+    if (s == AE_OK)
+        s = check_saveable(m);
+    if (s != AE_OK)
+        return s;
+
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t path_len = strlen(path);
+    uint8_t *buf = ae__alloc(size);
+    char *tmp = path_len < SIZE_MAX - sizeof suffix
+                    ? ae__alloc(path_len + sizeof suffix)
+                    : NULL;
+    if (buf == NULL || tmp == NULL) {
+        ae__free(buf);
+        ae__free(tmp);
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "ae_model_save: cannot allocate %zu bytes for %s",
+                        size, path);
+    }
+    serialize(m, buf, size);
+    memcpy(tmp, path, path_len);
+    memcpy(tmp + path_len, suffix, sizeof suffix);
+
+    /* Keep an existing file's permissions; give a new one 0666 & ~umask. */
+    struct stat st;
+    mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode)
+                      ? (mode_t)(st.st_mode & 07777)
+                      : new_file_mode();
+
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        s = io_error("create a temporary file beside", path, errno);
+        goto done;
+    }
+    if (mode != 0)
+        (void)fchmod(fd, mode); /* best effort: 0600 otherwise */
+    const char *step = NULL;
+    if (write_all(fd, buf, size) != 0)
+        step = "write";
+    else if (fsync(fd) != 0)
+        step = "sync";
+    int err = errno;
+    if (close(fd) != 0 && step == NULL) {
+        step = "close";
+        err = errno;
+    }
+    if (step == NULL && rename(tmp, path) != 0) {
+        step = "rename the temporary file onto";
+        err = errno;
+    }
+    if (step != NULL) {
+        unlink(tmp);
+        s = io_error(step, path, err);
+        goto done;
+    }
+    sync_parent_dir(path);
+done:
+    ae__free(buf);
+    ae__free(tmp);
+    return s;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static const char *part_name(uint32_t part)
+{
+    return part == AE_ENCODER ? "encoder" : "decoder";
+}
+
+/* Rebuild layer i from its record at offset off (data already bounded by
+ * the length check); *used counts the parameters claimed so far. */
+static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
+                            size_t off, uint64_t n_params, size_t n_encoder,
+                            uint64_t *used)
+{
+    const uint8_t *rec = data + off;
+    uint32_t kind = get_u32(rec + REC_KIND);
+    uint32_t part = get_u32(rec + REC_PART);
+    uint32_t act = get_u32(rec + REC_ACT);
+    float act_param = get_f32(rec + REC_ACT_PARAM);
+    uint64_t n_weights = get_u64(rec + REC_WEIGHTS);
+    uint64_t n_bias = get_u64(rec + REC_BIAS);
+    int cfg[AE__LAYER_CFG_MAX];
+    for (int k = 0; k < AE__LAYER_CFG_MAX; k++)
+        cfg[k] = get_i32(rec + REC_CFG + 4 * k);
+
+    const ae__layer_ops *ops =
+        kind <= (uint32_t)INT32_MAX
+            ? ae__layer_ops_for_kind((ae_layer_kind)(int32_t)kind)
+            : NULL;
+    if (ops == NULL || (uint32_t)ops->kind != kind)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "model data: offset %zu (layer %zu kind): layer kind "
+                        "%lu is unknown to this version of libautoenc",
+                        off + REC_KIND, i, (unsigned long)kind);
+    if (part != AE_ENCODER && part != AE_DECODER)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu part): %lu is "
+                        "neither encoder (0) nor decoder (1)",
+                        off + REC_PART, i, (unsigned long)part);
+    if ((part == AE_ENCODER) != (i < n_encoder))
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu part): a %s "
+                        "layer, but the header (offset %d) puts %zu layers "
+                        "in the encoder", off + REC_PART, i, part_name(part),
+                        OFF_ENCODER, n_encoder);
+    ae_activation a = (ae_activation)(int)(act & 0xffu);
+    if (act > 0xffu || (uint32_t)a != act || !ae__activation_valid(a, 0.0f))
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "model data: offset %zu (layer %zu activation): "
+                        "activation %lu is unknown to this version of "
+                        "libautoenc", off + REC_ACT, i, (unsigned long)act);
+    if (!isfinite(act_param) || !ae__activation_valid(a, act_param))
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu activation "
+                        "parameter): %g is not valid for activation %lu",
+                        off + REC_ACT_PARAM, i, (double)act_param,
+                        (unsigned long)act);
+    if (!ops->has_activation && a != AE_ACT_NONE)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu activation): a %s "
+                        "layer takes no activation", off + REC_ACT, i,
+                        ops->name);
+    if (n_weights > n_params - *used)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu weight count): "
+                        "%llu weights, but only %llu of the header's %llu "
+                        "parameters remain", off + REC_WEIGHTS, i,
+                        (unsigned long long)n_weights,
+                        (unsigned long long)(n_params - *used),
+                        (unsigned long long)n_params);
+    *used += n_weights;
+    if (n_bias > n_params - *used)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu bias count): "
+                        "%llu biases, but only %llu of the header's %llu "
+                        "parameters remain", off + REC_BIAS, i,
+                        (unsigned long long)n_bias,
+                        (unsigned long long)(n_params - *used),
+                        (unsigned long long)n_params);
+    *used += n_bias;
+
+    /* Configure a probe first: the layer's own check of its configuration,
+     * and its parameter counts, before the model allocates anything. */
+    ae_layer probe;
+    memset(&probe, 0, sizeof probe);
+    probe.ops = ops;
+    probe.model = m;
+    probe.index = i;
+    probe.part = (ae_part)part;
+    probe.in = i == 0 ? ae__model_input_shape(m) : layer_at(m, i - 1)->out;
+    probe.act = a;
+    probe.act_param = act_param;
+    memcpy(probe.cfg, cfg, sizeof probe.cfg);
+    ae_status s = ops->configure(&probe);
+    if (probe.state != NULL && ops->destroy != NULL)
+        ops->destroy(&probe);
+    if (s != AE_OK)
+        return wrap_error(s == AE_ERR_LIMIT ? AE_ERR_LIMIT : AE_ERR_FORMAT,
+                          "model data: offset %zu (layer %zu configuration)",
+                          off + REC_CFG, i);
+    if ((uint64_t)probe.n_weights != n_weights ||
+        (uint64_t)probe.n_bias != n_bias)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu weight and bias "
+                        "counts): the file says %llu and %llu, its "
+                        "configuration gives %zu and %zu", off + REC_WEIGHTS,
+                        i, (unsigned long long)n_weights,
+                        (unsigned long long)n_bias, probe.n_weights,
+                        probe.n_bias);
+
+    s = ae__model_append(m, (ae_part)part, ops, cfg, a, act_param);
+    if (s != AE_OK)
+        return wrap_error(s == AE_ERR_NO_MEMORY || s == AE_ERR_LIMIT
+                              ? s
+                              : AE_ERR_FORMAT,
+                          "model data: offset %zu (layer %zu)", off, i);
+    const ae_layer *l = layer_at(m, i);
+    if ((uint64_t)l->n_weights != n_weights || (uint64_t)l->n_bias != n_bias)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (layer %zu): rebuilt layer "
+                        "has %zu weights and %zu biases, the file %llu and "
+                        "%llu", off + REC_WEIGHTS, i, l->n_weights, l->n_bias,
+                        (unsigned long long)n_weights,
+                        (unsigned long long)n_bias);
+    return AE_OK;
+}
+
+/* Copy n floats from data + off into dst, refusing NaN and infinity. */
+static ae_status load_floats(float *dst, size_t n, const uint8_t *data,
+                             size_t off, size_t layer, const char *what)
+{
+    for (size_t j = 0; j < n; j++) {
+        float f = get_f32(data + off + 4 * j);
+        if (!isfinite(f))
+            return ae__fail(AE_ERR_NOT_FINITE,
+                            "model data: offset %zu (layer %zu %s %zu): NaN "
+                            "or infinity", off + 4 * j, layer, what, j);
+        dst[j] = f;
+    }
+    return AE_OK;
+}
+
+/* Shape field: 1 .. INT32_MAX here, ae_model_create checks the rest. */
+static int shape_field(const uint8_t *data, size_t off, int *v)
+{
+    uint32_t u = get_u32(data + off);
+    if (u > (uint32_t)INT32_MAX)
+        return 0;
+    *v = (int)u;
+    return 1;
+}
+
+static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
+{
+    if (size < sizeof FILE_MAGIC ||
+        memcmp(data, FILE_MAGIC, sizeof FILE_MAGIC) != 0)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset 0 (magic): not a libautoenc "
+                        "model (%zu bytes, expected \"AENCMODL\" first)",
+                        size);
+    if (size < OFF_VERSION + 4)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %d (version): truncated at %zu "
+                        "bytes", OFF_VERSION, size);
+    uint32_t version = get_u32(data + OFF_VERSION);
+    if (version == 0)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %d (version): version 0 is not "
+                        "valid", OFF_VERSION);
+    if (version > FORMAT_VERSION)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "model data: offset %d (version): format version %lu "
+                        "is newer than this library's (%d)", OFF_VERSION,
+                        (unsigned long)version, FORMAT_VERSION);
+    if (size < HEADER_SIZE + CRC_SIZE)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %zu (header): truncated: %zu "
+                        "bytes, the header and checksum alone take %d",
+                        size, size, HEADER_SIZE + CRC_SIZE);
+
+    /* Counts against limits and the data's length, before any allocation. */
+    uint32_t n_layers = get_u32(data + OFF_LAYERS);
+    uint32_t n_encoder = get_u32(data + OFF_ENCODER);
+    uint64_t n_params = get_u64(data + OFF_PARAMS);
+    if (n_layers > MAX_LAYERS)
+        return ae__fail(AE_ERR_LIMIT,
+                        "model data: offset %d (layer count): %lu layers, "
+                        "the limit is %d", OFF_LAYERS,
+                        (unsigned long)n_layers, MAX_LAYERS);
+    if (n_params > MAX_FILE_BYTES / 4)
+        return ae__fail(AE_ERR_LIMIT,
+                        "model data: offset %d (parameter count): %llu "
+                        "parameters exceed the %llu-byte file limit",
+                        OFF_PARAMS, (unsigned long long)n_params,
+                        (unsigned long long)MAX_FILE_BYTES);
+    uint64_t declared = HEADER_SIZE + (uint64_t)RECORD_SIZE * n_layers +
+                        4 * n_params + CRC_SIZE;
+    if (declared > MAX_FILE_BYTES)
+        return ae__fail(AE_ERR_LIMIT,
+                        "model data: offsets %d-%d (counts): %lu layers and "
+                        "%llu parameters make %llu bytes, over the limit of "
+                        "%llu", OFF_LAYERS, OFF_PARAMS + 7,
+                        (unsigned long)n_layers,
+                        (unsigned long long)n_params,
+                        (unsigned long long)declared,
+                        (unsigned long long)MAX_FILE_BYTES);
+    if (declared != (uint64_t)size)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offsets %d-%d (counts): %lu layers and "
+                        "%llu parameters make %llu bytes, but the data has "
+                        "%zu (%s)", OFF_LAYERS, OFF_PARAMS + 7,
+                        (unsigned long)n_layers,
+                        (unsigned long long)n_params,
+                        (unsigned long long)declared, size,
+                        declared > (uint64_t)size ? "truncated"
+                                                  : "trailing bytes");
+
+    uint32_t stored = get_u32(data + size - CRC_SIZE);
+    uint32_t computed = crc_of(data, size - CRC_SIZE);
+    if (stored != computed)
+        return ae__fail(AE_ERR_CHECKSUM,
+                        "model data: offset %zu (CRC-32): stored 0x%08lx, "
+                        "the content gives 0x%08lx", size - CRC_SIZE,
+                        (unsigned long)stored, (unsigned long)computed);
+
+    /* The checksum matched; a crafted file may still lie, so go on
+     * checking everything. */
+    if (n_encoder > n_layers)
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %d (encoder layer count): %lu, "
+                        "more than the %lu layers", OFF_ENCODER,
+                        (unsigned long)n_encoder, (unsigned long)n_layers);
+    int c, h, w;
+    if (!shape_field(data, OFF_CHANNELS, &c) ||
+        !shape_field(data, OFF_HEIGHT, &h) || !shape_field(data, OFF_WIDTH, &w))
+        return ae__fail(AE_ERR_FORMAT,
+                        "model data: offset %d (input shape): %lu x %lu x "
+                        "%lu is not valid", OFF_CHANNELS,
+                        (unsigned long)get_u32(data + OFF_CHANNELS),
+                        (unsigned long)get_u32(data + OFF_HEIGHT),
+                        (unsigned long)get_u32(data + OFF_WIDTH));
+    ae_model *m = NULL;
+    ae_status s = ae_model_create(&m, c, h, w, get_u64(data + OFF_SEED));
+    if (s != AE_OK)
+        return wrap_error(s == AE_ERR_NO_MEMORY ? s : AE_ERR_FORMAT,
+                          "model data: offset %d (input shape)",
+                          OFF_CHANNELS);
+
+    uint64_t used = 0;
+    for (size_t i = 0; s == AE_OK && i < n_layers; i++)
+        s = load_layer(m, i, data, HEADER_SIZE + RECORD_SIZE * i, n_params,
+                       n_encoder, &used);
+    if (s == AE_OK && used != n_params)
+        s = ae__fail(AE_ERR_FORMAT,
+                     "model data: offset %d (parameter count): %llu, but "
+                     "the layers hold %llu", OFF_PARAMS,
+                     (unsigned long long)n_params, (unsigned long long)used);
+    if (s == AE_OK && (ae_model_encoder_layer_count(m) != n_encoder ||
+                       ae_model_param_count(m) != n_params))
+        s = ae__fail(AE_ERR_FORMAT,
+                     "model data: offset %d (counts): the rebuilt model "
+                     "disagrees with the header", OFF_LAYERS);
+
+    size_t off = HEADER_SIZE + (size_t)RECORD_SIZE * n_layers;
+    for (size_t i = 0; s == AE_OK && i < n_layers; i++) {
+        ae_layer *l = NULL;
+        (void)ae_model_layer(m, i, &l);
+        s = load_floats(l->weights, l->n_weights, data, off, i, "weight");
+        off += 4 * l->n_weights;
+        if (s == AE_OK)
+            s = load_floats(l->bias, l->n_bias, data, off, i, "bias");
+        off += 4 * l->n_bias;
+    }
+    if (s != AE_OK) {
+        ae_model_free(m);
+        return s;
+    }
+    *out = m;
+    return AE_OK;
+}
+
+ae_status ae_model_load_memory(ae_model **out, const void *data, size_t size)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    AE_REQUIRE(data);
+    return parse(out, data, size);
+}
+
+ae_status ae_model_load(ae_model **out, const char *path)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    AE_REQUIRE(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error("open", path, errno);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return io_error("stat", path, err);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return io_error("read", path, EISDIR);
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_BYTES) {
+        close(fd);
+        return ae__fail(AE_ERR_LIMIT,
+                        "%s: %llu bytes, over the model file limit of %llu",
+                        path, (unsigned long long)st.st_size,
+                        (unsigned long long)MAX_FILE_BYTES);
+    }
+
+    /* Read to the end (one byte past a regular file's size, to notice
+     * growth; pipes and the like grow the buffer), never past the limit. */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16;
+    size_t len = 0;
+    uint8_t *buf = ae__alloc(cap);
+    ae_status s = buf ? AE_OK
+                      : ae__fail(AE_ERR_NO_MEMORY,
+                                 "%s: cannot allocate %zu bytes", path, cap);
+    while (s == AE_OK) {
+        if (len == cap) {
+            if ((uint64_t)cap > MAX_FILE_BYTES) {
+                s = ae__fail(AE_ERR_LIMIT,
+                             "%s: over the model file limit of %llu bytes",
+                             path, (unsigned long long)MAX_FILE_BYTES);
+                break;
+            }
+            size_t grown = cap * 2 > (size_t)MAX_FILE_BYTES + 1
+                               ? (size_t)MAX_FILE_BYTES + 1
+                               : cap * 2;
+            uint8_t *bigger = ae__alloc(grown);
+            if (bigger == NULL) {
+                s = ae__fail(AE_ERR_NO_MEMORY,
+                             "%s: cannot allocate %zu bytes", path, grown);
+                break;
+            }
+            memcpy(bigger, buf, len);
+            ae__free(buf);
+            buf = bigger;
+            cap = grown;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            s = io_error("read", path, errno);
+        } else if (r == 0) {
+            break;
+        } else {
+            len += (size_t)r;
+        }
+    }
+    close(fd);
+    if (s == AE_OK) {
+        s = parse(out, buf, len);
+        if (s != AE_OK)
+            s = wrap_error(s, "%s", path);
+    }
+    ae__free(buf);
+    return s;
+}

@@ -267,7 +267,7 @@ START_TEST(trailing_bytes)
     im[ni] = 0;
     lb[nl] = 0;
     expect_memory(im, ni + 1, NULL, 0, AE_ERR_FORMAT);
-    expect_message_has("1 trailing");
+    expect_message_has("1 trailing byte");
     expect_memory(im, ni, lb, nl + 1, AE_ERR_FORMAT);
     expect_message_has("label buffer");
     tu_write_file(tu_tmp_path("trail.idx"), im, ni + 1, 0);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every experiment program on the default data and gather their results
+# in report/.  Arguments are passed on to each program (e.g. --quick,
+# --data DIR, --epochs N, --threads N).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build}
+report=${REPORT_DIR:-report}
+mkdir -p "$report"
+
+experiments=(exp1_pca_vs_autoencoder)
+for e in "${experiments[@]}"; do
+  echo "== $e"
+  "$build/examples/$e" --out "$report/$e" "$@" | tee "$report/$e.txt"
+done
+
+# One JSON array of every experiment's results.
+{
+  echo "["
+  first=1
+  for e in "${experiments[@]}"; do
+    [ $first -eq 1 ] || echo ","
+    first=0
+    cat "$report/$e/results.json"
+  done
+  echo "]"
+} > "$report/results.json"
+echo "results: $report/results.json; figures under $report/"

@@ -1,0 +1,183 @@
+/* layer_conv2d.c - 2-D convolution (cross-correlation, as PyTorch's
+ * nn.Conv2d): y[co][i][j] = b[co] + sum_{ci,kh,kw} W[co][ci][kh][kw] *
+ * x[ci][i*s - p + kh][j*s - p + kw], zero outside the input.  W is
+ * out_c x in_c x k x k.
+ *
+ * Through image-to-columns, a chunk of nb images is one sgemm:
+ * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow). */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "layer_image.h"
+
+enum { CONV_OUT = 0, CONV_KERNEL = 1, CONV_STRIDE = 2, CONV_PAD = 3 };
+
+/* Largest output side accepted; the model bounds the total anyway, this
+ * keeps every side product in range while configuring. */
+#define SIDE_LIMIT (1LL << 28)
+
+/* padding -1 asks for (k - 1) / 2, which keeps the size at stride 1. */
+static int conv_pad(const ae_layer *l)
+{
+    return l->cfg[CONV_PAD] == -1 ? (l->cfg[CONV_KERNEL] - 1) / 2
+                                  : l->cfg[CONV_PAD];
+}
+
+static ae__patches conv_patches(const ae_layer *l)
+{
+    return (ae__patches){l->in.c,           l->in.h,
+                         l->in.w,           l->cfg[CONV_KERNEL],
+                         l->cfg[CONV_STRIDE], conv_pad(l),
+                         l->out.h,          l->out.w};
+}
+
+static ae_status conv_configure(ae_layer *l)
+{
+    const int out_c = l->cfg[CONV_OUT], k = l->cfg[CONV_KERNEL];
+    const int s = l->cfg[CONV_STRIDE], pad_arg = l->cfg[CONV_PAD];
+    if (out_c < 1 || k < 1 || s < 1)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (conv2d): %d output channels, kernel %d, "
+                        "stride %d; each must be at least 1",
+                        l->index, out_c, k, s);
+    if (pad_arg < -1)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (conv2d): padding %d, need >= 0 or -1 "
+                        "(same)", l->index, pad_arg);
+    if (pad_arg == -1 && k % 2 == 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (conv2d): 'same' padding (-1) needs an "
+                        "odd kernel, not %d", l->index, k);
+    const long long p = conv_pad(l);
+    const long long ph = l->in.h + 2 * p, pw = l->in.w + 2 * p;
+    if (k > ph || k > pw)
+        return ae__fail(AE_ERR_SHAPE,
+                        "layer %zu (conv2d): kernel %d x %d is bigger than "
+                        "the padded input %lld x %lld (input %d x %d x %d, "
+                        "padding %lld)",
+                        l->index, k, k, ph, pw, l->in.c, l->in.h, l->in.w, p);
+    const long long oh = (ph - k) / s + 1, ow = (pw - k) / s + 1;
+    if (oh > SIDE_LIMIT || ow > SIDE_LIMIT)
+        return ae__fail(AE_ERR_LIMIT,
+                        "layer %zu (conv2d): output %lld x %lld is too large",
+                        l->index, oh, ow);
+    /* sgemm takes int sizes: the weights and one image's columns must fit. */
+    const double rows = (double)l->in.c * k * k;
+    if (rows * out_c > INT32_MAX || rows * (double)(oh * ow) > INT32_MAX)
+        return ae__fail(AE_ERR_LIMIT,
+                        "layer %zu (conv2d): %d x %d x %d x %d weights over "
+                        "a %lld x %lld output is too large",
+                        l->index, out_c, l->in.c, k, k, oh, ow);
+    l->out = (ae__shape){out_c, (int)oh, (int)ow};
+    l->n_weights = (size_t)out_c * (size_t)rows;
+    l->n_bias = (size_t)out_c;
+    return AE_OK;
+}
+
+/* PyTorch's _ConvNd.reset_parameters: kaiming_uniform_(a = sqrt(5)) gives
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_c * k * k, and the bias
+ * uses the same bound. */
+static void conv_init(ae_layer *l, ae__rng *rng)
+{
+    const int k = l->cfg[CONV_KERNEL];
+    float bound = 1.0f / sqrtf((float)l->in.c * (float)k * (float)k);
+    for (size_t i = 0; i < l->n_weights; i++)
+        l->weights[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+    for (size_t i = 0; i < l->n_bias; i++)
+        l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+}
+
+/* Per image: its columns (rows x oh*ow) and its output or output gradient
+ * in channel-major order (out_c x oh*ow). */
+static size_t per_image(const ae_layer *l)
+{
+    ae__patches g = conv_patches(l);
+    return (ae__patch_rows(&g) + (size_t)l->out.c) * ae__patch_cols(&g);
+}
+
+static size_t conv_scratch(const ae_layer *l, size_t batch)
+{
+    return ae__image_chunk(per_image(l), batch) * per_image(l);
+}
+
+static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    const ae__patches g = conv_patches(l);
+    const int out_c = l->out.c, rows = (int)ae__patch_rows(&g);
+    const size_t per = ae__patch_cols(&g);
+    const size_t in_size = ae__shape_size(l->in);
+    const size_t out_size = ae__shape_size(l->out);
+    const size_t chunk = ae__image_chunk(per_image(l), batch);
+    float *cols = scratch, *yc = scratch + chunk * per * (size_t)rows;
+    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
+        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+        const int n = (int)(nb * per);
+        ae__im2col(&g, x + b0 * in_size, nb, cols);
+        /* Yc (out_c x n) = W (out_c x rows) cols (rows x n) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out_c, n, rows,
+                    1.0f, l->weights, rows, cols, n, 0.0f, yc, n);
+        ae__from_channel_major(yc, out_c, per, nb, l->bias,
+                               y + b0 * out_size);
+    }
+}
+
+static void conv_backward(ae_layer *l, const float *x, const float *dy,
+                          float *dx, size_t batch, float *scratch)
+{
+    const ae__patches g = conv_patches(l);
+    const int out_c = l->out.c, rows = (int)ae__patch_rows(&g);
+    const size_t per = ae__patch_cols(&g);
+    const size_t in_size = ae__shape_size(l->in);
+    const size_t out_size = ae__shape_size(l->out);
+    const size_t chunk = ae__image_chunk(per_image(l), batch);
+    float *cols = scratch, *dyc = scratch + chunk * per * (size_t)rows;
+    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
+        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+        const int n = (int)(nb * per);
+        /* The columns are rebuilt rather than kept from the forward pass:
+         * keeping them for a whole batch would cost rows / out_c times the
+         * output's memory, and rebuilding is a cheap streaming pass. */
+        ae__im2col(&g, x + b0 * in_size, nb, cols);
+        ae__to_channel_major(dy + b0 * out_size, out_c, per, nb, dyc);
+        /* dW (out_c x rows) += dYc (out_c x n) cols^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_c, rows, n,
+                    1.0f, dyc, n, cols, n, b0 == 0 ? 0.0f : 1.0f,
+                    l->grad_weights, rows);
+        if (dx != NULL) {
+            /* dcols (rows x n) = W^T dYc, then scattered back onto dx. */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n,
+                        out_c, 1.0f, l->weights, rows, dyc, n, 0.0f, cols, n);
+            memset(dx + b0 * in_size, 0, nb * in_size * sizeof(float));
+            ae__col2im(&g, cols, nb, dx + b0 * in_size);
+        }
+    }
+    ae__channel_sums(dy, out_c, per, batch, l->grad_bias);
+}
+
+const ae__layer_ops ae__conv2d_ops = {
+    .kind = AE_LAYER_CONV2D,
+    .name = "conv2d",
+    .has_activation = 1,
+    .configure = conv_configure,
+    .init = conv_init,
+    .scratch = conv_scratch,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};
+
+ae_status ae_model_add_conv2d(ae_model *m, ae_part part, int out_channels,
+                              int kernel, int stride, int padding,
+                              ae_activation act)
+{
+    AE_REQUIRE(m);
+    int cfg[AE__LAYER_CFG_MAX] = {0};
+    cfg[CONV_OUT] = out_channels;
+    cfg[CONV_KERNEL] = kernel;
+    cfg[CONV_STRIDE] = stride;
+    cfg[CONV_PAD] = padding;
+    return ae__model_append(m, part, &ae__conv2d_ops, cfg, act,
+                            act == AE_ACT_LEAKY_RELU ? 0.01f : 0.0f);
+}

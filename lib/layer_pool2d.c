@@ -1,0 +1,177 @@
+/* layer_pool2d.c - 2-D max pooling without padding, as PyTorch's
+ * nn.MaxPool2d: y[c][i][j] = max over kh, kw < k of x[c][i*s + kh][j*s + kw],
+ * output side floor((H - k) / s) + 1.  The position of each maximum is kept
+ * for the backward pass and for a max-unpooling layer of the decoder. */
+#include <string.h>
+
+#include "layer_image.h"
+
+typedef struct pool_state {
+    int32_t *argmax;  /* cap x output size, indices within the input plane */
+    size_t cap;       /* images argmax has room for */
+    size_t recorded;  /* images the latest forward pass recorded */
+} pool_state;
+
+static ae_status pool_configure(ae_layer *l)
+{
+    const int k = l->cfg[AE__POOL_KERNEL], s = l->cfg[AE__POOL_STRIDE];
+    if (k < 1 || s < 1)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (maxpool2d): kernel %d, stride %d; each "
+                        "must be at least 1", l->index, k, s);
+    if (k > l->in.h || k > l->in.w)
+        return ae__fail(AE_ERR_SHAPE,
+                        "layer %zu (maxpool2d): kernel %d x %d is bigger "
+                        "than the input %d x %d x %d",
+                        l->index, k, k, l->in.c, l->in.h, l->in.w);
+    l->out = (ae__shape){l->in.c, (l->in.h - k) / s + 1,
+                         (l->in.w - k) / s + 1};
+    l->n_weights = 0;
+    l->n_bias = 0;
+    return AE_OK;
+}
+
+static void pool_init(ae_layer *l, ae__rng *rng)
+{
+    (void)l;
+    (void)rng;
+}
+
+/* Room for the argmax of `batch` images.  Positions already recorded are
+ * kept, so an unpooling layer still finds them after the batch grew. */
+static ae_status pool_reserve(ae_layer *l, size_t batch)
+{
+    pool_state *st = l->state;
+    if (st != NULL && st->cap >= batch)
+        return AE_OK;
+    const size_t out = ae__shape_size(l->out);
+    if (st == NULL) {
+        st = ae__calloc(1, sizeof *st);
+        if (st == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY,
+                            "layer %zu (maxpool2d): cannot allocate its "
+                            "state", l->index);
+        l->state = st;
+    }
+    int32_t *argmax = ae__calloc(batch, out * sizeof(int32_t));
+    if (argmax == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "layer %zu (maxpool2d): cannot allocate argmax "
+                        "positions for %zu images", l->index, batch);
+    if (st->recorded > 0)
+        memcpy(argmax, st->argmax, st->recorded * out * sizeof(int32_t));
+    ae__free(st->argmax);
+    st->argmax = argmax;
+    st->cap = batch;
+    return AE_OK;
+}
+
+static void pool_destroy(ae_layer *l)
+{
+    pool_state *st = l->state;
+    if (st != NULL)
+        ae__free(st->argmax);
+    ae__free(st);
+    l->state = NULL;
+}
+
+const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded)
+{
+    const pool_state *st = pool->state;
+    if (st == NULL || st->recorded == 0) {
+        *recorded = 0;
+        return NULL;
+    }
+    *recorded = st->recorded;
+    return st->argmax;
+}
+
+static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    (void)scratch;
+    pool_state *st = l->state;
+    const int k = l->cfg[AE__POOL_KERNEL], s = l->cfg[AE__POOL_STRIDE];
+    const int w = l->in.w, oh = l->out.h, ow = l->out.w;
+    const size_t in_plane = (size_t)l->in.h * (size_t)w;
+    const size_t out_plane = (size_t)oh * (size_t)ow;
+    const size_t planes = batch * (size_t)l->in.c;
+    /* The model reserves before any pass, so the state has room; should it
+     * not, the maxima are still computed but nothing is recorded. */
+    const int record = st != NULL && st->cap >= batch;
+    for (size_t q = 0; q < planes; q++) {
+        const float *xp = x + q * in_plane;
+        float *yp = y + q * out_plane;
+        int32_t *ap = record ? st->argmax + q * out_plane : NULL;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                int best = i * s * w + j * s;
+                float v = xp[best];
+                for (int kh = 0; kh < k; kh++) {
+                    const int row = (i * s + kh) * w + j * s;
+                    for (int kw = 0; kw < k; kw++) {
+                        const float u = xp[row + kw];
+                        /* NaN wins, as in PyTorch, so it is not hidden. */
+                        if (u > v || u != u) {
+                            v = u;
+                            best = row + kw;
+                        }
+                    }
+                }
+                yp[i * ow + j] = v;
+                if (ap != NULL)
+                    ap[i * ow + j] = best;
+            }
+    }
+    if (record)
+        st->recorded = batch;
+}
+
+/* dx[argmax(o)] += dy[o]: overlapping windows (stride < kernel) may route
+ * several outputs to one input. */
+static void pool_backward(ae_layer *l, const float *x, const float *dy,
+                          float *dx, size_t batch, float *scratch)
+{
+    (void)x;
+    (void)scratch;
+    const pool_state *st = l->state;
+    if (dx == NULL)
+        return;
+    const size_t in_size = batch * ae__shape_size(l->in);
+    memset(dx, 0, in_size * sizeof(float));
+    if (st == NULL || st->recorded < batch)
+        return; /* no forward pass ran: nothing to route */
+    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
+    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
+    const size_t planes = batch * (size_t)l->in.c;
+    for (size_t q = 0; q < planes; q++) {
+        const int32_t *ap = st->argmax + q * out_plane;
+        const float *g = dy + q * out_plane;
+        float *d = dx + q * in_plane;
+        for (size_t o = 0; o < out_plane; o++)
+            d[ap[o]] += g[o];
+    }
+}
+
+const ae__layer_ops ae__maxpool2d_ops = {
+    .kind = AE_LAYER_MAXPOOL2D,
+    .name = "maxpool2d",
+    .has_activation = 0,
+    .configure = pool_configure,
+    .init = pool_init,
+    .reserve = pool_reserve,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .destroy = pool_destroy,
+};
+
+ae_status ae_model_add_maxpool2d(ae_model *m, ae_part part, int kernel,
+                                 int stride)
+{
+    AE_REQUIRE(m);
+    int cfg[AE__LAYER_CFG_MAX] = {0};
+    cfg[AE__POOL_KERNEL] = kernel;
+    cfg[AE__POOL_STRIDE] = stride;
+    return ae__model_append(m, part, &ae__maxpool2d_ops, cfg, AE_ACT_NONE,
+                            0.0f);
+}

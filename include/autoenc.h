@@ -268,6 +268,98 @@ AE_API void ae_model_free(ae_model *m);
 AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
                                     ae_activation act);
 
+/* ---- Image-shaped layers ------------------------------------------------
+ * Every layer sees each image as channels x height x width (C x H x W
+ * below, the previous layer's output shape, or the model input's) and
+ * knows its output shape when added, so a layer whose shape does not fit
+ * is refused at once with AE_ERR_SHAPE naming its index and the sizes.
+ * Dense layers flatten whatever they get; ae_model_add_reshape turns a
+ * flat vector back into an image.  As with dense layers, encoder layers
+ * come first; a failing add leaves the model as it was.  The argument
+ * errors common to all: AE_ERR_NULL for m, AE_ERR_INVALID_ARGUMENT for a
+ * part other than AE_ENCODER / AE_DECODER or an unknown activation,
+ * AE_ERR_UNSUPPORTED for an activation on a layer that takes none,
+ * AE_ERR_LIMIT for a layer too large for the library's int sizes.
+ *
+ * Filters: ae_layer_get_weights copies a convolution's kernels out in
+ * PyTorch's layout (below); ae_model_activations gives any layer's output
+ * feature maps, batch x C x H x W, for inputs of the model. */
+
+/* 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), square
+ * kernel, zero padding on every side, bias, then `act`:
+ *   y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*stride-pad+u][j*stride-pad+v]
+ * Output: out_channels x ((H + 2 pad - kernel) / stride + 1) x (the same
+ * for W), rounded down.  padding -1 means "same": (kernel - 1) / 2, which
+ * keeps the size at stride 1 and needs an odd kernel.  Weights are
+ * out_channels x C x kernel x kernel, row-major (PyTorch's layout), drawn
+ * like PyTorch's: weights and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+ * fan_in = C * kernel * kernel.  Errors: out_channels, kernel or stride
+ * < 1, padding < -1, or -1 with an even kernel: AE_ERR_INVALID_ARGUMENT;
+ * kernel bigger than the padded input: AE_ERR_SHAPE.  Since 0.1. */
+AE_API ae_status ae_model_add_conv2d(ae_model *m, ae_part part,
+                                     int out_channels, int kernel, int stride,
+                                     int padding, ae_activation act);
+
+/* 2-D max pooling, no padding (PyTorch's nn.MaxPool2d): each output is the
+ * largest value of its kernel x kernel window; the output side is
+ * floor((H - kernel) / stride) + 1, so odd sizes drop the last row or
+ * column (7 -> 3 with kernel 2, stride 2).  A NaN in a window wins.  The
+ * layer records where each maximum came from, for its backward pass and
+ * for a max-unpooling layer.  Errors: kernel or stride < 1:
+ * AE_ERR_INVALID_ARGUMENT; kernel bigger than H or W: AE_ERR_SHAPE.
+ * Since 0.1. */
+AE_API ae_status ae_model_add_maxpool2d(ae_model *m, ae_part part,
+                                        int kernel, int stride);
+
+/* 2-D max unpooling (PyTorch's nn.MaxUnpool2d) paired with the max-pooling
+ * layer numbered pool_layer, normally of the encoder: each value goes back
+ * to the position its partner took it from, every other output is 0 (and
+ * values of overlapping windows that land on one position add up).  The
+ * output is C x out_height x out_width, which must be the partner's input
+ * size, so a pooling that dropped a row (7 -> 3) is undone exactly
+ * (3 -> 7).  The positions are those of the partner's most recent forward
+ * pass: image b uses those recorded for image b.  So ae_model_decode of
+ * the codes of the latest ae_model_encode call gives the reconstruction
+ * of those images.  An image beyond the batch the partner last saw (or any
+ * image before the partner ever ran, e.g. a decode right after loading)
+ * is scattered to the top-left position of each window instead.  Errors:
+ * pool_layer not an earlier layer, or not a max-pooling layer:
+ * AE_ERR_INVALID_ARGUMENT; this layer's input shape differs from the
+ * partner's output shape, or out_height x out_width from the partner's
+ * input size: AE_ERR_SHAPE, naming both layers.  Since 0.1. */
+AE_API ae_status ae_model_add_maxunpool2d(ae_model *m, ae_part part,
+                                          size_t pool_layer, int out_height,
+                                          int out_width);
+
+/* Nearest-neighbour upsampling by an integer factor (Keras' UpSampling2D):
+ * y[c][i][j] = x[c][i / factor][j / factor]; output C x H*factor x
+ * W*factor.  Errors: factor < 1: AE_ERR_INVALID_ARGUMENT.  Since 0.1. */
+AE_API ae_status ae_model_add_upsample2d(ae_model *m, ae_part part,
+                                         int factor);
+
+/* 2-D transposed convolution (PyTorch's nn.ConvTranspose2d, the adjoint of
+ * a convolution), square kernel, then `act`:
+ *   y[o][i*stride-pad+u][j*stride-pad+v] += W[c][o][u][v] x[c][i][j], plus b[o]
+ * Output side (H - 1) * stride - 2 pad + kernel + output_padding, e.g.
+ * 3 -> 7 with kernel 3, stride 2 and 7 -> 14 with kernel 4, stride 2,
+ * padding 1.  Weights are C x out_channels x kernel x kernel (PyTorch's
+ * layout), drawn like PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
+ * fan_in = out_channels * kernel * kernel.  Errors: out_channels, kernel
+ * or stride < 1, padding < 0, or output_padding outside [0, stride):
+ * AE_ERR_INVALID_ARGUMENT; an output side < 1: AE_ERR_SHAPE.  Since 0.1. */
+AE_API ae_status ae_model_add_conv_transpose2d(ae_model *m, ae_part part,
+                                               int out_channels, int kernel,
+                                               int stride, int padding,
+                                               int output_padding,
+                                               ae_activation act);
+
+/* Reinterpret each image as channels x height x width, values in the same
+ * order; flattening is a reshape to (C*H*W, 1, 1).  Errors: a side < 1:
+ * AE_ERR_INVALID_ARGUMENT; a total other than C*H*W: AE_ERR_SHAPE.
+ * Since 0.1. */
+AE_API ae_status ae_model_add_reshape(ae_model *m, ae_part part, int channels,
+                                      int height, int width);
+
 /* Number of layers, encoder and decoder together; layers are numbered from
  * 0 in order of addition. */
 AE_API size_t ae_model_layer_count(const ae_model *m);
@@ -336,8 +428,11 @@ AE_API ae_status ae_layer_set_activation(ae_layer *l, ae_activation act,
                                          float param);
 AE_API ae_activation ae_layer_activation(const ae_layer *l);
 
-/* Weights and biases, copied out or in.  Dense weights are out x in,
- * row-major (PyTorch's layout); n must equal the count. */
+/* Weights and biases, copied out or in, row-major in PyTorch's layouts:
+ * dense out x in, conv2d out_c x in_c x k x k, conv_transpose2d in_c x
+ * out_c x k x k; biases one per output unit or channel.  Pooling,
+ * unpooling, upsampling and reshape layers have none (count 0).  n must
+ * equal the count. */
 AE_API size_t ae_layer_weight_count(const ae_layer *l);
 AE_API size_t ae_layer_bias_count(const ae_layer *l);
 AE_API ae_status ae_layer_get_weights(const ae_layer *l, float *w, size_t n);

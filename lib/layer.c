@@ -8,6 +8,12 @@ const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind)
 {
     static const ae__layer_ops *const table[] = {
         &ae__dense_ops,
+        &ae__conv2d_ops,
+        &ae__maxpool2d_ops,
+        &ae__maxunpool2d_ops,
+        &ae__upsample2d_ops,
+        &ae__conv_transpose2d_ops,
+        &ae__reshape_ops,
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (table[i]->kind == kind)

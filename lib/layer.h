@@ -77,6 +77,12 @@ const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind);
 
 /* Rows defined by the layer files. */
 extern const ae__layer_ops ae__dense_ops;
+extern const ae__layer_ops ae__conv2d_ops;
+extern const ae__layer_ops ae__maxpool2d_ops;
+extern const ae__layer_ops ae__maxunpool2d_ops;
+extern const ae__layer_ops ae__upsample2d_ops;
+extern const ae__layer_ops ae__conv_transpose2d_ops;
+extern const ae__layer_ops ae__reshape_ops;
 
 /* ---- activations (activation.c) ---------------------------------------- */
 

@@ -243,7 +243,7 @@ ae_status ae_model_save_memory(const ae_model *m, void *buffer,
 {
     AE_REQUIRE(m);
     AE_REQUIRE(size);
-    size_t need;
+    size_t need = 0;
     ae_status s = serialized_size(m, &need);
     if (s != AE_OK)
         return s;
@@ -345,7 +345,7 @@ ae_status ae_model_save(const ae_model *m, const char *path)
     AE_REQUIRE(path);
     if (path[0] == '\0')
         return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_save: empty path");
-    size_t size;
+    size_t size = 0;
     ae_status s = serialized_size(m, &size);
     if (s == AE_OK)
         s = check_saveable(m);

@@ -17,7 +17,7 @@
 /* Rows per block: big enough for BLAS to run near peak, small enough that
  * the float and double copies of a block of MNIST (784 values a row) stay
  * a few megabytes. */
-enum { PCA_BLOCK_ROWS = 2048 };
+enum { PCA_BLOCK_ROWS = 2048, PCA_MAX_DIM = 46340 };
 
 struct ae_pca {
     int k;              /* components requested */
@@ -107,9 +107,14 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
                         "rows and d = %zu", fn, k, n, d);
     size_t dd, kd, block_vals;
     const size_t block = n < PCA_BLOCK_ROWS ? n : PCA_BLOCK_ROWS;
+    /* LAPACK indexes the d x d matrix with 32-bit integers: d^2 < 2^31. */
+    if (d > PCA_MAX_DIM)
+        return ae__fail(AE_ERR_LIMIT,
+                        "%s: dimension d = %zu exceeds %d (the covariance "
+                        "would not fit 32-bit LAPACK indexing)", fn, d,
+                        (int)PCA_MAX_DIM);
     if (!ae__mul_size(d, d, &dd) || !ae__mul_size(k, d, &kd) ||
-        !ae__mul_size(block, d, &block_vals) || dd > SIZE_MAX / 3 ||
-        d > (size_t)INT32_MAX)
+        !ae__mul_size(block, d, &block_vals))
         return ae__fail(AE_ERR_LIMIT, "%s: dimension d = %zu is too large",
                         fn, d);
 

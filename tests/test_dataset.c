@@ -639,6 +639,79 @@ START_TEST(real_mnist_split_and_batches)
 }
 END_TEST
 
+/* ---- out of memory ----------------------------------------------------- */
+
+/* An allocator that fails from the `fail_at`-th call on and counts what is
+ * still outstanding, to show every failure path frees what it took. */
+static long alloc_calls, fail_at, outstanding;
+
+static void *failing_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    if (++alloc_calls >= fail_at)
+        return NULL;
+    outstanding++;
+    return malloc(size);
+}
+
+static void counting_free(void *opaque, void *p)
+{
+    (void)opaque;
+    outstanding--;
+    free(p);
+}
+
+/* Make a dataset, a split, a subset and an iterator with allocation number
+ * `n` failing; returns the status of the first failing call. */
+static ae_status build_all(long n, const uint8_t *im, size_t ni,
+                           const uint8_t *lb, size_t nl)
+{
+    alloc_calls = 0;
+    fail_at = n;
+    ae_dataset *ds = NULL, *a = NULL, *b = NULL, *c = NULL;
+    ae_batches *it = NULL;
+    ae_status s = ae_dataset_load_idx_memory(&ds, im, ni, lb, nl);
+    if (s == AE_OK)
+        s = ae_dataset_split(ds, 0.5, 1, &a, &b);
+    if (s == AE_OK)
+        s = ae_dataset_subset(a, 1, 2, &c);
+    if (s == AE_OK)
+        s = ae_batches_create(&it, c, 2, 1, 1);
+    ae_batches_free(it);
+    ae_dataset_free(a);
+    ae_dataset_free(b);
+    ae_dataset_free(c);
+    ae_dataset_free(ds);
+    return s;
+}
+
+START_TEST(allocation_failures)
+{
+    size_t ni, nl, gi;
+    uint8_t *im = tu_idx_images(10, 4, 4, NULL, &ni);
+    uint8_t *lb = tu_idx_labels(10, NULL, &nl);
+    uint8_t *zi = tu_gzip(im, ni, &gi);
+    ck_assert_ae_ok(ae_set_allocator(failing_alloc, counting_free, NULL));
+    for (int gz = 0; gz < 2; gz++) {
+        long n = 1;
+        ae_status s;
+        while ((s = build_all(n, gz ? zi : im, gz ? gi : ni, lb, nl)) !=
+               AE_OK) {
+            ck_assert_msg(s == AE_ERR_NO_MEMORY, "allocation %ld: %s", n,
+                          ae_status_name(s));
+            ck_assert_int_eq(outstanding, 0);
+            n++;
+        }
+        ck_assert_int_eq(outstanding, 0);
+        ck_assert_int_gt(n, 8); /* every allocation was made to fail once */
+    }
+    ck_assert_ae_ok(ae_set_allocator(NULL, NULL, NULL));
+    free(im);
+    free(lb);
+    free(zi);
+}
+END_TEST
+
 static Suite *dataset_suite(void)
 {
     Suite *s = suite_create("dataset");
@@ -666,6 +739,9 @@ static Suite *dataset_suite(void)
     tcase_add_test(batches, batches_larger_than_dataset);
     tcase_add_test(batches, batches_use_range);
     suite_add_tcase(s, batches);
+    TCase *oom = tcase_create("oom");
+    tcase_add_test(oom, allocation_failures);
+    suite_add_tcase(s, oom);
     TCase *real = tcase_create("mnist");
     tcase_add_test(real, real_mnist_split_and_batches);
     suite_add_tcase(s, real);

@@ -1,0 +1,166 @@
+/* layer_unpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d: each
+ * value goes back to the position its partner max-pooling layer took it
+ * from, everything else is 0: y[c][argmax(o)] += x[c][o].
+ *
+ * The positions are read from the partner's latest forward pass: image b
+ * uses the positions recorded for image b of that pass.  A decoder run on
+ * its own (ae_model_decode) therefore reuses the positions of the latest
+ * encoder pass, so decoding the codes of the latest encode call reproduces
+ * the reconstruction.  Images beyond the recorded batch (including every
+ * image when the pooling layer has not run yet) go to the top-left
+ * position of their window: defined, safe, and never a read of
+ * unrecorded memory. */
+#include <string.h>
+
+#include "layer_image.h"
+
+enum { UNPOOL_PARTNER = 0, UNPOOL_HEIGHT = 1, UNPOOL_WIDTH = 2 };
+
+static ae_status unpool_configure(ae_layer *l)
+{
+    const int idx = l->cfg[UNPOOL_PARTNER];
+    const int oh = l->cfg[UNPOOL_HEIGHT], ow = l->cfg[UNPOOL_WIDTH];
+    if (idx < 0 || (size_t)idx >= l->index)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (maxunpool2d): its pooling partner must "
+                        "be an earlier layer, not layer %d",
+                        l->index, idx);
+    ae_layer *p = NULL;
+    ae_status s = ae_model_layer(l->model, (size_t)idx, &p);
+    if (s != AE_OK)
+        return s;
+    if (p->ops->kind != AE_LAYER_MAXPOOL2D)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (maxunpool2d): its partner, layer %d, is "
+                        "a %s layer, not maxpool2d",
+                        l->index, idx, p->ops->name);
+    if (p->out.c != l->in.c || p->out.h != l->in.h || p->out.w != l->in.w)
+        return ae__fail(AE_ERR_SHAPE,
+                        "layer %zu (maxunpool2d): its input %d x %d x %d "
+                        "differs from the output %d x %d x %d of its "
+                        "partner, layer %d (maxpool2d)",
+                        l->index, l->in.c, l->in.h, l->in.w, p->out.c,
+                        p->out.h, p->out.w, idx);
+    if (p->in.h != oh || p->in.w != ow)
+        return ae__fail(AE_ERR_SHAPE,
+                        "layer %zu (maxunpool2d): output size %d x %d "
+                        "differs from the input %d x %d x %d of its "
+                        "partner, layer %d (maxpool2d)",
+                        l->index, oh, ow, p->in.c, p->in.h, p->in.w, idx);
+    l->out = (ae__shape){l->in.c, oh, ow};
+    l->n_weights = 0;
+    l->n_bias = 0;
+    return AE_OK;
+}
+
+static void unpool_init(ae_layer *l, ae__rng *rng)
+{
+    (void)l;
+    (void)rng;
+}
+
+/* The partner exists and is a pooling layer: configure checked it, and
+ * layers are never removed. */
+static const ae_layer *partner(const ae_layer *l)
+{
+    ae_layer *p = NULL;
+    ae_model_layer(l->model, (size_t)l->cfg[UNPOOL_PARTNER], &p);
+    return p;
+}
+
+/* Where image q / c's values go: the partner's recorded argmax, or NULL
+ * when that image was not recorded (then the window's top-left corner). */
+static const int32_t *positions(const ae_layer *l, size_t q, size_t c,
+                                const int32_t *argmax, size_t recorded)
+{
+    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
+    return q / c < recorded ? argmax + q * in_plane : NULL;
+}
+
+static void unpool_forward(ae_layer *l, const float *x, float *y,
+                           size_t batch, float *scratch)
+{
+    (void)scratch;
+    const ae_layer *p = partner(l);
+    const int s = p->cfg[AE__POOL_STRIDE], h = l->in.h, w = l->in.w;
+    const int out_w = l->out.w;
+    const size_t in_plane = (size_t)h * (size_t)w;
+    const size_t out_plane = (size_t)l->out.h * (size_t)out_w;
+    const size_t c = (size_t)l->in.c;
+    size_t recorded;
+    const int32_t *argmax = ae__maxpool2d_argmax(p, &recorded);
+    memset(y, 0, batch * c * out_plane * sizeof(float));
+    for (size_t q = 0; q < batch * c; q++) {
+        const int32_t *ap = positions(l, q, c, argmax, recorded);
+        const float *xp = x + q * in_plane;
+        float *yp = y + q * out_plane;
+        if (ap != NULL)
+            for (size_t o = 0; o < in_plane; o++)
+                yp[ap[o]] += xp[o];
+        else
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++)
+                    yp[(size_t)i * s * out_w + (size_t)j * s] +=
+                        xp[i * w + j];
+    }
+}
+
+/* dx[o] = dy[argmax(o)]: the forward pass adds, so each input sees its own
+ * position's gradient even when windows overlap. */
+static void unpool_backward(ae_layer *l, const float *x, const float *dy,
+                            float *dx, size_t batch, float *scratch)
+{
+    (void)x;
+    (void)scratch;
+    if (dx == NULL)
+        return;
+    const ae_layer *p = partner(l);
+    const int s = p->cfg[AE__POOL_STRIDE], h = l->in.h, w = l->in.w;
+    const int out_w = l->out.w;
+    const size_t in_plane = (size_t)h * (size_t)w;
+    const size_t out_plane = (size_t)l->out.h * (size_t)out_w;
+    const size_t c = (size_t)l->in.c;
+    size_t recorded;
+    const int32_t *argmax = ae__maxpool2d_argmax(p, &recorded);
+    for (size_t q = 0; q < batch * c; q++) {
+        const int32_t *ap = positions(l, q, c, argmax, recorded);
+        const float *g = dy + q * out_plane;
+        float *d = dx + q * in_plane;
+        if (ap != NULL)
+            for (size_t o = 0; o < in_plane; o++)
+                d[o] = g[ap[o]];
+        else
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++)
+                    d[i * w + j] =
+                        g[(size_t)i * s * out_w + (size_t)j * s];
+    }
+}
+
+const ae__layer_ops ae__maxunpool2d_ops = {
+    .kind = AE_LAYER_MAXUNPOOL2D,
+    .name = "maxunpool2d",
+    .has_activation = 0,
+    .configure = unpool_configure,
+    .init = unpool_init,
+    .forward = unpool_forward,
+    .backward = unpool_backward,
+};
+
+ae_status ae_model_add_maxunpool2d(ae_model *m, ae_part part,
+                                   size_t pool_layer, int out_height,
+                                   int out_width)
+{
+    AE_REQUIRE(m);
+    if (pool_layer >= ae_model_layer_count(m))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (maxunpool2d): its pooling partner must "
+                        "be an earlier layer, not layer %zu",
+                        ae_model_layer_count(m), pool_layer);
+    int cfg[AE__LAYER_CFG_MAX] = {0};
+    cfg[UNPOOL_PARTNER] = (int)pool_layer;
+    cfg[UNPOOL_HEIGHT] = out_height;
+    cfg[UNPOOL_WIDTH] = out_width;
+    return ae__model_append(m, part, &ae__maxunpool2d_ops, cfg, AE_ACT_NONE,
+                            0.0f);
+}

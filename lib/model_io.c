@@ -412,7 +412,7 @@ done:
 
 static const char *part_name(uint32_t part)
 {
-    return part == AE_ENCODER ? "encoder" : "decoder";
+    return part == AE_ENCODER ? "an encoder" : "a decoder";
 }
 
 /* Rebuild layer i from its record at offset off (data already bounded by
@@ -448,7 +448,7 @@ static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
                         off + REC_PART, i, (unsigned long)part);
     if ((part == AE_ENCODER) != (i < n_encoder))
         return ae__fail(AE_ERR_FORMAT,
-                        "model data: offset %zu (layer %zu part): a %s "
+                        "model data: offset %zu (layer %zu part): %s "
                         "layer, but the header (offset %d) puts %zu layers "
                         "in the encoder", off + REC_PART, i, part_name(part),
                         OFF_ENCODER, n_encoder);

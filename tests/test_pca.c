@@ -274,6 +274,11 @@ START_TEST(test_errors)
                   "message should name n and d: %s", ae_last_error());
     ck_assert_ae_status(ae_pca_fit(p, k.x, 1, KD), AE_ERR_INVALID_ARGUMENT);
     ck_assert_ae_status(ae_pca_fit_dataset(p, NULL), AE_ERR_NULL);
+    /* a d x d covariance beyond 32-bit LAPACK indexing is refused early */
+    float *wide = calloc(2 * 46341, sizeof(float));
+    ck_assert_ptr_nonnull(wide);
+    ck_assert_ae_status(ae_pca_fit(p, wide, 2, 46341), AE_ERR_LIMIT);
+    free(wide);
     ck_assert_uint_eq(ae_pca_dim(p), 0);
 
     /* a good fit, then failing fits leave it intact */

@@ -1,0 +1,293 @@
+/* bench_train.c - how fast libautoenc trains, as a fraction of what this
+ * machine's BLAS can do, measured in the same run.
+ *
+ * The machines this runs on are shared and noisy, so absolute seconds mean
+ * little: every training figure is reported beside the sgemm rate measured
+ * moments before, and as a ratio to it.
+ *
+ * usage: bench_train [--data DIR] [--images N] [--threads N] [--json FILE]
+ *                    [--only dense|conv|pca|load]
+ * Default data: Debian's Fashion-MNIST (60,000 training images). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include <autoenc.h>
+
+#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+static void check(ae_status s, const char *what)
+{
+    if (s != AE_OK) {
+        fprintf(stderr, "bench: %s: %s: %s\n", what, ae_status_name(s),
+                ae_last_error());
+        exit(1);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
+}
+
+/* Best GFLOP/s of C = A B for n x n matrices over a few repetitions: the
+ * machine's practical single-precision peak with this BLAS and thread
+ * count. */
+static double sgemm_gflops(int n)
+{
+    size_t nn = (size_t)n * n;
+    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b),
+          *c = malloc(nn * sizeof *c);
+    if (!a || !b || !c) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < nn; i++) {
+        a[i] = (float)(i % 13) * 0.01f;
+        b[i] = (float)(i % 7) * 0.02f;
+    }
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+                    a, n, b, n, 0.0f, c, n);
+        double dt = now() - t0;
+        double g = 2.0 * n * (double)n * n / dt * 1e-9;
+        best = g > best ? g : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+/* Useful floating-point work of one training step per image: every layer
+ * with weights does 2 * weights * positions in the forward pass, where
+ * positions is the number of output pixels a kernel slides over (1 for
+ * dense); the backward pass does twice that (weight and input gradients),
+ * except the first layer, which needs no input gradient.  Pooling,
+ * upsampling, activations and the optimizer are left out: they are
+ * memory-bound and small beside the products. */
+static double flops_per_image(ae_model *m)
+{
+    double total = 0;
+    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
+        ae_layer *l;
+        check(ae_model_layer(m, i, &l), "layer");
+        int c, h, w;
+        double positions = 1;
+        switch (ae_layer_get_kind(l)) {
+        case AE_LAYER_CONV2D:
+            check(ae_layer_output_shape(l, &c, &h, &w), "shape");
+            positions = (double)h * w;
+            break;
+        case AE_LAYER_CONV_TRANSPOSE2D:
+            check(ae_layer_input_shape(l, &c, &h, &w), "shape");
+            positions = (double)h * w;
+            break;
+        default:
+            break;
+        }
+        double fwd = 2.0 * (double)ae_layer_weight_count(l) * positions;
+        total += fwd + (i == 0 ? fwd : 2 * fwd);
+    }
+    return total;
+}
+
+typedef struct result {
+    const char *name;
+    double seconds, images, gflops, ratio, rss_mb;
+} result;
+
+static result results[8];
+static int n_results;
+
+static void record(const char *name, double seconds, double images,
+                   double flops, double sgemm)
+{
+    result r = {name, seconds, images, flops / seconds * 1e-9, 0,
+                peak_rss_mb()};
+    r.ratio = flops > 0 ? r.gflops / sgemm : 0;
+    results[n_results++] = r;
+    if (flops > 0)
+        printf("%-28s %8.2f s %10.0f img/s %8.1f GFLOP/s %6.1f%% of sgemm  "
+               "peak RSS %.0f MB\n", name, seconds, images / seconds,
+               r.gflops, 100 * r.ratio, r.rss_mb);
+    else
+        printf("%-28s %8.3f s %10.0f img/s  peak RSS %.0f MB\n", name,
+               seconds, images / seconds, r.rss_mb);
+    fflush(stdout);
+}
+
+/* One epoch, timed; the first step (buffer allocation) runs before the
+ * clock starts. */
+static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
+                       int batch, ae_loss loss, double sgemm)
+{
+    ae_optimizer *adam;
+    ae_trainer *t;
+    check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
+    check(ae_trainer_create(&t, m, adam), "trainer");
+    check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, batch), "batch");
+    check(ae_trainer_set(t, AE_TRAIN_LOSS, loss), "loss");
+    size_t in = ae_model_input_size(m);
+    float *warm = malloc((size_t)batch * in * sizeof *warm);
+    check(ae_dataset_batch(ds, 0, (size_t)batch, warm, NULL), "batch");
+    check(ae_trainer_step(t, warm, NULL, (size_t)batch, NULL), "warm-up");
+    free(warm);
+    double t0 = now();
+    check(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL), name);
+    double dt = now() - t0;
+    double n = (double)ae_dataset_count(ds);
+    record(name, dt, n, flops_per_image(m) * n, sgemm);
+    ae_trainer_free(t);
+    ae_optimizer_free(adam);
+}
+
+static ae_model *dense_model(void)
+{
+    ae_model *m;
+    check(ae_model_create(&m, 1, 28, 28, 1), "model");
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
+    for (int i = 0; i < 4; i++)
+        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
+                                 i < 3 ? AE_ACT_RELU : AE_ACT_NONE), "dense");
+    for (int i = 0; i < 4; i++)
+        check(ae_model_add_dense(m, AE_DECODER, dec[i],
+                                 i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID),
+              "dense");
+    return m;
+}
+
+/* Experiment 7's convolutional denoising autoencoder (74,497 weights). */
+static ae_model *conv_model(void)
+{
+    ae_model *m;
+    check(ae_model_create(&m, 1, 28, 28, 1), "model");
+    check(ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
+    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
+    check(ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
+    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
+    check(ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
+    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
+    check(ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
+    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
+    check(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID),
+          "c");
+    return m;
+}
+
+static void path_join(char *buf, size_t size, const char *dir,
+                      const char *file)
+{
+    snprintf(buf, size, "%s/%s", dir, file);
+}
+
+static int wanted(const char *only, const char *what)
+{
+    return only == NULL || strcmp(only, what) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = DEFAULT_DATA, *json = NULL, *only = NULL;
+    long images = 0;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data = argv[++i];
+        else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc)
+            images = atol(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--data DIR] [--images N] "
+                    "[--threads N] [--json FILE] [--only dense|conv|pca|load]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    check(ae_set_threads(threads), "threads");
+    printf("libautoenc %s, %d threads, data %s\n", ae_version_string(),
+           ae_threads(), data);
+
+    double sgemm = sgemm_gflops(2048);
+    printf("%-28s %8.1f GFLOP/s (2048^3, best of 5)\n", "sgemm", sgemm);
+
+    char img_path[4096];
+    path_join(img_path, sizeof img_path, data, "train-images-idx3-ubyte.gz");
+    ae_dataset *full;
+    double t0 = now();
+    check(ae_dataset_load_idx(&full, img_path, NULL), "loading");
+    double load_s = now() - t0;
+    if (wanted(only, "load"))
+        record("load gzip IDX", load_s, (double)ae_dataset_count(full), 0,
+               sgemm);
+    ae_dataset *ds = full;
+    if (images > 0 && (size_t)images < ae_dataset_count(full))
+        check(ae_dataset_subset(full, 0, (size_t)images, &ds), "subset");
+
+    if (wanted(only, "pca")) {
+        ae_pca *pca;
+        check(ae_pca_create(&pca, 30), "pca");
+        t0 = now();
+        check(ae_pca_fit_dataset(pca, ds), "pca fit");
+        record("PCA-30 fit", now() - t0, (double)ae_dataset_count(ds), 0,
+               sgemm);
+        ae_pca_free(pca);
+    }
+    if (wanted(only, "dense")) {
+        ae_model *m = dense_model();
+        time_epoch("dense AE epoch (batch 64)", m, ds, 64, AE_LOSS_MSE,
+                   sgemm);
+        ae_model_free(m);
+    }
+    if (wanted(only, "conv")) {
+        ae_model *m = conv_model();
+        time_epoch("conv AE epoch (batch 128)", m, ds, 128, AE_LOSS_BCE,
+                   sgemm);
+        ae_model_free(m);
+    }
+
+    if (json != NULL) {
+        FILE *f = fopen(json, "w");
+        if (f == NULL) {
+            fprintf(stderr, "bench: %s: %s\n", json, strerror(errno));
+            return 1;
+        }
+        fprintf(f, "{\"threads\": %d, \"sgemm_gflops\": %.2f, \"results\": [",
+                ae_threads(), sgemm);
+        for (int i = 0; i < n_results; i++)
+            fprintf(f, "%s\n  {\"name\": \"%s\", \"seconds\": %.4f, "
+                    "\"images\": %.0f, \"gflops\": %.2f, "
+                    "\"ratio_to_sgemm\": %.4f, \"peak_rss_mb\": %.1f}",
+                    i ? "," : "", results[i].name, results[i].seconds,
+                    results[i].images, results[i].gflops, results[i].ratio,
+                    results[i].rss_mb);
+        fprintf(f, "\n]}\n");
+        fclose(f);
+    }
+    if (ds != full)
+        ae_dataset_free(ds);
+    ae_dataset_free(full);
+    return 0;
+}

@@ -1,0 +1,822 @@
+/* test_model_io.c - model files: round trips, the byte layout of
+ * docs/FORMAT.md, corrupted, truncated and crafted data, atomic saving,
+ * allocation failures. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "layer.h" /* private: act_param, cfg and seed for exact comparison */
+#include "testutil.h"
+
+/* ---- models ------------------------------------------------------------ */
+
+/* The deep autoencoder of experiment 1. */
+static ae_model *deep_autoencoder(uint64_t seed)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 28, 28, seed));
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, enc[i],
+                                           i < 3 ? AE_ACT_RELU : AE_ACT_NONE));
+    for (int i = 0; i < 4; i++)
+        ck_assert_ae_ok(ae_model_add_dense(
+            m, AE_DECODER, dec[i], i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID));
+    return m;
+}
+
+/* 2 x 3 x 4 inputs; LeakyReLU with a custom slope, Tanh code, LeakyReLU
+ * with the default slope, Sigmoid output. */
+static ae_model *small_model(uint64_t seed)
+{
+    ae_model *m;
+    ae_layer *l;
+    ck_assert_ae_ok(ae_model_create(&m, 2, 3, 4, seed));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 10, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_layer(m, 0, &l));
+    ck_assert_ae_ok(ae_layer_set_activation(l, AE_ACT_LEAKY_RELU, 0.2f));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 5, AE_ACT_TANH));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 10,
+                                       AE_ACT_LEAKY_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 24, AE_ACT_SIGMOID));
+    return m;
+}
+
+/* 1 x 1 x 2 inputs, one dense layer of 1 unit each side: 7 parameters,
+ * a 208-byte file. */
+static ae_model *tiny_model(void)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 1, 2, 0x0102030405060708ull));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 1, AE_ACT_LEAKY_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 2, AE_ACT_SIGMOID));
+    ae_layer *l;
+    const float w0[2] = {1.0f, -2.0f}, b0[1] = {0.5f};
+    const float w1[2] = {0.25f, -0.75f}, b1[2] = {0.0f, 1.0f};
+    ck_assert_ae_ok(ae_model_layer(m, 0, &l));
+    ck_assert_ae_ok(ae_layer_set_activation(l, AE_ACT_LEAKY_RELU, 0.25f));
+    ck_assert_ae_ok(ae_layer_set_weights(l, w0, 2));
+    ck_assert_ae_ok(ae_layer_set_bias(l, b0, 1));
+    ck_assert_ae_ok(ae_model_layer(m, 1, &l));
+    ck_assert_ae_ok(ae_layer_set_weights(l, w1, 2));
+    ck_assert_ae_ok(ae_layer_set_bias(l, b1, 2));
+    return m;
+}
+
+static uint8_t *save_to_memory(const ae_model *m, size_t *size)
+{
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, size));
+    uint8_t *buf = malloc(*size);
+    ck_assert_ptr_nonnull(buf);
+    size_t written = 0;
+    ck_assert_ae_ok(ae_model_save_memory(m, buf, *size, &written));
+    ck_assert_uint_eq(written, *size);
+    return buf;
+}
+
+static uint8_t *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+/* Same architecture, same bits in every parameter and setting. */
+static void assert_same_model(const ae_model *a, const ae_model *b)
+{
+    ck_assert_uint_eq(ae_model_layer_count(a), ae_model_layer_count(b));
+    ck_assert_uint_eq(ae_model_encoder_layer_count(a),
+                      ae_model_encoder_layer_count(b));
+    ck_assert_uint_eq(ae_model_param_count(a), ae_model_param_count(b));
+    ck_assert_uint_eq(ae_model_input_size(a), ae_model_input_size(b));
+    ck_assert_uint_eq(ae_model_code_size(a), ae_model_code_size(b));
+    ae__shape ia = ae__model_input_shape(a), ib = ae__model_input_shape(b);
+    ck_assert(ia.c == ib.c && ia.h == ib.h && ia.w == ib.w);
+    ck_assert(ae__model_seed(a) == ae__model_seed(b));
+    for (size_t i = 0; i < ae_model_layer_count(a); i++) {
+        ae_layer *la, *lb;
+        ck_assert_ae_ok(ae_model_layer(a, i, &la));
+        ck_assert_ae_ok(ae_model_layer(b, i, &lb));
+        ck_assert_int_eq(ae_layer_get_kind(la), ae_layer_get_kind(lb));
+        ck_assert_int_eq(ae_layer_activation(la), ae_layer_activation(lb));
+        ck_assert_int_eq(memcmp(&la->act_param, &lb->act_param,
+                                sizeof la->act_param), 0);
+        ck_assert_int_eq(la->part, lb->part);
+        ck_assert_int_eq(memcmp(la->cfg, lb->cfg, sizeof la->cfg), 0);
+        int s[2][6];
+        ck_assert_ae_ok(ae_layer_input_shape(la, &s[0][0], &s[0][1], &s[0][2]));
+        ck_assert_ae_ok(ae_layer_output_shape(la, &s[0][3], &s[0][4], &s[0][5]));
+        ck_assert_ae_ok(ae_layer_input_shape(lb, &s[1][0], &s[1][1], &s[1][2]));
+        ck_assert_ae_ok(ae_layer_output_shape(lb, &s[1][3], &s[1][4], &s[1][5]));
+        ck_assert_int_eq(memcmp(s[0], s[1], sizeof s[0]), 0);
+        ck_assert_uint_eq(ae_layer_weight_count(la), ae_layer_weight_count(lb));
+        ck_assert_uint_eq(ae_layer_bias_count(la), ae_layer_bias_count(lb));
+    }
+    size_t n = ae_model_param_count(a);
+    if (n > 0)
+        ck_assert_int_eq(memcmp(ae__model_params_const(a),
+                                ae__model_params_const(b), n * sizeof(float)),
+                         0);
+}
+
+/* Reconstructions of the same inputs are bit-for-bit equal. */
+static void assert_same_outputs(ae_model *a, ae_model *b)
+{
+    enum { B = 5 };
+    size_t n = ae_model_input_size(a);
+    float *x = malloc(B * n * sizeof *x), *ya = malloc(B * n * sizeof *ya);
+    float *yb = malloc(B * n * sizeof *yb);
+    ck_assert(x && ya && yb);
+    tu_fill_uniform(x, B * n, 0.0f, 1.0f, 11);
+    ck_assert_ae_ok(ae_model_reconstruct(a, x, B, ya));
+    ck_assert_ae_ok(ae_model_reconstruct(b, x, B, yb));
+    ck_assert_int_eq(memcmp(ya, yb, B * n * sizeof *ya), 0);
+    free(x);
+    free(ya);
+    free(yb);
+}
+
+/* ---- raw bytes --------------------------------------------------------- */
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void lef32(uint8_t *p, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    le32(p, bits);
+}
+
+/* Recompute the trailing CRC-32, as a crafted file would. */
+static void fix_crc(uint8_t *buf, size_t size)
+{
+    le32(buf + size - 4, (uint32_t)crc32(0L, buf, (uInt)(size - 4)));
+}
+
+/* ---- directories ------------------------------------------------------- */
+
+/* Number of entries in dir besides . and ..; *tmp_files counts those whose
+ * name holds ".tmp.". */
+static int dir_entries(const char *dir, int *tmp_files)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0, t = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        t += strstr(e->d_name, ".tmp.") != NULL;
+    }
+    closedir(d);
+    if (tmp_files)
+        *tmp_files = t;
+    return n;
+}
+
+static const char *fresh_dir(const char *name)
+{
+    const char *dir = tu_tmp_path(name);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    return dir;
+}
+
+/* ---- counting allocator ------------------------------------------------ */
+
+static size_t alloc_calls, alloc_live, alloc_largest, alloc_fail_at;
+
+static void *counting_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    if (alloc_calls++ == alloc_fail_at)
+        return NULL;
+    if (size > alloc_largest)
+        alloc_largest = size;
+    void *p = malloc(size);
+    if (p != NULL)
+        alloc_live++;
+    return p;
+}
+
+static void counting_free(void *opaque, void *p)
+{
+    (void)opaque;
+    if (p != NULL) {
+        alloc_live--;
+        free(p);
+    }
+}
+
+static void counting_start(size_t fail_at)
+{
+    alloc_calls = alloc_live = alloc_largest = 0;
+    alloc_fail_at = fail_at;
+    ck_assert_ae_ok(ae_set_allocator(counting_alloc, counting_free, NULL));
+}
+
+static void counting_stop(void)
+{
+    ck_assert_ae_ok(ae_set_allocator(NULL, NULL, NULL));
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+START_TEST(deep_autoencoder_round_trip)
+{
+    ae_model *m = deep_autoencoder(7), *back = NULL, *from_file = NULL;
+    size_t size;
+    uint8_t *buf = save_to_memory(m, &size);
+    ck_assert_uint_eq(size, 48 + 64 * 8 + 4 * ae_model_param_count(m) + 4);
+    ck_assert_ae_ok(ae_model_load_memory(&back, buf, size));
+    assert_same_model(m, back);
+    assert_same_outputs(m, back);
+
+    const char *path = tu_tmp_path("deep.aemodel");
+    ck_assert_ae_ok(ae_model_save(m, path));
+    ck_assert_ae_ok(ae_model_load(&from_file, path));
+    assert_same_model(m, from_file);
+    assert_same_outputs(m, from_file);
+    /* The file holds exactly the memory image, and saving a loaded model
+     * reproduces it byte for byte. */
+    size_t file_size, again_size;
+    uint8_t *file = read_file(path, &file_size);
+    ck_assert_uint_eq(file_size, size);
+    ck_assert_int_eq(memcmp(file, buf, size), 0);
+    uint8_t *again = save_to_memory(from_file, &again_size);
+    ck_assert_uint_eq(again_size, size);
+    ck_assert_int_eq(memcmp(again, buf, size), 0);
+    free(buf);
+    free(file);
+    free(again);
+    ae_model_free(m);
+    ae_model_free(back);
+    ae_model_free(from_file);
+}
+END_TEST
+
+START_TEST(small_model_round_trip)
+{
+    ae_model *m = small_model(3), *back = NULL, *from_file = NULL;
+    size_t size;
+    uint8_t *buf = save_to_memory(m, &size);
+    ck_assert_ae_ok(ae_model_load_memory(&back, buf, size));
+    assert_same_model(m, back);
+    assert_same_outputs(m, back);
+    ae_layer *l;
+    ck_assert_ae_ok(ae_model_layer(back, 0, &l));
+    ck_assert_int_eq(ae_layer_activation(l), AE_ACT_LEAKY_RELU);
+    ck_assert(l->act_param == 0.2f);
+    ck_assert_ae_ok(ae_model_layer(back, 1, &l));
+    ck_assert_int_eq(ae_layer_activation(l), AE_ACT_TANH);
+    ck_assert_ae_ok(ae_model_layer(back, 2, &l));
+    ck_assert(l->act_param == 0.01f);
+
+    const char *path = tu_tmp_path("small.aemodel");
+    ck_assert_ae_ok(ae_model_save(m, path));
+    ck_assert_ae_ok(ae_model_load(&from_file, path));
+    assert_same_model(m, from_file);
+    assert_same_outputs(m, from_file);
+    free(buf);
+    ae_model_free(m);
+    ae_model_free(back);
+    ae_model_free(from_file);
+}
+END_TEST
+
+/* Models built through the API but incomplete save and load as they are;
+ * layers added after loading draw the weights they would have drawn in the
+ * original model. */
+START_TEST(incomplete_models_round_trip)
+{
+    ae_model *empty, *back;
+    ck_assert_ae_ok(ae_model_create(&empty, 3, 5, 7, 99));
+    size_t size;
+    uint8_t *buf = save_to_memory(empty, &size);
+    ck_assert_uint_eq(size, 52);
+    ck_assert_ae_ok(ae_model_load_memory(&back, buf, size));
+    assert_same_model(empty, back);
+    ck_assert_ae_status(ae_model_validate(back), AE_ERR_SHAPE);
+    free(buf);
+    ae_model_free(back);
+    ae_model_free(empty);
+
+    ae_model *half;
+    ck_assert_ae_ok(ae_model_create(&half, 1, 4, 4, 5));
+    ck_assert_ae_ok(ae_model_add_dense(half, AE_ENCODER, 6, AE_ACT_RELU));
+    buf = save_to_memory(half, &size);
+    ck_assert_ae_ok(ae_model_load_memory(&back, buf, size));
+    assert_same_model(half, back);
+    ck_assert_ae_ok(ae_model_add_dense(half, AE_DECODER, 16, AE_ACT_SIGMOID));
+    ck_assert_ae_ok(ae_model_add_dense(back, AE_DECODER, 16, AE_ACT_SIGMOID));
+    assert_same_model(half, back);
+    assert_same_outputs(half, back);
+    free(buf);
+    ae_model_free(back);
+    ae_model_free(half);
+}
+END_TEST
+
+/* The bytes of docs/FORMAT.md, built here field by field. */
+START_TEST(byte_layout_matches_the_spec)
+{
+    ae_model *m = tiny_model();
+    uint8_t want[208];
+    memset(want, 0, sizeof want);
+    memcpy(want, "AENCMODL", 8);
+    le32(want + 8, 1);                     /* version */
+    le32(want + 12, 1);                    /* channels */
+    le32(want + 16, 1);                    /* height */
+    le32(want + 20, 2);                    /* width */
+    le64(want + 24, 0x0102030405060708ull); /* seed */
+    le32(want + 32, 2);                    /* layers */
+    le32(want + 36, 1);                    /* encoder layers */
+    le64(want + 40, 7);                    /* parameters */
+    uint8_t *r = want + 48;                /* layer 0 */
+    le32(r + 0, AE_LAYER_DENSE);
+    le32(r + 4, AE_ENCODER);
+    le32(r + 8, AE_ACT_LEAKY_RELU);
+    lef32(r + 12, 0.25f);
+    le32(r + 16, 1); /* cfg[0] = units */
+    le64(r + 48, 2);
+    le64(r + 56, 1);
+    r += 64; /* layer 1 */
+    le32(r + 0, AE_LAYER_DENSE);
+    le32(r + 4, AE_DECODER);
+    le32(r + 8, AE_ACT_SIGMOID);
+    le32(r + 16, 2);
+    le64(r + 48, 2);
+    le64(r + 56, 2);
+    const float params[7] = {1.0f, -2.0f, 0.5f, 0.25f, -0.75f, 0.0f, 1.0f};
+    for (int i = 0; i < 7; i++)
+        lef32(want + 176 + 4 * i, params[i]);
+    fix_crc(want, sizeof want);
+
+    size_t size;
+    uint8_t *buf = save_to_memory(m, &size);
+    ck_assert_uint_eq(size, sizeof want);
+    for (size_t i = 0; i < size; i++)
+        ck_assert_msg(buf[i] == want[i], "byte %zu: 0x%02x, expected 0x%02x",
+                      i, buf[i], want[i]);
+    /* And the hand-built bytes load. */
+    ae_model *back;
+    ck_assert_ae_ok(ae_model_load_memory(&back, want, sizeof want));
+    assert_same_model(m, back);
+    free(buf);
+    ae_model_free(back);
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(save_memory_sizes_and_capacity)
+{
+    ae_model *m = small_model(1);
+    size_t size = 0, reported = 0;
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, &size));
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 12345, &reported));
+    ck_assert_uint_eq(reported, size);
+    uint8_t *buf = malloc(size);
+    memset(buf, 0xab, size);
+    reported = 0;
+    ck_assert_ae_status(ae_model_save_memory(m, buf, size - 1, &reported),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(reported, size);
+    for (size_t i = 0; i < size; i++)
+        ck_assert_uint_eq(buf[i], 0xab); /* nothing written */
+    ck_assert_ae_ok(ae_model_save_memory(m, buf, size, &reported));
+
+    /* A non-finite parameter (impossible through the API) is refused: the
+     * file could not be loaded back. */
+    ae__model_params(m)[3] = NAN;
+    memset(buf, 0xab, size);
+    ck_assert_ae_status(ae_model_save_memory(m, buf, size, &reported),
+                        AE_ERR_NOT_FINITE);
+    ck_assert_uint_eq(buf[0], 0xab);
+    ck_assert_ae_status(ae_model_save(m, tu_tmp_path("nan.aemodel")),
+                        AE_ERR_NOT_FINITE);
+    ck_assert_int_ne(access(tu_tmp_path("nan.aemodel"), F_OK), 0);
+    free(buf);
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(null_arguments)
+{
+    ae_model *m = tiny_model(), *out = (ae_model *)&out;
+    size_t size;
+    uint8_t buf[256];
+    ck_assert_ae_status(ae_model_save(NULL, tu_tmp_path("x")), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_save(m, NULL), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_save(m, ""), AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_save_memory(NULL, buf, sizeof buf, &size),
+                        AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_save_memory(m, buf, sizeof buf, NULL),
+                        AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_load(NULL, "x"), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_load(&out, NULL), AE_ERR_NULL);
+    ck_assert_ptr_null(out);
+    out = (ae_model *)&out;
+    ck_assert_ae_status(ae_model_load_memory(NULL, buf, 10), AE_ERR_NULL);
+    ck_assert_ae_status(ae_model_load_memory(&out, NULL, 10), AE_ERR_NULL);
+    ck_assert_ptr_null(out);
+    ae_model_free(m);
+}
+END_TEST
+
+/* ---- damaged data ------------------------------------------------------ */
+
+/* Every single-byte change is caught.  Damage to the content proper gives
+ * AE_ERR_CHECKSUM; the magic, version and counts are checked first and
+ * give their own statuses. */
+START_TEST(every_byte_corruption_is_rejected)
+{
+    ae_model *m = small_model(5);
+    size_t size;
+    uint8_t *good = save_to_memory(m, &size);
+    uint8_t *bad = malloc(size);
+    const uint8_t flips[] = {0x01, 0x80, 0xff};
+    for (size_t off = 0; off < size; off++)
+        for (size_t f = 0; f < sizeof flips; f++) {
+            memcpy(bad, good, size);
+            bad[off] ^= flips[f];
+            ae_model *out = (ae_model *)&out;
+            ae_status s = ae_model_load_memory(&out, bad, size);
+            ck_assert_msg(s != AE_OK, "offset %zu ^ 0x%02x loaded", off,
+                          flips[f]);
+            ck_assert_ptr_null(out);
+            ck_assert(ae_last_error()[0] != '\0');
+            int header = off < 12 || (off >= 32 && off < 48);
+            if (!header)
+                ck_assert_msg(s == AE_ERR_CHECKSUM,
+                              "offset %zu ^ 0x%02x: %s (%s)", off, flips[f],
+                              ae_status_name(s), ae_last_error());
+        }
+    free(good);
+    free(bad);
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(every_truncation_is_rejected)
+{
+    ae_model *m = small_model(6);
+    size_t size;
+    uint8_t *good = save_to_memory(m, &size);
+    for (size_t n = 0; n < size; n++) {
+        /* A copy of exactly n bytes, so reading past it would be seen by
+         * valgrind or ASan. */
+        uint8_t *cut = malloc(n ? n : 1);
+        memcpy(cut, good, n);
+        ae_model *out = (ae_model *)&out;
+        ck_assert_msg(ae_model_load_memory(&out, cut, n) != AE_OK,
+                      "prefix of %zu bytes loaded", n);
+        ck_assert_ptr_null(out);
+        free(cut);
+    }
+    /* Trailing bytes too. */
+    uint8_t *longer = malloc(size + 1);
+    memcpy(longer, good, size);
+    longer[size] = 0;
+    ae_model *out;
+    ck_assert_ae_status(ae_model_load_memory(&out, longer, size + 1),
+                        AE_ERR_FORMAT);
+    ck_assert_ptr_null(out);
+    free(longer);
+    free(good);
+    ae_model_free(m);
+}
+END_TEST
+
+/* Files with a correct CRC but lying fields: each one is refused with the
+ * expected status, a message naming the offset, and no large
+ * allocation. */
+typedef struct crafted {
+    const char *what;
+    size_t offset; /* where the lie goes */
+    int width;     /* 4 or 8 bytes; 0: a float */
+    uint64_t value;
+    float fvalue;
+    ae_status expected;
+} crafted;
+
+START_TEST(crafted_files_with_valid_crc_are_rejected)
+{
+    ae_model *m = tiny_model();
+    size_t size;
+    uint8_t *good = save_to_memory(m, &size);
+    ae_model_free(m);
+    const size_t L0 = 48, L1 = 112, P = 176; /* records, parameters */
+    const crafted cases[] = {
+        {"params 2^60", 40, 8, (uint64_t)1 << 60, 0, AE_ERR_LIMIT},
+        {"params 2^64-1", 40, 8, UINT64_MAX, 0, AE_ERR_LIMIT},
+        {"params +1", 40, 8, 8, 0, AE_ERR_FORMAT},
+        {"layers 2^32-1", 32, 4, UINT32_MAX, 0, AE_ERR_LIMIT},
+        {"layers 3", 32, 4, 3, 0, AE_ERR_FORMAT},
+        {"layers 0", 32, 4, 0, 0, AE_ERR_FORMAT},
+        {"version 0", 8, 4, 0, 0, AE_ERR_FORMAT},
+        {"version 2", 8, 4, 2, 0, AE_ERR_UNSUPPORTED},
+        {"encoder 3", 36, 4, 3, 0, AE_ERR_FORMAT},
+        {"encoder 0", 36, 4, 0, 0, AE_ERR_FORMAT},
+        {"encoder 2", 36, 4, 2, 0, AE_ERR_FORMAT},
+        {"channels 0", 12, 4, 0, 0, AE_ERR_FORMAT},
+        {"channels 2^31", 12, 4, 0x80000000u, 0, AE_ERR_FORMAT},
+        {"height 70000", 16, 4, 70000, 0, AE_ERR_FORMAT},
+        {"kind 0", L0, 4, 0, 0, AE_ERR_UNSUPPORTED},
+        {"kind 99", L0, 4, 99, 0, AE_ERR_UNSUPPORTED},
+        {"kind 2^31+1", L0, 4, 0x80000001u, 0, AE_ERR_UNSUPPORTED},
+        {"part 2", L0 + 4, 4, 2, 0, AE_ERR_FORMAT},
+        {"part decoder", L0 + 4, 4, AE_DECODER, 0, AE_ERR_FORMAT},
+        {"part encoder", L1 + 4, 4, AE_ENCODER, 0, AE_ERR_FORMAT},
+        {"activation 5", L0 + 8, 4, 5, 0, AE_ERR_UNSUPPORTED},
+        {"activation 2^32-1", L0 + 8, 4, UINT32_MAX, 0, AE_ERR_UNSUPPORTED},
+        {"slope -0.5", L0 + 12, 0, 0, -0.5f, AE_ERR_FORMAT},
+        {"slope 1", L0 + 12, 0, 0, 1.0f, AE_ERR_FORMAT},
+        {"slope NaN", L0 + 12, 0, 0, NAN, AE_ERR_FORMAT},
+        {"param for sigmoid NaN", L1 + 12, 0, 0, NAN, AE_ERR_FORMAT},
+        {"units 0", L0 + 16, 4, 0, 0, AE_ERR_FORMAT},
+        {"units -5", L0 + 16, 4, (uint32_t)-5, 0, AE_ERR_FORMAT},
+        {"units 10^8", L0 + 16, 4, 100000000, 0, AE_ERR_FORMAT},
+        {"units 2^31-1", L0 + 16, 4, INT32_MAX, 0, AE_ERR_LIMIT},
+        {"decoder units 3", L1 + 16, 4, 3, 0, AE_ERR_FORMAT},
+        {"weights 2^60", L0 + 48, 8, (uint64_t)1 << 60, 0, AE_ERR_FORMAT},
+        {"weights 2^64-1", L0 + 48, 8, UINT64_MAX, 0, AE_ERR_FORMAT},
+        {"weights 1 (bias 2)", L0 + 48, 8, 1, 0, AE_ERR_FORMAT},
+        {"bias 2^63", L1 + 56, 8, (uint64_t)1 << 63, 0, AE_ERR_FORMAT},
+        {"bias 0", L1 + 56, 8, 0, 0, AE_ERR_FORMAT},
+        {"weight NaN", P, 0, 0, NAN, AE_ERR_NOT_FINITE},
+        {"weight -Inf", P + 4, 0, 0, -INFINITY, AE_ERR_NOT_FINITE},
+        {"last bias +Inf", P + 24, 0, 0, INFINITY, AE_ERR_NOT_FINITE},
+    };
+    uint8_t *bad = malloc(size);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const crafted *c = &cases[k];
+        memcpy(bad, good, size);
+        if (c->width == 8)
+            le64(bad + c->offset, c->value);
+        else if (c->width == 4)
+            le32(bad + c->offset, (uint32_t)c->value);
+        else
+            lef32(bad + c->offset, c->fvalue);
+        /* "weights 1 (bias 2)": keep the layer's total, move one to the
+         * bias so only the layer's own check can catch it. */
+        if (strcmp(c->what, "weights 1 (bias 2)") == 0)
+            le64(bad + L0 + 56, 2);
+        fix_crc(bad, size);
+        counting_start(SIZE_MAX);
+        ae_model *out = (ae_model *)&out;
+        ae_status s = ae_model_load_memory(&out, bad, size);
+        size_t largest = alloc_largest, live = alloc_live;
+        counting_stop();
+        ck_assert_msg(s == c->expected, "%s: %s, expected %s (%s)", c->what,
+                      ae_status_name(s), ae_status_name(c->expected),
+                      ae_last_error());
+        ck_assert_ptr_null(out);
+        ck_assert_msg(strstr(ae_last_error(), "offset") != NULL,
+                      "%s: message names no offset: %s", c->what,
+                      ae_last_error());
+        ck_assert_msg(largest < 4096, "%s: allocated %zu bytes", c->what,
+                      largest);
+        ck_assert_msg(live == 0, "%s: %zu allocations leaked", c->what, live);
+    }
+    /* The same data with the lie undone loads. */
+    ae_model *out;
+    ck_assert_ae_ok(ae_model_load_memory(&out, good, size));
+    ae_model_free(out);
+
+    /* Not a model at all. */
+    ck_assert_ae_status(ae_model_load_memory(&out, "AENCMODX and more", 17),
+                        AE_ERR_FORMAT);
+    ck_assert_ae_status(ae_model_load_memory(&out, good, 0), AE_ERR_FORMAT);
+    free(bad);
+    free(good);
+}
+END_TEST
+
+/* Make each allocation of a load fail in turn: NO_MEMORY, *out NULL,
+ * nothing leaked; then the load succeeds. */
+START_TEST(allocation_failures_leak_nothing)
+{
+    ae_model *m = small_model(8);
+    size_t size;
+    uint8_t *buf = save_to_memory(m, &size);
+    const char *path = tu_tmp_path("alloc.aemodel");
+    ck_assert_ae_ok(ae_model_save(m, path));
+    ae_model_free(m);
+
+    for (int from_file = 0; from_file < 2; from_file++) {
+        size_t fail_at = 0;
+        for (;; fail_at++) {
+            counting_start(fail_at);
+            ae_model *out = (ae_model *)&out;
+            ae_status s = from_file ? ae_model_load(&out, path)
+                                    : ae_model_load_memory(&out, buf, size);
+            size_t live = alloc_live;
+            if (s == AE_OK) {
+                ae_model_free(out);
+                ck_assert_uint_eq(alloc_live, 0);
+                counting_stop();
+                break;
+            }
+            counting_stop();
+            ck_assert_msg(s == AE_ERR_NO_MEMORY, "failing allocation %zu: %s",
+                          fail_at, ae_status_name(s));
+            ck_assert_ptr_null(out);
+            ck_assert_msg(live == 0, "failing allocation %zu: %zu leaked",
+                          fail_at, live);
+        }
+        ck_assert_uint_gt(fail_at, 4);
+    }
+
+    /* Saving: a failed allocation leaves no file and no temporary. */
+    ck_assert_ae_ok(ae_model_load_memory(&m, buf, size));
+    const char *dir = fresh_dir("alloc-save");
+    char target[4096];
+    snprintf(target, sizeof target, "%s/m.aemodel", dir);
+    for (size_t fail_at = 0;; fail_at++) {
+        counting_start(fail_at);
+        ae_status s = ae_model_save(m, target);
+        size_t live = alloc_live;
+        counting_stop();
+        ck_assert_uint_eq(live, 0);
+        if (s == AE_OK)
+            break;
+        ck_assert_int_eq(s, AE_ERR_NO_MEMORY);
+        ck_assert_int_eq(dir_entries(dir, NULL), 0);
+    }
+    ae_model_free(m);
+    free(buf);
+}
+END_TEST
+
+/* ---- files ------------------------------------------------------------- */
+
+START_TEST(save_replaces_atomically)
+{
+    ae_model *a = small_model(1), *b = small_model(2), *back;
+    const char *dir = fresh_dir("replace");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.aemodel", dir);
+    tu_write_file(path, "old content", 11, 0);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+
+    ck_assert_ae_ok(ae_model_save(a, path));
+    int tmp;
+    ck_assert_int_eq(dir_entries(dir, &tmp), 1);
+    ck_assert_int_eq(tmp, 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0640); /* permissions kept */
+    ck_assert_ae_ok(ae_model_load(&back, path));
+    assert_same_model(a, back);
+    ae_model_free(back);
+
+    ck_assert_ae_ok(ae_model_save(b, path));
+    ck_assert_int_eq(dir_entries(dir, &tmp), 1);
+    ck_assert_int_eq(tmp, 0);
+    ck_assert_ae_ok(ae_model_load(&back, path));
+    assert_same_model(b, back);
+    ae_model_free(back);
+
+    /* A new file gets 0666 less the umask. */
+    mode_t old_mask = umask(027);
+    char fresh[4096];
+    snprintf(fresh, sizeof fresh, "%s/new.aemodel", dir);
+    ck_assert_ae_ok(ae_model_save(a, fresh));
+    umask(old_mask);
+    ck_assert_int_eq(stat(fresh, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0640);
+    ck_assert_int_eq(dir_entries(dir, &tmp), 2);
+    ck_assert_int_eq(tmp, 0);
+    ae_model_free(a);
+    ae_model_free(b);
+}
+END_TEST
+
+START_TEST(save_failures_leave_nothing_behind)
+{
+    ae_model *m = small_model(1);
+    const char *dir = fresh_dir("failures");
+    char path[4096];
+
+    /* A directory that does not exist. */
+    snprintf(path, sizeof path, "%s/missing/model.aemodel", dir);
+    ck_assert_ae_status(ae_model_save(m, path), AE_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), path));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), strerror(ENOENT)));
+    ck_assert_int_eq(dir_entries(dir, NULL), 0);
+
+    /* The destination is a directory: the rename fails, the temporary file
+     * is removed and the directory is untouched. */
+    snprintf(path, sizeof path, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_ae_status(ae_model_save(m, path), AE_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), path));
+    int tmp;
+    ck_assert_int_eq(dir_entries(dir, &tmp), 1);
+    ck_assert_int_eq(tmp, 0);
+    ck_assert_int_eq(dir_entries(path, NULL), 0);
+
+    /* An unwritable directory (permissions do not bind root): the old file
+     * keeps its content. */
+    if (geteuid() != 0) {
+        snprintf(path, sizeof path, "%s/sub/model.aemodel", dir);
+        tu_write_file(path, "old content", 11, 0);
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/sub", dir);
+        ck_assert_int_eq(chmod(sub, 0500), 0);
+        ck_assert_ae_status(ae_model_save(m, path), AE_ERR_IO);
+        ck_assert_int_eq(chmod(sub, 0700), 0);
+        size_t n;
+        uint8_t *content = read_file(path, &n);
+        ck_assert_uint_eq(n, 11);
+        ck_assert_int_eq(memcmp(content, "old content", 11), 0);
+        free(content);
+        ck_assert_int_eq(dir_entries(sub, NULL), 1);
+    }
+    ae_model_free(m);
+}
+END_TEST
+
+START_TEST(load_file_errors)
+{
+    ae_model *out = (ae_model *)&out;
+    const char *missing = tu_tmp_path("no-such-model.aemodel");
+    ck_assert_ae_status(ae_model_load(&out, missing), AE_ERR_IO);
+    ck_assert_ptr_null(out);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), missing));
+
+    ck_assert_ae_status(ae_model_load(&out, tu_tmpdir()), AE_ERR_IO);
+    ck_assert_ptr_null(out);
+
+    const char *empty = tu_tmp_path("empty.aemodel");
+    tu_write_file(empty, "", 0, 0);
+    ck_assert_ae_status(ae_model_load(&out, empty), AE_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), empty));
+
+    /* A corrupted file names the path and the offset. */
+    ae_model *m = tiny_model();
+    const char *path = tu_tmp_path("corrupt.aemodel");
+    ck_assert_ae_ok(ae_model_save(m, path));
+    size_t n;
+    uint8_t *bytes = read_file(path, &n);
+    bytes[180] ^= 0x10;
+    tu_write_file(path, bytes, n, 0);
+    ck_assert_ae_status(ae_model_load(&out, path), AE_ERR_CHECKSUM);
+    ck_assert_ptr_null(out);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), path));
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "offset 204"));
+    /* A gzip-compressed model is not a model. */
+    bytes[180] ^= 0x10;
+    tu_write_file(path, bytes, n, 1);
+    ck_assert_ae_status(ae_model_load(&out, path), AE_ERR_FORMAT);
+    free(bytes);
+    ae_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("model_io");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, deep_autoencoder_round_trip);
+    tcase_add_test(tc, small_model_round_trip);
+    tcase_add_test(tc, incomplete_models_round_trip);
+    tcase_add_test(tc, byte_layout_matches_the_spec);
+    tcase_add_test(tc, save_memory_sizes_and_capacity);
+    tcase_add_test(tc, null_arguments);
+    tcase_add_test(tc, every_byte_corruption_is_rejected);
+    tcase_add_test(tc, every_truncation_is_rejected);
+    tcase_add_test(tc, crafted_files_with_valid_crc_are_rejected);
+    tcase_add_test(tc, allocation_failures_leak_nothing);
+    tcase_add_test(tc, save_replaces_atomically);
+    tcase_add_test(tc, save_failures_leave_nothing_behind);
+    tcase_add_test(tc, load_file_errors);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -8,7 +8,7 @@ build=${BUILD_DIR:-build}
 report=${REPORT_DIR:-report}
 mkdir -p "$report"
 
-experiments=(exp1_pca_vs_autoencoder)
+experiments=(exp1_pca_vs_autoencoder exp6_conv_decoders exp7_conv_denoising)
 for e in "${experiments[@]}"; do
   echo "== $e"
   "$build/examples/$e" --out "$report/$e" "$@" | tee "$report/$e.txt"

@@ -50,6 +50,11 @@ static ae_status conv_configure(ae_layer *l)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (conv2d): 'same' padding (-1) needs an "
                         "odd kernel, not %d", l->index, k);
+    /* Bounded so that every tap index i * stride - pad + kh stays in int. */
+    if (pad_arg > SIDE_LIMIT)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (conv2d): padding %d is too large",
+                        l->index, pad_arg);
     const long long p = conv_pad(l);
     const long long ph = l->in.h + 2 * p, pw = l->in.w + 2 * p;
     if (k > ph || k > pw)

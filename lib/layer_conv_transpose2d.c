@@ -53,6 +53,11 @@ static ae_status convt_configure(ae_layer *l)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (conv_transpose2d): padding %d is "
                         "negative", l->index, p);
+    /* Bounded so that every tap index i * stride - pad + kh stays in int. */
+    if (p > SIDE_LIMIT)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (conv_transpose2d): padding %d is too "
+                        "large", l->index, p);
     /* PyTorch's rule (dilation 1): output_padding < stride, since a larger
      * one would add rows no input pixel reaches. */
     if (op < 0 || op >= s)

@@ -738,7 +738,7 @@ ae_status ae_model_load(ae_model **out, const char *path)
                              path, (unsigned long long)MAX_FILE_BYTES);
                 break;
             }
-            size_t grown = cap * 2 > (size_t)MAX_FILE_BYTES + 1
+            size_t grown = cap > (size_t)(MAX_FILE_BYTES / 2)
                                ? (size_t)MAX_FILE_BYTES + 1
                                : cap * 2;
             uint8_t *bigger = ae__alloc(grown);

@@ -313,8 +313,8 @@ AE_API ae_status ae_model_add_maxpool2d(ae_model *m, ae_part part,
 
 /* 2-D max unpooling (PyTorch's nn.MaxUnpool2d) paired with the max-pooling
  * layer numbered pool_layer, normally of the encoder: each value goes back
- * to the position its partner took it from, every other output is 0 (and
- * values of overlapping windows that land on one position add up).  The
+ * to the position its partner took it from, every other output is 0 (where
+ * overlapping windows picked one position twice, the later one wins).  The
  * output is C x out_height x out_width, which must be the partner's input
  * size, so a pooling that dropped a row (7 -> 3) is undone exactly
  * (3 -> 7).  The positions are those of the partner's most recent forward
@@ -408,8 +408,14 @@ AE_API ae_status ae_model_save(const ae_model *m, const char *path);
 /* Load a model saved by ae_model_save.  Any truncated, corrupted or hostile
  * file gives an error, never a crash. */
 AE_API ae_status ae_model_load(ae_model **out, const char *path);
-/* The same through memory: *size receives the serialized size; call with
- * buffer NULL to learn it. */
+/* The same through memory.  *size (required) always receives the
+ * serialized size, even when the call fails because capacity is too small
+ * (AE_ERR_INVALID_ARGUMENT, nothing written): call with buffer NULL to
+ * learn it.  Models with NaN or infinite parameters are refused
+ * (AE_ERR_NOT_FINITE).  Loading returns AE_ERR_FORMAT for malformed data,
+ * AE_ERR_CHECKSUM for a CRC mismatch, AE_ERR_UNSUPPORTED for a newer format
+ * version or unknown layer kind, AE_ERR_LIMIT for sizes beyond the limits
+ * of docs/FORMAT.md. */
 AE_API ae_status ae_model_save_memory(const ae_model *m, void *buffer,
                                       size_t capacity, size_t *size);
 AE_API ae_status ae_model_load_memory(ae_model **out, const void *data,
@@ -628,6 +634,166 @@ AE_API ae_status ae_pca_explained_variance(const ae_pca *p, double *out,
                                            size_t n);
 AE_API ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
                                                  size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* t-SNE                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Exact t-SNE (van der Maaten and Hinton, 2008) to draw codes as a 2-D or
+ * 3-D map: input affinities p_ij from Gaussian kernels whose widths give
+ * each point the chosen perplexity, map affinities q_ij from a Student-t
+ * kernel, and gradient descent on KL(P || Q) with early exaggeration,
+ * momentum and per-coordinate gains, as the reference implementation.
+ * Every pair of points is used (no Barnes-Hut approximation), so time per
+ * iteration grows as n^2 and n is limited to AE_TSNE_MAX_POINTS.  Memory:
+ * 4 n^2 bytes for P (100 MB at n = 5,000), plus 8 n d bytes for a centred
+ * copy of the input, 512 n bytes of distance workspace and O(n) more.  The
+ * library's threads (ae_set_threads) share the rows; BLAS computes the
+ * distances.  Results depend only on the input, the parameters and the
+ * seed: they are bit-identical for the same thread count (and in practice
+ * for any). */
+typedef struct ae_tsne ae_tsne;
+
+/* Largest number of points ae_tsne_run accepts.  Since 0.1. */
+#define AE_TSNE_MAX_POINTS 5000
+
+typedef enum ae_tsne_param {
+    /* effective number of neighbours, >= 1, default 30; ae_tsne_run also
+     * needs 3 * perplexity <= n - 1 */
+    AE_TSNE_PERPLEXITY = 0,
+    /* gradient steps, a whole number in [1, 1000000], default 1000 */
+    AE_TSNE_ITERATIONS = 1,
+    /* step size eta, > 0 and <= 1e6, default 200 */
+    AE_TSNE_LEARNING_RATE = 2,
+    /* factor on P during the first iterations, in [1, 1000], default 12 */
+    AE_TSNE_EARLY_EXAGGERATION = 3,
+    /* initial map, a whole number in [0, 2^53], default 0 */
+    AE_TSNE_SEED = 4,
+    /* how many of the first iterations exaggerate P and use momentum 0.5
+     * (0.8 after), a whole number in [0, 1000000], default 250 */
+    AE_TSNE_EXAGGERATION_ITERATIONS = 5
+} ae_tsne_param;
+
+/* A t-SNE to out_dims dimensions (2 or 3, else AE_ERR_INVALID_ARGUMENT)
+ * with the default parameters.  Since 0.1. */
+AE_API ae_status ae_tsne_create(ae_tsne **out, int out_dims);
+/* Since 0.1. */
+AE_API void ae_tsne_free(ae_tsne *t);
+/* Set or read one parameter; a value out of its range or an unknown
+ * parameter is AE_ERR_INVALID_ARGUMENT and changes nothing.  Since 0.1. */
+AE_API ae_status ae_tsne_set(ae_tsne *t, ae_tsne_param p, double value);
+AE_API ae_status ae_tsne_get(const ae_tsne *t, ae_tsne_param p,
+                             double *value);
+
+/* Embed n rows of d floats (x, row-major) into y (n x out_dims floats,
+ * row-major).  Affinities use squared Euclidean distances between rows,
+ * computed in double.  The map starts from N(0, (1e-4)^2) draws of the
+ * seed and is centred after every step.  Errors: n < 4 or d = 0:
+ * AE_ERR_INVALID_ARGUMENT; n > AE_TSNE_MAX_POINTS: AE_ERR_LIMIT;
+ * perplexity too large for n (3 * perplexity > n - 1):
+ * AE_ERR_INVALID_ARGUMENT; a NaN or infinity in x, or a map that diverged
+ * (learning rate far too large): AE_ERR_NOT_FINITE; AE_ERR_NO_MEMORY.  On
+ * failure y is not written.  Since 0.1. */
+AE_API ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
+                             float *y);
+/* KL(P || Q) of the map of the last successful ae_tsne_run, in nats
+ * (AE_ERR_BAD_STATE before one).  Since 0.1. */
+AE_API ae_status ae_tsne_kl_divergence(const ae_tsne *t, double *kl);
+
+/* ------------------------------------------------------------------------ */
+/* Pictures                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Write `count` tiles as one PNG picture, a grid of min(cols, count)
+ * columns and ceil(count / cols) rows, tile k at row k / cols, column
+ * k % cols.  Each tile is channels x height x width floats (the library's
+ * image layout), so tiles holds count * channels * height * width floats.
+ * channels 1 gives a grayscale picture, 3 an RGB one (planes R, G, B).
+ * Other channel counts (a conv layer's C feature maps, say) are drawn one
+ * gray tile per channel: pass the same array with channels 1 and count * C
+ * tiles.  Filters: dense weights from ae_layer_get_weights (out x in) are
+ * `out` tiles of the input's shape, so a 784-input layer's rows are 28 x 28
+ * tiles; conv2d weights (out_c x in_c x k x k) are out_c * in_c gray k x k
+ * tiles.
+ *
+ * Values: with lo < hi, v is drawn as 255 * (v - lo) / (hi - lo) rounded
+ * to the nearest integer and clipped to 0..255 (data in [0, 1]: lo 0,
+ * hi 1; in [-1, 1]: lo -1, hi 1).  With lo >= hi, each tile is stretched
+ * to its own range instead, its smallest value (over all its channels)
+ * black and its largest white; a constant tile is mid-gray (128).  That
+ * suits filters and activations, whose ranges are arbitrary.
+ *
+ * Layout: each tile pixel becomes a scale x scale block (scale 1..16; 2
+ * makes 28 x 28 digits 56 x 56, large enough to see).  Tiles are separated
+ * from each other and from the picture's edge by 2 pixels of mid-gray
+ * (128), which also fills the empty cells of the last row.  So the picture
+ * is 2 + cols' * (width * scale + 2) pixels wide and 2 + rows * (height *
+ * scale + 2) high, cols' = min(cols, count); each side may be at most
+ * 32768 pixels (AE_ERR_LIMIT).  8 bits per sample, no interlacing.
+ *
+ * The picture is written to a temporary file beside path, synced and
+ * renamed into place, so path always holds either its old content or the
+ * complete picture; a replaced file keeps its permissions.  The caller
+ * keeps ownership of tiles, which is only read.
+ *
+ * Returns AE_OK, or: AE_ERR_NULL for path or tiles; AE_ERR_INVALID_ARGUMENT
+ * for an empty path, count 0, cols < 1, channels other than 1 or 3, height
+ * or width outside 1..4096, scale outside 1..16, or lo or hi not finite;
+ * AE_ERR_NOT_FINITE if a tile holds a NaN or an infinity (naming the tile);
+ * AE_ERR_LIMIT for a picture too large; AE_ERR_IO naming path and the
+ * system's reason when the file cannot be created, written or renamed (no
+ * temporary file is left behind).  Since 0.1. */
+AE_API ae_status ae_image_grid_write_png(const char *path, const float *tiles,
+                                         size_t count, int cols, int channels,
+                                         int height, int width, float lo,
+                                         float hi, int scale);
+
+/* Load a folder of PNG images, one subfolder per class, laid out as
+ * torchvision's ImageFolder reads it:  dir/<class>/<image>.png.
+ *
+ * Classes: every subfolder of dir whose name does not start with '.' (at
+ * most 256, else AE_ERR_LIMIT).  Labels are the classes' positions in
+ * byte-wise (strcmp) order of their names, as Python's sorted() gives, so
+ * they match ImageFolder's; mind that "10" sorts before "2".
+ * ae_dataset_class_name gives a label's folder name.
+ * Images: in each class folder, every regular file whose name ends in
+ * ".png" (in any case) and does not start with '.'.  Other files (a README,
+ * Thumbs.db) and deeper folders are ignored; symbolic links are followed.
+ * Order: class by class, and by file name (strcmp) within a class, so a
+ * folder always loads the same way.
+ *
+ * Each image becomes one channel of 8-bit gray through libpng's
+ * transformations: palette and 1-, 2- and 4-bit images are expanded,
+ * 16-bit samples scaled to 8 bits, colour turned to gray with libpng's
+ * default weights (0.2126 R + 0.7152 G + 0.0722 B, applied to the stored
+ * values without gamma decoding), and alpha dropped, not composited.  Gray
+ * 8-bit images are kept exactly.  The pixels are copied into the dataset
+ * (AE_RANGE_UNIT, labels present); nothing stays open.
+ *
+ * Returns AE_OK with *out a new dataset the caller frees with
+ * ae_dataset_free, or (with *out NULL): AE_ERR_NULL for out or dir;
+ * AE_ERR_INVALID_ARGUMENT for an empty dir; AE_ERR_IO naming the folder or
+ * file that cannot be opened, listed or read (a missing dir, say);
+ * AE_ERR_FORMAT for a dir without class subfolders, a class folder without
+ * .png files (every class needs an image), or a .png file that is not a
+ * complete, valid PNG (naming it and libpng's reason); AE_ERR_SHAPE for
+ * images of different sizes, naming the offending file, the first file and
+ * both sizes; AE_ERR_LIMIT for an image side over 4096 pixels or more than
+ * 10,000,000 images.  Since 0.1. */
+AE_API ae_status ae_dataset_load_png_folder(ae_dataset **out, const char *dir);
+
+/* Number of named classes: for a dataset from ae_dataset_load_png_folder
+ * (and its subsets and splits), its class count; 0 for other datasets and
+ * for NULL.  Since 0.1. */
+AE_API size_t ae_dataset_class_count(const ae_dataset *ds);
+/* Name of class `label` (its folder's name) into *name.  The string is
+ * borrowed: it stays valid until ds is freed.  Returns AE_OK, or
+ * AE_ERR_NULL for ds or name, AE_ERR_UNSUPPORTED for a dataset without
+ * class names (from IDX files, say), AE_ERR_INVALID_ARGUMENT for a label
+ * outside 0 .. ae_dataset_class_count(ds) - 1; *name is untouched on
+ * failure.  Since 0.1. */
+AE_API ae_status ae_dataset_class_name(const ae_dataset *ds, int label,
+                                       const char **name);
 
 #ifdef __cplusplus
 }

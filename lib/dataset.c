@@ -21,6 +21,8 @@ typedef struct storage {
     size_t count;
     size_t image_size; /* height * width (one channel) */
     int height, width;
+    char **class_names; /* class_count strings, or NULL (image_png.c) */
+    size_t class_count;
 } storage;
 
 struct ae_dataset {
@@ -37,6 +39,9 @@ struct ae_dataset {
 
 static void storage_free(storage *st)
 {
+    for (size_t k = 0; k < st->class_count; k++)
+        ae__free(st->class_names[k]);
+    ae__free(st->class_names);
     ae__free(st->pixels);
     ae__free(st->labels);
     ae__free(st);
@@ -337,4 +342,39 @@ ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
     ae__rng_seed(&rng, seed, AE_SPLIT_STREAM);
     ae__rng_shuffle(&rng, perm, ds->count);
     return split_views(ds, perm, n_train, train, validation);
+}
+
+/* ---- class names (datasets loaded from class folders) ------------------ */
+
+void ae__dataset_set_class_names(ae_dataset *ds, char **names, size_t count)
+{
+    storage *st = ds->st;
+    for (size_t k = 0; k < st->class_count; k++)
+        ae__free(st->class_names[k]);
+    ae__free(st->class_names);
+    st->class_names = names;
+    st->class_count = names ? count : 0;
+}
+
+size_t ae_dataset_class_count(const ae_dataset *ds)
+{
+    return ds ? ds->st->class_count : 0;
+}
+
+ae_status ae_dataset_class_name(const ae_dataset *ds, int label,
+                                const char **name)
+{
+    AE_REQUIRE(ds);
+    AE_REQUIRE(name);
+    if (ds->st->class_count == 0)
+        return ae__fail(AE_ERR_UNSUPPORTED,
+                        "ae_dataset_class_name: the dataset has no class "
+                        "names");
+    if (label < 0 || (size_t)label >= ds->st->class_count)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_dataset_class_name: label %d is out of range for "
+                        "%zu classes",
+                        label, ds->st->class_count);
+    *name = ds->st->class_names[label];
+    return AE_OK;
 }

@@ -27,4 +27,10 @@ const uint8_t *ae__dataset_image_u8(const ae_dataset *ds, size_t i);
 void ae__pixels_to_float(const uint8_t *src, size_t n, ae_pixel_range range,
                          float *dst);
 
+/* Give ds's storage (and so every handle sharing it) the names of its
+ * classes: names[label] for label < count.  Takes ownership of the array
+ * and of each string (all from ae__alloc); any names set before are freed.
+ * Only for a dataset no other handle shares yet (right after adopt). */
+void ae__dataset_set_class_names(ae_dataset *ds, char **names, size_t count);
+
 #endif /* AE_DATASET_H */

@@ -1,6 +1,9 @@
 /* layer_unpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d: each
  * value goes back to the position its partner max-pooling layer took it
- * from, everything else is 0: y[c][argmax(o)] += x[c][o].
+ * from, everything else is 0: y[c][argmax(o)] = x[c][o].  Where
+ * overlapping windows (stride < kernel) picked one position twice, the
+ * later output wins, as in PyTorch; both carry the same value when the
+ * unpooling directly follows its pooling layer.
  *
  * The positions are read from the partner's latest forward pass: image b
  * uses the positions recorded for image b of that pass.  A decoder run on
@@ -96,22 +99,23 @@ static void unpool_forward(ae_layer *l, const float *x, float *y,
         float *yp = y + q * out_plane;
         if (ap != NULL)
             for (size_t o = 0; o < in_plane; o++)
-                yp[ap[o]] += xp[o];
+                yp[ap[o]] = xp[o];
         else
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < w; j++)
-                    yp[(size_t)i * s * out_w + (size_t)j * s] +=
-                        xp[i * w + j];
+                    yp[(size_t)i * s * out_w + (size_t)j * s] = xp[i * w + j];
     }
 }
 
-/* dx[o] = dy[argmax(o)]: the forward pass adds, so each input sees its own
- * position's gradient even when windows overlap. */
+/* dx[o] = dy[argmax(o)] for the input that wrote that position last, 0
+ * for any earlier one it overwrote (overlapping windows only): the exact
+ * gradient of the forward pass.  Walking backwards through a copy of the
+ * plane's gradient and clearing each position once taken finds the last
+ * writer in one pass. */
 static void unpool_backward(ae_layer *l, const float *x, const float *dy,
                             float *dx, size_t batch, float *scratch)
 {
     (void)x;
-    (void)scratch;
     if (dx == NULL)
         return;
     const ae_layer *p = partner(l);
@@ -126,15 +130,26 @@ static void unpool_backward(ae_layer *l, const float *x, const float *dy,
         const int32_t *ap = positions(l, q, c, argmax, recorded);
         const float *g = dy + q * out_plane;
         float *d = dx + q * in_plane;
-        if (ap != NULL)
-            for (size_t o = 0; o < in_plane; o++)
-                d[o] = g[ap[o]];
-        else
+        if (ap != NULL) {
+            memcpy(scratch, g, out_plane * sizeof(float));
+            for (size_t o = in_plane; o-- > 0;) {
+                d[o] = scratch[ap[o]];
+                scratch[ap[o]] = 0.0f;
+            }
+        } else {
+            /* Top-left corners never coincide. */
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < w; j++)
-                    d[i * w + j] =
-                        g[(size_t)i * s * out_w + (size_t)j * s];
+                    d[i * w + j] = g[(size_t)i * s * out_w + (size_t)j * s];
+        }
     }
+}
+
+/* One output plane: the gradient copy the backward pass consumes. */
+static size_t unpool_scratch(const ae_layer *l, size_t batch)
+{
+    (void)batch;
+    return (size_t)l->out.h * (size_t)l->out.w;
 }
 
 const ae__layer_ops ae__maxunpool2d_ops = {
@@ -143,6 +158,7 @@ const ae__layer_ops ae__maxunpool2d_ops = {
     .has_activation = 0,
     .configure = unpool_configure,
     .init = unpool_init,
+    .scratch = unpool_scratch,
     .forward = unpool_forward,
     .backward = unpool_backward,
 };

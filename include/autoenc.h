@@ -764,10 +764,11 @@ AE_API ae_status ae_image_grid_write_png(const char *path, const float *tiles,
  *
  * Each image becomes one channel of 8-bit gray through libpng's
  * transformations: palette and 1-, 2- and 4-bit images are expanded,
- * 16-bit samples scaled to 8 bits, colour turned to gray with libpng's
- * default weights (0.2126 R + 0.7152 G + 0.0722 B, applied to the stored
- * values without gamma decoding), and alpha dropped, not composited.  Gray
- * 8-bit images are kept exactly.  The pixels are copied into the dataset
+ * 16-bit samples scaled to 8 bits (rounded), colour turned to gray as
+ * PIL's convert("L") and torchvision's Grayscale do (0.299 R + 0.587 G +
+ * 0.114 B of the stored values; gAMA, sRGB and cHRM chunks are ignored, so
+ * the result is within 1 of a PyTorch pipeline's), and alpha dropped, not
+ * composited.  8-bit gray images are kept exactly.  The pixels are copied into the dataset
  * (AE_RANGE_UNIT, labels present); nothing stays open.
  *
  * Returns AE_OK with *out a new dataset the caller frees with

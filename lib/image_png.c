@@ -41,7 +41,11 @@ enum {
     GRID_MAX_SIDE = 32768,   /* of the whole picture */
     PNG_MAX_SIDE = 4096,     /* of a tile, and of an image read */
     PNG_MAX_CLASSES = 256,   /* labels are uint8 */
-    PNG_MAX_IMAGES = 10000000
+    PNG_MAX_IMAGES = 10000000,
+    /* ITU-R 601 luma, as PIL's convert("L") and so torchvision's
+     * Grayscale: 0.299 R + 0.587 G + 0.114 B (libpng fixed point, 1e-5) */
+    GRAY_RED = 29900,
+    GRAY_GREEN = 58700
 };
 
 static ae_status io_error(const char *what, const char *path, int err)
@@ -429,12 +433,17 @@ static int reader_decode(png_reader *rd)
         return -1;
     }
     /* To 8-bit gray: palette to RGB, small depths to 8 bits, tRNS to
-     * alpha; 16 bits scaled to 8; colour to gray with libpng's default
-     * weights; alpha dropped. */
+     * alpha; 16 bits scaled to 8; colour to gray with PIL's weights; alpha
+     * dropped.  Setting both gammas to 1 makes libpng ignore a gAMA or sRGB
+     * chunk, which would otherwise make it mix colours in linear light, so
+     * one picture gives the same gray whatever its metadata; explicit
+     * weights likewise override a cHRM chunk's. */
     png_set_expand(png);
     png_set_scale_16(png);
+    png_set_gamma_fixed(png, PNG_FP_1, PNG_FP_1);
     if (png_get_color_type(png, info) & PNG_COLOR_MASK_COLOR)
-        png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, -1, -1);
+        png_set_rgb_to_gray_fixed(png, PNG_ERROR_ACTION_NONE, GRAY_RED,
+                                  GRAY_GREEN);
     png_set_strip_alpha(png);
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);

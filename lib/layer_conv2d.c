@@ -3,8 +3,9 @@
  * x[ci][i*s - p + kh][j*s - p + kw], zero outside the input.  W is
  * out_c x in_c x k x k.
  *
- * Through image-to-columns, a chunk of nb images is one sgemm:
- * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow). */
+ * A chunk of nb images is one sgemm, either through image-to-columns,
+ * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
+ * or tap by tap (see by_taps). */
 #include <math.h>
 #include <string.h>
 
@@ -27,10 +28,16 @@ static int conv_pad(const ae_layer *l)
 
 static ae__patches conv_patches(const ae_layer *l)
 {
-    return (ae__patches){l->in.c,           l->in.h,
-                         l->in.w,           l->cfg[CONV_KERNEL],
-                         l->cfg[CONV_STRIDE], conv_pad(l),
-                         l->out.h,          l->out.w};
+    ae__patches g;
+    g.c = l->in.c;
+    g.h = l->in.h;
+    g.w = l->in.w;
+    g.k = l->cfg[CONV_KERNEL];
+    g.stride = l->cfg[CONV_STRIDE];
+    g.pad = conv_pad(l);
+    g.oh = l->out.h;
+    g.ow = l->out.w;
+    return g;
 }
 
 static ae_status conv_configure(ae_layer *l)
@@ -94,20 +101,62 @@ static void conv_init(ae_layer *l, ae__rng *rng)
         l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
 }
 
-/* Per image: its columns (rows x oh*ow) and its output or output gradient
- * in channel-major order (out_c x oh*ow). */
+/* Two formulations, chosen by shape, each one sgemm per chunk of images:
+ *  - columns: Y = W cols, cols = im2col(X) of in_c*k*k rows over the output
+ *    grid;
+ *  - taps: Z = W_taps X of out_c*k*k rows over the input grid, then
+ *    y[o] = sum over taps of shifted Z rows.
+ * Their buffers hold in_c*k*k resp. out_c*k*k rows, so the columns suit
+ * widening layers and the taps narrowing ones (a 32 -> 1 output layer moves
+ * 32 times less memory by taps). */
+static int by_taps(const ae_layer *l)
+{
+    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
+    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
+    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
+    const size_t taps = ((size_t)l->out.c * kk + (size_t)l->in.c) * in_plane;
+    const size_t cols = ((size_t)l->in.c * kk + (size_t)l->out.c) * out_plane;
+    return taps < cols;
+}
+
+/* Scratch floats per image: the column (or tap) matrix and the channel-major
+ * output (or input) beside it. */
 static size_t per_image(const ae_layer *l)
 {
-    ae__patches g = conv_patches(l);
-    return (ae__patch_rows(&g) + (size_t)l->out.c) * ae__patch_cols(&g);
+    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
+    if (by_taps(l))
+        return ((size_t)l->out.c * kk + (size_t)l->in.c) *
+               ((size_t)l->in.h * (size_t)l->in.w);
+    return ((size_t)l->in.c * kk + (size_t)l->out.c) *
+           ((size_t)l->out.h * (size_t)l->out.w);
 }
 
+/* The taps form also keeps the weights in tap-major order and their
+ * gradient: out_c*k*k x in_c each. */
 static size_t conv_scratch(const ae_layer *l, size_t batch)
 {
-    return ae__image_chunk(per_image(l), batch) * per_image(l);
+    size_t n = ae__image_chunk(per_image(l), batch) * per_image(l);
+    return by_taps(l) ? n + 2 * l->n_weights : n;
 }
 
-static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
+/* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
+static void tap_major(const ae_layer *l, const float *w, float *wt,
+                      int back)
+{
+    const size_t in_c = (size_t)l->in.c, out_c = (size_t)l->out.c;
+    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
+    for (size_t o = 0; o < out_c; o++)
+        for (size_t c = 0; c < in_c; c++)
+            for (size_t t = 0; t < kk; t++) {
+                size_t a = (o * in_c + c) * kk + t, b = (o * kk + t) * in_c + c;
+                if (back)
+                    wt[a] = w[b];
+                else
+                    wt[b] = w[a];
+            }
+}
+
+static void cols_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
     const ae__patches g = conv_patches(l);
@@ -129,7 +178,48 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
     }
 }
 
-static void conv_backward(ae_layer *l, const float *x, const float *dy,
+static void taps_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    const ae__patches g = conv_patches(l);
+    const int in_c = l->in.c, out_c = l->out.c;
+    const int rows = out_c * g.k * g.k;
+    const size_t in_plane = (size_t)g.h * (size_t)g.w;
+    const size_t out_plane = ae__patch_cols(&g);
+    const size_t in_size = ae__shape_size(l->in);
+    const size_t out_size = ae__shape_size(l->out);
+    const size_t chunk = ae__image_chunk(per_image(l), batch);
+    float *z = scratch, *xc = z + chunk * in_plane * (size_t)rows;
+    float *wt = scratch + chunk * per_image(l);
+    tap_major(l, l->weights, wt, 0);
+    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
+        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+        const int n = (int)(nb * in_plane);
+        ae__to_channel_major(x + b0 * in_size, in_c, in_plane, nb, xc);
+        /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, in_c,
+                    1.0f, wt, in_c, xc, n, 0.0f, z, n);
+        float *yb = y + b0 * out_size;
+        for (size_t b = 0; b < nb; b++)
+            for (int o = 0; o < out_c; o++) {
+                float *plane = yb + (b * (size_t)out_c + (size_t)o) * out_plane;
+                for (size_t j = 0; j < out_plane; j++)
+                    plane[j] = l->bias[o];
+            }
+        ae__taps_gather(&g, out_c, z, nb, yb);
+    }
+}
+
+static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    if (by_taps(l))
+        taps_forward(l, x, y, batch, scratch);
+    else
+        cols_forward(l, x, y, batch, scratch);
+}
+
+static void cols_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
     const ae__patches g = conv_patches(l);
@@ -159,7 +249,49 @@ static void conv_backward(ae_layer *l, const float *x, const float *dy,
             ae__col2im(&g, cols, nb, dx + b0 * in_size);
         }
     }
-    ae__channel_sums(dy, out_c, per, batch, l->grad_bias);
+}
+
+static void taps_backward(ae_layer *l, const float *x, const float *dy,
+                          float *dx, size_t batch, float *scratch)
+{
+    const ae__patches g = conv_patches(l);
+    const int in_c = l->in.c, out_c = l->out.c;
+    const int rows = out_c * g.k * g.k;
+    const size_t in_plane = (size_t)g.h * (size_t)g.w;
+    const size_t in_size = ae__shape_size(l->in);
+    const size_t out_size = ae__shape_size(l->out);
+    const size_t chunk = ae__image_chunk(per_image(l), batch);
+    float *dz = scratch, *xc = dz + chunk * in_plane * (size_t)rows;
+    float *wt = scratch + chunk * per_image(l), *dwt = wt + l->n_weights;
+    tap_major(l, l->weights, wt, 0);
+    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
+        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+        const int n = (int)(nb * in_plane);
+        ae__taps_scatter(&g, out_c, dy + b0 * out_size, nb, dz);
+        ae__to_channel_major(x + b0 * in_size, in_c, in_plane, nb, xc);
+        /* dW_taps (rows x in_c) += dZ (rows x n) Xc^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, in_c, n,
+                    1.0f, dz, n, xc, n, b0 == 0 ? 0.0f : 1.0f, dwt, in_c);
+        if (dx != NULL) {
+            /* dXc (in_c x n) = W_taps^T dZ */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_c, n,
+                        rows, 1.0f, wt, in_c, dz, n, 0.0f, xc, n);
+            ae__from_channel_major(xc, in_c, in_plane, nb, NULL,
+                                   dx + b0 * in_size);
+        }
+    }
+    tap_major(l, dwt, l->grad_weights, 1);
+}
+
+static void conv_backward(ae_layer *l, const float *x, const float *dy,
+                          float *dx, size_t batch, float *scratch)
+{
+    if (by_taps(l))
+        taps_backward(l, x, dy, dx, batch, scratch);
+    else
+        cols_backward(l, x, dy, dx, batch, scratch);
+    ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
+                     batch, l->grad_bias);
 }
 
 const ae__layer_ops ae__conv2d_ops = {

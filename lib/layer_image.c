@@ -157,3 +157,75 @@ void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
         db[ci] = (float)sum;
     }
 }
+
+void ae__taps_gather(const ae__patches *g, int planes, const float *z,
+                     size_t nb, float *y)
+{
+    const int k = g->k, s = g->stride, p = g->pad, ow = g->ow;
+    const size_t in_plane = (size_t)g->h * (size_t)g->w;
+    const size_t out_plane = ae__patch_cols(g), ld = in_plane * nb;
+    for (int o = 0; o < planes; o++)
+        for (int kh = 0; kh < k; kh++) {
+            int i_lo, i_hi;
+            tap_range(g->h, s, p, kh, g->oh, &i_lo, &i_hi);
+            for (int kw = 0; kw < k; kw++) {
+                int j_lo, j_hi;
+                tap_range(g->w, s, p, kw, ow, &j_lo, &j_hi);
+                const int off = kw - p;
+                const float *row = z + ((size_t)(o * k + kh) * k + kw) * ld;
+                for (size_t b = 0; b < nb; b++) {
+                    const float *zp = row + b * in_plane;
+                    float *yp = y + (b * (size_t)planes + (size_t)o) *
+                                        out_plane;
+                    for (int i = i_lo; i < i_hi; i++) {
+                        const float *zr =
+                            zp + (size_t)(i * s - p + kh) * g->w;
+                        float *yr = yp + (size_t)i * ow;
+                        if (s == 1)
+                            for (int j = j_lo; j < j_hi; j++)
+                                yr[j] += zr[j + off];
+                        else
+                            for (int j = j_lo; j < j_hi; j++)
+                                yr[j] += zr[j * s + off];
+                    }
+                }
+            }
+        }
+}
+
+void ae__taps_scatter(const ae__patches *g, int planes, const float *dy,
+                      size_t nb, float *dz)
+{
+    const int k = g->k, s = g->stride, p = g->pad, ow = g->ow;
+    const size_t in_plane = (size_t)g->h * (size_t)g->w;
+    const size_t out_plane = ae__patch_cols(g), ld = in_plane * nb;
+    for (int o = 0; o < planes; o++)
+        for (int kh = 0; kh < k; kh++) {
+            int i_lo, i_hi;
+            tap_range(g->h, s, p, kh, g->oh, &i_lo, &i_hi);
+            for (int kw = 0; kw < k; kw++) {
+                int j_lo, j_hi;
+                tap_range(g->w, s, p, kw, ow, &j_lo, &j_hi);
+                const int off = kw - p;
+                float *row = dz + ((size_t)(o * k + kh) * k + kw) * ld;
+                for (size_t b = 0; b < nb; b++) {
+                    float *zp = row + b * in_plane;
+                    const float *yp = dy + (b * (size_t)planes + (size_t)o) *
+                                               out_plane;
+                    /* Positions no output reads from this tap stay 0;
+                     * zeroing the plane first keeps it in cache. */
+                    memset(zp, 0, in_plane * sizeof(float));
+                    for (int i = i_lo; i < i_hi; i++) {
+                        float *zr = zp + (size_t)(i * s - p + kh) * g->w;
+                        const float *yr = yp + (size_t)i * ow;
+                        if (s == 1)
+                            memcpy(zr + j_lo + off, yr + j_lo,
+                                   (size_t)(j_hi - j_lo) * sizeof(float));
+                        else
+                            for (int j = j_lo; j < j_hi; j++)
+                                zr[j * s + off] = yr[j];
+                    }
+                }
+            }
+        }
+}

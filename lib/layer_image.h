@@ -42,6 +42,19 @@ void ae__im2col(const ae__patches *g, const float *img, size_t nb,
 void ae__col2im(const ae__patches *g, const float *cols, size_t nb,
                 float *img);
 
+/* A convolution computed tap by tap, Z = W_taps X and then a shifted sum:
+ * z holds, for each of `planes` output channels o and each tap
+ * t = kh * k + kw, row o*k*k + t of nb*h*w values (the input grid,
+ * channel-major).  With pos_t(i, j) = (i*stride - pad + kh) * w +
+ * j*stride - pad + kw:
+ *   y_b[o][i][j] += sum over valid t of z[o*k*k + t][b*h*w + pos_t(i, j)]. */
+void ae__taps_gather(const ae__patches *g, int planes, const float *z,
+                     size_t nb, float *y);
+/* The adjoint: dz[o*k*k + t][b*h*w + pos_t(i, j)] = dy_b[o][i][j], and 0
+ * wherever no output reads. */
+void ae__taps_scatter(const ae__patches *g, int planes, const float *dy,
+                      size_t nb, float *dz);
+
 /* Batch layout (nb x c x plane) to channel-major (c x nb*plane):
  * dst[ci][b*plane + j] = src[b][ci][j]. */
 void ae__to_channel_major(const float *src, int c, size_t plane, size_t nb,

@@ -86,10 +86,36 @@ const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded)
     return st->argmax;
 }
 
+/* One plane; always inlined so that the common 2x2 / 2 case below gets a
+ * version with constant kernel and stride, fully unrolled. */
+static inline __attribute__((always_inline)) void
+pool_plane(const float *xp, float *yp, int32_t *ap, int k, int s, int w,
+           int oh, int ow)
+{
+    for (int i = 0; i < oh; i++)
+        for (int j = 0; j < ow; j++) {
+            int best = i * s * w + j * s;
+            float v = xp[best];
+            for (int kh = 0; kh < k; kh++) {
+                const int row = (i * s + kh) * w + j * s;
+                for (int kw = 0; kw < k; kw++) {
+                    const float u = xp[row + kw];
+                    /* NaN wins, as in PyTorch, so it is not hidden.
+                     * Selects, not branches: on image data the comparison
+                     * is a coin toss the predictor loses. */
+                    const int take = (u > v) | (u != u);
+                    v = take ? u : v;
+                    best = take ? row + kw : best;
+                }
+            }
+            yp[i * ow + j] = v;
+            ap[i * ow + j] = best;
+        }
+}
+
 static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    (void)scratch;
     pool_state *st = l->state;
     const int k = l->cfg[AE__POOL_KERNEL], s = l->cfg[AE__POOL_STRIDE];
     const int w = l->in.w, oh = l->out.h, ow = l->out.w;
@@ -97,34 +123,26 @@ static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
     const size_t out_plane = (size_t)oh * (size_t)ow;
     const size_t planes = batch * (size_t)l->in.c;
     /* The model reserves before any pass, so the state has room; should it
-     * not, the maxima are still computed but nothing is recorded. */
+     * not, the positions go to the scratch plane and are not kept. */
     const int record = st != NULL && st->cap >= batch;
     for (size_t q = 0; q < planes; q++) {
         const float *xp = x + q * in_plane;
         float *yp = y + q * out_plane;
-        int32_t *ap = record ? st->argmax + q * out_plane : NULL;
-        for (int i = 0; i < oh; i++)
-            for (int j = 0; j < ow; j++) {
-                int best = i * s * w + j * s;
-                float v = xp[best];
-                for (int kh = 0; kh < k; kh++) {
-                    const int row = (i * s + kh) * w + j * s;
-                    for (int kw = 0; kw < k; kw++) {
-                        const float u = xp[row + kw];
-                        /* NaN wins, as in PyTorch, so it is not hidden. */
-                        if (u > v || u != u) {
-                            v = u;
-                            best = row + kw;
-                        }
-                    }
-                }
-                yp[i * ow + j] = v;
-                if (ap != NULL)
-                    ap[i * ow + j] = best;
-            }
+        int32_t *ap = record ? st->argmax + q * out_plane : (int32_t *)scratch;
+        if (k == 2 && s == 2)
+            pool_plane(xp, yp, ap, 2, 2, w, oh, ow);
+        else
+            pool_plane(xp, yp, ap, k, s, w, oh, ow);
     }
     if (record)
         st->recorded = batch;
+}
+
+/* One plane of positions for the unrecorded case above. */
+static size_t pool_scratch(const ae_layer *l, size_t batch)
+{
+    (void)batch;
+    return (size_t)l->out.h * (size_t)l->out.w;
 }
 
 /* dx[argmax(o)] += dy[o]: overlapping windows (stride < kernel) may route
@@ -159,6 +177,7 @@ const ae__layer_ops ae__maxpool2d_ops = {
     .has_activation = 0,
     .configure = pool_configure,
     .init = pool_init,
+    .scratch = pool_scratch,
     .reserve = pool_reserve,
     .forward = pool_forward,
     .backward = pool_backward,

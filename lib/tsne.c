@@ -28,10 +28,13 @@
 enum { TSNE_BLOCK_ROWS = 64, TSNE_BISECTION_STEPS = 100 };
 /* Rows per thread below which more threads cost more than they save. */
 enum { TSNE_MIN_ROWS_PER_THREAD = 64 };
-/* Independent partial sums per row: lets the compiler use SIMD for the
- * pair loop (float sums may not be reordered) while the summation order
- * stays fixed. */
-enum { LANES = 8 };
+/* The pair loop keeps LANES independent partial sums per row in a GCC /
+ * Clang vector (the library already needs GNU C: rng.c uses __uint128_t):
+ * SIMD without -ffast-math, and a summation order fixed by the code rather
+ * than by the compiler or the thread count.  Without AVX a vector of 8 is
+ * two SSE registers, which also gives two independent add chains. */
+enum { LANES = 16 };
+typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
 
 #define TSNE_STREAM UINT64_C(0x54534e45) /* "TSNE" */
 #define TSNE_ENTROPY_TOL 1e-5
@@ -427,38 +430,46 @@ typedef struct force_job {
 } force_job;
 
 /* Lane sums to one double, in a fixed order. */
-static double lane_sum(const float *v)
+static double lane_sum(const lanes *v)
 {
     double s = 0.0;
     for (int l = 0; l < LANES; l++)
-        s += v[l];
+        s += (*v)[l];
     return s;
 }
 
+/* LANES floats from p, any alignment (a macro: passing vectors wider than
+ * the baseline ABI's registers by value draws -Wpsabi). */
+#define LOAD_LANES(v, ptr) memcpy(&(v), (ptr), sizeof(lanes))
+
 /* Row i in 2-D: A_i, R_i and Z_i.  The j = i term adds K_ii = 1 to Z_i and
  * nothing to A_i or R_i (y_i - y_i = 0, p_ii = 0); it is taken out after
- * rather than tested for in the loop. */
+ * rather than tested for in the loop.  Points past the last whole group of
+ * LANES go to the first lanes. */
 static void forces_row2(const force_job *job, size_t i)
 {
     const size_t n = job->n;
     const float *p = job->p + i * n, *y0 = job->y[0], *y1 = job->y[1];
-    const float a0 = y0[i], a1 = y1[i];
-    float z[LANES] = {0}, at0[LANES] = {0}, at1[LANES] = {0};
-    float re0[LANES] = {0}, re1[LANES] = {0};
+    const lanes one = (lanes){0} + 1.0f;
+    const lanes a0 = (lanes){0} + y0[i], a1 = (lanes){0} + y1[i];
+    lanes z = {0}, at0 = {0}, at1 = {0}, re0 = {0}, re1 = {0};
     size_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            float d0 = a0 - y0[j + l], d1 = a1 - y1[j + l];
-            float k = 1.0f / (1.0f + d0 * d0 + d1 * d1);
-            float pk = p[j + l] * k, kk = k * k;
-            z[l] += k;
-            at0[l] += pk * d0;
-            at1[l] += pk * d1;
-            re0[l] += kk * d0;
-            re1[l] += kk * d1;
-        }
+    for (; j + LANES <= n; j += LANES) {
+        lanes v0, v1, pv;
+        LOAD_LANES(v0, y0 + j);
+        LOAD_LANES(v1, y1 + j);
+        LOAD_LANES(pv, p + j);
+        lanes d0 = a0 - v0, d1 = a1 - v1;
+        lanes k = one / (one + d0 * d0 + d1 * d1);
+        lanes pk = pv * k, kk = k * k;
+        z += k;
+        at0 += pk * d0;
+        at1 += pk * d1;
+        re0 += kk * d0;
+        re1 += kk * d1;
+    }
     for (int l = 0; j < n; j++, l++) {
-        float d0 = a0 - y0[j], d1 = a1 - y1[j];
+        float d0 = a0[0] - y0[j], d1 = a1[0] - y1[j];
         float k = 1.0f / (1.0f + d0 * d0 + d1 * d1);
         float pk = p[j] * k, kk = k * k;
         z[l] += k;
@@ -467,11 +478,11 @@ static void forces_row2(const force_job *job, size_t i)
         re0[l] += kk * d0;
         re1[l] += kk * d1;
     }
-    job->z[i] = lane_sum(z) - 1.0;
-    job->attr[2 * i] = lane_sum(at0);
-    job->attr[2 * i + 1] = lane_sum(at1);
-    job->rep[2 * i] = lane_sum(re0);
-    job->rep[2 * i + 1] = lane_sum(re1);
+    job->z[i] = lane_sum(&z) - 1.0;
+    job->attr[2 * i] = lane_sum(&at0);
+    job->attr[2 * i + 1] = lane_sum(&at1);
+    job->rep[2 * i] = lane_sum(&re0);
+    job->rep[2 * i + 1] = lane_sum(&re1);
 }
 
 /* The same in 3-D. */
@@ -480,27 +491,31 @@ static void forces_row3(const force_job *job, size_t i)
     const size_t n = job->n;
     const float *p = job->p + i * n, *y0 = job->y[0], *y1 = job->y[1],
                 *y2 = job->y[2];
-    const float a0 = y0[i], a1 = y1[i], a2 = y2[i];
-    float z[LANES] = {0}, at0[LANES] = {0}, at1[LANES] = {0};
-    float at2[LANES] = {0}, re0[LANES] = {0}, re1[LANES] = {0};
-    float re2[LANES] = {0};
+    const lanes one = (lanes){0} + 1.0f;
+    const lanes a0 = (lanes){0} + y0[i], a1 = (lanes){0} + y1[i],
+                a2 = (lanes){0} + y2[i];
+    lanes z = {0}, at0 = {0}, at1 = {0}, at2 = {0};
+    lanes re0 = {0}, re1 = {0}, re2 = {0};
     size_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            float d0 = a0 - y0[j + l], d1 = a1 - y1[j + l];
-            float d2 = a2 - y2[j + l];
-            float k = 1.0f / (1.0f + d0 * d0 + d1 * d1 + d2 * d2);
-            float pk = p[j + l] * k, kk = k * k;
-            z[l] += k;
-            at0[l] += pk * d0;
-            at1[l] += pk * d1;
-            at2[l] += pk * d2;
-            re0[l] += kk * d0;
-            re1[l] += kk * d1;
-            re2[l] += kk * d2;
-        }
+    for (; j + LANES <= n; j += LANES) {
+        lanes v0, v1, v2, pv;
+        LOAD_LANES(v0, y0 + j);
+        LOAD_LANES(v1, y1 + j);
+        LOAD_LANES(v2, y2 + j);
+        LOAD_LANES(pv, p + j);
+        lanes d0 = a0 - v0, d1 = a1 - v1, d2 = a2 - v2;
+        lanes k = one / (one + d0 * d0 + d1 * d1 + d2 * d2);
+        lanes pk = pv * k, kk = k * k;
+        z += k;
+        at0 += pk * d0;
+        at1 += pk * d1;
+        at2 += pk * d2;
+        re0 += kk * d0;
+        re1 += kk * d1;
+        re2 += kk * d2;
+    }
     for (int l = 0; j < n; j++, l++) {
-        float d0 = a0 - y0[j], d1 = a1 - y1[j], d2 = a2 - y2[j];
+        float d0 = a0[0] - y0[j], d1 = a1[0] - y1[j], d2 = a2[0] - y2[j];
         float k = 1.0f / (1.0f + d0 * d0 + d1 * d1 + d2 * d2);
         float pk = p[j] * k, kk = k * k;
         z[l] += k;
@@ -511,13 +526,13 @@ static void forces_row3(const force_job *job, size_t i)
         re1[l] += kk * d1;
         re2[l] += kk * d2;
     }
-    job->z[i] = lane_sum(z) - 1.0;
-    job->attr[3 * i] = lane_sum(at0);
-    job->attr[3 * i + 1] = lane_sum(at1);
-    job->attr[3 * i + 2] = lane_sum(at2);
-    job->rep[3 * i] = lane_sum(re0);
-    job->rep[3 * i + 1] = lane_sum(re1);
-    job->rep[3 * i + 2] = lane_sum(re2);
+    job->z[i] = lane_sum(&z) - 1.0;
+    job->attr[3 * i] = lane_sum(&at0);
+    job->attr[3 * i + 1] = lane_sum(&at1);
+    job->attr[3 * i + 2] = lane_sum(&at2);
+    job->rep[3 * i] = lane_sum(&re0);
+    job->rep[3 * i + 1] = lane_sum(&re1);
+    job->rep[3 * i + 2] = lane_sum(&re2);
 }
 
 static void force_rows(void *ctx, size_t first, size_t last)

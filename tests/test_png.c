@@ -722,8 +722,8 @@ START_TEST(folder_conversions)
         for (int i = 0; i < CH * CW; i++) {
             int got = (int)lrintf(x[k * CH * CW + i] * 255.0f);
             if (k == 1 && i < 3) {
-                /* 0.2126 R + 0.7152 G + 0.0722 B of pure primaries */
-                const int primary[3] = {54, 182, 18};
+                /* 0.299 R + 0.587 G + 0.114 B of pure primaries */
+                const int primary[3] = {76, 150, 29};
                 ck_assert_msg(abs(got - primary[i]) <= 1,
                               "%s pixel %d: %d, expected %d", classes[k], i,
                               got, primary[i]);
@@ -733,6 +733,69 @@ START_TEST(folder_conversions)
                           classes[k], i, got, want[k][i]);
         }
     }
+    ae_dataset_free(ds);
+    free(root);
+}
+END_TEST
+
+/* A 4 x 1 RGB picture, with sRGB, gAMA and cHRM chunks when tagged. */
+static void write_rgb_tagged(const char *path, int tagged)
+{
+    static const png_byte row[12] = {255, 0, 0, 0, 255, 0, 40, 90, 200,
+                                     100, 100, 100};
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
+                                              NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    ck_assert_ptr_nonnull(info);
+    if (setjmp(png_jmpbuf(png)))
+        ck_abort_msg("libpng failed writing %s", path);
+    png_init_io(png, f);
+    png_set_IHDR(png, info, 4, 1, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (tagged) {
+        png_set_gAMA(png, info, 1.0 / 2.2);
+        png_set_cHRM(png, info, 0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15,
+                     0.06);
+    }
+    png_write_info(png, info);
+    png_write_row(png, row);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(folder_gray_ignores_colour_metadata)
+{
+    /* The same stored colours give the same gray whether or not the file
+     * declares its gamma and chromaticities. */
+    char *d = tmp_join("meta", NULL, NULL);
+    make_dir(d);
+    free(d);
+    d = tmp_join("meta", "c", NULL);
+    make_dir(d);
+    free(d);
+    char *f = tmp_join("meta", "c", "a_plain.png");
+    write_rgb_tagged(f, 0);
+    free(f);
+    f = tmp_join("meta", "c", "b_tagged.png");
+    write_rgb_tagged(f, 1);
+    free(f);
+    char *root = tmp_join("meta", NULL, NULL);
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_png_folder(&ds, root));
+    float x[2][4];
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, 2, &x[0][0], NULL));
+    /* PIL's convert("L"): (R*19595 + G*38470 + B*7471 + 0x8000) >> 16 */
+    const int pil[4] = {76, 150, 88, 100};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_float_eq(x[0][i], x[1][i]);
+        int got = (int)lrintf(x[0][i] * 255.0f);
+        ck_assert_msg(abs(got - pil[i]) <= 1, "pixel %d: %d, PIL %d", i, got,
+                      pil[i]);
+    }
+    ck_assert_int_eq((int)lrintf(x[0][3] * 255.0f), 100); /* gray exact */
     ae_dataset_free(ds);
     free(root);
 }
@@ -1058,6 +1121,7 @@ static Suite *png_suite(void)
     TCase *folder = tcase_create("folder");
     tcase_add_test(folder, folder_mnist_round_trip);
     tcase_add_test(folder, folder_conversions);
+    tcase_add_test(folder, folder_gray_ignores_colour_metadata);
     tcase_add_test(folder, folder_order_and_names);
     tcase_add_test(folder, folder_mixed_sizes);
     tcase_add_test(folder, folder_corrupt_files);

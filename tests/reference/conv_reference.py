@@ -82,6 +82,9 @@ conv_case("ref_conv_a", 2, 2, 5, 5, 3, 3, 2, 1)
 conv_case("ref_conv_b", 1, 1, 4, 4, 2, 3, 1, 1)
 # conv2d: 2x2 kernel, no padding, stride 1, odd non-square input
 conv_case("ref_conv_c", 1, 3, 5, 4, 2, 2, 1, 0)
+# conv2d narrowing 4 -> 1 and 8 -> 1 (computed tap by tap in the library)
+conv_case("ref_conv_d", 2, 4, 5, 5, 1, 3, 1, 1)
+conv_case("ref_conv_e", 1, 8, 4, 4, 1, 3, 2, 1)
 # transposed: 3x3 stride 2 (3 -> 7), as experiment 6
 convt_case("ref_convt_a", 2, 2, 3, 3, 2, 3, 2, 0, 0)
 # transposed: 4x4 stride 2 padding 1 (doubling)

@@ -12,25 +12,23 @@
  *
  * Pictures are written row by row, so a large grid never needs its whole
  * raster in memory, into a temporary file beside the destination that is
- * synced and renamed into place.
+ * synced and renamed into place (atomic_file.c).
  */
 #ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* fdopen, fsync, strerror_r, opendir */
+#define _POSIX_C_SOURCE 200809L /* strerror_r, opendir */
 #endif
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "dataset.h"
 
 enum {
@@ -271,47 +269,6 @@ static ae_status grid_plan(grid *g, float lo, float hi)
     return AE_OK;
 }
 
-/* A new file beside path, named path.tmp.<pid>.<n>, created exclusively
- * with mode 0666 less the umask (as any new file), or with the mode of the
- * file it is to replace.  *tmp is from ae__alloc; *file is open. */
-static ae_status temp_open(const char *path, char **tmp, FILE **file)
-{
-    static atomic_uint counter;
-    size_t len = strlen(path) + 64;
-    char *name = ae__alloc(len);
-    if (name == NULL)
-        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate a file name for "
-                        "%s", path);
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        unsigned n = atomic_fetch_add_explicit(&counter, 1,
-                                               memory_order_relaxed);
-        snprintf(name, len, "%s.tmp.%ld.%u", path, (long)getpid(), n);
-        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        ae_status s = io_error("create a temporary file beside", path, errno);
-        ae__free(name);
-        return s;
-    }
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        (void)fchmod(fd, st.st_mode & 07777); /* best effort */
-    FILE *f = fdopen(fd, "wb");
-    if (f == NULL) {
-        ae_status s = io_error("open a temporary file beside", path, errno);
-        close(fd);
-        unlink(name);
-        ae__free(name);
-        return s;
-    }
-    *tmp = name;
-    *file = f;
-    return AE_OK;
-}
-
 /* Encode g into the open file; on libpng failure, the detail. */
 static ae_status grid_write_file(const grid *g, const char *path, FILE *file)
 {
@@ -367,35 +324,17 @@ ae_status ae_image_grid_write_png(const char *path, const float *tiles,
         .scale = (size_t)scale,
         .tile_size = (size_t)channels * (size_t)height * (size_t)width,
     };
-    char *tmp = NULL;
-    FILE *file = NULL;
+    ae__atomic_file file;
     s = grid_plan(&g, lo, hi);
     if (s == AE_OK)
-        s = temp_open(path, &tmp, &file);
+        s = ae__atomic_open(&file, path);
     if (s == AE_OK) {
-        s = grid_write_file(&g, path, file);
-        const char *step = NULL;
-        int err = 0;
-        if (s == AE_OK && fflush(file) != 0)
-            step = "write";
-        else if (s == AE_OK && fsync(fileno(file)) != 0)
-            step = "sync";
-        if (step != NULL)
-            err = errno;
-        if (fclose(file) != 0 && s == AE_OK && step == NULL) {
-            step = "close";
-            err = errno;
-        }
-        if (s == AE_OK && step == NULL && rename(tmp, path) != 0) {
-            step = "rename the temporary file onto";
-            err = errno;
-        }
-        if (s == AE_OK && step != NULL)
-            s = io_error(step, path, err);
-        if (s != AE_OK)
-            unlink(tmp);
+        s = grid_write_file(&g, path, file.f);
+        if (s == AE_OK)
+            s = ae__atomic_commit(&file);
+        else
+            ae__atomic_abort(&file);
     }
-    ae__free(tmp);
     ae__free(g.off);
     ae__free(g.mul);
     return s;

@@ -4,7 +4,8 @@
  *
  * Writing: every field is put byte by byte in little-endian order, never as
  * a host struct, so files move between machines.  Files are written to a
- * temporary name beside the destination, synced and renamed into place.
+ * temporary name beside the destination, synced and renamed into place
+ * (atomic_file.c).
  *
  * Reading treats the data as hostile.  In order: magic, version, the
  * header's counts against the limits and against the data's length (before
@@ -20,12 +21,12 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "atomic_file.h"
 #include "layer.h"
 
 /* ---- format constants (docs/FORMAT.md) --------------------------------- */
@@ -273,72 +274,6 @@ static ae_status io_error(const char *what, const char *path, int err)
     return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, msg);
 }
 
-/* Mode for a newly created file: 0666 less the process umask, read from
- * /proc (setting the umask to read it would race with other threads).
- * Returns 0 when unknown: the temporary file then keeps mkstemp's 0600. */
-static mode_t new_file_mode(void)
-{
-    char text[2048];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    text[n] = '\0';
-    const char *line = strstr(text, "\nUmask:");
-    if (line == NULL)
-        return 0;
-    char *end;
-    unsigned long mask = strtoul(line + 7, &end, 8);
-    if (end == line + 7 || mask > 0777)
-        return 0;
-    return (mode_t)(0666 & ~mask);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        size_t piece = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
-        ssize_t w = write(fd, p, piece);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Make the rename durable: fsync the directory holding path.  Best effort
- * (some file systems refuse to sync directories). */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = NULL;
-    if (slash != NULL) {
-        size_t len = slash == path ? 1 : (size_t)(slash - path);
-        dir = ae__alloc(len + 1);
-        if (dir == NULL)
-            return;
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    ae__free(dir);
-}
-
 ae_status ae_model_save(const ae_model *m, const char *path)
 {
     AE_REQUIRE(m);
@@ -352,59 +287,14 @@ ae_status ae_model_save(const ae_model *m, const char *path)
     if (s != AE_OK)
         return s;
 
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t path_len = strlen(path);
     uint8_t *buf = ae__alloc(size);
-    char *tmp = path_len < SIZE_MAX - sizeof suffix
-                    ? ae__alloc(path_len + sizeof suffix)
-                    : NULL;
-    if (buf == NULL || tmp == NULL) {
-        ae__free(buf);
-        ae__free(tmp);
+    if (buf == NULL)
         return ae__fail(AE_ERR_NO_MEMORY,
                         "ae_model_save: cannot allocate %zu bytes for %s",
                         size, path);
-    }
     serialize(m, buf, size);
-    memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, suffix, sizeof suffix);
-
-    /* Keep an existing file's permissions; give a new one 0666 & ~umask. */
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 && S_ISREG(st.st_mode)
-                      ? (mode_t)(st.st_mode & 07777)
-                      : new_file_mode();
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        s = io_error("create a temporary file beside", path, errno);
-        goto done;
-    }
-    if (mode != 0)
-        (void)fchmod(fd, mode); /* best effort: 0600 otherwise */
-    const char *step = NULL;
-    if (write_all(fd, buf, size) != 0)
-        step = "write";
-    else if (fsync(fd) != 0)
-        step = "sync";
-    int err = errno;
-    if (close(fd) != 0 && step == NULL) {
-        step = "close";
-        err = errno;
-    }
-    if (step == NULL && rename(tmp, path) != 0) {
-        step = "rename the temporary file onto";
-        err = errno;
-    }
-    if (step != NULL) {
-        unlink(tmp);
-        s = io_error(step, path, err);
-        goto done;
-    }
-    sync_parent_dir(path);
-done:
+    s = ae__write_file_atomic(path, buf, size);
     ae__free(buf);
-    ae__free(tmp);
     return s;
 }
 

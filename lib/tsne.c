@@ -33,7 +33,7 @@ enum { TSNE_MIN_ROWS_PER_THREAD = 64 };
  * SIMD without -ffast-math, and a summation order fixed by the code rather
  * than by the compiler or the thread count.  Without AVX a vector of 8 is
  * two SSE registers, which also gives two independent add chains. */
-enum { LANES = 16 };
+enum { LANES = 8 };
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
 
 #define TSNE_STREAM UINT64_C(0x54534e45) /* "TSNE" */

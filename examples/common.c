@@ -137,35 +137,12 @@ int print_epoch(const ae_progress *p, void *user)
     return 0;
 }
 
-void write_grid_pgm(const char *path, const float *tiles, int rows, int cols,
-                    int tile_h, int tile_w, float lo, float hi)
+void write_digits_png(const char *path, const float *tiles, int rows,
+                      int cols, float lo, float hi)
 {
-    const int gap = 2;
-    int w = cols * (tile_w + gap) + gap, h = rows * (tile_h + gap) + gap;
-    unsigned char *img = calloc((size_t)w * h, 1);
-    if (img == NULL) {
-        fprintf(stderr, "out of memory writing %s\n", path);
-        exit(1);
-    }
-    memset(img, 64, (size_t)w * h); /* dark grey gaps frame the tiles */
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            const float *t = tiles + ((size_t)r * cols + c) * tile_h * tile_w;
-            for (int y = 0; y < tile_h; y++)
-                for (int x = 0; x < tile_w; x++) {
-                    float v = (t[y * tile_w + x] - lo) / (hi - lo);
-                    v = v < 0 ? 0 : (v > 1 ? 1 : v);
-                    img[(size_t)(gap + r * (tile_h + gap) + y) * w + gap +
-                        c * (tile_w + gap) + x] = (unsigned char)(v * 255 + 0.5f);
-                }
-        }
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fprintf(f, "P5\n%d %d\n255\n", w, h) < 0 ||
-        fwrite(img, 1, (size_t)w * h, f) != (size_t)w * h || fclose(f) != 0) {
-        fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    free(img);
+    check(ae_image_grid_write_png(path, tiles, (size_t)rows * cols, cols, 1,
+                                  28, 28, lo, hi, 2),
+          "writing a picture");
 }
 
 const char *out_path(const options *opt, const char *name)

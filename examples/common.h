@@ -39,10 +39,10 @@ int epochs_for(const options *opt, int default_epochs);
 /* A progress callback: one line per epoch on stderr. */
 int print_epoch(const ae_progress *p, void *user);
 
-/* Write a grid of rows x cols grayscale tiles (tile_h x tile_w floats each,
- * values in [lo, hi]) as a binary PGM image with a 2-pixel gap. */
-void write_grid_pgm(const char *path, const float *tiles, int rows, int cols,
-                    int tile_h, int tile_w, float lo, float hi);
+/* Write rows x cols grayscale 28 x 28 tiles (values in [lo, hi]) as a PNG
+ * grid at twice the size, so digits are large enough to see. */
+void write_digits_png(const char *path, const float *tiles, int rows,
+                      int cols, float lo, float hi);
 
 /* path = out_dir/name, in a static buffer (rotating among 4). */
 const char *out_path(const options *opt, const char *name);

@@ -92,8 +92,8 @@ int main(int argc, char **argv)
     printf("| PCA | %d | %.5f |\n", CODE, pca_mse);
     printf("| deep autoencoder (%d epochs) | %d | %.5f |\n", epochs, CODE,
            ae_mse);
-    write_grid_pgm(out_path(&opt, "reconstructions.pgm"), grid, 3, SHOWN, 28,
-                   28, 0.0f, 1.0f);
+    write_digits_png(out_path(&opt, "reconstructions.png"), grid, 3, SHOWN, 0.0f,
+                     1.0f);
 
     FILE *f = fopen(out_path(&opt, "results.json"), "w");
     if (f == NULL)
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
             opt.data_name, epochs, pca_mse, ae_mse);
     fclose(f);
     printf("figure: %s (rows: originals, PCA-30, autoencoder)\n",
-           out_path(&opt, "reconstructions.pgm"));
+           out_path(&opt, "reconstructions.png"));
 
     ae_trainer_free(t);
     ae_optimizer_free(adam);

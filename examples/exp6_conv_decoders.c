@@ -105,10 +105,10 @@ int main(int argc, char **argv)
     for (int k = 1; k < 3; k++)
         best = loss[k] < loss[best] ? k : best;
     printf("best decoder: %s\n", names[best]);
-    write_grid_pgm(out_path(&opt, "reconstructions.pgm"), grid, 4, SHOWN, 28,
-                   28, 0.0f, 1.0f);
+    write_digits_png(out_path(&opt, "reconstructions.png"), grid, 4, SHOWN, 0.0f,
+                     1.0f);
     printf("figure: %s (rows: originals, unpool, deconv, both)\n",
-           out_path(&opt, "reconstructions.pgm"));
+           out_path(&opt, "reconstructions.png"));
     ae_dataset_free(train);
     ae_dataset_free(test);
     free(grid);

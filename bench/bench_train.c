@@ -112,6 +112,7 @@ static double flops_per_image(ae_model *m)
 typedef struct result {
     const char *name;
     double seconds, images, gflops, ratio, rss_mb;
+    double probe; /* median sgemm rate probed during the run, or 0 */
 } result;
 
 static result results[8];
@@ -121,7 +122,7 @@ static void record(const char *name, double seconds, double images,
                    double flops, double sgemm)
 {
     result r = {name, seconds, images, flops / seconds * 1e-9, 0,
-                peak_rss_mb()};
+                peak_rss_mb(), 0};
     r.ratio = flops > 0 ? r.gflops / sgemm : 0;
     results[n_results++] = r;
     if (flops > 0)
@@ -132,6 +133,50 @@ static void record(const char *name, double seconds, double images,
         printf("%-28s %8.3f s %10.0f img/s  peak RSS %.0f MB\n", name,
                seconds, images / seconds, r.rss_mb);
     fflush(stdout);
+}
+
+/* The machine is shared: other jobs come and go during an epoch, so a
+ * single sgemm figure taken before it can flatter or wrong it.  While the
+ * epoch runs, every PROBE_SECONDS the progress callback stops the clock,
+ * times one large sgemm, and starts the clock again; the epoch is then also
+ * compared with the median of those probes, taken under the same load. */
+#define PROBE_SECONDS 1.0
+enum { PROBE_N = 1024, MAX_PROBES = 512 };
+
+typedef struct probes {
+    float *a, *b, *c;
+    double last, paused; /* time of the last probe, seconds spent probing */
+    double rate[MAX_PROBES];
+    int count;
+} probes;
+
+static double probe_once(probes *p)
+{
+    const int n = PROBE_N;
+    double t0 = now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+                p->a, n, p->b, n, 0.0f, p->c, n);
+    double dt = now() - t0;
+    return 2.0 * n * (double)n * n / dt * 1e-9;
+}
+
+static int probe_progress(const ae_progress *pr, void *user)
+{
+    (void)pr;
+    probes *p = user;
+    double t = now();
+    if (t - p->last < PROBE_SECONDS || p->count == MAX_PROBES)
+        return 0;
+    p->rate[p->count++] = probe_once(p);
+    p->last = now();
+    p->paused += p->last - t;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 /* One epoch, timed; the first step (buffer allocation) runs before the
@@ -150,11 +195,36 @@ static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
     check(ae_dataset_batch(ds, 0, (size_t)batch, warm, NULL), "batch");
     check(ae_trainer_step(t, warm, NULL, (size_t)batch, NULL), "warm-up");
     free(warm);
+    probes p = {0};
+    size_t nn = (size_t)PROBE_N * PROBE_N;
+    p.a = malloc(nn * sizeof *p.a);
+    p.b = malloc(nn * sizeof *p.b);
+    p.c = malloc(nn * sizeof *p.c);
+    if (!p.a || !p.b || !p.c) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < nn; i++) {
+        p.a[i] = (float)(i % 13) * 0.01f;
+        p.b[i] = (float)(i % 7) * 0.02f;
+    }
     double t0 = now();
-    check(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL), name);
-    double dt = now() - t0;
+    p.last = t0;
+    check(ae_trainer_fit(t, ds, NULL, 1, probe_progress, &p), name);
+    double dt = now() - t0 - p.paused;
+    p.rate[p.count++] = probe_once(&p); /* at least one probe */
     double n = (double)ae_dataset_count(ds);
     record(name, dt, n, flops_per_image(m) * n, sgemm);
+    qsort(p.rate, (size_t)p.count, sizeof p.rate[0], cmp_double);
+    double median = p.rate[p.count / 2];
+    double gf = flops_per_image(m) * n / dt * 1e-9;
+    printf("%-28s %8.1f GFLOP/s median of %d sgemm probes during the "
+           "epoch; epoch at %.1f%% of it\n", "", median, p.count,
+           100 * gf / median);
+    results[n_results - 1].probe = median;
+    free(p.a);
+    free(p.b);
+    free(p.c);
     ae_trainer_free(t);
     ae_optimizer_free(adam);
 }
@@ -279,9 +349,13 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_results; i++)
             fprintf(f, "%s\n  {\"name\": \"%s\", \"seconds\": %.4f, "
                     "\"images\": %.0f, \"gflops\": %.2f, "
-                    "\"ratio_to_sgemm\": %.4f, \"peak_rss_mb\": %.1f}",
+                    "\"ratio_to_sgemm\": %.4f, \"probe_sgemm_gflops\": %.2f, "
+                    "\"ratio_to_probes\": %.4f, \"peak_rss_mb\": %.1f}",
                     i ? "," : "", results[i].name, results[i].seconds,
                     results[i].images, results[i].gflops, results[i].ratio,
+                    results[i].probe,
+                    results[i].probe > 0 ? results[i].gflops / results[i].probe
+                                         : 0.0,
                     results[i].rss_mb);
         fprintf(f, "\n]}\n");
         fclose(f);

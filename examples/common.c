@@ -3,9 +3,11 @@
 #include "common.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -127,13 +129,74 @@ int epochs_for(const options *opt, int default_epochs)
     return opt->quick ? 1 : default_epochs;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Training progress on stderr: a bar redrawn at most every 100 ms on a
+ * terminal, one line per epoch elsewhere (a log file, a CI job).  images
+ * is the number of training images per epoch, 0 if unknown. */
+static void show_progress(const ae_progress *p, const char *name,
+                          size_t images)
+{
+    static int tty = -1;
+    static double last_draw, epoch_start;
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    if (p->epoch == 1 && p->batch <= 1 && !p->epoch_done)
+        epoch_start = last_draw = 0; /* a new fit */
+
+    double elapsed = p->seconds - epoch_start, done = 0;
+    if (p->batches > 0)
+        done = (double)(p->epoch_done ? p->batches : p->batch) / p->batches;
+    char rate[48] = "";
+    if (elapsed > 0 && images > 0)
+        snprintf(rate, sizeof rate, "%.0f images/s", done * images / elapsed);
+    else if (elapsed > 0)
+        snprintf(rate, sizeof rate, "%.1f batches/s",
+                 done * p->batches / elapsed);
+
+    if (p->epoch_done) {
+        char val[48] = "";
+        if (!isnan(p->val_loss))
+            snprintf(val, sizeof val, "  held-out loss %.5f", p->val_loss);
+        fprintf(stderr, "%s%s: epoch %d/%d  train loss %.5f%s  (%.1f s, %s)\n",
+                tty ? "\r\033[K" : "", name, p->epoch, p->epochs, p->loss,
+                val, p->seconds, rate);
+        epoch_start = p->seconds;
+        return;
+    }
+    if (!tty)
+        return;
+    double t = now();
+    if (t - last_draw < 0.1 && p->batch != p->batches)
+        return;
+    last_draw = t;
+    char bar[25];
+    int filled = (int)(done * 24 + 0.5);
+    for (int i = 0; i < 24; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[24] = '\0';
+    fprintf(stderr, "\r%s: epoch %d/%d [%s] batch %zu/%zu  loss %.5f  %s"
+            "\033[K", name, p->epoch, p->epochs, bar, p->batch, p->batches,
+            p->loss, rate);
+    fflush(stderr);
+}
+
+static size_t progress_images;
+
+void progress_set_images(size_t images)
+{
+    progress_images = images;
+}
+
 int print_epoch(const ae_progress *p, void *user)
 {
-    const char *name = user;
-    if (p->epoch_done)
-        fprintf(stderr, "%s: epoch %d/%d  train loss %.5f  val loss %.5f  "
-                "(%.1f s)\n", name, p->epoch, p->epochs, p->loss, p->val_loss,
-                p->seconds);
+    show_progress(p, user ? (const char *)user : "training",
+                  progress_images);
     return 0;
 }
 
@@ -151,5 +214,185 @@ const char *out_path(const options *opt, const char *name)
     static int next;
     char *b = bufs[next++ & 3];
     snprintf(b, sizeof bufs[0], "%s/%s", opt->out_dir, name);
+    return b;
+}
+
+/* ---- Shared by the dense-autoencoder experiments (2 to 5) ------------- */
+
+#include <stdarg.h>
+
+#include "plot.h"
+
+void *xmalloc(size_t size)
+{
+    void *p = calloc(1, size ? size : 1);
+    if (p == NULL)
+        check(AE_ERR_NO_MEMORY, "allocating memory");
+    return p;
+}
+
+float *read_images(const ae_dataset *ds, size_t first, size_t n,
+                   uint8_t **labels)
+{
+    float *x = xmalloc(n * ae_dataset_image_size(ds) * sizeof *x);
+    if (labels != NULL)
+        *labels = xmalloc(n);
+    check(ae_dataset_batch(ds, first, n, x, labels ? *labels : NULL),
+          "reading images");
+    return x;
+}
+
+ae_model *one_hidden_ae(int hidden, unsigned long seed)
+{
+    ae_model *m = NULL;
+    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
+    check(ae_model_add_dense(m, AE_ENCODER, hidden, AE_ACT_RELU),
+          "adding the hidden layer");
+    check(ae_model_add_dense(m, AE_DECODER, 28 * 28, AE_ACT_SIGMOID),
+          "adding the output layer");
+    return m;
+}
+
+void run_start(run *r, const char *name, ae_model *m, const options *opt)
+{
+    memset(r, 0, sizeof *r);
+    r->name = name;
+    r->model = m;
+    check(ae_optimizer_create_adam(&r->adam, 1e-3f), "creating Adam");
+    check(ae_trainer_create(&r->trainer, m, r->adam), "creating the trainer");
+    check(ae_trainer_set(r->trainer, AE_TRAIN_BATCH_SIZE, 64),
+          "setting the batch size");
+    check(ae_trainer_set(r->trainer, AE_TRAIN_SEED, (double)opt->seed),
+          "seeding the trainer");
+}
+
+static int record_run_epoch(const ae_progress *p, void *user)
+{
+    run *r = user;
+    print_epoch(p, (void *)r->name);
+    if (!p->epoch_done)
+        return 0;
+    r->epoch[r->epochs] = r->epochs + 1;
+    r->train_loss[r->epochs] = p->loss;
+    r->val_loss[r->epochs] = p->val_loss;
+    r->epochs++;
+    if (r->after_epoch)
+        r->after_epoch(r, r->user);
+    return 0;
+}
+
+void run_fit(run *r, const ae_dataset *train, const ae_dataset *validation,
+             int epochs)
+{
+    size_t n = (size_t)(r->epochs + epochs) * sizeof(double);
+    double *e = realloc(r->epoch, n), *t = NULL, *v = NULL;
+    if (e != NULL)
+        r->epoch = e;
+    if (e != NULL && (t = realloc(r->train_loss, n)) != NULL)
+        r->train_loss = t;
+    if (t != NULL && (v = realloc(r->val_loss, n)) != NULL)
+        r->val_loss = v;
+    if (v == NULL)
+        check(AE_ERR_NO_MEMORY, "allocating the loss record");
+    progress_set_images(ae_dataset_count(train));
+    check(ae_trainer_fit(r->trainer, train, validation, epochs,
+                         record_run_epoch, r), "training");
+}
+
+void run_free(run *r)
+{
+    ae_trainer_free(r->trainer);
+    ae_optimizer_free(r->adam);
+    ae_model_free(r->model);
+    free(r->epoch);
+    free(r->train_loss);
+    free(r->val_loss);
+    memset(r, 0, sizeof *r);
+}
+
+void plot_run_losses(const char *path, const char *title, const char *ylabel,
+                     const run *runs, size_t count)
+{
+    plot_series *s = xmalloc(2 * count * sizeof *s);
+    char(*names)[128] = xmalloc(2 * count * sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        const run *r = &runs[i];
+        size_t e = (size_t)r->epochs;
+        snprintf(names[n], sizeof names[n], "%s train", r->name);
+        s[n] = (plot_series){names[n], r->epoch, r->train_loss, e};
+        n++;
+        if (e > 0 && !isnan(r->val_loss[0])) {
+            snprintf(names[n], sizeof names[n], "%s held-out", r->name);
+            s[n] = (plot_series){names[n], r->epoch, r->val_loss, e};
+            n++;
+        }
+    }
+    if (plot_lines(path, title, "epoch", ylabel, s, n) != 0)
+        exit(1);
+    free(names);
+    free(s);
+}
+
+void measure_reconstruction(ae_model *m, const float *input,
+                            const float *clean, size_t n, float data_range,
+                            double *mse, double *psnr, double *ssim)
+{
+    enum { CHUNK = 500 };
+    size_t d = ae_model_input_size(m);
+    float *y = xmalloc((n < CHUNK ? n : CHUNK) * d * sizeof *y);
+    ae_metrics *mt = NULL;
+    check(ae_metrics_create(&mt, 1, 28, 28, data_range), "creating metrics");
+    for (size_t first = 0; first < n; first += CHUNK) {
+        size_t b = n - first < CHUNK ? n - first : CHUNK;
+        check(ae_model_reconstruct(m, input + first * d, b, y),
+              "reconstructing");
+        check(ae_metrics_update(mt, clean + first * d, y, b), "measuring");
+    }
+    if (mse)
+        check(ae_metrics_value(mt, AE_METRIC_MSE, mse), "measuring MSE");
+    if (psnr)
+        check(ae_metrics_value(mt, AE_METRIC_PSNR, psnr), "measuring PSNR");
+    if (ssim)
+        check(ae_metrics_value(mt, AE_METRIC_SSIM, ssim), "measuring SSIM");
+    ae_metrics_free(mt);
+    free(y);
+}
+
+void write_dense_filters(const char *path, ae_model *m, size_t index,
+                         const int *units, int count, int cols)
+{
+    enum { PIXELS = 28 * 28 };
+    ae_layer *l = NULL;
+    check(ae_model_layer(m, index, &l), "finding the layer");
+    size_t n = ae_layer_weight_count(l), out = ae_layer_output_size(l);
+    size_t in = n / out;
+    float *w = xmalloc(n * sizeof *w), *tiles = xmalloc(
+        (size_t)count * PIXELS * sizeof *tiles);
+    check(ae_layer_get_weights(l, w, n), "reading the weights");
+    for (int t = 0; t < count; t++) {
+        size_t j = (size_t)(units ? units[t] : t);
+        for (size_t p = 0; p < PIXELS; p++)
+            /* weights are out x in: a reading layer's unit j is row j, a
+             * writing layer's unit j is column j */
+            tiles[(size_t)t * PIXELS + p] =
+                in == PIXELS ? w[j * in + p] : w[p * in + j];
+    }
+    check(ae_image_grid_write_png(path, tiles, (size_t)count, cols, 1, 28, 28,
+                                  0.0f, 0.0f, 2),
+          "writing the filters");
+    free(w);
+    free(tiles);
+}
+
+const char *cell(const char *fmt, ...)
+{
+    static char bufs[16][256];
+    static int next;
+    char *b = bufs[next++ & 15];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof bufs[0], fmt, ap);
+    va_end(ap);
     return b;
 }

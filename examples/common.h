@@ -36,8 +36,14 @@ ae_dataset *load_split(const options *opt, const char *prefix,
 /* Epochs to run: the user's, 1 in quick mode, or the experiment's default. */
 int epochs_for(const options *opt, int default_epochs);
 
-/* A progress callback: one line per epoch on stderr. */
+/* A progress callback (user: the run's name, a string).  On a terminal,
+ * stderr shows a progress bar (epoch, batch, loss, rate) redrawn in place;
+ * otherwise one plain line per epoch. */
 int print_epoch(const ae_progress *p, void *user);
+
+/* The number of training images per epoch of the coming fit, so that
+ * print_epoch can show the rate in images/s (0: batches/s). */
+void progress_set_images(size_t images);
 
 /* Write rows x cols grayscale 28 x 28 tiles (values in [lo, hi]) as a PNG
  * grid at twice the size, so digits are large enough to see. */
@@ -46,5 +52,70 @@ void write_digits_png(const char *path, const float *tiles, int rows,
 
 /* path = out_dir/name, in a static buffer (rotating among 4). */
 const char *out_path(const options *opt, const char *name);
+
+/* ---- Shared by the dense-autoencoder experiments (2 to 5) ------------- */
+
+#include <stdint.h>
+
+/* malloc that exits with a message when memory runs out. */
+void *xmalloc(size_t size);
+
+/* Images first .. first+n-1 of ds as floats in a new array (free it); if
+ * labels is not NULL, their labels in another new array. */
+float *read_images(const ae_dataset *ds, size_t first, size_t n,
+                   uint8_t **labels);
+
+/* The one-hidden-layer autoencoder 784-h (ReLU) / h-784 (Sigmoid). */
+ae_model *one_hidden_ae(int hidden, unsigned long seed);
+
+/* A model trained with Adam (learning rate 1e-3) and MSE, and the losses
+ * of its epochs.  Change the trainer (batch size, L1, noise) between
+ * run_start and run_fit. */
+typedef struct run {
+    const char *name;     /* in progress lines and chart legends */
+    ae_model *model;      /* owned: run_free frees it */
+    ae_optimizer *adam;
+    ae_trainer *trainer;
+    int epochs;           /* epochs recorded so far */
+    double *epoch;        /* 1, 2, ...: the x axis of loss curves */
+    double *train_loss, *val_loss; /* per epoch; val_loss NaN without
+                                      validation data */
+    /* If set, called after each epoch is recorded. */
+    void (*after_epoch)(struct run *r, void *user);
+    void *user;
+} run;
+
+/* Start a run of model m (batch size 64, seeded with opt->seed). */
+void run_start(run *r, const char *name, ae_model *m, const options *opt);
+/* Train for `epochs` more epochs (validation may be NULL), showing
+ * progress with print_epoch and recording each epoch's losses. */
+void run_fit(run *r, const ae_dataset *train, const ae_dataset *validation,
+             int epochs);
+/* Free the model, trainer, optimizer and record. */
+void run_free(run *r);
+
+/* Training and (where recorded) held-out loss per epoch of `count` runs as
+ * one line chart; exits if it cannot be drawn. */
+void plot_run_losses(const char *path, const char *title, const char *ylabel,
+                     const run *runs, size_t count);
+
+/* Reconstruct n inputs through m and compare the outputs with clean (the
+ * targets): mean squared error, PSNR and SSIM for values spanning
+ * data_range.  Any of the outputs may be NULL. */
+void measure_reconstruction(ae_model *m, const float *input,
+                            const float *clean, size_t n, float data_range,
+                            double *mse, double *psnr, double *ssim);
+
+/* The weights of `count` units of dense layer `index` (those listed in
+ * units, or the first ones if units is NULL) as 28 x 28 tiles in a grid
+ * `cols` wide, each tile stretched to its own range: rows of the weight
+ * matrix for a layer reading the image (units x 784), columns for a layer
+ * writing it (784 x units). */
+void write_dense_filters(const char *path, ae_model *m, size_t index,
+                         const int *units, int count, int cols);
+
+/* printf into one of 16 rotating static buffers of 256 bytes, for table
+ * cells, file names and captions. */
+const char *cell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "common.h"
+#include "report.h"
 
 enum { SHOWN = 10, PIXELS = 28 * 28 };
 
@@ -64,51 +65,74 @@ int main(int argc, char **argv)
     printf("Experiment 6 on %s (%zu training, %zu test images, %d epochs)\n",
            opt.data_name, ae_dataset_count(train), ae_dataset_count(test),
            epochs);
+    report *rep = report_open(&opt, 6, "Three convolutional decoders");
+    report_text(rep, "One convolutional encoder (conv 1->8, 8->16, 16->16, "
+                "3x3, ReLU, each followed by a 2x2 max-pool: a 16x3x3 code) "
+                "with three decoders: unpool (max-unpooling at the encoder's "
+                "pooling positions, then a 3x3 convolution), deconv "
+                "(transposed convolutions of stride 2) and both (unpooling, "
+                "then a stride-1 transposed convolution). Adam 1e-3, batch "
+                "64, MSE, %d epochs on %zu training images; losses on %zu "
+                "test images.", epochs, ae_dataset_count(train),
+                ae_dataset_count(test));
 
     float *grid = malloc(4 * SHOWN * PIXELS * sizeof *grid);
     if (grid == NULL)
         check(AE_ERR_NO_MEMORY, "allocating the figure");
     check(ae_dataset_batch(test, 0, SHOWN, grid, NULL), "reading digits");
     double loss[3];
-    FILE *json = fopen(out_path(&opt, "results.json"), "w");
-    if (json == NULL)
-        check(AE_ERR_IO, "writing results.json");
-    fprintf(json, "{\"experiment\": 6, \"data\": \"%s\", \"epochs\": %d",
-            opt.data_name, epochs);
-
+    size_t params[3];
+    run runs[3];
     for (int k = UNPOOL; k <= BOTH; k++) {
-        ae_model *m = build((decoder_kind)k, opt.seed);
-        ae_optimizer *adam = NULL;
-        ae_trainer *t = NULL;
-        check(ae_optimizer_create_adam(&adam, 1e-3f), "creating Adam");
-        check(ae_trainer_create(&t, m, adam), "creating the trainer");
-        check(ae_trainer_set(t, AE_TRAIN_SEED, (double)opt.seed), "seeding");
-        check(ae_trainer_fit(t, train, test, epochs, print_epoch,
-                             (void *)names[k]), "training");
-        check(ae_trainer_evaluate(t, test, &loss[k]), "evaluating");
+        run_start(&runs[k], names[k], build((decoder_kind)k, opt.seed), &opt);
+        run_fit(&runs[k], train, test, epochs);
+        ae_model *m = runs[k].model;
+        check(ae_trainer_evaluate(runs[k].trainer, test, &loss[k]),
+              "evaluating");
         /* Encode and decode together, so the unpooling layers use the
          * positions recorded for these very images. */
         check(ae_model_reconstruct(m, grid, SHOWN,
                                    grid + (size_t)(k + 1) * SHOWN * PIXELS),
               "reconstructing");
+        params[k] = ae_model_param_count(m);
         printf("%-7s decoder: %zu parameters, test MSE %.5f\n", names[k],
-               ae_model_param_count(m), loss[k]);
-        fprintf(json, ",\n \"%s_params\": %zu, \"%s_test_mse\": %.6f",
-                names[k], ae_model_param_count(m), names[k], loss[k]);
-        ae_trainer_free(t);
-        ae_optimizer_free(adam);
-        ae_model_free(m);
+               params[k], loss[k]);
     }
-    fprintf(json, "}\n");
-    fclose(json);
     int best = 0;
     for (int k = 1; k < 3; k++)
         best = loss[k] < loss[best] ? k : best;
     printf("best decoder: %s\n", names[best]);
-    write_digits_png(out_path(&opt, "reconstructions.png"), grid, 4, SHOWN, 0.0f,
-                     1.0f);
-    printf("figure: %s (rows: originals, unpool, deconv, both)\n",
-           out_path(&opt, "reconstructions.png"));
+
+    const char *headers[] = {"decoder", "parameters", "final training loss",
+                             "test MSE"};
+    report_table(rep, "The three decoders after training", 4, headers);
+    for (int k = UNPOOL; k <= BOTH; k++) {
+        report_row(rep, (const char *[]){
+                            names[k], cell("%zu", params[k]),
+                            cell("%.5f", runs[k].train_loss[epochs - 1]),
+                            cell("%.5f", loss[k])});
+        report_value(rep, cell("%s_params", names[k]), (double)params[k]);
+        report_value(rep, cell("%s_test_mse", names[k]), loss[k]);
+    }
+    report_value(rep, "epochs", epochs);
+    report_text(rep, "Best on the test images: %s (test MSE %.5f). The "
+                "original notebook found \"both\" best.", names[best],
+                loss[best]);
+
+    write_digits_png(out_path(&opt, "reconstructions.png"), grid, 4, SHOWN,
+                     0.0f, 1.0f);
+    report_figure(rep, "reconstructions.png",
+                  "Top row: ten test images; then their reconstructions by "
+                  "the unpool, deconv and both decoders, one row each.");
+    plot_run_losses(out_path(&opt, "losses.png"),
+                    "Three decoders: loss per epoch", "loss (MSE)", runs, 3);
+    report_figure(rep, "losses.png", "Training loss and test loss per epoch "
+                  "of the three decoders: the lowest test curve is the best "
+                  "decoder.");
+    report_close(rep);
+
+    for (int k = UNPOOL; k <= BOTH; k++)
+        run_free(&runs[k]);
     ae_dataset_free(train);
     ae_dataset_free(test);
     free(grid);

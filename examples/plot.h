@@ -35,4 +35,10 @@ int plot_heatmap(const char *path, const char *title, const char *xlabel,
 int plot_bars(const char *path, const char *title, const char *xlabel,
               const char *ylabel, const float *values, size_t n);
 
+/* The same with names[i] under bar i instead of numbers (a few bars:
+ * models, lambdas). */
+int plot_bars_named(const char *path, const char *title, const char *xlabel,
+                    const char *ylabel, const float *values,
+                    const char *const *names, size_t n);
+
 #endif

@@ -8,21 +8,13 @@ build=${BUILD_DIR:-build}
 report=${REPORT_DIR:-report}
 mkdir -p "$report"
 
-experiments=(exp1_pca_vs_autoencoder exp6_conv_decoders exp7_conv_denoising)
+experiments=(exp1_pca_vs_autoencoder exp2_hidden_sizes exp3_sparse
+             exp4_denoising exp5_manifold exp6_conv_decoders exp7_conv_denoising)
 for e in "${experiments[@]}"; do
   echo "== $e"
   "$build/examples/$e" --out "$report/$e" "$@" | tee "$report/$e.txt"
 done
 
-# One JSON array of every experiment's results.
-{
-  echo "["
-  first=1
-  for e in "${experiments[@]}"; do
-    [ $first -eq 1 ] || echo ","
-    first=0
-    cat "$report/$e/results.json"
-  done
-  echo "]"
-} > "$report/results.json"
-echo "results: $report/results.json; figures under $report/"
+# One self-contained page with every figure and table, and one JSON array
+# of every experiment's numbers.
+"$build/examples/make_report" "$report"

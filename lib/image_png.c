@@ -30,6 +30,7 @@
 
 #include "atomic_file.h"
 #include "dataset.h"
+#include "image_png.h"
 
 enum {
     GRID_GAP = 2,            /* pixels between tiles and around the grid */
@@ -400,24 +401,22 @@ static int reader_decode(png_reader *rd)
     return 0;
 }
 
-/* Read path as 8-bit gray: *pixels (height x width, from ae__alloc) on
- * success; errors name the file. */
-static ae_status read_gray_png(const char *path, uint8_t **pixels,
-                               int *height, int *width)
+/* Decode the PNG open in `file` as 8-bit gray: *pixels (height x width,
+ * from ae__alloc) on success; errors name `name`.  The caller closes file. */
+static ae_status read_gray_stream(FILE *file, const char *name,
+                                  uint8_t **pixels, int *height, int *width)
 {
     png_reader rd;
     memset(&rd, 0, sizeof rd);
-    rd.glue.file = fopen(path, "rb");
-    if (rd.glue.file == NULL)
-        return io_error("open", path, errno);
+    rd.glue.file = file;
     ae_status s = AE_OK;
     png_byte sig[8];
     size_t got = fread(sig, 1, sizeof sig, rd.glue.file);
     if (got < sizeof sig && ferror(rd.glue.file))
-        s = io_error("read", path, errno);
+        s = io_error("read", name, errno);
     else if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
         s = ae__fail(AE_ERR_FORMAT, "%s: not a PNG file (no PNG signature)",
-                     path);
+                     name);
     if (s == AE_OK) {
         rd.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &rd.glue,
                                           glue_error, glue_warning, &rd.glue,
@@ -425,26 +424,25 @@ static ae_status read_gray_png(const char *path, uint8_t **pixels,
         rd.info = rd.png ? png_create_info_struct(rd.png) : NULL;
         if (rd.info == NULL)
             s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot start the PNG "
-                         "decoder", path);
+                         "decoder", name);
     }
     if (s == AE_OK && reader_decode(&rd) != 0) {
         if (rd.too_large)
             s = ae__fail(AE_ERR_LIMIT, "%s: image of %lu x %lu pixels "
-                         "(height x width) exceeds the %d x %d limit", path,
+                         "(height x width) exceeds the %d x %d limit", name,
                          (unsigned long)rd.height, (unsigned long)rd.width,
                          PNG_MAX_SIDE, PNG_MAX_SIDE);
         else if (rd.glue.io_errno != 0)
-            s = io_error("read", path, rd.glue.io_errno);
+            s = io_error("read", name, rd.glue.io_errno);
         else if (rd.glue.alloc_failed)
             s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory decoding it",
-                         path);
+                         name);
         else
-            s = ae__fail(AE_ERR_FORMAT, "%s: corrupt PNG: %s", path,
+            s = ae__fail(AE_ERR_FORMAT, "%s: corrupt PNG: %s", name,
                          rd.glue.msg);
     }
     if (rd.png != NULL)
         png_destroy_read_struct(&rd.png, rd.info ? &rd.info : NULL, NULL);
-    fclose(rd.glue.file);
     if (s != AE_OK) {
         ae__free(rd.pixels);
         return s;
@@ -453,6 +451,39 @@ static ae_status read_gray_png(const char *path, uint8_t **pixels,
     *height = (int)rd.height;
     *width = (int)rd.width;
     return AE_OK;
+}
+
+/* Read path as 8-bit gray: *pixels (height x width, from ae__alloc) on
+ * success; errors name the file. */
+static ae_status read_gray_png(const char *path, uint8_t **pixels,
+                               int *height, int *width)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return io_error("open", path, errno);
+    ae_status s = read_gray_stream(file, path, pixels, height, width);
+    fclose(file);
+    return s;
+}
+
+ae_status ae__png_read_gray_memory(const void *data, size_t size,
+                                   uint8_t **pixels, int *height, int *width)
+{
+    AE_REQUIRE(data);
+    AE_REQUIRE(pixels);
+    AE_REQUIRE(height);
+    AE_REQUIRE(width);
+    const char *name = "PNG buffer";
+    if (size < 8) /* fmemopen refuses size 0; no PNG is this short */
+        return ae__fail(AE_ERR_FORMAT, "%s: not a PNG file (no PNG "
+                        "signature)", name);
+    /* Mode "r" only reads the buffer, so casting const away is safe. */
+    FILE *file = fmemopen((void *)(uintptr_t)data, size, "r");
+    if (file == NULL)
+        return io_error("open", name, errno);
+    ae_status s = read_gray_stream(file, name, pixels, height, width);
+    fclose(file);
+    return s;
 }
 
 /* ---- listing folders --------------------------------------------------- */

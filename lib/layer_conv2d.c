@@ -5,13 +5,15 @@
  *
  * A chunk of nb images is one sgemm, either through image-to-columns,
  * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
- * or tap by tap (see by_taps). */
+ * or tap by tap (see by_taps); the library's threads share the chunks
+ * (ae__conv_split in layer_image.h). */
 #include <math.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "layer_image.h"
+#include "parallel.h"
 
 enum { CONV_OUT = 0, CONV_KERNEL = 1, CONV_STRIDE = 2, CONV_PAD = 3 };
 
@@ -131,12 +133,12 @@ static size_t per_image(const ae_layer *l)
            ((size_t)l->out.h * (size_t)l->out.w);
 }
 
-/* The taps form also keeps the weights in tap-major order and their
- * gradient: out_c*k*k x in_c each. */
+/* Scratch: the per-group weight-gradient partials, the taps form's
+ * tap-major weights, and each thread's chunk buffers (layer_image.h). */
 static size_t conv_scratch(const ae_layer *l, size_t batch)
 {
-    size_t n = ae__image_chunk(per_image(l), batch) * per_image(l);
-    return by_taps(l) ? n + 2 * l->n_weights : n;
+    return ae__conv_scratch(per_image(l), batch, l->n_weights,
+                            by_taps(l) ? l->n_weights : 0);
 }
 
 /* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
@@ -156,140 +158,209 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
             }
 }
 
-static void cols_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                         float *scratch)
+/* One pass over a batch, shared by the threads. */
+typedef struct conv_job {
+    ae_layer *l;
+    ae__patches g;
+    ae__conv_split sp;
+    const float *x, *dy;
+    float *y, *dx;
+    float *partials; /* groups x n_weights */
+    float *wt;       /* taps form: tap-major weights */
+    float *parts;    /* sp.parts x sp.part_floats */
+} conv_job;
+
+static conv_job make_job(ae_layer *l, size_t batch, float *scratch)
 {
-    const ae__patches g = conv_patches(l);
-    const int out_c = l->out.c, rows = (int)ae__patch_rows(&g);
-    const size_t per = ae__patch_cols(&g);
+    conv_job j = {0};
+    j.l = l;
+    j.g = conv_patches(l);
+    j.sp = ae__conv_split_for(per_image(l), batch);
+    j.partials = scratch;
+    j.wt = scratch + (size_t)AE__CONV_GROUPS * l->n_weights;
+    j.parts = j.wt + (by_taps(l) ? l->n_weights : 0);
+    return j;
+}
+
+/* Images [*b0, *b0 + *nb) of chunk c. */
+static void chunk_images(const ae__conv_split *sp, size_t c, size_t *b0,
+                         size_t *nb)
+{
+    *b0 = c * sp->chunk;
+    *nb = sp->batch - *b0 < sp->chunk ? sp->batch - *b0 : sp->chunk;
+}
+
+static void cols_forward_chunks(void *ctx, size_t first, size_t last,
+                                int part)
+{
+    const conv_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int out_c = l->out.c, rows = (int)ae__patch_rows(&j->g);
+    const size_t per = ae__patch_cols(&j->g);
     const size_t in_size = ae__shape_size(l->in);
     const size_t out_size = ae__shape_size(l->out);
-    const size_t chunk = ae__image_chunk(per_image(l), batch);
-    float *cols = scratch, *yc = scratch + chunk * per * (size_t)rows;
-    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
-        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+    float *cols = j->parts + (size_t)part * j->sp.part_floats;
+    float *yc = cols + j->sp.chunk * per * (size_t)rows;
+    for (size_t c = first; c < last; c++) {
+        size_t b0, nb;
+        chunk_images(&j->sp, c, &b0, &nb);
         const int n = (int)(nb * per);
-        ae__im2col(&g, x + b0 * in_size, nb, cols);
+        ae__im2col(&j->g, j->x + b0 * in_size, nb, cols);
         /* Yc (out_c x n) = W (out_c x rows) cols (rows x n) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out_c, n, rows,
                     1.0f, l->weights, rows, cols, n, 0.0f, yc, n);
         ae__from_channel_major(yc, out_c, per, nb, l->bias,
-                               y + b0 * out_size);
+                               j->y + b0 * out_size);
     }
 }
 
-static void taps_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                         float *scratch)
+static void taps_forward_chunks(void *ctx, size_t first, size_t last,
+                                int part)
 {
-    const ae__patches g = conv_patches(l);
+    const conv_job *j = ctx;
+    const ae_layer *l = j->l;
     const int in_c = l->in.c, out_c = l->out.c;
-    const int rows = out_c * g.k * g.k;
-    const size_t in_plane = (size_t)g.h * (size_t)g.w;
-    const size_t out_plane = ae__patch_cols(&g);
+    const int rows = out_c * j->g.k * j->g.k;
+    const size_t in_plane = (size_t)j->g.h * (size_t)j->g.w;
+    const size_t out_plane = ae__patch_cols(&j->g);
     const size_t in_size = ae__shape_size(l->in);
     const size_t out_size = ae__shape_size(l->out);
-    const size_t chunk = ae__image_chunk(per_image(l), batch);
-    float *z = scratch, *xc = z + chunk * in_plane * (size_t)rows;
-    float *wt = scratch + chunk * per_image(l);
-    tap_major(l, l->weights, wt, 0);
-    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
-        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
+    float *z = j->parts + (size_t)part * j->sp.part_floats;
+    float *xc = z + j->sp.chunk * in_plane * (size_t)rows;
+    for (size_t c = first; c < last; c++) {
+        size_t b0, nb;
+        chunk_images(&j->sp, c, &b0, &nb);
         const int n = (int)(nb * in_plane);
-        ae__to_channel_major(x + b0 * in_size, in_c, in_plane, nb, xc);
+        ae__to_channel_major(j->x + b0 * in_size, in_c, in_plane, nb, xc);
         /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, in_c,
-                    1.0f, wt, in_c, xc, n, 0.0f, z, n);
-        float *yb = y + b0 * out_size;
+                    1.0f, j->wt, in_c, xc, n, 0.0f, z, n);
+        float *yb = j->y + b0 * out_size;
         for (size_t b = 0; b < nb; b++)
             for (int o = 0; o < out_c; o++) {
                 float *plane = yb + (b * (size_t)out_c + (size_t)o) * out_plane;
-                for (size_t j = 0; j < out_plane; j++)
-                    plane[j] = l->bias[o];
+                for (size_t k = 0; k < out_plane; k++)
+                    plane[k] = l->bias[o];
             }
-        ae__taps_gather(&g, out_c, z, nb, yb);
+        ae__taps_gather(&j->g, out_c, z, nb, yb);
     }
 }
 
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    if (by_taps(l))
-        taps_forward(l, x, y, batch, scratch);
-    else
-        cols_forward(l, x, y, batch, scratch);
+    conv_job j = make_job(l, batch, scratch);
+    j.x = x;
+    j.y = y;
+    if (by_taps(l)) {
+        tap_major(l, l->weights, j.wt, 0);
+        ae__parallel_for_blas(j.sp.chunks, 1, j.sp.parts, taps_forward_chunks,
+                              &j);
+    } else {
+        ae__parallel_for_blas(j.sp.chunks, 1, j.sp.parts, cols_forward_chunks,
+                              &j);
+    }
 }
 
-static void cols_backward(ae_layer *l, const float *x, const float *dy,
-                          float *dx, size_t batch, float *scratch)
+static void cols_backward_groups(void *ctx, size_t first, size_t last,
+                                 int part)
 {
-    const ae__patches g = conv_patches(l);
-    const int out_c = l->out.c, rows = (int)ae__patch_rows(&g);
-    const size_t per = ae__patch_cols(&g);
+    const conv_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int out_c = l->out.c, rows = (int)ae__patch_rows(&j->g);
+    const size_t per = ae__patch_cols(&j->g);
     const size_t in_size = ae__shape_size(l->in);
     const size_t out_size = ae__shape_size(l->out);
-    const size_t chunk = ae__image_chunk(per_image(l), batch);
-    float *cols = scratch, *dyc = scratch + chunk * per * (size_t)rows;
-    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
-        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
-        const int n = (int)(nb * per);
-        /* The columns are rebuilt rather than kept from the forward pass:
-         * keeping them for a whole batch would cost rows / out_c times the
-         * output's memory, and rebuilding is a cheap streaming pass. */
-        ae__im2col(&g, x + b0 * in_size, nb, cols);
-        ae__to_channel_major(dy + b0 * out_size, out_c, per, nb, dyc);
-        /* dW (out_c x rows) += dYc (out_c x n) cols^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_c, rows, n,
-                    1.0f, dyc, n, cols, n, b0 == 0 ? 0.0f : 1.0f,
-                    l->grad_weights, rows);
-        if (dx != NULL) {
-            /* dcols (rows x n) = W^T dYc, then scattered back onto dx. */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n,
-                        out_c, 1.0f, l->weights, rows, dyc, n, 0.0f, cols, n);
-            memset(dx + b0 * in_size, 0, nb * in_size * sizeof(float));
-            ae__col2im(&g, cols, nb, dx + b0 * in_size);
+    float *cols = j->parts + (size_t)part * j->sp.part_floats;
+    float *dyc = cols + j->sp.chunk * per * (size_t)rows;
+    for (size_t gi = first; gi < last; gi++) {
+        float *dw = j->partials + gi * l->n_weights;
+        size_t c0, c1;
+        ae__conv_group_chunks(&j->sp, gi, &c0, &c1);
+        for (size_t c = c0; c < c1; c++) {
+            size_t b0, nb;
+            chunk_images(&j->sp, c, &b0, &nb);
+            const int n = (int)(nb * per);
+            /* The columns are rebuilt rather than kept from the forward
+             * pass: keeping them for a whole batch would cost rows / out_c
+             * times the output's memory, and rebuilding is a cheap
+             * streaming pass. */
+            ae__im2col(&j->g, j->x + b0 * in_size, nb, cols);
+            ae__to_channel_major(j->dy + b0 * out_size, out_c, per, nb, dyc);
+            /* dW_group (out_c x rows) += dYc (out_c x n) cols^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_c, rows,
+                        n, 1.0f, dyc, n, cols, n, c == c0 ? 0.0f : 1.0f, dw,
+                        rows);
+            if (j->dx != NULL) {
+                /* dcols (rows x n) = W^T dYc, scattered back onto dx. */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n,
+                            out_c, 1.0f, l->weights, rows, dyc, n, 0.0f, cols,
+                            n);
+                memset(j->dx + b0 * in_size, 0, nb * in_size * sizeof(float));
+                ae__col2im(&j->g, cols, nb, j->dx + b0 * in_size);
+            }
         }
     }
 }
 
-static void taps_backward(ae_layer *l, const float *x, const float *dy,
-                          float *dx, size_t batch, float *scratch)
+static void taps_backward_groups(void *ctx, size_t first, size_t last,
+                                 int part)
 {
-    const ae__patches g = conv_patches(l);
+    const conv_job *j = ctx;
+    const ae_layer *l = j->l;
     const int in_c = l->in.c, out_c = l->out.c;
-    const int rows = out_c * g.k * g.k;
-    const size_t in_plane = (size_t)g.h * (size_t)g.w;
+    const int rows = out_c * j->g.k * j->g.k;
+    const size_t in_plane = (size_t)j->g.h * (size_t)j->g.w;
     const size_t in_size = ae__shape_size(l->in);
     const size_t out_size = ae__shape_size(l->out);
-    const size_t chunk = ae__image_chunk(per_image(l), batch);
-    float *dz = scratch, *xc = dz + chunk * in_plane * (size_t)rows;
-    float *wt = scratch + chunk * per_image(l), *dwt = wt + l->n_weights;
-    tap_major(l, l->weights, wt, 0);
-    for (size_t b0 = 0; b0 < batch; b0 += chunk) {
-        const size_t nb = batch - b0 < chunk ? batch - b0 : chunk;
-        const int n = (int)(nb * in_plane);
-        ae__taps_scatter(&g, out_c, dy + b0 * out_size, nb, dz);
-        ae__to_channel_major(x + b0 * in_size, in_c, in_plane, nb, xc);
-        /* dW_taps (rows x in_c) += dZ (rows x n) Xc^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, in_c, n,
-                    1.0f, dz, n, xc, n, b0 == 0 ? 0.0f : 1.0f, dwt, in_c);
-        if (dx != NULL) {
-            /* dXc (in_c x n) = W_taps^T dZ */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_c, n,
-                        rows, 1.0f, wt, in_c, dz, n, 0.0f, xc, n);
-            ae__from_channel_major(xc, in_c, in_plane, nb, NULL,
-                                   dx + b0 * in_size);
+    float *dz = j->parts + (size_t)part * j->sp.part_floats;
+    float *xc = dz + j->sp.chunk * in_plane * (size_t)rows;
+    for (size_t gi = first; gi < last; gi++) {
+        float *dwt = j->partials + gi * l->n_weights;
+        size_t c0, c1;
+        ae__conv_group_chunks(&j->sp, gi, &c0, &c1);
+        for (size_t c = c0; c < c1; c++) {
+            size_t b0, nb;
+            chunk_images(&j->sp, c, &b0, &nb);
+            const int n = (int)(nb * in_plane);
+            ae__taps_scatter(&j->g, out_c, j->dy + b0 * out_size, nb, dz);
+            ae__to_channel_major(j->x + b0 * in_size, in_c, in_plane, nb, xc);
+            /* dW_taps,group (rows x in_c) += dZ (rows x n) Xc^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, in_c,
+                        n, 1.0f, dz, n, xc, n, c == c0 ? 0.0f : 1.0f, dwt,
+                        in_c);
+            if (j->dx != NULL) {
+                /* dXc (in_c x n) = W_taps^T dZ */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_c, n,
+                            rows, 1.0f, j->wt, in_c, dz, n, 0.0f, xc, n);
+                ae__from_channel_major(xc, in_c, in_plane, nb, NULL,
+                                       j->dx + b0 * in_size);
+            }
         }
     }
-    tap_major(l, dwt, l->grad_weights, 1);
 }
 
 static void conv_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
-    if (by_taps(l))
-        taps_backward(l, x, dy, dx, batch, scratch);
-    else
-        cols_backward(l, x, dy, dx, batch, scratch);
+    conv_job j = make_job(l, batch, scratch);
+    j.x = x;
+    j.dy = dy;
+    j.dx = dx;
+    if (by_taps(l)) {
+        tap_major(l, l->weights, j.wt, 0);
+        ae__parallel_for_blas(j.sp.groups, 1, j.sp.parts,
+                              taps_backward_groups, &j);
+        /* The tap-major sum lands in the partials' first slot, then goes
+         * back to the weights' order. */
+        ae__sum_partials(j.partials, j.sp.groups, l->n_weights, j.partials);
+        tap_major(l, j.partials, l->grad_weights, 1);
+    } else {
+        ae__parallel_for_blas(j.sp.groups, 1, j.sp.parts,
+                              cols_backward_groups, &j);
+        ae__sum_partials(j.partials, j.sp.groups, l->n_weights,
+                         l->grad_weights);
+    }
     ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
                      batch, l->grad_bias);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "layer_image.h"
+#include "parallel.h"
 
 /* Scratch budget of one sgemm chunk, in floats (512 KB).  Batching images
  * into one sgemm gives BLAS longer matrices, but the column matrix should
@@ -18,6 +19,45 @@ size_t ae__image_chunk(size_t per_image, size_t batch)
     if (n < 1)
         n = 1;
     return n < batch ? n : batch;
+}
+
+ae__conv_split ae__conv_split_for(size_t per_image, size_t batch)
+{
+    ae__conv_split sp;
+    sp.batch = batch;
+    sp.chunk = ae__image_chunk(per_image, batch);
+    sp.chunks = (batch + sp.chunk - 1) / sp.chunk;
+    sp.groups = sp.chunks < AE__CONV_GROUPS ? sp.chunks : AE__CONV_GROUPS;
+    sp.part_floats = sp.chunk * per_image;
+    sp.parts = ae__thread_count();
+    return sp;
+}
+
+size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights,
+                        size_t extra)
+{
+    const ae__conv_split sp = ae__conv_split_for(per_image, batch);
+    return (size_t)AE__CONV_GROUPS * n_weights + extra +
+           (size_t)sp.parts * sp.part_floats;
+}
+
+void ae__conv_group_chunks(const ae__conv_split *sp, size_t g, size_t *first,
+                           size_t *last)
+{
+    *first = sp->chunks * g / sp->groups;
+    *last = sp->chunks * (g + 1) / sp->groups;
+}
+
+void ae__sum_partials(const float *partials, size_t groups, size_t n,
+                      float *dst)
+{
+    if (partials != dst)
+        memcpy(dst, partials, n * sizeof(float));
+    for (size_t g = 1; g < groups; g++) {
+        const float *p = partials + g * n;
+        for (size_t i = 0; i < n; i++)
+            dst[i] += p[i];
+    }
 }
 
 /* Grid positions j in [lo, hi) whose tap j*s - pad + kk lies in [0, n):
@@ -141,22 +181,45 @@ void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
         }
 }
 
-void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
-                      float *db)
+typedef struct channel_job {
+    const float *dy;
+    int c;
+    size_t plane, nb;
+    float *db;
+} channel_job;
+
+static void channel_sums_range(void *ctx, size_t first, size_t last, int part)
 {
-    for (int ci = 0; ci < c; ci++) {
+    (void)part;
+    const channel_job *j = ctx;
+    for (size_t ci = first; ci < last; ci++) {
         /* A double accumulator: planes of 784 values over 128 images would
          * lose digits in float. */
         double sum = 0.0;
-        for (size_t b = 0; b < nb; b++) {
-            const float *d = dy + (b * (size_t)c + (size_t)ci) * plane;
-            float part = 0.0f;
-            for (size_t j = 0; j < plane; j++)
-                part += d[j];
-            sum += part;
+        for (size_t b = 0; b < j->nb; b++) {
+            const float *d = j->dy + (b * (size_t)j->c + ci) * j->plane;
+            float part_sum = 0.0f;
+            for (size_t k = 0; k < j->plane; k++)
+                part_sum += d[k];
+            sum += part_sum;
         }
-        db[ci] = (float)sum;
+        j->db[ci] = (float)sum;
     }
+}
+
+/* Channels per thread below which one thread does them all: each channel
+ * reads nb planes. */
+#define CHANNEL_GRAIN_FLOATS ((size_t)1 << 15)
+
+void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
+                      float *db)
+{
+    channel_job j = {dy, c, plane, nb, db};
+    size_t per_channel = plane * nb;
+    size_t grain = per_channel >= CHANNEL_GRAIN_FLOATS
+                       ? 1
+                       : CHANNEL_GRAIN_FLOATS / (per_channel + 1) + 1;
+    ae__parallel_for((size_t)c, grain, 0, channel_sums_range, &j);
 }
 
 void ae__taps_gather(const ae__patches *g, int planes, const float *z,

@@ -26,6 +26,7 @@ struct ae_model {
     /* Buffers for batches of up to ws_batch images, grown on demand and
      * reused, so a training step allocates nothing once warmed up. */
     size_t ws_batch;
+    int ws_threads;        /* thread count the scratch was sized for */
     float **outputs;       /* output of each layer */
     float *grad_a, *grad_b; /* gradients flowing backward, ping-pong */
     float *scratch;        /* shared by the layers' passes */
@@ -282,8 +283,12 @@ uint64_t ae__model_seed(const ae_model *m)
 
 static ae_status reserve(ae_model *m, size_t batch)
 {
-    if (batch <= m->ws_batch)
+    /* Layers keep per-thread scratch: a new thread count resizes it. */
+    const int threads = ae__thread_count();
+    if (batch <= m->ws_batch && threads == m->ws_threads)
         return AE_OK;
+    if (batch < m->ws_batch)
+        batch = m->ws_batch;
     size_t widest = ae__shape_size(m->input), scratch = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
         ae_layer *l = m->layers[i];
@@ -321,6 +326,7 @@ static ae_status reserve(ae_model *m, size_t batch)
                         batch);
     }
     m->ws_batch = batch;
+    m->ws_threads = threads;
     return AE_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "optimizer.h"
+#include "parallel.h"
 
 typedef enum { OPT_ADAM, OPT_SGD } opt_kind;
 
@@ -162,19 +163,26 @@ static ae_status bind(ae_optimizer *o, size_t n)
     return AE_OK;
 }
 
-/* One fused pass over parameters, gradients and moments. */
-static void adam_update(ae_optimizer *o, float *w, const float *grad,
-                        size_t n)
+/* One update, shared by the threads by parameter range: every parameter
+ * gets the same arithmetic whichever thread updates it. */
+typedef struct update_job {
+    float *w, *m, *v;
+    const float *grad;
+    float b1, b2, wd, eps, step, inv_sqrt_bc2; /* Adam */
+    float lr, mu;                              /* SGD */
+} update_job;
+
+/* One fused pass over parameters, gradients and moments:
+ * w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it. */
+static void adam_range(void *ctx, size_t first, size_t last, int part)
 {
-    const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-    const float wd = (float)o->weight_decay, eps = (float)o->epsilon;
-    double t = (double)o->steps;
-    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-    /* w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it */
-    const float step = (float)(o->lr / bc1);
-    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    float *m = o->m, *v = o->v;
-    for (size_t i = 0; i < n; i++) {
+    (void)part;
+    const update_job *j = ctx;
+    const float b1 = j->b1, b2 = j->b2, wd = j->wd, eps = j->eps;
+    const float step = j->step, inv_sqrt_bc2 = j->inv_sqrt_bc2;
+    float *restrict w = j->w, *restrict m = j->m, *restrict v = j->v;
+    const float *restrict grad = j->grad;
+    for (size_t i = first; i < last; i++) {
         float g = grad[i] + wd * w[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
@@ -182,23 +190,60 @@ static void adam_update(ae_optimizer *o, float *w, const float *grad,
     }
 }
 
-static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
+/* The buffer starts at zero, so the first step sets it to the gradient
+ * itself, as PyTorch does. */
+static void sgd_range(void *ctx, size_t first, size_t last, int part)
 {
-    const float lr = (float)o->lr, mu = (float)o->momentum;
-    const float wd = (float)o->weight_decay;
-    float *buf = o->m;
+    (void)part;
+    const update_job *j = ctx;
+    const float lr = j->lr, mu = j->mu, wd = j->wd;
+    float *restrict w = j->w, *restrict buf = j->m;
+    const float *restrict grad = j->grad;
     if (mu == 0.0f) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = first; i < last; i++)
             w[i] -= lr * (grad[i] + wd * w[i]);
         return;
     }
-    /* The buffer starts at zero, so the first step sets it to the gradient
-     * itself, as PyTorch does. */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < last; i++) {
         float g = grad[i] + wd * w[i];
         buf[i] = mu * buf[i] + g;
         w[i] -= lr * buf[i];
     }
+}
+
+/* Parameters per thread below which one thread updates them all: a
+ * thread's wake-up costs about what updating this many does. */
+#define UPDATE_GRAIN ((size_t)1 << 15)
+
+static void adam_update(ae_optimizer *o, float *w, const float *grad,
+                        size_t n)
+{
+    double t = (double)o->steps;
+    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+    update_job j = {0};
+    j.w = w;
+    j.m = o->m;
+    j.v = o->v;
+    j.grad = grad;
+    j.b1 = (float)o->beta1;
+    j.b2 = (float)o->beta2;
+    j.wd = (float)o->weight_decay;
+    j.eps = (float)o->epsilon;
+    j.step = (float)(o->lr / bc1);
+    j.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    ae__parallel_for(n, UPDATE_GRAIN, 0, adam_range, &j);
+}
+
+static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
+{
+    update_job j = {0};
+    j.w = w;
+    j.m = o->m;
+    j.grad = grad;
+    j.lr = (float)o->lr;
+    j.mu = (float)o->momentum;
+    j.wd = (float)o->weight_decay;
+    ae__parallel_for(n, UPDATE_GRAIN, 0, sgd_range, &j);
 }
 
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,

@@ -18,10 +18,10 @@
  * gains + 0.2 where g and u differ in sign, else gains * 0.8, floor 0.01. */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 /* Rows of the distance matrix per dgemm call: 64 x n doubles (2.5 MB at
  * n = 5,000) keep BLAS efficient without a second n x n buffer. */
@@ -49,148 +49,6 @@ struct ae_tsne {
     int has_kl;
     double kl;
 };
-
-/* ---- a small pool of threads working on row ranges --------------------- */
-
-typedef void (*rows_fn)(void *ctx, size_t first, size_t last);
-
-typedef struct tsne_pool tsne_pool;
-typedef struct pool_worker {
-    tsne_pool *pool;
-    int index; /* 1-based: the caller's own thread takes part 0 */
-} pool_worker;
-
-struct tsne_pool {
-    pthread_mutex_t lock;
-    pthread_cond_t work, done;
-    pthread_t *threads;
-    pool_worker *workers;
-    int count;                /* worker threads running */
-    int stop, pending;
-    unsigned long generation; /* bumped for every job */
-    rows_fn fn;
-    void *ctx;
-    size_t n;
-};
-
-/* Part `part` of `parts` of rows 0 .. n-1. */
-static void pool_range(size_t n, int part, int parts, size_t *first,
-                       size_t *last)
-{
-    *first = n * (size_t)part / (size_t)parts;
-    *last = n * (size_t)(part + 1) / (size_t)parts;
-}
-
-static void *pool_main(void *arg)
-{
-    pool_worker *w = arg;
-    tsne_pool *p = w->pool;
-    unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (!p->stop && p->generation == seen)
-            pthread_cond_wait(&p->work, &p->lock);
-        if (p->stop) {
-            pthread_mutex_unlock(&p->lock);
-            return NULL;
-        }
-        seen = p->generation;
-        rows_fn fn = p->fn;
-        void *ctx = p->ctx;
-        size_t first, last;
-        pool_range(p->n, w->index, p->count + 1, &first, &last);
-        pthread_mutex_unlock(&p->lock);
-        fn(ctx, first, last);
-        pthread_mutex_lock(&p->lock);
-        if (--p->pending == 0)
-            pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->lock);
-    }
-}
-
-/* Start up to want - 1 workers; fewer (even none) if the system refuses,
- * which changes the speed but not the results. */
-static void pool_start(tsne_pool *p, int want)
-{
-    memset(p, 0, sizeof *p);
-    if (want < 2)
-        return;
-    if (pthread_mutex_init(&p->lock, NULL) != 0)
-        return;
-    if (pthread_cond_init(&p->work, NULL) != 0) {
-        pthread_mutex_destroy(&p->lock);
-        return;
-    }
-    if (pthread_cond_init(&p->done, NULL) != 0) {
-        pthread_cond_destroy(&p->work);
-        pthread_mutex_destroy(&p->lock);
-        return;
-    }
-    p->threads = ae__calloc((size_t)want - 1, sizeof *p->threads);
-    p->workers = ae__calloc((size_t)want - 1, sizeof *p->workers);
-    if (p->threads != NULL && p->workers != NULL) {
-        /* Workers read count only once a job is posted, after this loop. */
-        for (int i = 0; i < want - 1; i++) {
-            p->workers[i].pool = p;
-            p->workers[i].index = i + 1;
-            if (pthread_create(&p->threads[i], NULL, pool_main,
-                               &p->workers[i]) != 0)
-                break;
-            p->count++;
-        }
-    }
-    if (p->count == 0) {
-        ae__free(p->threads);
-        ae__free(p->workers);
-        p->threads = NULL;
-        p->workers = NULL;
-        pthread_cond_destroy(&p->done);
-        pthread_cond_destroy(&p->work);
-        pthread_mutex_destroy(&p->lock);
-    }
-}
-
-/* fn over rows 0 .. n-1, shared among the workers and the caller; returns
- * once every part is done. */
-static void pool_run(tsne_pool *p, rows_fn fn, void *ctx, size_t n)
-{
-    if (p->count == 0) {
-        fn(ctx, 0, n);
-        return;
-    }
-    pthread_mutex_lock(&p->lock);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n = n;
-    p->pending = p->count;
-    p->generation++;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
-    size_t first, last;
-    pool_range(n, 0, p->count + 1, &first, &last);
-    fn(ctx, first, last);
-    pthread_mutex_lock(&p->lock);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
-}
-
-static void pool_stop(tsne_pool *p)
-{
-    if (p->count == 0)
-        return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
-    for (int i = 0; i < p->count; i++)
-        pthread_join(p->threads[i], NULL);
-    ae__free(p->threads);
-    ae__free(p->workers);
-    pthread_cond_destroy(&p->done);
-    pthread_cond_destroy(&p->work);
-    pthread_mutex_destroy(&p->lock);
-}
 
 /* ---- handle and parameters ---------------------------------------------- */
 
@@ -353,8 +211,9 @@ static double row_entropy(const float *row, size_t i, size_t n, double dmin,
 
 /* Rows first .. last-1: bisection on beta for H = log(perplexity) (beta
  * doubles or halves until the target is bracketed), then p_j|i. */
-static void affinity_rows(void *ctx, size_t first, size_t last)
+static void affinity_rows(void *ctx, size_t first, size_t last, int part)
 {
+    (void)part;
     const affinity_job *job = ctx;
     const size_t n = job->n;
     for (size_t i = first; i < last; i++) {
@@ -535,8 +394,9 @@ static void forces_row3(const force_job *job, size_t i)
     job->rep[3 * i + 2] = lane_sum(&re2);
 }
 
-static void force_rows(void *ctx, size_t first, size_t last)
+static void force_rows(void *ctx, size_t first, size_t last, int part)
 {
+    (void)part;
     const force_job *job = ctx;
     for (size_t i = first; i < last; i++) {
         if (job->dims == 2)
@@ -548,8 +408,9 @@ static void force_rows(void *ctx, size_t first, size_t last)
 
 /* Row i's share of KL(P || Q) = sum_ij p_ij log(p_ij / K_ij) + log(Z)
  * sum_ij p_ij, in double (once per run), with Z_i for the total. */
-static void kl_rows(void *ctx, size_t first, size_t last)
+static void kl_rows(void *ctx, size_t first, size_t last, int part)
 {
+    (void)part;
     const force_job *job = ctx;
     const size_t n = job->n;
     for (size_t i = first; i < last; i++) {
@@ -701,15 +562,9 @@ ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
     (void)ae__thread_count(); /* make sure BLAS runs with our thread count */
     squared_distances(w.xc, w.norms, n, d, w.g, w.p);
 
-    /* BLAS is done: the pool's threads take over. */
-    int threads = ae__thread_count();
-    if ((size_t)threads > n / TSNE_MIN_ROWS_PER_THREAD)
-        threads = (int)(n / TSNE_MIN_ROWS_PER_THREAD);
-    tsne_pool pool;
-    pool_start(&pool, threads);
-
+    /* BLAS is done: the library's threads take over (parallel.h). */
     affinity_job aj = {w.p, n, log(t->perplexity)};
-    pool_run(&pool, affinity_rows, &aj, n);
+    ae__parallel_for(n, TSNE_MIN_ROWS_PER_THREAD, 0, affinity_rows, &aj);
     symmetrize(w.p, n);
 
     ae__rng rng;
@@ -729,7 +584,7 @@ ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
         const int early = it < t->exaggeration_iterations;
         const double exaggeration = early ? t->exaggeration : 1.0;
         const double momentum = early ? 0.5 : 0.8;
-        pool_run(&pool, force_rows, &fj, n);
+        ae__parallel_for(n, TSNE_MIN_ROWS_PER_THREAD, 0, force_rows, &fj);
         double z = 0.0;
         for (size_t i = 0; i < n; i++)
             z += w.z[i];
@@ -761,7 +616,7 @@ ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
     if (status == AE_OK) {
         fj.kl = w.kl;
         fj.psum = w.psum;
-        pool_run(&pool, kl_rows, &fj, n);
+        ae__parallel_for(n, TSNE_MIN_ROWS_PER_THREAD, 0, kl_rows, &fj);
         double z = 0.0, kl = 0.0, psum = 0.0;
         for (size_t i = 0; i < n; i++) {
             z += w.z[i];
@@ -773,7 +628,6 @@ ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
         for (size_t i = 0; i < nk; i++)
             y[i] = (float)w.y[i];
     }
-    pool_stop(&pool);
     work_free(&w);
     return status;
 }

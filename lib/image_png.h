@@ -1,0 +1,21 @@
+/*
+ * image_png.h - private entry points of image_png.c for the fuzz harnesses
+ * and tests.  Not part of the public API.
+ */
+#ifndef AE_IMAGE_PNG_H
+#define AE_IMAGE_PNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* Decode the PNG in data[0 .. size-1] to 8-bit gray exactly as
+ * ae_dataset_load_png_folder decodes each of its files (same libpng
+ * transformations, same limits, same errors, with "PNG buffer" for the
+ * file name).  On AE_OK, *pixels holds height x width bytes from ae__alloc,
+ * which the caller frees with ae__free; on failure nothing is written. */
+ae_status ae__png_read_gray_memory(const void *data, size_t size,
+                                   uint8_t **pixels, int *height, int *width);
+
+#endif /* AE_IMAGE_PNG_H */

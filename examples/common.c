@@ -217,7 +217,7 @@ const char *out_path(const options *opt, const char *name)
     return b;
 }
 
-/* ---- Shared by the dense-autoencoder experiments (2 to 5) ------------- */
+/* ---- Buffers, training runs, measurements, filters, table cells -------- */
 
 #include <stdarg.h>
 
@@ -339,10 +339,15 @@ void measure_reconstruction(ae_model *m, const float *input,
                             double *mse, double *psnr, double *ssim)
 {
     enum { CHUNK = 500 };
+    ae_layer *first_layer = NULL;
+    int c, h, w;
+    check(ae_model_layer(m, 0, &first_layer), "finding the input shape");
+    check(ae_layer_input_shape(first_layer, &c, &h, &w),
+          "finding the input shape");
     size_t d = ae_model_input_size(m);
     float *y = xmalloc((n < CHUNK ? n : CHUNK) * d * sizeof *y);
     ae_metrics *mt = NULL;
-    check(ae_metrics_create(&mt, 1, 28, 28, data_range), "creating metrics");
+    check(ae_metrics_create(&mt, c, h, w, data_range), "creating metrics");
     for (size_t first = 0; first < n; first += CHUNK) {
         size_t b = n - first < CHUNK ? n - first : CHUNK;
         check(ae_model_reconstruct(m, input + first * d, b, y),
@@ -367,6 +372,9 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
     check(ae_model_layer(m, index, &l), "finding the layer");
     size_t n = ae_layer_weight_count(l), out = ae_layer_output_size(l);
     size_t in = n / out;
+    if (in != PIXELS && out != PIXELS)
+        check(AE_ERR_SHAPE, "drawing filters of a layer that neither reads "
+                            "nor writes a 28 x 28 image");
     float *w = xmalloc(n * sizeof *w), *tiles = xmalloc(
         (size_t)count * PIXELS * sizeof *tiles);
     check(ae_layer_get_weights(l, w, n), "reading the weights");
@@ -383,6 +391,14 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
           "writing the filters");
     free(w);
     free(tiles);
+}
+
+const char *const *class_names(const options *opt)
+{
+    static const char *const fashion[10] = {
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    return strcmp(opt->data_name, "Fashion-MNIST") == 0 ? fashion : NULL;
 }
 
 const char *cell(const char *fmt, ...)

@@ -53,11 +53,11 @@ void write_digits_png(const char *path, const float *tiles, int rows,
 /* path = out_dir/name, in a static buffer (rotating among 4). */
 const char *out_path(const options *opt, const char *name);
 
-/* ---- Shared by the dense-autoencoder experiments (2 to 5) ------------- */
+/* ---- Buffers, training runs, measurements, filters, table cells -------- */
 
 #include <stdint.h>
 
-/* malloc that exits with a message when memory runs out. */
+/* Zeroed memory (calloc); exits with a message when memory runs out. */
 void *xmalloc(size_t size);
 
 /* Images first .. first+n-1 of ds as floats in a new array (free it); if
@@ -113,6 +113,10 @@ void measure_reconstruction(ae_model *m, const float *input,
  * writing it (784 x units). */
 void write_dense_filters(const char *path, ae_model *m, size_t index,
                          const int *units, int count, int cols);
+
+/* Legend names of the labels for plot_scatter: Fashion-MNIST's ten
+ * clothing classes, or NULL (digits "0".."9") for MNIST. */
+const char *const *class_names(const options *opt);
 
 /* printf into one of 16 rotating static buffers of 256 bytes, for table
  * cells, file names and captions. */

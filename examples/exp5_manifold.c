@@ -180,11 +180,12 @@ int main(int argc, char **argv)
                   "For two test digits, four rows each: the image with input "
                   "noise, its reconstruction, the decoded code with noise s, "
                   "and with noise s R. Columns: no noise, then s = 0.1 to "
-                  "1.0. The noisy images turn to snow, off every digit; "
-                  "decoded codes stay clean digit strokes even when the "
-                  "noise (s R) is as large as the code itself, though they "
-                  "drift to other digits. Reconstructing the noisy image "
-                  "also gives digit-like strokes, but of a wrong digit.");
+                  "1.0. The noisy images turn to snow, off every digit. "
+                  "Code noise s barely changes the decoded digit; code noise "
+                  "s R, as large as the code itself at s = 1, still gives "
+                  "clean, mostly digit-like strokes, but of other digits. "
+                  "Reconstructing the noisy image also gives a smooth blob, "
+                  "drifting to a wrong digit as the noise grows.");
 
     const char *h1[KINDS + 1] = {"noise s"};
     for (int k = 0; k < KINDS; k++)

@@ -3,7 +3,9 @@
  *
  * The machines this runs on are shared and noisy, so absolute seconds mean
  * little: every training figure is reported beside the sgemm rate measured
- * moments before, and as a ratio to it.
+ * moments before, and as a ratio to it; each training epoch is also
+ * compared with the median of sgemm probes timed during the epoch itself
+ * (the clock stopped meanwhile), which follows the load as it changes.
  *
  * usage: bench_train [--data DIR] [--images N] [--threads N] [--json FILE]
  *                    [--only dense|conv|pca|load]

@@ -6,9 +6,11 @@
  *   unpool:  max-unpool with the encoder's pooling positions, then conv 3x3;
  *   deconv:  transposed convolutions with stride 2 (3->7->14->28);
  *   both:    max-unpool, then a stride-1 transposed convolution.
- * Train each and compare test losses, reconstructions, and what the first
- * decoder layer's filters produce. */
+ * Train each and compare test losses, reconstructions, and the first
+ * decoder convolution: its 3x3 kernels and the feature maps it makes of
+ * one test image from the 16x3x3 code. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "report.h"
@@ -55,6 +57,44 @@ static ae_model *build(decoder_kind kind, unsigned long seed)
     return m;
 }
 
+/* The first convolution or transposed convolution of m's decoder. */
+static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
+{
+    for (size_t i = ae_model_encoder_layer_count(m);; i++) {
+        check(ae_model_layer(m, i, layer), "finding the decoder's filters");
+        ae_layer_kind kind = ae_layer_get_kind(*layer);
+        if (kind == AE_LAYER_CONV2D || kind == AE_LAYER_CONV_TRANSPOSE2D)
+            return i;
+    }
+}
+
+/* That layer's kernels as a grid: row o holds the in_c kernels that make
+ * output channel o, each stretched to its own range.  (A transposed
+ * convolution stores them in_c x out_c, so it is read transposed.) */
+static void write_decoder_filters(const char *path, const ae_layer *l)
+{
+    int in_c, out_c;
+    check(ae_layer_input_shape(l, &in_c, NULL, NULL), "reading a shape");
+    check(ae_layer_output_shape(l, &out_c, NULL, NULL), "reading a shape");
+    size_t n = ae_layer_weight_count(l), kk = n / ((size_t)in_c * out_c);
+    int k = 1;
+    while ((size_t)(k * k) < kk)
+        k++;
+    float *w = xmalloc(n * sizeof *w), *tiles = xmalloc(n * sizeof *tiles);
+    check(ae_layer_get_weights(l, w, n), "reading the filters");
+    int transposed = ae_layer_get_kind(l) == AE_LAYER_CONV_TRANSPOSE2D;
+    for (int o = 0; o < out_c; o++)
+        for (int c = 0; c < in_c; c++)
+            memcpy(tiles + ((size_t)o * in_c + c) * kk,
+                   w + (transposed ? (size_t)c * out_c + o
+                                   : (size_t)o * in_c + c) * kk,
+                   kk * sizeof *w);
+    check(ae_image_grid_write_png(path, tiles, n / kk, in_c, 1, k, k, 0.0f,
+                                  0.0f, 8), "writing the filters");
+    free(tiles);
+    free(w);
+}
+
 int main(int argc, char **argv)
 {
     options opt;
@@ -83,6 +123,11 @@ int main(int argc, char **argv)
     double loss[3];
     size_t params[3];
     run runs[3];
+    /* The first decoder convolution's feature maps (16 x 7 x 7 in every
+     * decoder) of the first test image: MAPS channels per decoder. */
+    enum { MAPS = 8, SIDE = 7 };
+    float *maps = xmalloc(3 * MAPS * SIDE * SIDE * sizeof *maps);
+    float *all_maps = NULL;
     for (int k = UNPOOL; k <= BOTH; k++) {
         run_start(&runs[k], names[k], build((decoder_kind)k, opt.seed), &opt);
         run_fit(&runs[k], train, test, epochs);
@@ -95,6 +140,16 @@ int main(int argc, char **argv)
                                    grid + (size_t)(k + 1) * SHOWN * PIXELS),
               "reconstructing");
         params[k] = ae_model_param_count(m);
+        ae_layer *l = NULL;
+        size_t index = first_decoder_conv(m, &l);
+        write_decoder_filters(out_path(&opt, cell("filters_%s.png", names[k])),
+                              l);
+        if (all_maps == NULL)
+            all_maps = xmalloc(ae_layer_output_size(l) * sizeof *all_maps);
+        check(ae_model_activations(m, index, grid, 1, all_maps),
+              "computing feature maps");
+        memcpy(maps + (size_t)k * MAPS * SIDE * SIDE, all_maps,
+               MAPS * SIDE * SIDE * sizeof *maps);
         printf("%-7s decoder: %zu parameters, test MSE %.5f\n", names[k],
                params[k], loss[k]);
     }
@@ -129,8 +184,33 @@ int main(int argc, char **argv)
     report_figure(rep, "losses.png", "Training loss and test loss per epoch "
                   "of the three decoders: the lowest test curve is the best "
                   "decoder.");
+    for (int k = UNPOOL; k <= BOTH; k++)
+        report_figure(rep, cell("filters_%s.png", names[k]), cell(
+            "The %s decoder's first %s (16 -> 16 channels, 3x3): row o holds "
+            "the 16 kernels that make output channel o from the 16 input "
+            "channels, each stretched to its own range.", names[k],
+            k == UNPOOL ? "convolution, after the first unpooling"
+                        : k == DECONV ? "transposed convolution (stride 2, "
+                                        "3x3 code to 7x7)"
+                                      : "transposed convolution (stride 1), "
+                                        "after the first unpooling"));
+    check(ae_image_grid_write_png(out_path(&opt, "feature_maps.png"), maps,
+                                  3 * MAPS, MAPS, 1, SIDE, SIDE, 0.0f, 0.0f,
+                                  8), "writing the feature maps");
+    report_figure(rep, "feature_maps.png", "What those layers make of the "
+                  "first test image (the top-left digit above): channels 0 "
+                  "to 7 of the 7x7 output of the first decoder layer with "
+                  "weights, one row per decoder (unpool, deconv, both), each "
+                  "map stretched to its own range (an all-zero map, a "
+                  "channel the ReLU switched off, is mid-gray). Unpooling "
+                  "puts each code value back at the position its maximum "
+                  "came from, so the unpool and both maps keep a sparse, "
+                  "blocky layout; the stride-2 transposed convolution spreads "
+                  "every code value over a 3x3 patch.");
     report_close(rep);
 
+    free(all_maps);
+    free(maps);
     for (int k = UNPOOL; k <= BOTH; k++)
         run_free(&runs[k]);
     ae_dataset_free(train);

@@ -89,9 +89,18 @@ AE_API const char *ae_last_error(void);
 /* Process-wide settings                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Number of threads the library uses, BLAS included.  n = 0 restores the
- * default, the number of online processors.  Results are bit-identical for
- * the same seed and the same thread count. */
+/* Number of threads the library uses, BLAS included: one setting for both,
+ * and never more busy threads than n.  Training splits each batch among
+ * the library's own threads (started on first use, asleep when idle), each
+ * calling BLAS single-threaded; BLAS gets the n threads back for the work
+ * the library leaves to it whole (PCA, t-SNE distances).  The setting
+ * overrides OPENBLAS_NUM_THREADS and the like.  n = 0 restores the default,
+ * the number of online processors.  Results are bit-identical for the same
+ * seed and the same thread count; the library's own arithmetic does not
+ * depend on the thread count at all, BLAS's may.  When several threads of
+ * the program call the library at once, one call at a time gets the
+ * library's threads and the others run on their callers' threads: safe,
+ * but BLAS may then round as with another thread count. */
 AE_API ae_status ae_set_threads(int n);
 AE_API int ae_threads(void);
 
@@ -219,8 +228,8 @@ typedef enum ae_noise {
 
 /* out[i] = corrupted in[i] for i < n; in and out may be the same array.
  * The noise is drawn from seed alone, so a call is reproducible.  level must
- * be finite and >= 0 (<= 1 for salt and pepper) and lo < hi, else
- * AE_ERR_INVALID_ARGUMENT; n may be 0. */
+ * be finite and >= 0 (<= 1 for salt and pepper) and lo < hi, both finite,
+ * else AE_ERR_INVALID_ARGUMENT; n may be 0. */
 AE_API ae_status ae_corrupt(ae_noise kind, float level, float lo, float hi,
                             uint64_t seed, const float *in, float *out,
                             size_t n);
@@ -749,6 +758,36 @@ AE_API ae_status ae_image_grid_write_png(const char *path, const float *tiles,
                                          size_t count, int cols, int channels,
                                          int height, int width, float lo,
                                          float hi, int scale);
+
+/* Write one image as a PNG picture of exactly height x width pixels: no
+ * gaps, no border, no scaling, so a folder of them is what
+ * ae_dataset_load_png_folder reads (one subfolder per class).  pixels is
+ * channels x height x width floats (the library's image layout); channels
+ * 1 gives a grayscale picture, 3 an RGB one (planes R, G, B).
+ *
+ * Values as ae_image_grid_write_png's: with lo < hi, v is drawn as
+ * 255 * (v - lo) / (hi - lo) rounded to the nearest integer and clipped to
+ * 0..255, so an image from ae_dataset_batch (AE_RANGE_UNIT: lo 0, hi 1;
+ * AE_RANGE_SYMMETRIC: lo -1, hi 1) is written back as its exact 8-bit
+ * pixels.  With lo >= hi, the image is stretched to its own range (its
+ * smallest value over all channels black, its largest white; a constant
+ * image is mid-gray, 128).  8 bits per sample, no interlacing.
+ *
+ * The picture is written to a temporary file beside path, synced and
+ * renamed into place, so path always holds either its old content or the
+ * complete picture; a replaced file keeps its permissions.  The caller
+ * keeps ownership of pixels, which is only read.
+ *
+ * Returns AE_OK, or: AE_ERR_NULL for path or pixels;
+ * AE_ERR_INVALID_ARGUMENT for an empty path, channels other than 1 or 3,
+ * height or width outside 1..4096, or lo or hi not finite;
+ * AE_ERR_NOT_FINITE if a pixel is a NaN or an infinity (naming it);
+ * AE_ERR_IO naming path and the system's reason when the file cannot be
+ * created, written or renamed (no temporary file is left behind).
+ * Since 0.1. */
+AE_API ae_status ae_image_write_png(const char *path, const float *pixels,
+                                    int channels, int height, int width,
+                                    float lo, float hi);
 
 /* Load a folder of PNG images, one subfolder per class, laid out as
  * torchvision's ImageFolder reads it:  dir/<class>/<image>.png.

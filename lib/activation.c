@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "layer.h"
+#include "parallel.h"
 
 int ae__activation_valid(ae_activation act, float param)
 {
@@ -21,8 +22,8 @@ int ae__activation_valid(ae_activation act, float param)
     return 0;
 }
 
-void ae__activation_forward(ae_activation act, float param, float *y,
-                            size_t n)
+static void forward_range(ae_activation act, float param, float *y,
+                          size_t n)
 {
     switch (act) {
     case AE_ACT_NONE:
@@ -47,8 +48,8 @@ void ae__activation_forward(ae_activation act, float param, float *y,
     }
 }
 
-void ae__activation_backward(ae_activation act, float param, const float *y,
-                             float *g, size_t n)
+static void backward_range(ae_activation act, float param, const float *y,
+                           float *g, size_t n)
 {
     switch (act) {
     case AE_ACT_NONE:
@@ -70,4 +71,56 @@ void ae__activation_backward(ae_activation act, float param, const float *y,
             g[i] *= y[i] * (1.0f - y[i]);
         break;
     }
+}
+
+/* Values per thread below which one thread does them all: a thread's
+ * wake-up costs about as much as a streaming pass over the larger count,
+ * or a transcendental one over the smaller. */
+#define CHEAP_GRAIN ((size_t)1 << 16)
+#define COSTLY_GRAIN ((size_t)1 << 12)
+
+static size_t grain(ae_activation act)
+{
+    return act == AE_ACT_TANH || act == AE_ACT_SIGMOID ? COSTLY_GRAIN
+                                                       : CHEAP_GRAIN;
+}
+
+typedef struct act_job {
+    ae_activation act;
+    float param;
+    const float *y;
+    float *out; /* forward: y itself; backward: g */
+} act_job;
+
+static void forward_part(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const act_job *j = ctx;
+    forward_range(j->act, j->param, j->out + first, last - first);
+}
+
+static void backward_part(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const act_job *j = ctx;
+    backward_range(j->act, j->param, j->y + first, j->out + first,
+                   last - first);
+}
+
+void ae__activation_forward(ae_activation act, float param, float *y,
+                            size_t n)
+{
+    if (act == AE_ACT_NONE)
+        return;
+    act_job j = {act, param, y, y};
+    ae__parallel_for(n, grain(act), 0, forward_part, &j);
+}
+
+void ae__activation_backward(ae_activation act, float param, const float *y,
+                             float *g, size_t n)
+{
+    if (act == AE_ACT_NONE)
+        return;
+    act_job j = {act, param, y, g};
+    ae__parallel_for(n, grain(act), 0, backward_part, &j);
 }

@@ -317,10 +317,12 @@ ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
                            uint64_t seed, ae_dataset **train,
                            ae_dataset **validation)
 {
+    if (train != NULL)
+        *train = NULL;
+    if (validation != NULL)
+        *validation = NULL;
     AE_REQUIRE(train);
     AE_REQUIRE(validation);
-    *train = NULL;
-    *validation = NULL;
     AE_REQUIRE(ds);
     /* Written so that NaN fails too. */
     if (!(train_fraction > 0.0 && train_fraction < 1.0))

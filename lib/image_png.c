@@ -284,7 +284,7 @@ static ae_status grid_write_file(const grid *g, const char *path, FILE *file)
     ae_status s = AE_OK;
     if (row == NULL || info == NULL) {
         s = ae__fail(AE_ERR_NO_MEMORY, "ae_image_grid_write_png: cannot "
-                     "start the PNG encoder for %s", path);
+                     "allocate the PNG encoder for %s", path);
     } else {
         png_set_write_fn(png, &glue, glue_write, glue_flush);
         if (grid_encode(png, info, g, row) != 0) {
@@ -423,7 +423,7 @@ static ae_status read_gray_stream(FILE *file, const char *name,
                                           glue_alloc, glue_free);
         rd.info = rd.png ? png_create_info_struct(rd.png) : NULL;
         if (rd.info == NULL)
-            s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot start the PNG "
+            s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate the PNG "
                          "decoder", name);
     }
     if (s == AE_OK && reader_decode(&rd) != 0) {
@@ -742,5 +742,122 @@ ae_status ae_dataset_load_png_folder(ae_dataset **out, const char *dir)
     list_free(&fl.classes);
     ae__free(fl.pixels);
     ae__free(fl.labels);
+    return s;
+}
+
+/* ---- writing one image ------------------------------------------------- */
+
+/* One picture without gaps or borders: pixel (y, x) of channel ch is
+ * value[ch][y][x] mapped as a grid's tile (off, mul as grid.off / mul). */
+typedef struct single_image {
+    const float *pixels;
+    size_t channels, height, width;
+    double off, mul;
+} single_image;
+
+/* Like grid_encode: 0, or -1 after a libpng error; nothing read after the
+ * longjmp was changed after setjmp. */
+static int image_encode(png_structp png, png_infop info, const single_image *im,
+                        uint8_t *row)
+{
+    if (setjmp(png_jmpbuf(png)))
+        return -1;
+    png_set_IHDR(png, info, (png_uint_32)im->width, (png_uint_32)im->height,
+                 8, im->channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    const size_t plane = im->height * im->width;
+    for (size_t y = 0; y < im->height; y++) {
+        for (size_t x = 0; x < im->width; x++)
+            for (size_t ch = 0; ch < im->channels; ch++)
+                row[x * im->channels + ch] =
+                    to_byte(im->pixels[ch * plane + y * im->width + x],
+                            im->off, im->mul);
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    return 0;
+}
+
+static ae_status image_write_file(const single_image *im, const char *path,
+                                  FILE *file)
+{
+    const char *fn = "ae_image_write_png";
+    png_glue glue;
+    memset(&glue, 0, sizeof glue);
+    glue.file = file;
+    uint8_t *row = ae__alloc(im->width * im->channels);
+    png_structp png = png_create_write_struct_2(
+        PNG_LIBPNG_VER_STRING, &glue, glue_error, glue_warning, &glue,
+        glue_alloc, glue_free);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    ae_status s = AE_OK;
+    if (row == NULL || info == NULL) {
+        s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate the PNG encoder "
+                     "for %s", fn, path);
+    } else {
+        png_set_write_fn(png, &glue, glue_write, glue_flush);
+        if (image_encode(png, info, im, row) != 0) {
+            if (glue.io_errno != 0)
+                s = io_error("write", path, glue.io_errno);
+            else if (glue.alloc_failed)
+                s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory encoding "
+                             "%s", fn, path);
+            else
+                s = ae__fail(AE_ERR_FORMAT, "%s: libpng cannot encode %s: %s",
+                             fn, path, glue.msg);
+        }
+    }
+    if (png != NULL)
+        png_destroy_write_struct(&png, info ? &info : NULL);
+    ae__free(row);
+    return s;
+}
+
+ae_status ae_image_write_png(const char *path, const float *pixels,
+                             int channels, int height, int width, float lo,
+                             float hi)
+{
+    AE_REQUIRE(path);
+    AE_REQUIRE(pixels);
+    const char *fn = "ae_image_write_png";
+    if (path[0] == '\0')
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: empty path", fn);
+    if (channels != 1 && channels != 3)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: channels %d is neither "
+                        "1 (gray) nor 3 (RGB)", fn, channels);
+    if (height < 1 || height > PNG_MAX_SIDE || width < 1 ||
+        width > PNG_MAX_SIDE)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: image size %d x %d is "
+                        "outside 1 .. %d", fn, height, width, PNG_MAX_SIDE);
+    if (!isfinite(lo) || !isfinite(hi))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: lo %g and hi %g must "
+                        "be finite", fn, (double)lo, (double)hi);
+    single_image im = {pixels, (size_t)channels, (size_t)height,
+                       (size_t)width, lo, 0.0};
+    const size_t n = im.channels * im.height * im.width;
+    double a = pixels[0], b = pixels[0];
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(pixels[i]))
+            return ae__fail(AE_ERR_NOT_FINITE, "%s: pixel %zu holds %g", fn,
+                            i, (double)pixels[i]);
+        a = pixels[i] < a ? pixels[i] : a;
+        b = pixels[i] > b ? pixels[i] : b;
+    }
+    if (lo < hi) {
+        a = lo;
+        b = hi;
+    }
+    im.off = a;
+    im.mul = b > a ? 255.0 / (b - a) : 0.0;
+    ae__atomic_file file;
+    ae_status s = ae__atomic_open(&file, path);
+    if (s != AE_OK)
+        return s;
+    s = image_write_file(&im, path, file.f);
+    if (s == AE_OK)
+        return ae__atomic_commit(&file);
+    ae__atomic_abort(&file);
     return s;
 }

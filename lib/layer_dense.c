@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include "layer.h"
+#include "parallel.h"
 
 enum { DENSE_UNITS = 0 }; /* cfg slot */
 
@@ -39,17 +40,111 @@ static void dense_init(ae_layer *l, ae__rng *rng)
         l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
 }
 
+/* The products are split among the library's threads by hand, BLAS
+ * single-threaded meanwhile (parallel.h): each thread takes a range of
+ * blocks of COL_BLOCK output columns (forward), or of weight-gradient rows
+ * and input-gradient columns (backward), so no two threads write the same
+ * value and nothing is reduced across threads.  At batch 64 this ran the
+ * experiment-1 model's epoch about 1.7 times as fast as OpenBLAS's own
+ * threads on the whole products, whose start-up and spinning cost more
+ * than these small products take. */
+enum { COL_BLOCK = 16 };
+
+/* Floating-point work per thread below which one thread does it all: a
+ * thread's wake-up costs about as much. */
+#define GRAIN_FLOPS 1e6
+
+typedef struct dense_job {
+    ae_layer *l;
+    const float *x, *dy;
+    float *y, *dx;
+    size_t batch;
+} dense_job;
+
+static size_t blocks_of(int n)
+{
+    return ((size_t)n + COL_BLOCK - 1) / COL_BLOCK;
+}
+
+/* Columns [*c0, *c1) of n in blocks [first, last). */
+static void cols_of(size_t first, size_t last, int n, int *c0, int *c1)
+{
+    size_t a = first * COL_BLOCK, b = last * COL_BLOCK;
+    *c0 = (int)(a < (size_t)n ? a : (size_t)n);
+    *c1 = (int)(b < (size_t)n ? b : (size_t)n);
+}
+
+/* Blocks per thread for blocks of `flops` work each. */
+static size_t grain(double flops)
+{
+    return flops >= GRAIN_FLOPS ? 1 : (size_t)(GRAIN_FLOPS / flops) + 1;
+}
+
+/* y[:, c0:c1] = bias[c0:c1] + x W[c0:c1, :]^T: start every row from the
+ * bias, then accumulate on top (beta 1), one streaming pass and no extra
+ * buffer. */
+static void forward_cols(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const dense_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    int c0, c1;
+    cols_of(first, last, out, &c0, &c1);
+    if (c1 <= c0)
+        return;
+    for (size_t b = 0; b < j->batch; b++)
+        memcpy(j->y + b * (size_t)out + c0, l->bias + c0,
+               (size_t)(c1 - c0) * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->batch,
+                c1 - c0, in, 1.0f, j->x, in, l->weights + (size_t)c0 * in, in,
+                1.0f, j->y + c0, out);
+}
+
+/* Items: blocks of weight-gradient rows (output units), then blocks of
+ * input-gradient columns.  dW[c0:c1, :] = dy[:, c0:c1]^T x and
+ * db[c0:c1] = column sums of dy[:, c0:c1]; dx[:, c0:c1] = dy W[:, c0:c1]. */
+static void backward_items(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const dense_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    const size_t w_blocks = blocks_of(out);
+    int c0, c1;
+    cols_of(first < w_blocks ? first : w_blocks,
+            last < w_blocks ? last : w_blocks, out, &c0, &c1);
+    if (c1 > c0) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, in,
+                    (int)j->batch, 1.0f, j->dy + c0, out, j->x, in, 0.0f,
+                    l->grad_weights + (size_t)c0 * in, in);
+        float *db = l->grad_bias;
+        memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+        for (size_t b = 0; b < j->batch; b++) {
+            const float *row = j->dy + b * (size_t)out;
+            for (int k = c0; k < c1; k++)
+                db[k] += row[k];
+        }
+    }
+    if (j->dx == NULL)
+        return;
+    cols_of(first > w_blocks ? first - w_blocks : 0,
+            last > w_blocks ? last - w_blocks : 0, in, &c0, &c1);
+    if (c1 > c0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
+                    c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
+                    j->dx + c0, in);
+}
+
 static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
                           float *scratch)
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
-    /* Start every row from the bias, then accumulate x W^T on top (beta 1):
-     * the bias costs one streaming pass and no extra buffer. */
-    for (size_t b = 0; b < batch; b++)
-        memcpy(y + b * (size_t)out, l->bias, (size_t)out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, out, in,
-                1.0f, x, in, l->weights, in, 1.0f, y, out);
+    dense_job j = {l, x, NULL, y, NULL, batch};
+    ae__parallel_for_blas(blocks_of(out),
+                          grain(2.0 * (double)batch * COL_BLOCK * in), 0,
+                          forward_cols, &j);
 }
 
 static void dense_backward(ae_layer *l, const float *x, const float *dy,
@@ -57,18 +152,12 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
-    /* dW = dy^T x (out x in); db = column sums of dy; dx = dy W. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)batch,
-                1.0f, dy, out, x, in, 0.0f, l->grad_weights, in);
-    memset(l->grad_bias, 0, (size_t)out * sizeof(float));
-    for (size_t b = 0; b < batch; b++) {
-        const float *row = dy + b * (size_t)out;
-        for (int j = 0; j < out; j++)
-            l->grad_bias[j] += row[j];
-    }
-    if (dx != NULL)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)batch, in,
-                    out, 1.0f, dy, out, l->weights, in, 0.0f, dx, in);
+    dense_job j = {l, x, dy, NULL, dx, batch};
+    size_t items = blocks_of(out) + (dx != NULL ? blocks_of(in) : 0);
+    /* the flops of both products over their blocks */
+    double flops = 2.0 * (double)batch * in * out * (dx != NULL ? 2 : 1);
+    ae__parallel_for_blas(items, grain(flops / (double)items), 0,
+                          backward_items, &j);
 }
 
 const ae__layer_ops ae__dense_ops = {

@@ -102,6 +102,10 @@ void ae__conv_group_chunks(const ae__conv_split *sp, size_t g, size_t *first,
 void ae__sum_partials(const float *partials, size_t groups, size_t n,
                       float *dst);
 
+/* Planes per thread (the grain of ae__parallel_for) for a pass over
+ * planes of `plane` floats: enough that waking a thread pays. */
+size_t ae__plane_grain(size_t plane);
+
 /* Configuration slots of the max-pooling layer, which the unpooling layer
  * reads from its partner. */
 enum { AE__POOL_KERNEL = 0, AE__POOL_STRIDE = 1 };

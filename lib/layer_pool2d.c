@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layer_image.h"
+#include "parallel.h"
 
 typedef struct pool_state {
     int32_t *argmax;  /* cap x output size, indices within the input plane */
@@ -113,40 +114,77 @@ pool_plane(const float *xp, float *yp, int32_t *ap, int k, int s, int w,
         }
 }
 
-static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                         float *scratch)
+typedef struct pool_job {
+    const ae_layer *l;
+    const float *x, *dy;
+    float *y, *dx;
+    int32_t *argmax; /* NULL: positions go to per-thread scratch planes */
+    float *scratch;
+} pool_job;
+
+/* Planes [first, last) of a batch (images x channels). */
+static void forward_planes(void *ctx, size_t first, size_t last, int part)
 {
-    pool_state *st = l->state;
+    const pool_job *j = ctx;
+    const ae_layer *l = j->l;
     const int k = l->cfg[AE__POOL_KERNEL], s = l->cfg[AE__POOL_STRIDE];
     const int w = l->in.w, oh = l->out.h, ow = l->out.w;
     const size_t in_plane = (size_t)l->in.h * (size_t)w;
     const size_t out_plane = (size_t)oh * (size_t)ow;
-    const size_t planes = batch * (size_t)l->in.c;
-    /* The model reserves before any pass, so the state has room; should it
-     * not, the positions go to the scratch plane and are not kept. */
-    const int record = st != NULL && st->cap >= batch;
-    for (size_t q = 0; q < planes; q++) {
-        const float *xp = x + q * in_plane;
-        float *yp = y + q * out_plane;
-        int32_t *ap = record ? st->argmax + q * out_plane : (int32_t *)scratch;
+    for (size_t q = first; q < last; q++) {
+        const float *xp = j->x + q * in_plane;
+        float *yp = j->y + q * out_plane;
+        int32_t *ap = j->argmax != NULL
+                          ? j->argmax + q * out_plane
+                          : (int32_t *)j->scratch + (size_t)part * out_plane;
         if (k == 2 && s == 2)
             pool_plane(xp, yp, ap, 2, 2, w, oh, ow);
         else
             pool_plane(xp, yp, ap, k, s, w, oh, ow);
     }
+}
+
+static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    pool_state *st = l->state;
+    /* The model reserves before any pass, so the state has room; should it
+     * not, the positions go to the scratch planes and are not kept. */
+    const int record = st != NULL && st->cap >= batch;
+    pool_job j = {l, x, NULL, y, NULL, record ? st->argmax : NULL, scratch};
+    ae__parallel_for(batch * (size_t)l->in.c,
+                     ae__plane_grain(ae__shape_size(l->in) / (size_t)l->in.c),
+                     0, forward_planes, &j);
     if (record)
         st->recorded = batch;
 }
 
-/* One plane of positions for the unrecorded case above. */
+/* One plane of positions per thread for the unrecorded case above. */
 static size_t pool_scratch(const ae_layer *l, size_t batch)
 {
     (void)batch;
-    return (size_t)l->out.h * (size_t)l->out.w;
+    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
 }
 
 /* dx[argmax(o)] += dy[o]: overlapping windows (stride < kernel) may route
- * several outputs to one input. */
+ * several outputs to one input; a plane is one thread's, in order. */
+static void backward_planes(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const pool_job *j = ctx;
+    const ae_layer *l = j->l;
+    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
+    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
+    for (size_t q = first; q < last; q++) {
+        const int32_t *ap = j->argmax + q * out_plane;
+        const float *g = j->dy + q * out_plane;
+        float *d = j->dx + q * in_plane;
+        memset(d, 0, in_plane * sizeof(float));
+        for (size_t o = 0; o < out_plane; o++)
+            d[ap[o]] += g[o];
+    }
+}
+
 static void pool_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
@@ -155,20 +193,15 @@ static void pool_backward(ae_layer *l, const float *x, const float *dy,
     const pool_state *st = l->state;
     if (dx == NULL)
         return;
-    const size_t in_size = batch * ae__shape_size(l->in);
-    memset(dx, 0, in_size * sizeof(float));
-    if (st == NULL || st->recorded < batch)
-        return; /* no forward pass ran: nothing to route */
-    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
-    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
-    const size_t planes = batch * (size_t)l->in.c;
-    for (size_t q = 0; q < planes; q++) {
-        const int32_t *ap = st->argmax + q * out_plane;
-        const float *g = dy + q * out_plane;
-        float *d = dx + q * in_plane;
-        for (size_t o = 0; o < out_plane; o++)
-            d[ap[o]] += g[o];
+    if (st == NULL || st->recorded < batch) {
+        /* no forward pass ran: nothing to route */
+        memset(dx, 0, batch * ae__shape_size(l->in) * sizeof(float));
+        return;
     }
+    pool_job j = {l, NULL, dy, NULL, dx, st->argmax, NULL};
+    ae__parallel_for(batch * (size_t)l->in.c,
+                     ae__plane_grain(ae__shape_size(l->in) / (size_t)l->in.c),
+                     0, backward_planes, &j);
 }
 
 const ae__layer_ops ae__maxpool2d_ops = {

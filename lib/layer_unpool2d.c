@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "layer_image.h"
+#include "parallel.h"
 
 enum { UNPOOL_PARTNER = 0, UNPOOL_HEIGHT = 1, UNPOOL_WIDTH = 2 };
 
@@ -80,23 +81,31 @@ static const int32_t *positions(const ae_layer *l, size_t q, size_t c,
     return q / c < recorded ? argmax + q * in_plane : NULL;
 }
 
-static void unpool_forward(ae_layer *l, const float *x, float *y,
-                           size_t batch, float *scratch)
+typedef struct unpool_job {
+    const ae_layer *l;
+    int s;               /* the partner's stride */
+    const int32_t *argmax;
+    size_t recorded;
+    const float *x, *dy;
+    float *y, *dx;
+    float *scratch;      /* one output plane per thread */
+} unpool_job;
+
+/* Planes [first, last) of the batch (images x channels). */
+static void forward_planes(void *ctx, size_t first, size_t last, int part)
 {
-    (void)scratch;
-    const ae_layer *p = partner(l);
-    const int s = p->cfg[AE__POOL_STRIDE], h = l->in.h, w = l->in.w;
-    const int out_w = l->out.w;
+    (void)part;
+    const unpool_job *jb = ctx;
+    const ae_layer *l = jb->l;
+    const int s = jb->s, h = l->in.h, w = l->in.w, out_w = l->out.w;
     const size_t in_plane = (size_t)h * (size_t)w;
     const size_t out_plane = (size_t)l->out.h * (size_t)out_w;
     const size_t c = (size_t)l->in.c;
-    size_t recorded;
-    const int32_t *argmax = ae__maxpool2d_argmax(p, &recorded);
-    memset(y, 0, batch * c * out_plane * sizeof(float));
-    for (size_t q = 0; q < batch * c; q++) {
-        const int32_t *ap = positions(l, q, c, argmax, recorded);
-        const float *xp = x + q * in_plane;
-        float *yp = y + q * out_plane;
+    for (size_t q = first; q < last; q++) {
+        const int32_t *ap = positions(l, q, c, jb->argmax, jb->recorded);
+        const float *xp = jb->x + q * in_plane;
+        float *yp = jb->y + q * out_plane;
+        memset(yp, 0, out_plane * sizeof(float));
         if (ap != NULL)
             for (size_t o = 0; o < in_plane; o++)
                 yp[ap[o]] = xp[o];
@@ -107,34 +116,41 @@ static void unpool_forward(ae_layer *l, const float *x, float *y,
     }
 }
 
+static void unpool_forward(ae_layer *l, const float *x, float *y,
+                           size_t batch, float *scratch)
+{
+    const ae_layer *p = partner(l);
+    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0, x, NULL, y, NULL,
+                     scratch};
+    jb.argmax = ae__maxpool2d_argmax(p, &jb.recorded);
+    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
+    ae__parallel_for(batch * (size_t)l->in.c, ae__plane_grain(out_plane), 0,
+                     forward_planes, &jb);
+}
+
 /* dx[o] = dy[argmax(o)] for the input that wrote that position last, 0
  * for any earlier one it overwrote (overlapping windows only): the exact
  * gradient of the forward pass.  Walking backwards through a copy of the
  * plane's gradient and clearing each position once taken finds the last
  * writer in one pass. */
-static void unpool_backward(ae_layer *l, const float *x, const float *dy,
-                            float *dx, size_t batch, float *scratch)
+static void backward_planes(void *ctx, size_t first, size_t last, int part)
 {
-    (void)x;
-    if (dx == NULL)
-        return;
-    const ae_layer *p = partner(l);
-    const int s = p->cfg[AE__POOL_STRIDE], h = l->in.h, w = l->in.w;
-    const int out_w = l->out.w;
+    const unpool_job *jb = ctx;
+    const ae_layer *l = jb->l;
+    const int s = jb->s, h = l->in.h, w = l->in.w, out_w = l->out.w;
     const size_t in_plane = (size_t)h * (size_t)w;
     const size_t out_plane = (size_t)l->out.h * (size_t)out_w;
     const size_t c = (size_t)l->in.c;
-    size_t recorded;
-    const int32_t *argmax = ae__maxpool2d_argmax(p, &recorded);
-    for (size_t q = 0; q < batch * c; q++) {
-        const int32_t *ap = positions(l, q, c, argmax, recorded);
-        const float *g = dy + q * out_plane;
-        float *d = dx + q * in_plane;
+    float *copy = jb->scratch + (size_t)part * out_plane;
+    for (size_t q = first; q < last; q++) {
+        const int32_t *ap = positions(l, q, c, jb->argmax, jb->recorded);
+        const float *g = jb->dy + q * out_plane;
+        float *d = jb->dx + q * in_plane;
         if (ap != NULL) {
-            memcpy(scratch, g, out_plane * sizeof(float));
+            memcpy(copy, g, out_plane * sizeof(float));
             for (size_t o = in_plane; o-- > 0;) {
-                d[o] = scratch[ap[o]];
-                scratch[ap[o]] = 0.0f;
+                d[o] = copy[ap[o]];
+                copy[ap[o]] = 0.0f;
             }
         } else {
             /* Top-left corners never coincide. */
@@ -145,11 +161,27 @@ static void unpool_backward(ae_layer *l, const float *x, const float *dy,
     }
 }
 
-/* One output plane: the gradient copy the backward pass consumes. */
+static void unpool_backward(ae_layer *l, const float *x, const float *dy,
+                            float *dx, size_t batch, float *scratch)
+{
+    (void)x;
+    if (dx == NULL)
+        return;
+    const ae_layer *p = partner(l);
+    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0, NULL, dy, NULL, dx,
+                     scratch};
+    jb.argmax = ae__maxpool2d_argmax(p, &jb.recorded);
+    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
+    ae__parallel_for(batch * (size_t)l->in.c, ae__plane_grain(out_plane), 0,
+                     backward_planes, &jb);
+}
+
+/* One output plane per thread: the gradient copy the backward pass
+ * consumes. */
 static size_t unpool_scratch(const ae_layer *l, size_t batch)
 {
     (void)batch;
-    return (size_t)l->out.h * (size_t)l->out.w;
+    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
 }
 
 const ae__layer_ops ae__maxunpool2d_ops = {

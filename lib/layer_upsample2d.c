@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "layer_image.h"
+#include "parallel.h"
 
 enum { UP_FACTOR = 0 };
 
@@ -32,17 +33,23 @@ static void up_init(ae_layer *l, ae__rng *rng)
     (void)rng;
 }
 
-static void up_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                       float *scratch)
+typedef struct up_job {
+    const ae_layer *l;
+    const float *x, *dy;
+    float *y, *dx;
+} up_job;
+
+/* Input rows [first, last) of the batch (images x channels x height). */
+static void forward_rows(void *ctx, size_t first, size_t last, int part)
 {
-    (void)scratch;
-    const int f = l->cfg[UP_FACTOR], h = l->in.h, w = l->in.w;
-    const size_t ow = (size_t)l->out.w;
-    const size_t rows = batch * (size_t)l->in.c * (size_t)h;
+    (void)part;
+    const up_job *jb = ctx;
+    const int f = jb->l->cfg[UP_FACTOR], w = jb->l->in.w;
+    const size_t ow = (size_t)jb->l->out.w;
     /* One input row becomes one widened output row, copied f times. */
-    for (size_t r = 0; r < rows; r++) {
-        const float *src = x + r * (size_t)w;
-        float *dst = y + r * (size_t)f * ow;
+    for (size_t r = first; r < last; r++) {
+        const float *src = jb->x + r * (size_t)w;
+        float *dst = jb->y + r * (size_t)f * ow;
         for (int j = 0; j < w; j++)
             for (int t = 0; t < f; t++)
                 dst[(size_t)j * f + t] = src[j];
@@ -51,20 +58,26 @@ static void up_forward(ae_layer *l, const float *x, float *y, size_t batch,
     }
 }
 
-/* dx[c][i][j] = sum over the f x f block it was copied to. */
-static void up_backward(ae_layer *l, const float *x, const float *dy,
-                        float *dx, size_t batch, float *scratch)
+static void up_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                       float *scratch)
 {
-    (void)x;
     (void)scratch;
-    if (dx == NULL)
-        return;
-    const int f = l->cfg[UP_FACTOR], h = l->in.h, w = l->in.w;
-    const size_t ow = (size_t)l->out.w;
-    const size_t rows = batch * (size_t)l->in.c * (size_t)h;
-    for (size_t r = 0; r < rows; r++) {
-        const float *g = dy + r * (size_t)f * ow;
-        float *d = dx + r * (size_t)w;
+    up_job jb = {l, x, NULL, y, NULL};
+    const size_t rows = batch * (size_t)l->in.c * (size_t)l->in.h;
+    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[UP_FACTOR]),
+                     0, forward_rows, &jb);
+}
+
+/* dx[c][i][j] = sum over the f x f block it was copied to. */
+static void backward_rows(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const up_job *jb = ctx;
+    const int f = jb->l->cfg[UP_FACTOR], w = jb->l->in.w;
+    const size_t ow = (size_t)jb->l->out.w;
+    for (size_t r = first; r < last; r++) {
+        const float *g = jb->dy + r * (size_t)f * ow;
+        float *d = jb->dx + r * (size_t)w;
         for (int j = 0; j < w; j++)
             d[j] = 0.0f;
         for (int t = 0; t < f; t++)
@@ -72,6 +85,19 @@ static void up_backward(ae_layer *l, const float *x, const float *dy,
                 for (int u = 0; u < f; u++)
                     d[j] += g[(size_t)t * ow + (size_t)j * f + u];
     }
+}
+
+static void up_backward(ae_layer *l, const float *x, const float *dy,
+                        float *dx, size_t batch, float *scratch)
+{
+    (void)x;
+    (void)scratch;
+    if (dx == NULL)
+        return;
+    up_job jb = {l, NULL, dy, NULL, dx};
+    const size_t rows = batch * (size_t)l->in.c * (size_t)l->in.h;
+    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[UP_FACTOR]),
+                     0, backward_rows, &jb);
 }
 
 const ae__layer_ops ae__upsample2d_ops = {

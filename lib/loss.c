@@ -3,48 +3,97 @@
 #include <math.h>
 
 #include "loss.h"
+#include "parallel.h"
 
 /* PyTorch clamps each log term at -100 so a saturated prediction gives a
  * large finite loss, and bounds the BCE gradient's denominator below. */
 #define BCE_LOG_FLOOR (-100.0)
 #define BCE_GRAD_EPS 1e-12
 
-static double mse(const float *y, const float *t, size_t n, float *grad)
+/* Sums are taken in fixed blocks (their count depends on n alone), each
+ * in double, and the block sums added in order: the threads share the
+ * blocks, and the result does not depend on how many there are. */
+#define LOSS_BLOCK ((size_t)1 << 12)
+
+typedef struct loss_job {
+    const float *y, *t;
+    float *grad;
+    size_t n, blocks;
+    int sigmoid_fused;
+    double sum[AE__PARALLEL_MAX_BLOCKS];
+} loss_job;
+
+static void block_range(const loss_job *j, size_t b, size_t *lo, size_t *hi)
 {
-    double sum = 0.0;
-    const float scale = 2.0f / (float)n;
-    for (size_t i = 0; i < n; i++) {
-        float d = y[i] - t[i];
-        sum += (double)d * d;
-        grad[i] = scale * d; /* d/dy (y - t)^2 / n */
-    }
-    return sum / (double)n;
+    *lo = j->n * b / j->blocks;
+    *hi = j->n * (b + 1) / j->blocks;
 }
 
-static double bce(const float *y, const float *t, size_t n, float *grad,
-                  int sigmoid_fused)
+static void mse_blocks(void *ctx, size_t first, size_t last, int part)
 {
-    double sum = 0.0;
-    const double inv_n = 1.0 / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double yi = y[i], ti = t[i];
-        double log_y = fmax(log(yi), BCE_LOG_FLOOR);
-        double log_1my = fmax(log1p(-yi), BCE_LOG_FLOOR);
-        sum -= ti * log_y + (1.0 - ti) * log_1my;
-        if (sigmoid_fused) /* dL/dz = (y - t) / n through the sigmoid */
-            grad[i] = (float)((yi - ti) * inv_n);
-        else /* dL/dy = (y - t) / (y (1 - y)) / n */
-            grad[i] = (float)((yi - ti) /
-                              fmax(yi * (1.0 - yi), BCE_GRAD_EPS) * inv_n);
+    (void)part;
+    loss_job *j = ctx;
+    const float scale = 2.0f / (float)j->n;
+    for (size_t b = first; b < last; b++) {
+        size_t lo, hi;
+        block_range(j, b, &lo, &hi);
+        double sum = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            float d = j->y[i] - j->t[i];
+            sum += (double)d * d;
+            j->grad[i] = scale * d; /* d/dy (y - t)^2 / n */
+        }
+        j->sum[b] = sum;
     }
-    return sum * inv_n;
 }
+
+static void bce_blocks(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    loss_job *j = ctx;
+    const double inv_n = 1.0 / (double)j->n;
+    for (size_t b = first; b < last; b++) {
+        size_t lo, hi;
+        block_range(j, b, &lo, &hi);
+        double sum = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            double yi = j->y[i], ti = j->t[i];
+            double log_y = fmax(log(yi), BCE_LOG_FLOOR);
+            double log_1my = fmax(log1p(-yi), BCE_LOG_FLOOR);
+            sum -= ti * log_y + (1.0 - ti) * log_1my;
+            if (j->sigmoid_fused) /* dL/dz = (y - t) / n through sigmoid */
+                j->grad[i] = (float)((yi - ti) * inv_n);
+            else /* dL/dy = (y - t) / (y (1 - y)) / n */
+                j->grad[i] = (float)((yi - ti) /
+                                     fmax(yi * (1.0 - yi), BCE_GRAD_EPS) *
+                                     inv_n);
+        }
+        j->sum[b] = sum;
+    }
+}
+
+/* Blocks per thread below which one thread does them all: MSE streams,
+ * BCE takes two logarithms per value. */
+enum { MSE_GRAIN_BLOCKS = 16, BCE_GRAIN_BLOCKS = 1 };
 
 double ae__loss(ae_loss kind, const float *y, const float *t, size_t n,
                 float *grad, int sigmoid_fused)
 {
-    return kind == AE_LOSS_BCE ? bce(y, t, n, grad, sigmoid_fused)
-                               : mse(y, t, n, grad);
+    loss_job j;
+    j.y = y;
+    j.t = t;
+    j.grad = grad;
+    j.n = n;
+    j.blocks = ae__parallel_blocks(n, LOSS_BLOCK);
+    j.sigmoid_fused = sigmoid_fused;
+    if (kind == AE_LOSS_BCE)
+        ae__parallel_for(j.blocks, BCE_GRAIN_BLOCKS, 0, bce_blocks, &j);
+    else
+        ae__parallel_for(j.blocks, MSE_GRAIN_BLOCKS, 0, mse_blocks, &j);
+    double sum = 0.0;
+    for (size_t b = 0; b < j.blocks; b++)
+        sum += j.sum[b];
+    return kind == AE_LOSS_BCE ? sum * (1.0 / (double)n) : sum / (double)n;
 }
 
 double ae__l1_penalty(const float *h, size_t n, float lambda)

@@ -157,16 +157,14 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
      * allocation has succeeded, so a failure leaves the model as it was. */
     size_t n_new = m->n_params + l->n_weights + l->n_bias;
     ae_layer **layers = m->layers;
+    size_t cap = m->cap_layers;
     float *params = ae__calloc(n_new, sizeof(float));
     float *grads = ae__calloc(n_new, sizeof(float));
     if (index == m->cap_layers) {
-        size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
+        cap = m->cap_layers ? 2 * m->cap_layers : 8;
         layers = ae__calloc(cap, sizeof(*layers));
-        if (layers != NULL) {
-            if (index > 0)
-                memcpy(layers, m->layers, index * sizeof(*layers));
-            m->cap_layers = cap;
-        }
+        if (layers != NULL && index > 0)
+            memcpy(layers, m->layers, index * sizeof(*layers));
     }
     if (params == NULL || grads == NULL || layers == NULL) {
         ae__free(params);
@@ -188,6 +186,7 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
     m->params = params;
     m->grads = grads;
     m->layers = layers;
+    m->cap_layers = cap;
     m->layers[index] = l;
     m->n_layers++;
     m->n_params = n_new;
@@ -212,8 +211,9 @@ size_t ae_model_encoder_layer_count(const ae_model *m)
 
 ae_status ae_model_layer(const ae_model *m, size_t index, ae_layer **layer)
 {
-    AE_REQUIRE(m);
     AE_REQUIRE(layer);
+    *layer = NULL;
+    AE_REQUIRE(m);
     if (index >= m->n_layers)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "ae_model_layer: index %zu, but the model has %zu "

@@ -23,11 +23,12 @@ ae_status ae__noise_check(const char *fn, ae_noise kind, float level,
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "%s: salt-and-pepper level %g is a probability above 1",
                         fn, (double)level);
-    /* Written so that a NaN bound fails too. */
-    if (!(lo < hi))
+    /* Written so that a NaN bound fails too; an infinite bound would let
+     * salt and pepper write infinities. */
+    if (!(lo < hi) || !isfinite(lo) || !isfinite(hi))
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
-                        "%s: bounds lo = %g, hi = %g do not satisfy lo < hi",
-                        fn, (double)lo, (double)hi);
+                        "%s: bounds lo = %g, hi = %g are not finite with "
+                        "lo < hi", fn, (double)lo, (double)hi);
     return AE_OK;
 }
 

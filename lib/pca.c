@@ -105,7 +105,7 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "%s: %zu components exceed min(n, d) with n = %zu "
                         "rows and d = %zu", fn, k, n, d);
-    size_t dd, kd, block_vals;
+    size_t dd, kd, block_vals, nd;
     const size_t block = n < PCA_BLOCK_ROWS ? n : PCA_BLOCK_ROWS;
     /* LAPACK indexes the d x d matrix with 32-bit integers: d^2 < 2^31. */
     if (d > PCA_MAX_DIM)
@@ -117,6 +117,9 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
         !ae__mul_size(block, d, &block_vals))
         return ae__fail(AE_ERR_LIMIT, "%s: dimension d = %zu is too large",
                         fn, d);
+    if (!ae__mul_size(n, d, &nd))
+        return ae__fail(AE_ERR_LIMIT, "%s: n = %zu rows of d = %zu values "
+                        "overflow the address space", fn, n, d);
 
     (void)ae__thread_count(); /* make sure BLAS runs with our thread count */
 

@@ -241,10 +241,21 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
                                 ae__model_grads(m), n);
 }
 
+/* The noise settings are checked one by one when set; a salt-and-pepper
+ * level above 1 (set before the kind, say) is refused when used. */
+static ae_status check_noise(const ae_trainer *t, const char *fn)
+{
+    float lo, hi;
+    range_bounds(t->range, &lo, &hi);
+    return ae__noise_check(fn, t->noise, t->noise_level, lo, hi);
+}
+
 static ae_status check_arrays(ae_trainer *t, const float *input,
                               const float *target, size_t batch)
 {
     ae_status s = ae_model_validate(t->model);
+    if (s == AE_OK)
+        s = check_noise(t, "ae_trainer_step");
     if (s != AE_OK)
         return s;
     if (batch == 0)
@@ -268,12 +279,19 @@ ae_status ae_trainer_step(ae_trainer *t, const float *input,
     if (s != AE_OK)
         return s;
     size_t n = batch * ae_model_input_size(t->model);
-    const float *x = corrupt(t, &t->noise_rng, input, n);
+    /* The noise is drawn from a copy of the generator, kept only if the
+     * step succeeds: a failed step (out of memory, a non-finite loss)
+     * leaves the trainer as it was, and its retry draws the same noise. */
+    ae__rng rng = t->noise_rng;
+    const float *x = corrupt(t, &rng, input, n);
     double value = 0.0;
     s = train_on(t, x, target ? target : input, batch, &value);
-    if (s == AE_OK && loss != NULL)
+    if (s != AE_OK)
+        return s;
+    t->noise_rng = rng;
+    if (loss != NULL)
         *loss = (float)value;
-    return s;
+    return AE_OK;
 }
 
 /* ---- datasets ---------------------------------------------------------- */
@@ -298,6 +316,8 @@ ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
     AE_REQUIRE(ds);
     AE_REQUIRE(loss);
     ae_status s = ae_model_validate(t->model);
+    if (s == AE_OK)
+        s = check_noise(t, "ae_trainer_evaluate");
     if (s == AE_OK)
         s = check_dataset(t, ds, "evaluation");
     if (s == AE_OK)
@@ -396,7 +416,6 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "salt-and-pepper level %g is above 1",
                         (double)t->noise_level);
-    t->range = ae_dataset_range(train);
     s = reserve(t, t->batch_size);
     if (s != AE_OK)
         return s;
@@ -408,6 +427,11 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                           ae__rng_next(&order));
     if (s != AE_OK)
         return s;
+    /* A fit that fails before its first step completes (out of memory in
+     * the first step's buffers, say) leaves the trainer as it was. */
+    const ae__rng saved_rng = t->noise_rng;
+    const ae_pixel_range saved_range = t->range;
+    t->range = ae_dataset_range(train);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     ae_progress p = {.size = sizeof p, .epochs = epochs,
@@ -429,5 +453,9 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
             stop = 1;
     }
     ae_batches_free(it);
+    if (s != AE_OK && p.batch == 0) {
+        t->noise_rng = saved_rng;
+        t->range = saved_range;
+    }
     return s;
 }

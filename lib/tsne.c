@@ -11,8 +11,9 @@
  *                   = 4 (A_i - R_i / Z),
  * A_i = sum_j p_ij K_ij (y_i - y_j), R_i = sum_j K_ij^2 (y_i - y_j), so one
  * pass over P's rows gives A, R and the row sums of K with no n x n kernel
- * matrix, and rows are independent: threads take contiguous row ranges and
- * every row is summed the same way whatever the thread count.
+ * matrix, and rows are independent: the library's threads (parallel.h)
+ * take contiguous row ranges and every row is summed the same way whatever
+ * the thread count.
  *
  * Optimiser (reference tsne.py): u = momentum u - eta gains g, y += u,
  * gains + 0.2 where g and u differ in sign, else gains * 0.8, floor 0.01. */

@@ -245,7 +245,7 @@ START_TEST(test_errors)
     static known k;
     make_known(&k);
     ae_pca *p = (ae_pca *)&p;
-    float out[KN * KD];
+    float out[KN * KD] = {0}; /* read as codes below: defined values */
     double dv[KD];
     ck_assert_ae_status(ae_pca_create(NULL, 2), AE_ERR_NULL);
     ck_assert_ae_status(ae_pca_create(&p, 0), AE_ERR_INVALID_ARGUMENT);

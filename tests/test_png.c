@@ -1104,6 +1104,123 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* ---- writing one image ------------------------------------------------ */
+
+/* ae_image_write_png writes each image at its own size, without gaps, so
+ * a folder of them loads back through ae_dataset_load_png_folder with the
+ * very same pixels (as floats, exactly). */
+START_TEST(single_image_round_trip)
+{
+    enum { N = 6, H = 9, W = 13 };
+    char *root = tmp_join("single", NULL, NULL);
+    make_dir(root);
+    static const char *classes[] = {"a", "b"};
+    /* The images, as the library turns 8-bit pixels into floats: an IDX
+     * dataset of the same bytes, 0 and 255 included. */
+    uint8_t bytes[N * H * W];
+    for (int p = 0; p < N * H * W; p++)
+        bytes[p] = (uint8_t)((p * 37 + p / 7) % 256);
+    bytes[0] = 0;
+    bytes[1] = 255;
+    size_t idx_size;
+    uint8_t *idx = tu_idx_images(N, H, W, bytes, &idx_size);
+    ae_dataset *src = NULL;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&src, idx, idx_size, NULL, 0));
+    float *want = malloc((size_t)N * H * W * sizeof *want);
+    ck_assert_ptr_nonnull(want);
+    ck_assert_ae_ok(ae_dataset_batch(src, 0, N, want, NULL));
+    ae_dataset_free(src);
+    free(idx);
+    for (int i = 0; i < N; i++) {
+        const float *img = want + (size_t)i * H * W;
+        char *dir = tmp_join("single", classes[i / 3], NULL);
+        make_dir(dir);
+        free(dir);
+        char name[32];
+        snprintf(name, sizeof name, "%02d.png", i);
+        char *f = tmp_join("single", classes[i / 3], name);
+        ck_assert_ae_ok(ae_image_write_png(f, img, 1, H, W, 0.0f, 1.0f));
+        picture pic = read_picture(f);
+        ck_assert_int_eq(pic.width, W);
+        ck_assert_int_eq(pic.height, H);
+        ck_assert_int_eq(pic.channels, 1);
+        free(pic.px);
+        free(f);
+    }
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_png_folder(&ds, root));
+    ck_assert_uint_eq(ae_dataset_count(ds), N);
+    int c, h, w;
+    ck_assert_ae_ok(ae_dataset_shape(ds, &c, &h, &w));
+    ck_assert_int_eq(h, H);
+    ck_assert_int_eq(w, W);
+    float *got = malloc((size_t)N * H * W * sizeof *got);
+    uint8_t labels[N];
+    ck_assert_ptr_nonnull(got);
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, N, got, labels));
+    ck_assert_int_eq(memcmp(got, want, (size_t)N * H * W * sizeof *got), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_uint_eq(labels[i], (unsigned)(i / 3));
+    ae_dataset_free(ds);
+
+    /* Per-image stretching (lo >= hi), RGB planes, a constant image. */
+    const float ramp[4] = {-2.0f, 0.0f, 1.0f, 3.0f};
+    char *f = tmp_join("single_stretch.png", NULL, NULL);
+    ck_assert_ae_ok(ae_image_write_png(f, ramp, 1, 1, 4, 0.0f, 0.0f));
+    picture p = read_picture(f);
+    ck_assert_uint_eq(at(&p, 0, 0, 0), 0);
+    ck_assert_uint_eq(at(&p, 0, 1, 0), 102);
+    ck_assert_uint_eq(at(&p, 0, 2, 0), 153);
+    ck_assert_uint_eq(at(&p, 0, 3, 0), 255);
+    free(p.px);
+    const float rgb[6] = {1.0f, 0.0f, 0.0f, 1.0f, 0.5f, 0.5f}; /* 1 x 2 */
+    ck_assert_ae_ok(ae_image_write_png(f, rgb, 3, 1, 2, 0.0f, 1.0f));
+    p = read_picture(f);
+    ck_assert_int_eq(p.channels, 3);
+    ck_assert_uint_eq(at(&p, 0, 0, 0), 255);
+    ck_assert_uint_eq(at(&p, 0, 0, 1), 0);
+    ck_assert_uint_eq(at(&p, 0, 0, 2), 128);
+    ck_assert_uint_eq(at(&p, 0, 1, 0), 0);
+    ck_assert_uint_eq(at(&p, 0, 1, 1), 255);
+    free(p.px);
+    const float flat[4] = {0.3f, 0.3f, 0.3f, 0.3f};
+    ck_assert_ae_ok(ae_image_write_png(f, flat, 1, 2, 2, 1.0f, 1.0f));
+    p = read_picture(f);
+    ck_assert_uint_eq(at(&p, 1, 1, 0), 128);
+    free(p.px);
+
+    /* Errors: nothing written, no temporary file left behind. */
+    const float bad[2] = {0.0f, NAN};
+    ck_assert_ae_status(ae_image_write_png(NULL, flat, 1, 2, 2, 0, 1),
+                        AE_ERR_NULL);
+    ck_assert_ae_status(ae_image_write_png(f, NULL, 1, 2, 2, 0, 1),
+                        AE_ERR_NULL);
+    ck_assert_ae_status(ae_image_write_png("", flat, 1, 2, 2, 0, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_image_write_png(f, flat, 2, 1, 2, 0, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_image_write_png(f, flat, 1, 0, 2, 0, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_image_write_png(f, flat, 1, 1, 4097, 0, 1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_image_write_png(f, flat, 1, 2, 2, 0, INFINITY),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_image_write_png(f, bad, 1, 1, 2, 0, 1),
+                        AE_ERR_NOT_FINITE);
+    expect_message_has("pixel 1");
+    char *missing = tmp_join("no_such_dir", "x.png", NULL);
+    ck_assert_ae_status(ae_image_write_png(missing, flat, 1, 2, 2, 0, 1),
+                        AE_ERR_IO);
+    expect_message_has("no_such_dir");
+    ck_assert_int_eq(count_entries(tu_tmpdir(), ".tmp."), 0);
+    free(missing);
+    free(f);
+    free(got);
+    free(want);
+    free(root);
+}
+END_TEST
+
 static Suite *png_suite(void)
 {
     Suite *s = suite_create("png");
@@ -1127,6 +1244,7 @@ static Suite *png_suite(void)
     tcase_add_test(folder, folder_corrupt_files);
     tcase_add_test(folder, folder_empty_and_missing);
     tcase_add_test(folder, folder_limits);
+    tcase_add_test(folder, single_image_round_trip);
     suite_add_tcase(s, folder);
     TCase *oom = tcase_create("oom");
     tcase_add_test(oom, allocation_failures);

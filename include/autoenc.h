@@ -129,7 +129,8 @@ typedef enum ae_pixel_range {
  * optionally labels (magic 0x00000801, uint8, N; labels_path may be NULL).
  * Each file may be raw or gzip-compressed (detected from its content).
  * Magic, dimensions and lengths are checked against the data: N, H and W
- * must be >= 1 and H, W <= 4096 (else AE_ERR_LIMIT); a file shorter or longer
+ * must be >= 1 (else AE_ERR_FORMAT) and H, W <= 4096 (else AE_ERR_LIMIT),
+ * and N x H x W must fit in memory sizes (AE_ERR_LIMIT); a file shorter or longer
  * than its header declares is AE_ERR_FORMAT, and a gzip stream is never
  * inflated past the declared size.  Image and label counts must agree
  * (AE_ERR_SHAPE); label values are not restricted.  Pixels are kept as

@@ -80,11 +80,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < MODELS; i++) {
         run *r = &runs[i];
         run_start(r, names[i], one_hidden_ae(hidden[i], opt.seed), &opt);
-        /* The library's penalty sums |h| over the whole batch; per image
-         * is lambda / BATCH.  (Summed over the batch, lambda = 1e-4 and
-         * 1e-3 silence every unit within the first epoch.) */
-        check(ae_trainer_set(r->trainer, AE_TRAIN_L1_CODE, lambdas[i] / BATCH),
+        /* Averaged over the batch's images: summed over the whole batch,
+         * lambda = 1e-4 and 1e-3 silence every unit within an epoch. */
+        check(ae_trainer_set(r->trainer, AE_TRAIN_L1_CODE, lambdas[i]),
               "setting the L1 penalty");
+        check(ae_trainer_set(r->trainer, AE_TRAIN_L1_PER_IMAGE, 1),
+              "averaging the L1 penalty per image");
         run_fit(r, train, test, epochs);
 
         /* The hidden layer is layer 0, the code. */

@@ -70,7 +70,9 @@ static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
 
 /* That layer's kernels as a grid: row o holds the in_c kernels that make
  * output channel o, each stretched to its own range.  (A transposed
- * convolution stores them in_c x out_c, so it is read transposed.) */
+ * convolution stores them in_c x out_c, so it is read transposed.)  Each
+ * k x k kernel sits in a black frame one pixel wide (a value below its
+ * smallest), so that neighbouring kernels stay apart. */
 static void write_decoder_filters(const char *path, const ae_layer *l)
 {
     int in_c, out_c;
@@ -80,19 +82,45 @@ static void write_decoder_filters(const char *path, const ae_layer *l)
     int k = 1;
     while ((size_t)(k * k) < kk)
         k++;
-    float *w = xmalloc(n * sizeof *w), *tiles = xmalloc(n * sizeof *tiles);
+    const int f = k + 2; /* framed side */
+    float *w = xmalloc(n * sizeof *w);
+    float *tiles = xmalloc(n / kk * f * f * sizeof *tiles);
     check(ae_layer_get_weights(l, w, n), "reading the filters");
     int transposed = ae_layer_get_kind(l) == AE_LAYER_CONV_TRANSPOSE2D;
     for (int o = 0; o < out_c; o++)
-        for (int c = 0; c < in_c; c++)
-            memcpy(tiles + ((size_t)o * in_c + c) * kk,
-                   w + (transposed ? (size_t)c * out_c + o
-                                   : (size_t)o * in_c + c) * kk,
-                   kk * sizeof *w);
-    check(ae_image_grid_write_png(path, tiles, n / kk, in_c, 1, k, k, 0.0f,
-                                  0.0f, 8), "writing the filters");
+        for (int c = 0; c < in_c; c++) {
+            const float *kernel = w + (transposed ? (size_t)c * out_c + o
+                                                  : (size_t)o * in_c + c) * kk;
+            float *t = tiles + ((size_t)o * in_c + c) * f * f;
+            float lo = kernel[0], hi = kernel[0];
+            for (size_t i = 1; i < kk; i++) {
+                lo = kernel[i] < lo ? kernel[i] : lo;
+                hi = kernel[i] > hi ? kernel[i] : hi;
+            }
+            for (int y = 0; y < f; y++)
+                for (int x = 0; x < f; x++)
+                    t[y * f + x] = y == 0 || x == 0 || y == f - 1 ||
+                                           x == f - 1
+                                       ? lo - 0.3f * (hi - lo) - 1e-6f
+                                       : kernel[(y - 1) * k + x - 1];
+        }
+    check(ae_image_grid_write_png(path, tiles, n / kk, in_c, 1, f, f, 0.0f,
+                                  0.0f, 6), "writing the filters");
     free(tiles);
     free(w);
+}
+
+/* The MSE of drawing nothing: an all-black picture against every image
+ * of ds.  A decoder whose error comes near it has learnt nothing. */
+static double blank_mse(const ae_dataset *ds)
+{
+    size_t n = ae_dataset_count(ds);
+    float *x = read_images(ds, 0, n, NULL);
+    double s = 0;
+    for (size_t i = 0; i < n * PIXELS; i++)
+        s += (double)x[i] * x[i];
+    free(x);
+    return s / (double)(n * PIXELS);
 }
 
 int main(int argc, char **argv)
@@ -122,6 +150,7 @@ int main(int argc, char **argv)
     check(ae_dataset_batch(test, 0, SHOWN, grid, NULL), "reading digits");
     double loss[3];
     size_t params[3];
+    int collapsed[3];
     run runs[3];
     /* The first decoder convolution's feature maps (16 x 7 x 7 in every
      * decoder) of the first test image: MAPS channels per decoder. */
@@ -153,6 +182,10 @@ int main(int argc, char **argv)
         printf("%-7s decoder: %zu parameters, test MSE %.5f\n", names[k],
                params[k], loss[k]);
     }
+    double blank = blank_mse(test);
+    printf("an all-black picture: test MSE %.5f\n", blank);
+    for (int k = UNPOOL; k <= BOTH; k++)
+        collapsed[k] = !opt.quick && loss[k] > 0.9 * blank;
     int best = 0;
     for (int k = 1; k < 3; k++)
         best = loss[k] < loss[best] ? k : best;
@@ -168,7 +201,18 @@ int main(int argc, char **argv)
                             cell("%.5f", loss[k])});
         report_value(rep, cell("%s_params", names[k]), (double)params[k]);
         report_value(rep, cell("%s_test_mse", names[k]), loss[k]);
+        report_value(rep, cell("%s_collapsed", names[k]), collapsed[k]);
     }
+    for (int k = UNPOOL; k <= BOTH; k++) {
+        if (collapsed[k])
+            report_text(rep, "The %s decoder's training collapsed: its "
+                        "test MSE %.5f is about that of drawing an all-black "
+                        "picture (%.5f), and its reconstructions are black. "
+                        "(Seen with every seed tried; the notebook's deconv "
+                        "model did learn, so this needs looking into.)",
+                        names[k], loss[k], blank);
+    }
+    report_value(rep, "all_black_test_mse", blank);
     report_value(rep, "epochs", epochs);
     report_text(rep, "Best on the test images: %s (test MSE %.5f). The "
                 "original notebook found \"both\" best.", names[best],
@@ -188,7 +232,8 @@ int main(int argc, char **argv)
         report_figure(rep, cell("filters_%s.png", names[k]), cell(
             "The %s decoder's first %s (16 -> 16 channels, 3x3): row o holds "
             "the 16 kernels that make output channel o from the 16 input "
-            "channels, each stretched to its own range.", names[k],
+            "channels, each stretched to its own range (darkest to "
+            "lightest gray) in a black frame.", names[k],
             k == UNPOOL ? "convolution, after the first unpooling"
                         : k == DECONV ? "transposed convolution (stride 2, "
                                         "3x3 code to 7x7)"
@@ -202,11 +247,10 @@ int main(int argc, char **argv)
                   "to 7 of the 7x7 output of the first decoder layer with "
                   "weights, one row per decoder (unpool, deconv, both), each "
                   "map stretched to its own range (an all-zero map, a "
-                  "channel the ReLU switched off, is mid-gray). Unpooling "
-                  "puts each code value back at the position its maximum "
-                  "came from, so the unpool and both maps keep a sparse, "
-                  "blocky layout; the stride-2 transposed convolution spreads "
-                  "every code value over a 3x3 patch.");
+                  "channel the ReLU switched off, is mid-gray). The unpool "
+                  "and both maps already trace parts of the digit at 7x7; "
+                  "the stride-2 transposed convolution's maps show the "
+                  "regular grid pattern it stamps on a 3x3 code.");
     report_close(rep);
 
     free(all_maps);

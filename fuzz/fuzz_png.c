@@ -66,8 +66,9 @@ static uint8_t *fix_chunk_crcs(const uint8_t *data, size_t size)
                 FUZZ_CHECK(fixed != NULL);
                 memcpy(fixed, data, size);
             }
+            uint8_t *at = fixed + pos + 8 + len;
             for (int k = 0; k < 4; k++)
-                fixed[pos + 8 + len + (size_t)k] = (uint8_t)(crc >> (24 - 8 * k));
+                at[k] = (uint8_t)(crc >> (24 - 8 * k));
         }
         pos += 12 + (size_t)len;
     }

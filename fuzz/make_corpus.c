@@ -3,13 +3,13 @@
  *
  *   make_corpus HARNESS OUTDIR
  *
- * writes OUTDIR/HARNESS-seed-01 .. -NN (N = seed_count(HARNESS), the number
- * fuzz/meson.build and tests/meson.build list): small valid inputs of every
- * flavour the parser knows, made with the public API (models), zlib (gzip)
- * and libpng (PNG), so the seeds follow the formats as they evolve.  Each
- * seed is checked to load before it is written (PNGs through the private
- * ae__png_read_gray_memory, so this links the library's objects).  The seeds are built at
- * build time rather than committed.
+ * writes OUTDIR/HARNESS-seed-01 .. -NN (N as fuzz/meson.build and
+ * tests/meson.build list it): small valid inputs of every flavour the
+ * parser knows, made with the public API (models), zlib (gzip) and libpng
+ * (PNG), so the seeds follow the formats as they evolve.  Each seed is
+ * checked to load before it is written (PNGs through the private
+ * ae__png_read_gray_memory, so this links the library's objects).  The
+ * seeds are built at build time rather than committed.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

@@ -138,6 +138,7 @@ int main(int argc, char **argv)
             total++;
         }
     }
-    printf("replay: %ld input(s) ran%s\n", total, failed ? ", with errors" : "");
+    printf("replay: %ld input(s) ran%s\n", total,
+           failed ? ", with errors" : "");
     return failed ? 1 : 0;
 }

@@ -510,7 +510,11 @@ typedef enum ae_train_param {
     AE_TRAIN_SEED = 6,        /* shuffling and noise, default 0 */
     AE_TRAIN_RANGE = 7        /* an ae_pixel_range: noise is clipped to it;
                                  ae_trainer_fit sets it from the training
-                                 data, default AE_RANGE_UNIT */
+                                 data, default AE_RANGE_UNIT */,
+    AE_TRAIN_L1_PER_IMAGE = 8 /* 0 or 1, default 0.  1 divides the L1 term
+                                 by the batch size: lambda * sum |code| /
+                                 batch, so lambda means the same at any
+                                 batch size (since 0.1) */
 } ae_train_param;
 
 /* What the fit callback is told.  Filled by the library; `size` is

@@ -20,6 +20,7 @@ struct ae_trainer {
 
     ae_loss loss;
     float l1_code;
+    int l1_per_image;     /* divide the L1 term by the batch size */
     ae_noise noise;
     float noise_level;
     size_t batch_size;
@@ -86,6 +87,10 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
         if ((ok = isfinite(v) && v >= 0.0))
             t->l1_code = (float)v;
         break;
+    case AE_TRAIN_L1_PER_IMAGE:
+        if ((ok = is_whole(v, 0, 1)))
+            t->l1_per_image = (int)v;
+        break;
     case AE_TRAIN_NOISE:
         if ((ok = is_whole(v, AE_NOISE_NONE, AE_NOISE_SALT_PEPPER)))
             t->noise = (ae_noise)v;
@@ -131,6 +136,7 @@ ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p, double *v)
     switch (p) {
     case AE_TRAIN_LOSS: *v = t->loss; break;
     case AE_TRAIN_L1_CODE: *v = t->l1_code; break;
+    case AE_TRAIN_L1_PER_IMAGE: *v = t->l1_per_image; break;
     case AE_TRAIN_NOISE: *v = t->noise; break;
     case AE_TRAIN_NOISE_LEVEL: *v = t->noise_level; break;
     case AE_TRAIN_BATCH_SIZE: *v = (double)t->batch_size; break;
@@ -191,6 +197,12 @@ static const float *corrupt(ae_trainer *t, ae__rng *rng, const float *input,
     return t->noisy;
 }
 
+/* The weight of sum |code| over the batch in the loss. */
+static float l1_weight(const ae_trainer *t, size_t batch)
+{
+    return t->l1_per_image ? t->l1_code / (float)batch : t->l1_code;
+}
+
 /* Forward pass and loss (reconstruction + L1 on the code); the gradient of
  * the reconstruction term is left in t->dy.  *fused tells whether it is
  * with respect to the output's pre-activation. */
@@ -211,7 +223,8 @@ static ae_status forward_loss(ae_trainer *t, const float *x,
     *loss = ae__loss(t->loss, y, target, n, t->dy, *fused);
     if (t->l1_code > 0.0f)
         *loss += ae__l1_penalty(ae__model_code(m),
-                                batch * ae_model_code_size(m), t->l1_code);
+                                batch * ae_model_code_size(m),
+                                l1_weight(t, batch));
     if (!isfinite(*loss))
         return ae__fail(AE_ERR_NOT_FINITE,
                         "loss is %g: training diverged or the data holds "
@@ -228,7 +241,8 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     int fused = 0;
     ae_status s = forward_loss(t, x, target, batch, loss, &fused);
     if (s == AE_OK)
-        s = ae__model_backward(m, x, batch, t->dy, fused, t->l1_code);
+        s = ae__model_backward(m, x, batch, t->dy, fused,
+                               l1_weight(t, batch));
     if (s != AE_OK)
         return s;
     size_t n = ae_model_param_count(m);

@@ -1085,7 +1085,7 @@ static void snap_world(bytes *b)
     X(trainer_set_null, NUL, 0,                                                \
       return ae_trainer_set(NULL, AE_TRAIN_BATCH_SIZE, 8);)                    \
     X(trainer_set_unknown, INV, 0,                                             \
-      return ae_trainer_set(W.t, (ae_train_param)8, 1);)                       \
+      return ae_trainer_set(W.t, (ae_train_param)99, 1);)                      \
     X(trainer_set_negative_param, INV, 0,                                      \
       return ae_trainer_set(W.t, (ae_train_param)-1, 1);)                      \
     X(trainer_set_loss_unknown, INV, 0,                                        \

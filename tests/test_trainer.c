@@ -199,6 +199,30 @@ START_TEST(fit_reports_progress_and_stops_early)
 }
 END_TEST
 
+/* Per-image L1 equals the summed form with lambda divided by the batch. */
+START_TEST(l1_per_image_scales_by_batch)
+{
+    float x[8 * 16], loss_sum = 0, loss_mean = 0;
+    tu_fill_uniform(x, 8 * 16, 0, 1, 9);
+    for (int per_image = 0; per_image <= 1; per_image++) {
+        ae_model *m = small_model(4, AE_ACT_SIGMOID);
+        ae_optimizer *o;
+        ae_trainer *t;
+        ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 0.1f, 0.0f));
+        ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_L1_CODE,
+                                       per_image ? 0.08 : 0.01));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_L1_PER_IMAGE, per_image));
+        ck_assert_ae_ok(ae_trainer_step(t, x, NULL, 8,
+                                        per_image ? &loss_mean : &loss_sum));
+        ae_trainer_free(t);
+        ae_optimizer_free(o);
+        ae_model_free(m);
+    }
+    ck_assert_float_eq_tol(loss_sum, loss_mean, 1e-6f);
+}
+END_TEST
+
 /* Same seed, same threads: bit-identical weights, with noise and L1 on. */
 static void train_once(float *params, uint64_t seed)
 {
@@ -285,6 +309,7 @@ int main(void)
     tcase_add_test(tc, non_finite_loss_stops_and_keeps_weights);
     tcase_add_test(tc, settings_and_errors);
     tcase_add_test(tc, fit_reports_progress_and_stops_early);
+    tcase_add_test(tc, l1_per_image_scales_by_batch);
     tcase_add_test(tc, deterministic);
     tcase_add_test(tc, short_mnist_training);
     suite_add_tcase(s, tc);

@@ -532,7 +532,11 @@ typedef struct ae_progress {
     double seconds;       /* since the fit call started */
 } ae_progress;
 
-/* Return 0 to go on, non-zero to stop training after this call. */
+/* Return 0 to go on, non-zero to stop training after this call.  The
+ * callback runs between steps: it may run forward passes on the model
+ * being trained (ae_model_reconstruct, ae_model_activations, to measure
+ * quality per epoch), but must not change its layers or weights, nor free
+ * the model, optimizer or trainer. */
 typedef int (*ae_progress_fn)(const ae_progress *p, void *user);
 
 /* A trainer borrows model and optimizer, which must outlive it. */

@@ -7,16 +7,47 @@
  * handle may be freed first.  The count is atomic because datasets may be
  * shared between threads, and freeing two views of one storage on two
  * threads at once must still free it exactly once.
+ *
+ * Storage from ae_dataset_map_idx holds no copy of the pixels: they are read
+ * in place from a read-only shared mapping of the file, unmapped with the
+ * storage.  Pages of a file mapping that a reader touched stay in the
+ * process's resident set (and so in its RSS) until the mapping is unmapped
+ * or they are dropped, even though they are clean page cache the kernel could
+ * reclaim; a shuffled epoch touches every page, so a 1,000,000-image file
+ * would end an epoch with 784 MB resident.  To keep the resident set flat,
+ * every read of mapped pixels is charged to the storage, and once the
+ * charges reach AE__MAP_RESIDENT_BUDGET the reader that crossed it drops the
+ * whole mapping with madvise(MADV_DONTNEED).  For a read-only file mapping
+ * that only unmaps the pages: they stay in the page cache, and the next read
+ * of one is a minor fault that maps it again (no disk read unless the kernel
+ * evicted it meanwhile), with the same bytes.  It is safe while other threads
+ * read the same storage.  The charge is an upper bound on what a read can
+ * bring in: the bytes read plus, for every image read apart from its
+ * neighbours, one fault-around window (the kernel maps up to 64 KiB of
+ * cached pages around a faulting address).  This keeps any access order -
+ * shuffled batches, splits, PCA passes - and costs one minor fault per image
+ * read once per budget's worth of reads.
  */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
+#endif
+
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "dataset.h"
 
 typedef struct storage {
     atomic_size_t refs;
-    uint8_t *pixels;   /* count x image_size */
+    uint8_t *pixels;   /* count x image_size: from ae__alloc, or in map */
+    void *map;         /* read-only file mapping of map_size bytes, or NULL */
+    size_t map_size;
+    atomic_size_t charged; /* mapped bytes read since the last drop */
     uint8_t *labels;   /* count, or NULL */
     size_t count;
     size_t image_size; /* height * width (one channel) */
@@ -42,9 +73,35 @@ static void storage_free(storage *st)
     for (size_t k = 0; k < st->class_count; k++)
         ae__free(st->class_names[k]);
     ae__free(st->class_names);
-    ae__free(st->pixels);
+    if (st->map != NULL)
+        munmap(st->map, st->map_size);
+    else
+        ae__free(st->pixels);
     ae__free(st->labels);
     ae__free(st);
+}
+
+/* The kernel maps up to this much of the page cache around a faulting
+ * address (fault_around_bytes, 64 KiB by default). */
+#define MAP_FAULT_AROUND ((size_t)64 << 10)
+
+/* Charge `bytes` of reads of st's mapping (nothing for memory storage), and
+ * drop the mapping's pages from the resident set when the charges reach the
+ * budget.  Only the reader whose charge crosses the budget drops, so
+ * concurrent readers drop once per crossing. */
+static void storage_charge(storage *st, size_t bytes)
+{
+    if (st->map == NULL)
+        return;
+    size_t before = atomic_fetch_add_explicit(&st->charged, bytes,
+                                              memory_order_relaxed);
+    if (before < AE__MAP_RESIDENT_BUDGET &&
+        bytes >= AE__MAP_RESIDENT_BUDGET - before) {
+        /* Cannot fail for a valid mapping; if it did, the pages would only
+         * stay resident longer. */
+        (void)madvise(st->map, st->map_size, MADV_DONTNEED);
+        atomic_store_explicit(&st->charged, 0, memory_order_relaxed);
+    }
 }
 
 static void storage_release(storage *st)
@@ -101,6 +158,51 @@ ae_status ae__dataset_adopt(ae_dataset **out, uint8_t *pixels,
     ae_status s = view_new(out, st, NULL, 0, count, AE_RANGE_UNIT);
     if (s != AE_OK)
         storage_free(st); /* no view holds a reference */
+    return s;
+}
+
+ae_status ae__dataset_adopt_mapped(ae_dataset **out, int fd, size_t file_size,
+                                   size_t data_offset, uint8_t *labels,
+                                   size_t count, int height, int width,
+                                   const char *name)
+{
+    void *map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        int err = errno;
+        char msg[128];
+        if (strerror_r(err, msg, sizeof msg) != 0)
+            snprintf(msg, sizeof msg, "error %d", err);
+        ae__free(labels);
+        return ae__fail(err == ENOMEM ? AE_ERR_NO_MEMORY : AE_ERR_IO,
+                        "%s: cannot map %zu bytes: %s", name, file_size, msg);
+    }
+    /* Start reading the file into the page cache when it surely fits in
+     * memory (readahead; the pages do not become resident in this process
+     * until read).  A larger file is left to the kernel's own readahead,
+     * which backs off for random reads. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 &&
+        file_size / (size_t)page <= (size_t)pages / 4)
+        (void)madvise(map, file_size, MADV_WILLNEED);
+    storage *st = ae__calloc(1, sizeof *st);
+    if (st == NULL) {
+        munmap(map, file_size);
+        ae__free(labels);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate dataset storage");
+    }
+    atomic_init(&st->refs, 0);
+    atomic_init(&st->charged, 0);
+    st->map = map;
+    st->map_size = file_size;
+    st->pixels = (uint8_t *)map + data_offset;
+    st->labels = labels;
+    st->count = count;
+    st->image_size = (size_t)height * (size_t)width;
+    st->height = height;
+    st->width = width;
+    ae_status s = view_new(out, st, NULL, 0, count, AE_RANGE_UNIT);
+    if (s != AE_OK)
+        storage_free(st);
     return s;
 }
 
@@ -191,6 +293,23 @@ static void copy_image(const ae_dataset *ds, size_t i, size_t slot,
         labels[slot] = st->labels[j];
 }
 
+/* Charge a read of count images of ds: one run of neighbouring images
+ * (contiguous) or count scattered ones. */
+static void charge_reads(const ae_dataset *ds, size_t count, int contiguous)
+{
+    if (ds->st->map == NULL)
+        return;
+    size_t bytes = count * ds->st->image_size; /* the images exist: no
+                                                  overflow */
+    size_t extra;
+    if (!ae__mul_size(contiguous ? 2 : count, MAP_FAULT_AROUND, &extra) ||
+        extra > SIZE_MAX - bytes)
+        bytes = SIZE_MAX;
+    else
+        bytes += extra;
+    storage_charge(ds->st, bytes);
+}
+
 static ae_status check_labels_wanted(const ae_dataset *ds,
                                      const uint8_t *labels, const char *fn)
 {
@@ -215,6 +334,7 @@ ae_status ae_dataset_batch(const ae_dataset *ds, size_t first, size_t count,
         return s;
     for (size_t k = 0; k < count; k++)
         copy_image(ds, first + k, k, images, labels);
+    charge_reads(ds, count, ds->index == NULL);
     return AE_OK;
 }
 
@@ -237,6 +357,7 @@ ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
         return s;
     for (size_t k = 0; k < count; k++)
         copy_image(ds, indices[k], k, images, labels);
+    charge_reads(ds, count, 0);
     return AE_OK;
 }
 

@@ -18,6 +18,21 @@ ae_status ae__dataset_adopt(ae_dataset **out, uint8_t *pixels,
                             uint8_t *labels, size_t count, int height,
                             int width);
 
+/* The same for pixels read in place from a file: bytes data_offset ..
+ * data_offset + count * height * width - 1 of the open regular file fd,
+ * whose file_size bytes (checked by the caller) are mapped read-only.  The
+ * mapping outlives fd (the caller still closes it) and is unmapped when the
+ * last handle sharing the storage is freed.  Takes ownership of labels as
+ * adopt does.  name is for messages. */
+ae_status ae__dataset_adopt_mapped(ae_dataset **out, int fd, size_t file_size,
+                                   size_t data_offset, uint8_t *labels,
+                                   size_t count, int height, int width,
+                                   const char *name);
+
+/* Mapped storage: drop the mapping's pages from the resident set after at
+ * most this many bytes' worth of reads (see dataset.c).  Not for users. */
+#define AE__MAP_RESIDENT_BUDGET ((size_t)32 << 20)
+
 /* Image i's uint8 pixels (ae_dataset_image_size bytes), or NULL when ds is
  * NULL or i >= ae_dataset_count(ds).  Valid while ds lives. */
 const uint8_t *ae__dataset_image_u8(const ae_dataset *ds, size_t i);

@@ -8,6 +8,9 @@
  * so trailing data is caught and a gzip bomb never inflates past the
  * declared size + 1.
  *
+ * ae_dataset_map_idx checks a raw image file's header and exact size the
+ * same way, then maps the file instead of reading its data (dataset.c).
+ *
  * Format: big-endian uint32 magic 0x00000803 (images) or 0x00000801
  * (labels), then one big-endian uint32 per dimension (N, H, W or N), then
  * the uint8 data.
@@ -311,8 +314,12 @@ static ae_status read_body(idx_src *src, size_t head, size_t body,
     return AE_OK;
 }
 
-/* Read one IDX file of ndims dimensions (3: images, 1: labels). */
-static ae_status idx_read(idx_src *src, int ndims, idx_data *out)
+/* Read and check the header of an IDX file of ndims dimensions (3: images,
+ * 1: labels): dim (unused dimensions 1), the header and data sizes, the
+ * latter checked for overflow, limits and (when the input's length is
+ * known) against that length. */
+static ae_status idx_header(idx_src *src, int ndims, uint32_t *dim,
+                            size_t *head_out, size_t *body_out)
 {
     const uint32_t magic = ndims == 3 ? IDX_MAGIC_IMAGES : IDX_MAGIC_LABELS;
     const size_t head = 4 + 4 * (size_t)ndims;
@@ -328,16 +335,26 @@ static ae_status idx_read(idx_src *src, int ndims, idx_data *out)
         return ae__fail(AE_ERR_FORMAT, "%s: magic 0x%08" PRIX32 " is not that "
                         "of an IDX %s file (0x%08" PRIX32 ")", src->name,
                         be32(h), ndims == 3 ? "image" : "label", magic);
-    out->dim[0] = out->dim[1] = out->dim[2] = 1;
+    dim[0] = dim[1] = dim[2] = 1;
     for (int k = 0; k < ndims; k++)
-        out->dim[k] = be32(h + 4 + 4 * k);
-    size_t body = out->dim[0];
-    s = ndims == 3 ? check_image_dims(src, out->dim, &body) : AE_OK;
+        dim[k] = be32(h + 4 + 4 * k);
+    size_t body = dim[0];
+    s = ndims == 3 ? check_image_dims(src, dim, &body) : AE_OK;
     if (s == AE_OK && body > SIZE_MAX - head)
         s = ae__fail(AE_ERR_LIMIT, "%s: %zu data bytes overflow size_t",
                      src->name, body);
     if (s == AE_OK)
         s = check_declared_size(src, head, body);
+    *head_out = head;
+    *body_out = body;
+    return s;
+}
+
+/* Read one IDX file of ndims dimensions (3: images, 1: labels). */
+static ae_status idx_read(idx_src *src, int ndims, idx_data *out)
+{
+    size_t head, body;
+    ae_status s = idx_header(src, ndims, out->dim, &head, &body);
     if (s == AE_OK)
         s = read_body(src, head, body, &out->bytes);
     return s;
@@ -387,6 +404,56 @@ ae_status ae_dataset_load_idx(ae_dataset **out, const char *images_path,
     idx_origin im = {.path = images_path, .name = images_path};
     idx_origin lb = {.path = labels_path, .name = labels_path};
     return load(out, &im, labels_path ? &lb : NULL);
+}
+
+/* Open a raw IDX image file for mapping: its header checked and its size
+ * exactly what the header declares.  src stays open for the caller. */
+static ae_status map_open(idx_src *src, const idx_origin *in, uint32_t *dim,
+                          size_t *head, size_t *body)
+{
+    ae_status s = src_open(src, in);
+    if (s == AE_OK)
+        s = src_start(src);
+    if (s != AE_OK)
+        return s;
+    if (src->gzip)
+        return ae__fail(AE_ERR_UNSUPPORTED, "%s: is gzip-compressed and "
+                        "cannot be memory-mapped: decompress it (gunzip -k) "
+                        "or read it with ae_dataset_load_idx", src->name);
+    if (src->raw_size == SIZE_MAX)
+        return ae__fail(AE_ERR_UNSUPPORTED, "%s: is not a regular file and "
+                        "cannot be memory-mapped: read it with "
+                        "ae_dataset_load_idx", src->name);
+    return idx_header(src, 3, dim, head, body);
+}
+
+ae_status ae_dataset_map_idx(ae_dataset **out, const char *images_path,
+                             const char *labels_path)
+{
+    AE_REQUIRE(out);
+    *out = NULL;
+    AE_REQUIRE(images_path);
+    idx_origin im = {.path = images_path, .name = images_path};
+    idx_origin lb_in = {.path = labels_path, .name = labels_path};
+    idx_src src;
+    idx_data lb = {0};
+    uint32_t dim[3];
+    size_t head = 0, body = 0;
+    ae_status s = map_open(&src, &im, dim, &head, &body);
+    if (s == AE_OK && labels_path)
+        s = idx_read_origin(&lb_in, 1, &lb);
+    if (s == AE_OK && labels_path && lb.dim[0] != dim[0])
+        s = ae__fail(AE_ERR_SHAPE, "%s holds %" PRIu32 " images but %s holds %"
+                     PRIu32 " labels", images_path, dim[0], labels_path,
+                     lb.dim[0]);
+    if (s == AE_OK)
+        s = ae__dataset_adopt_mapped(out, fileno(src.file), head + body, head,
+                                     lb.bytes, dim[0], (int)dim[1],
+                                     (int)dim[2], images_path);
+    else
+        ae__free(lb.bytes);
+    src_close(&src);
+    return s;
 }
 
 ae_status ae_dataset_load_idx_memory(ae_dataset **out, const void *images,

@@ -24,9 +24,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "atomic_file.h"
+#include "bytes.h"
 #include "layer.h"
 
 /* ---- format constants (docs/FORMAT.md) --------------------------------- */
@@ -63,70 +63,6 @@ enum {
 
 _Static_assert(REC_CFG + 4 * AE__LAYER_CFG_MAX == REC_WEIGHTS,
                "a layer record holds exactly AE__LAYER_CFG_MAX cfg slots");
-_Static_assert(sizeof(float) == sizeof(uint32_t),
-               "parameters are stored as IEEE-754 binary32");
-
-/* ---- little-endian fields ---------------------------------------------- */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void put_f32(uint8_t *p, float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    put_u32(p, bits);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static float get_f32(const uint8_t *p)
-{
-    uint32_t bits = get_u32(p);
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* Two's-complement int32 without implementation-defined conversions. */
-static int get_i32(const uint8_t *p)
-{
-    uint32_t v = get_u32(p);
-    return v <= (uint32_t)INT32_MAX ? (int)v : -(int)(~v) - 1;
-}
-
-/* zlib's CRC-32 of n bytes, fed in pieces that fit its uInt length. */
-static uint32_t crc_of(const uint8_t *p, size_t n)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        size_t piece = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
-        crc = crc32(crc, p, (uInt)piece);
-        p += piece;
-        n -= piece;
-    }
-    return (uint32_t)crc;
-}
 
 /* Prefix the current detail message (copied first: ae__fail writes the
  * same buffer) with a context string. */
@@ -206,37 +142,37 @@ static void serialize(const ae_model *m, uint8_t *buf, size_t size)
     ae__shape in = ae__model_input_shape(m);
     size_t n_layers = ae_model_layer_count(m);
     memcpy(buf, FILE_MAGIC, sizeof FILE_MAGIC);
-    put_u32(buf + OFF_VERSION, FORMAT_VERSION);
-    put_u32(buf + OFF_CHANNELS, (uint32_t)in.c);
-    put_u32(buf + OFF_HEIGHT, (uint32_t)in.h);
-    put_u32(buf + OFF_WIDTH, (uint32_t)in.w);
-    put_u64(buf + OFF_SEED, ae__model_seed(m));
-    put_u32(buf + OFF_LAYERS, (uint32_t)n_layers);
-    put_u32(buf + OFF_ENCODER, (uint32_t)ae_model_encoder_layer_count(m));
-    put_u64(buf + OFF_PARAMS, (uint64_t)ae_model_param_count(m));
+    ae__put_u32(buf + OFF_VERSION, FORMAT_VERSION);
+    ae__put_u32(buf + OFF_CHANNELS, (uint32_t)in.c);
+    ae__put_u32(buf + OFF_HEIGHT, (uint32_t)in.h);
+    ae__put_u32(buf + OFF_WIDTH, (uint32_t)in.w);
+    ae__put_u64(buf + OFF_SEED, ae__model_seed(m));
+    ae__put_u32(buf + OFF_LAYERS, (uint32_t)n_layers);
+    ae__put_u32(buf + OFF_ENCODER, (uint32_t)ae_model_encoder_layer_count(m));
+    ae__put_u64(buf + OFF_PARAMS, (uint64_t)ae_model_param_count(m));
 
     uint8_t *rec = buf + HEADER_SIZE;
     for (size_t i = 0; i < n_layers; i++, rec += RECORD_SIZE) {
         const ae_layer *l = layer_at(m, i);
-        put_u32(rec + REC_KIND, (uint32_t)l->ops->kind);
-        put_u32(rec + REC_PART, (uint32_t)l->part);
-        put_u32(rec + REC_ACT, (uint32_t)l->act);
-        put_f32(rec + REC_ACT_PARAM, l->act_param);
+        ae__put_u32(rec + REC_KIND, (uint32_t)l->ops->kind);
+        ae__put_u32(rec + REC_PART, (uint32_t)l->part);
+        ae__put_u32(rec + REC_ACT, (uint32_t)l->act);
+        ae__put_f32(rec + REC_ACT_PARAM, l->act_param);
         for (int k = 0; k < AE__LAYER_CFG_MAX; k++)
-            put_u32(rec + REC_CFG + 4 * k, (uint32_t)l->cfg[k]);
-        put_u64(rec + REC_WEIGHTS, (uint64_t)l->n_weights);
-        put_u64(rec + REC_BIAS, (uint64_t)l->n_bias);
+            ae__put_u32(rec + REC_CFG + 4 * k, (uint32_t)l->cfg[k]);
+        ae__put_u64(rec + REC_WEIGHTS, (uint64_t)l->n_weights);
+        ae__put_u64(rec + REC_BIAS, (uint64_t)l->n_bias);
     }
 
     uint8_t *p = rec;
     for (size_t i = 0; i < n_layers; i++) {
         const ae_layer *l = layer_at(m, i);
         for (size_t j = 0; j < l->n_weights; j++, p += 4)
-            put_f32(p, l->weights[j]);
+            ae__put_f32(p, l->weights[j]);
         for (size_t j = 0; j < l->n_bias; j++, p += 4)
-            put_f32(p, l->bias[j]);
+            ae__put_f32(p, l->bias[j]);
     }
-    put_u32(p, crc_of(buf, size - CRC_SIZE));
+    ae__put_u32(p, ae__crc32(buf, size - CRC_SIZE));
 }
 
 ae_status ae_model_save_memory(const ae_model *m, void *buffer,
@@ -312,15 +248,15 @@ static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
                             uint64_t *used)
 {
     const uint8_t *rec = data + off;
-    uint32_t kind = get_u32(rec + REC_KIND);
-    uint32_t part = get_u32(rec + REC_PART);
-    uint32_t act = get_u32(rec + REC_ACT);
-    float act_param = get_f32(rec + REC_ACT_PARAM);
-    uint64_t n_weights = get_u64(rec + REC_WEIGHTS);
-    uint64_t n_bias = get_u64(rec + REC_BIAS);
+    uint32_t kind = ae__get_u32(rec + REC_KIND);
+    uint32_t part = ae__get_u32(rec + REC_PART);
+    uint32_t act = ae__get_u32(rec + REC_ACT);
+    float act_param = ae__get_f32(rec + REC_ACT_PARAM);
+    uint64_t n_weights = ae__get_u64(rec + REC_WEIGHTS);
+    uint64_t n_bias = ae__get_u64(rec + REC_BIAS);
     int cfg[AE__LAYER_CFG_MAX];
     for (int k = 0; k < AE__LAYER_CFG_MAX; k++)
-        cfg[k] = get_i32(rec + REC_CFG + 4 * k);
+        cfg[k] = ae__get_i32(rec + REC_CFG + 4 * k);
 
     const ae__layer_ops *ops =
         kind <= (uint32_t)INT32_MAX
@@ -429,7 +365,7 @@ static ae_status load_floats(float *dst, size_t n, const uint8_t *data,
                              size_t off, size_t layer, const char *what)
 {
     for (size_t j = 0; j < n; j++) {
-        float f = get_f32(data + off + 4 * j);
+        float f = ae__get_f32(data + off + 4 * j);
         if (!isfinite(f))
             return ae__fail(AE_ERR_NOT_FINITE,
                             "model data: offset %zu (layer %zu %s %zu): NaN "
@@ -442,7 +378,7 @@ static ae_status load_floats(float *dst, size_t n, const uint8_t *data,
 /* Shape field: 1 .. INT32_MAX here, ae_model_create checks the rest. */
 static int shape_field(const uint8_t *data, size_t off, int *v)
 {
-    uint32_t u = get_u32(data + off);
+    uint32_t u = ae__get_u32(data + off);
     if (u > (uint32_t)INT32_MAX)
         return 0;
     *v = (int)u;
@@ -461,7 +397,7 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
         return ae__fail(AE_ERR_FORMAT,
                         "model data: offset %d (version): truncated at %zu "
                         "bytes", OFF_VERSION, size);
-    uint32_t version = get_u32(data + OFF_VERSION);
+    uint32_t version = ae__get_u32(data + OFF_VERSION);
     if (version == 0)
         return ae__fail(AE_ERR_FORMAT,
                         "model data: offset %d (version): version 0 is not "
@@ -478,9 +414,9 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
                         size, size, HEADER_SIZE + CRC_SIZE);
 
     /* Counts against limits and the data's length, before any allocation. */
-    uint32_t n_layers = get_u32(data + OFF_LAYERS);
-    uint32_t n_encoder = get_u32(data + OFF_ENCODER);
-    uint64_t n_params = get_u64(data + OFF_PARAMS);
+    uint32_t n_layers = ae__get_u32(data + OFF_LAYERS);
+    uint32_t n_encoder = ae__get_u32(data + OFF_ENCODER);
+    uint64_t n_params = ae__get_u64(data + OFF_PARAMS);
     if (n_layers > MAX_LAYERS)
         return ae__fail(AE_ERR_LIMIT,
                         "model data: offset %d (layer count): %lu layers, "
@@ -514,8 +450,8 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
                         declared > (uint64_t)size ? "truncated"
                                                   : "trailing bytes");
 
-    uint32_t stored = get_u32(data + size - CRC_SIZE);
-    uint32_t computed = crc_of(data, size - CRC_SIZE);
+    uint32_t stored = ae__get_u32(data + size - CRC_SIZE);
+    uint32_t computed = ae__crc32(data, size - CRC_SIZE);
     if (stored != computed)
         return ae__fail(AE_ERR_CHECKSUM,
                         "model data: offset %zu (CRC-32): stored 0x%08lx, "
@@ -535,11 +471,11 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
         return ae__fail(AE_ERR_FORMAT,
                         "model data: offset %d (input shape): %lu x %lu x "
                         "%lu is not valid", OFF_CHANNELS,
-                        (unsigned long)get_u32(data + OFF_CHANNELS),
-                        (unsigned long)get_u32(data + OFF_HEIGHT),
-                        (unsigned long)get_u32(data + OFF_WIDTH));
+                        (unsigned long)ae__get_u32(data + OFF_CHANNELS),
+                        (unsigned long)ae__get_u32(data + OFF_HEIGHT),
+                        (unsigned long)ae__get_u32(data + OFF_WIDTH));
     ae_model *m = NULL;
-    ae_status s = ae_model_create(&m, c, h, w, get_u64(data + OFF_SEED));
+    ae_status s = ae_model_create(&m, c, h, w, ae__get_u64(data + OFF_SEED));
     if (s != AE_OK)
         return wrap_error(s == AE_ERR_NO_MEMORY ? s : AE_ERR_FORMAT,
                           "model data: offset %d (input shape)",
@@ -586,79 +522,102 @@ ae_status ae_model_load_memory(ae_model **out, const void *data, size_t size)
     return parse(out, data, size);
 }
 
+/* Open path for reading: a regular file of at most limit bytes, or a
+ * pipe or the like (read up to the limit). */
+static ae_status open_for_read(const char *path, uint64_t limit, int *fd_out,
+                               struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error("open", path, errno);
+    ae_status s = AE_OK;
+    if (fstat(fd, st) != 0)
+        s = io_error("stat", path, errno);
+    else if (S_ISDIR(st->st_mode))
+        s = io_error("read", path, EISDIR);
+    else if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > limit)
+        s = ae__fail(AE_ERR_LIMIT, "%s: %llu bytes, over the file limit of "
+                     "%llu", path, (unsigned long long)st->st_size,
+                     (unsigned long long)limit);
+    if (s != AE_OK) {
+        close(fd);
+        return s;
+    }
+    *fd_out = fd;
+    return AE_OK;
+}
+
+/* Double buf's capacity (to at most limit + 1 bytes). */
+static ae_status grow(uint8_t **buf, size_t *cap, size_t len, uint64_t limit,
+                      const char *path)
+{
+    if ((uint64_t)*cap > limit)
+        return ae__fail(AE_ERR_LIMIT, "%s: over the file limit of %llu "
+                        "bytes", path, (unsigned long long)limit);
+    size_t grown = (uint64_t)*cap > limit / 2 ? (size_t)limit + 1 : *cap * 2;
+    uint8_t *bigger = ae__alloc(grown);
+    if (bigger == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes",
+                        path, grown);
+    memcpy(bigger, *buf, len);
+    ae__free(*buf);
+    *buf = bigger;
+    *cap = grown;
+    return AE_OK;
+}
+
+/* Read to the end (one byte past a regular file's size, to notice growth;
+ * pipes and the like grow the buffer), never past the limit.  limit must
+ * be below SIZE_MAX. */
+ae_status ae__read_file(const char *path, uint64_t limit, uint8_t **data,
+                        size_t *size)
+{
+    *data = NULL;
+    int fd = -1;
+    struct stat st;
+    ae_status s = open_for_read(path, limit, &fd, &st);
+    if (s != AE_OK)
+        return s;
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16;
+    size_t len = 0;
+    uint8_t *buf = ae__alloc(cap);
+    if (buf == NULL)
+        s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes", path,
+                     cap);
+    while (s == AE_OK) {
+        if (len == cap && (s = grow(&buf, &cap, len, limit, path)) != AE_OK)
+            break;
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno != EINTR)
+            s = io_error("read", path, errno);
+        else if (r == 0)
+            break;
+        else if (r > 0)
+            len += (size_t)r;
+    }
+    close(fd);
+    if (s != AE_OK) {
+        ae__free(buf);
+        return s;
+    }
+    *data = buf;
+    *size = len;
+    return AE_OK;
+}
+
 ae_status ae_model_load(ae_model **out, const char *path)
 {
     AE_REQUIRE(out);
     *out = NULL;
     AE_REQUIRE(path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error("open", path, errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int err = errno;
-        close(fd);
-        return io_error("stat", path, err);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return io_error("read", path, EISDIR);
-    }
-    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_FILE_BYTES) {
-        close(fd);
-        return ae__fail(AE_ERR_LIMIT,
-                        "%s: %llu bytes, over the model file limit of %llu",
-                        path, (unsigned long long)st.st_size,
-                        (unsigned long long)MAX_FILE_BYTES);
-    }
-
-    /* Read to the end (one byte past a regular file's size, to notice
-     * growth; pipes and the like grow the buffer), never past the limit. */
-    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 1 << 16;
+    uint8_t *buf = NULL;
     size_t len = 0;
-    uint8_t *buf = ae__alloc(cap);
-    ae_status s = buf ? AE_OK
-                      : ae__fail(AE_ERR_NO_MEMORY,
-                                 "%s: cannot allocate %zu bytes", path, cap);
-    while (s == AE_OK) {
-        if (len == cap) {
-            if ((uint64_t)cap > MAX_FILE_BYTES) {
-                s = ae__fail(AE_ERR_LIMIT,
-                             "%s: over the model file limit of %llu bytes",
-                             path, (unsigned long long)MAX_FILE_BYTES);
-                break;
-            }
-            size_t grown = cap > (size_t)(MAX_FILE_BYTES / 2)
-                               ? (size_t)MAX_FILE_BYTES + 1
-                               : cap * 2;
-            uint8_t *bigger = ae__alloc(grown);
-            if (bigger == NULL) {
-                s = ae__fail(AE_ERR_NO_MEMORY,
-                             "%s: cannot allocate %zu bytes", path, grown);
-                break;
-            }
-            memcpy(bigger, buf, len);
-            ae__free(buf);
-            buf = bigger;
-            cap = grown;
-        }
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            s = io_error("read", path, errno);
-        } else if (r == 0) {
-            break;
-        } else {
-            len += (size_t)r;
-        }
-    }
-    close(fd);
-    if (s == AE_OK) {
-        s = parse(out, buf, len);
-        if (s != AE_OK)
-            s = wrap_error(s, "%s", path);
-    }
+    ae_status s = ae__read_file(path, MAX_FILE_BYTES, &buf, &len);
+    if (s != AE_OK)
+        return s;
+    s = parse(out, buf, len);
+    if (s != AE_OK)
+        s = wrap_error(s, "%s", path);
     ae__free(buf);
     return s;
 }

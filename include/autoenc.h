@@ -145,6 +145,26 @@ AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
                                             size_t images_size,
                                             const void *labels,
                                             size_t labels_size);
+/* Open a raw (uncompressed) IDX image file by memory-mapping it instead of
+ * reading it, for data sets larger than memory: the pixels are read in place
+ * from a read-only mapping, and training, batches, subsets and splits work
+ * as on a loaded dataset, in the same order.  The header and the exact file
+ * size are checked as ae_dataset_load_idx checks them (same codes) before
+ * anything is mapped.  A gzip-compressed image file is AE_ERR_UNSUPPORTED
+ * (decompress it, or use ae_dataset_load_idx), as is a path that is not a
+ * regular file.  labels_path (may be NULL) is read into memory, raw or
+ * gzip, as by ae_dataset_load_idx.  AE_ERR_IO if a file cannot be opened,
+ * read or mapped.
+ * Resident memory stays bounded whatever the file's size and the order of
+ * reads: pages of the mapping already read are dropped from the process's
+ * resident set after every 64 MiB or so of reads (they stay in the kernel's
+ * page cache, so reading them again costs no disk access while memory
+ * allows).  The file is unmapped when the last handle sharing it (subsets,
+ * splits, batch iterators) is freed.  It must not be truncated or rewritten
+ * while mapped: a read past a truncated end kills the process with SIGBUS.
+ * Since 0.1. */
+AE_API ae_status ae_dataset_map_idx(ae_dataset **out, const char *images_path,
+                                    const char *labels_path);
 AE_API void ae_dataset_free(ae_dataset *ds);
 
 /* Number of images (>= 1: a dataset is never empty; 0 for a NULL handle). */
@@ -511,10 +531,18 @@ typedef enum ae_train_param {
     AE_TRAIN_RANGE = 7        /* an ae_pixel_range: noise is clipped to it;
                                  ae_trainer_fit sets it from the training
                                  data, default AE_RANGE_UNIT */,
-    AE_TRAIN_L1_PER_IMAGE = 8 /* 0 or 1, default 0.  1 divides the L1 term
+    AE_TRAIN_L1_PER_IMAGE = 8, /* 0 or 1, default 0.  1 divides the L1 term
                                  by the batch size: lambda * sum |code| /
                                  batch, so lambda means the same at any
                                  batch size (since 0.1) */
+    AE_TRAIN_CHECKPOINT_EVERY = 9 /* a whole number in [0, 2^53], default 0
+                                 (off).  N >= 1: ae_trainer_fit writes a
+                                 checkpoint to the path given by
+                                 ae_trainer_set_checkpoint_path after every
+                                 N-th batch of the fit call (counted from
+                                 the call's first epoch, so a resumed call
+                                 keeps the rhythm) and at the end of every
+                                 epoch (since 0.1) */
 } ae_train_param;
 
 /* What the fit callback is told.  Filled by the library; `size` is
@@ -564,6 +592,67 @@ AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
  * and, if noise is set, inputs corrupted from a fixed seed. */
 AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
                                      double *loss);
+
+/* ---- Checkpoints ---------------------------------------------------------
+ * A checkpoint holds everything a training needs to go on exactly as if it
+ * had never stopped: the model (architecture and weights), the optimizer
+ * (kind, hyperparameters, step count, moments), the trainer's settings
+ * (every ae_train_param), its noise generator, and where its fit call
+ * stands (epochs done, batches done in the epoch under way and the loss
+ * summed over them, and the seed, batch size and image count that fix the
+ * order of the batches).  Format: docs/FORMAT.md, "Checkpoint files".
+ *
+ * Resuming: load the checkpoint into a trainer over a model of the same
+ * architecture and an optimizer of the same kind (fresh ones will do),
+ * then call ae_trainer_fit with the same training data and the `epochs`
+ * of the interrupted call.  That call finishes the interrupted epoch and
+ * runs the rest: weights, optimizer state and noise come out bit for bit
+ * as in a training that never stopped (same thread count, see
+ * ae_set_threads), and the callback sees the same epoch and batch numbers
+ * and losses.  `epochs` counts from the start of the interrupted call; a
+ * larger value trains longer.  A checkpoint of a finished fit call (or
+ * taken outside any) resumes nothing: the next fit call starts afresh, as
+ * on the trainer that saved it. */
+
+/* Write t's checkpoint to path.  The file is written to a temporary file
+ * beside path (path.tmp.<pid>.<n>), synced and renamed into place, so path
+ * always holds either its old content or the complete checkpoint; a
+ * process killed while saving may leave that temporary file behind, never
+ * a partial path.  May be called from a fit callback.  Returns AE_OK, or
+ * AE_ERR_NULL for t or path; AE_ERR_INVALID_ARGUMENT for an empty path;
+ * AE_ERR_NOT_FINITE for a NaN or infinite weight or a NaN moment;
+ * AE_ERR_SHAPE if the optimizer holds state for another parameter count;
+ * AE_ERR_LIMIT beyond the format's limits; AE_ERR_NO_MEMORY; AE_ERR_IO
+ * naming path and the system's reason.  Since 0.1. */
+AE_API ae_status ae_trainer_save_checkpoint(const ae_trainer *t,
+                                            const char *path);
+
+/* Restore the checkpoint at path into t, its model and its optimizer: the
+ * weights, the optimizer's kind-specific state and hyperparameters, the
+ * trainer's settings (every ae_train_param, AE_TRAIN_CHECKPOINT_EVERY
+ * included; the checkpoint path stays t's own) and the fit position.
+ * Returns AE_OK, or (with t, its model and its optimizer unchanged):
+ * AE_ERR_NULL for t or path; AE_ERR_SHAPE if the checkpoint's model
+ * differs from t's in input shape or in any layer's kind, part,
+ * configuration or activation; AE_ERR_INVALID_ARGUMENT if its optimizer
+ * is of another kind (Adam vs SGD); AE_ERR_IO, AE_ERR_FORMAT (truncated or
+ * malformed, or inconsistent values), AE_ERR_CHECKSUM (CRC mismatch),
+ * AE_ERR_UNSUPPORTED (newer version), AE_ERR_LIMIT, AE_ERR_NOT_FINITE or
+ * AE_ERR_NO_MEMORY, the message naming path, offset and field.  After a
+ * successful load, a fit call that resumes the checkpoint's fit call must
+ * use a training set of the same size and unchanged batch size, shuffle
+ * and seed settings (AE_ERR_INVALID_ARGUMENT otherwise).  Since 0.1. */
+AE_API ae_status ae_trainer_load_checkpoint(ae_trainer *t, const char *path);
+
+/* Where ae_trainer_fit writes checkpoints when AE_TRAIN_CHECKPOINT_EVERY is
+ * set (each one replacing the last, atomically).  The string is copied;
+ * NULL forgets the path.  A fit call with checkpoints on and no path is
+ * AE_ERR_INVALID_ARGUMENT; a checkpoint that cannot be written stops the
+ * fit with its error.  Returns AE_OK, or AE_ERR_NULL for t,
+ * AE_ERR_INVALID_ARGUMENT for an empty path, AE_ERR_NO_MEMORY (the old
+ * path is then kept).  Since 0.1. */
+AE_API ae_status ae_trainer_set_checkpoint_path(ae_trainer *t,
+                                                const char *path);
 
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                   */

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "batches.h"
 
 struct ae_batches {
     ae_dataset *ds;    /* own view of the caller's dataset */
@@ -108,4 +108,16 @@ size_t ae_batches_per_epoch(const ae_batches *it)
     if (it == NULL)
         return 0;
     return it->count / it->batch_size + (it->count % it->batch_size != 0);
+}
+
+ae_status ae__batches_seek(ae_batches *it, uint64_t epoch, size_t pos)
+{
+    if (pos > it->count)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "cannot resume at image %zu of an epoch of %zu", pos,
+                        it->count);
+    it->epoch = epoch;
+    start_epoch(it);
+    it->pos = pos;
+    return AE_OK;
 }

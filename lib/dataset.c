@@ -17,16 +17,20 @@
  * would end an epoch with 784 MB resident.  To keep the resident set flat,
  * every read of mapped pixels is charged to the storage, and once the
  * charges reach AE__MAP_RESIDENT_BUDGET the reader that crossed it drops the
- * whole mapping with madvise(MADV_DONTNEED).  For a read-only file mapping
- * that only unmaps the pages: they stay in the page cache, and the next read
- * of one is a minor fault that maps it again (no disk read unless the kernel
- * evicted it meanwhile), with the same bytes.  It is safe while other threads
+ * whole mapping with madvise(MADV_DONTNEED), between two images.  For a
+ * read-only file mapping that only unmaps the pages: they stay in the page
+ * cache, and the next read of one is a minor fault that maps it again (no
+ * disk read unless the kernel evicted it meanwhile), with the same bytes.  It is safe while other threads
  * read the same storage.  The charge is an upper bound on what a read can
  * bring in: the bytes read plus, for every image read apart from its
- * neighbours, one fault-around window (the kernel maps up to 64 KiB of
- * cached pages around a faulting address).  This keeps any access order -
- * shuffled batches, splits, PCA passes - and costs one minor fault per image
- * read once per budget's worth of reads.
+ * neighbours, the largest folio a fault maps (MAP_FAULT_MAX).  This works
+ * for any access order - shuffled batches, splits, PCA passes - without
+ * changing it; the cost is a madvise call every budget's worth of reads
+ * (every 32 images of a shuffled epoch) and a minor fault per image read
+ * after it.  A windowed shuffle (shuffle within blocks of images, drop each
+ * block's pages after it) would fault less but would change the batch order
+ * of mapped datasets; measured, the drops cost little (docs/PERFORMANCE.md),
+ * so the order stays the same for every dataset.
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
@@ -81,9 +85,12 @@ static void storage_free(storage *st)
     ae__free(st);
 }
 
-/* The kernel maps up to this much of the page cache around a faulting
- * address (fault_around_bytes, 64 KiB by default). */
-#define MAP_FAULT_AROUND ((size_t)64 << 10)
+/* The most a read fault on a file mapping can make resident at once: the
+ * whole page-cache folio holding the address, which with large folios (ext4,
+ * xfs on recent kernels) is up to one PMD, 2 MiB on x86-64 and arm64 with
+ * 4 KiB pages - not just the 4 KiB page or the 64 KiB fault-around window.
+ * Measured on Linux 6.18, ext4: 1.2 MB resident per random 784-byte read. */
+#define MAP_FAULT_MAX ((size_t)2 << 20)
 
 /* Charge `bytes` of reads of st's mapping (nothing for memory storage), and
  * drop the mapping's pages from the resident set when the charges reach the
@@ -293,21 +300,23 @@ static void copy_image(const ae_dataset *ds, size_t i, size_t slot,
         labels[slot] = st->labels[j];
 }
 
-/* Charge a read of count images of ds: one run of neighbouring images
- * (contiguous) or count scattered ones. */
-static void charge_reads(const ae_dataset *ds, size_t count, int contiguous)
+/* Charge a read of image i of ds alone (its neighbours not read with it):
+ * one fault's worth.  Per image, so that the drop comes in the middle of a
+ * large scattered batch rather than after it. */
+static void charge_image(const ae_dataset *ds)
 {
-    if (ds->st->map == NULL)
-        return;
-    size_t bytes = count * ds->st->image_size; /* the images exist: no
-                                                  overflow */
-    size_t extra;
-    if (!ae__mul_size(contiguous ? 2 : count, MAP_FAULT_AROUND, &extra) ||
-        extra > SIZE_MAX - bytes)
-        bytes = SIZE_MAX;
-    else
-        bytes += extra;
-    storage_charge(ds->st, bytes);
+    if (ds->st->map != NULL)
+        storage_charge(ds->st, ds->st->image_size + MAP_FAULT_MAX);
+}
+
+/* Charge the read of image i of ds, the next of a run of neighbouring
+ * images (first: the run's first): its bytes, plus a fault at the start of
+ * the run and another when the run ends (charged up front). */
+static void charge_next(const ae_dataset *ds, int first)
+{
+    if (ds->st->map != NULL)
+        storage_charge(ds->st, ds->st->image_size +
+                                   (first ? 2 * MAP_FAULT_MAX : 0));
 }
 
 static ae_status check_labels_wanted(const ae_dataset *ds,
@@ -332,9 +341,13 @@ ae_status ae_dataset_batch(const ae_dataset *ds, size_t first, size_t count,
     ae_status s = check_labels_wanted(ds, labels, __func__);
     if (s != AE_OK)
         return s;
-    for (size_t k = 0; k < count; k++)
+    for (size_t k = 0; k < count; k++) {
         copy_image(ds, first + k, k, images, labels);
-    charge_reads(ds, count, ds->index == NULL);
+        if (ds->index == NULL)
+            charge_next(ds, k == 0);
+        else
+            charge_image(ds);
+    }
     return AE_OK;
 }
 
@@ -355,9 +368,10 @@ ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
     ae_status s = check_labels_wanted(ds, labels, __func__);
     if (s != AE_OK)
         return s;
-    for (size_t k = 0; k < count; k++)
+    for (size_t k = 0; k < count; k++) {
         copy_image(ds, indices[k], k, images, labels);
-    charge_reads(ds, count, 0);
+        charge_image(ds);
+    }
     return AE_OK;
 }
 

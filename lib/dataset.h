@@ -31,7 +31,7 @@ ae_status ae__dataset_adopt_mapped(ae_dataset **out, int fd, size_t file_size,
 
 /* Mapped storage: drop the mapping's pages from the resident set after at
  * most this many bytes' worth of reads (see dataset.c).  Not for users. */
-#define AE__MAP_RESIDENT_BUDGET ((size_t)32 << 20)
+#define AE__MAP_RESIDENT_BUDGET ((size_t)64 << 20)
 
 /* Image i's uint8 pixels (ae_dataset_image_size bytes), or NULL when ds is
  * NULL or i >= ae_dataset_count(ds).  Valid while ds lives. */

@@ -353,7 +353,7 @@ static ae_status idx_header(idx_src *src, int ndims, uint32_t *dim,
 /* Read one IDX file of ndims dimensions (3: images, 1: labels). */
 static ae_status idx_read(idx_src *src, int ndims, idx_data *out)
 {
-    size_t head, body;
+    size_t head = 0, body = 0;
     ae_status s = idx_header(src, ndims, out->dim, &head, &body);
     if (s == AE_OK)
         s = read_body(src, head, body, &out->bytes);

@@ -6,7 +6,7 @@
 #include "optimizer.h"
 #include "parallel.h"
 
-typedef enum { OPT_ADAM, OPT_SGD } opt_kind;
+typedef enum { OPT_ADAM = AE__OPT_ADAM, OPT_SGD = AE__OPT_SGD } opt_kind;
 
 struct ae_optimizer {
     opt_kind kind;
@@ -258,4 +258,55 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
     else
         sgd_update(opt, params, grads, n);
     return AE_OK;
+}
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+void ae__optimizer_export(const ae_optimizer *o, ae__opt_state *st)
+{
+    st->kind = (uint32_t)o->kind;
+    for (int p = 0; p < AE__OPT_PARAMS; p++)
+        st->hp[p] = *param_slot((ae_optimizer *)o, (ae_optimizer_param)p);
+    st->steps = o->steps;
+    st->n = o->n;
+    st->m = o->m;
+    st->v = o->v;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+    return kind == OPT_ADAM ? "Adam" : kind == OPT_SGD ? "SGD" : "unknown";
+}
+
+ae_status ae__optimizer_check_state(const ae_optimizer *o,
+                                    const ae__opt_state *st)
+{
+    if (st->kind != OPT_ADAM && st->kind != OPT_SGD)
+        return ae__fail(AE_ERR_FORMAT, "optimizer kind %lu is unknown",
+                        (unsigned long)st->kind);
+    if (st->kind != (uint32_t)o->kind)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "the checkpoint holds %s state, the trainer's "
+                        "optimizer is %s", kind_name(st->kind),
+                        kind_name((uint32_t)o->kind));
+    for (int p = 0; p < AE__OPT_PARAMS; p++)
+        if (!param_valid((ae_optimizer_param)p, st->hp[p]))
+            return ae__fail(AE_ERR_FORMAT,
+                            "optimizer parameter %d: %g is out of range", p,
+                            st->hp[p]);
+    if (st->n == 0 && st->steps != 0)
+        return ae__fail(AE_ERR_FORMAT, "optimizer: %llu steps but no "
+                        "moments", (unsigned long long)st->steps);
+    return AE_OK;
+}
+
+void ae__optimizer_adopt(ae_optimizer *o, const ae__opt_state *st)
+{
+    release_state(o);
+    for (int p = 0; p < AE__OPT_PARAMS; p++)
+        *param_slot(o, (ae_optimizer_param)p) = st->hp[p];
+    o->steps = st->steps;
+    o->n = st->n;
+    o->m = st->m;
+    o->v = st->v;
 }

@@ -10,4 +10,29 @@
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                                const float *grads, size_t n);
 
+/* An optimizer's whole state, for checkpoints (checkpoint.c).  kind is
+ * AE__OPT_ADAM or AE__OPT_SGD; hp holds the ae_optimizer_param values in
+ * enum order; n is 0 before the first update (m and v NULL), else the
+ * bound parameter count, m its first moments (SGD: momentum buffer) and v
+ * its second moments (Adam only, NULL for SGD). */
+enum { AE__OPT_ADAM = 1, AE__OPT_SGD = 2, AE__OPT_PARAMS = 6 };
+typedef struct ae__opt_state {
+    uint32_t kind;
+    double hp[AE__OPT_PARAMS];
+    uint64_t steps;
+    size_t n;
+    float *m, *v;
+} ae__opt_state;
+
+/* The state of o; m and v are borrowed from it. */
+void ae__optimizer_export(const ae_optimizer *o, ae__opt_state *st);
+/* Check st for o: the same kind (AE_ERR_INVALID_ARGUMENT), valid
+ * hyperparameters and steps 0 when n is 0 (AE_ERR_FORMAT).  Moments are
+ * not looked at. */
+ae_status ae__optimizer_check_state(const ae_optimizer *o,
+                                    const ae__opt_state *st);
+/* Replace o's state with st (checked first), taking ownership of st->m
+ * and st->v (from ae__alloc).  Cannot fail. */
+void ae__optimizer_adopt(ae_optimizer *o, const ae__opt_state *st);
+
 #endif

@@ -9,33 +9,9 @@
 #include "layer.h"
 #include "loss.h"
 #include "noise.h"
+#include "batches.h"
 #include "optimizer.h"
-
-/* Streams separate the generators drawn from one user seed. */
-enum { STREAM_NOISE = 0x401, STREAM_EVAL = 0x402, STREAM_SHUFFLE = 0x403 };
-
-struct ae_trainer {
-    ae_model *model;
-    ae_optimizer *opt;
-
-    ae_loss loss;
-    float l1_code;
-    int l1_per_image;     /* divide the L1 term by the batch size */
-    ae_noise noise;
-    float noise_level;
-    size_t batch_size;
-    int shuffle;
-    uint64_t seed;
-    ae_pixel_range range;
-
-    ae__rng noise_rng;
-    uint64_t epochs_done; /* over every fit call: each epoch its own order */
-
-    size_t cap;       /* images the buffers below hold */
-    float *noisy;     /* corrupted inputs */
-    float *dy;        /* loss gradient */
-    float *images;    /* a batch of the dataset, for fit and evaluate */
-};
+#include "trainer.h"
 
 ae_status ae_trainer_create(ae_trainer **out, ae_model *m, ae_optimizer *opt)
 {
@@ -52,7 +28,7 @@ ae_status ae_trainer_create(ae_trainer **out, ae_model *m, ae_optimizer *opt)
     t->batch_size = 64;
     t->shuffle = 1;
     t->range = AE_RANGE_UNIT;
-    ae__rng_seed(&t->noise_rng, 0, STREAM_NOISE);
+    ae__rng_seed(&t->noise_rng, 0, AE__STREAM_NOISE);
     *out = t;
     return AE_OK;
 }
@@ -64,6 +40,7 @@ void ae_trainer_free(ae_trainer *t)
     ae__free(t->noisy);
     ae__free(t->dy);
     ae__free(t->images);
+    ae__free(t->checkpoint_path);
     ae__free(t);
 }
 
@@ -109,14 +86,18 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
         break;
     case AE_TRAIN_SEED:
         /* Seeds are exact in a double up to 2^53, which is plenty. */
-        if ((ok = is_whole(v, 0, 9007199254740992.0))) {
+        if ((ok = is_whole(v, 0, AE__TRAIN_WHOLE_MAX))) {
             t->seed = (uint64_t)v;
-            ae__rng_seed(&t->noise_rng, t->seed, STREAM_NOISE);
+            ae__rng_seed(&t->noise_rng, t->seed, AE__STREAM_NOISE);
         }
         break;
     case AE_TRAIN_RANGE:
         if ((ok = is_whole(v, AE_RANGE_UNIT, AE_RANGE_SYMMETRIC)))
             t->range = (ae_pixel_range)v;
+        break;
+    case AE_TRAIN_CHECKPOINT_EVERY:
+        if ((ok = is_whole(v, 0, AE__TRAIN_WHOLE_MAX)))
+            t->checkpoint_every = (uint64_t)v;
         break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
@@ -143,6 +124,7 @@ ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p, double *v)
     case AE_TRAIN_SHUFFLE: *v = t->shuffle; break;
     case AE_TRAIN_SEED: *v = (double)t->seed; break;
     case AE_TRAIN_RANGE: *v = t->range; break;
+    case AE_TRAIN_CHECKPOINT_EVERY: *v = (double)t->checkpoint_every; break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "unknown training parameter %d", (int)p);
@@ -310,7 +292,7 @@ ae_status ae_trainer_step(ae_trainer *t, const float *input,
 
 /* ---- datasets ---------------------------------------------------------- */
 
-static ae_status check_dataset(ae_trainer *t, const ae_dataset *ds,
+static ae_status check_dataset(const ae_trainer *t, const ae_dataset *ds,
                                const char *what)
 {
     size_t want = ae_model_input_size(t->model);
@@ -340,7 +322,7 @@ ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
         return s;
     /* The same noise at every call, so that losses compare across epochs. */
     ae__rng rng;
-    ae__rng_seed(&rng, t->seed, STREAM_EVAL);
+    ae__rng_seed(&rng, t->seed, AE__STREAM_EVAL);
     size_t count = ae_dataset_count(ds), in = ae_model_input_size(t->model);
     double sum = 0.0;
     for (size_t first = 0; first < count; first += t->batch_size) {
@@ -369,16 +351,61 @@ static double seconds_since(const struct timespec *start)
            1e-9 * (double)(now.tv_nsec - start->tv_nsec);
 }
 
-/* Run one epoch; *stop is set when the callback asks to stop. */
-static ae_status run_epoch(ae_trainer *t, ae_batches *it, ae_progress *p,
-                           ae_progress_fn progress, void *user,
-                           const struct timespec *start, int *stop)
+/* One fit call's loop state. */
+typedef struct fit_ctx {
+    ae_batches *it;
+    ae_progress p;
+    ae_progress_fn progress;
+    void *user;
+    struct timespec start;
+    size_t trained; /* steps this call completed */
+    int stop;       /* the callback asked to stop */
+} fit_ctx;
+
+/* Write a checkpoint if checkpointing is on and, unless at_epoch_end, the
+ * run's batch count is a multiple of the period. */
+static ae_status checkpoint_if_due(ae_trainer *t, const fit_ctx *c,
+                                   int at_epoch_end)
 {
-    size_t in = ae_model_input_size(t->model), seen = 0, b = 0;
-    double sum = 0.0;
-    for (;;) {
+    if (t->checkpoint_every == 0)
+        return AE_OK;
+    uint64_t run_batch = (t->epochs_done - t->run.start) *
+                             (uint64_t)c->p.batches + t->run.batch;
+    if (!at_epoch_end && run_batch % t->checkpoint_every != 0)
+        return AE_OK;
+    ae_status s = ae_trainer_save_checkpoint(t, t->checkpoint_path);
+    if (s == AE_OK)
+        return AE_OK;
+    char why[384]; /* ae__fail rewrites ae_last_error's buffer */
+    snprintf(why, sizeof why, "%s", ae_last_error());
+    return ae__fail(s, "epoch %d, batch %zu: checkpoint: %s", c->p.epoch,
+                    c->p.batch, why);
+}
+
+/* Account for a completed step of count images and tell the callback. */
+static ae_status after_step(ae_trainer *t, fit_ctx *c, size_t count,
+                            double loss)
+{
+    c->trained++;
+    t->run.loss_sum += loss * (double)count;
+    t->run.seen += count;
+    c->p.batch = (size_t)++t->run.batch;
+    c->p.loss = loss;
+    c->p.seconds = seconds_since(&c->start);
+    ae_status s = checkpoint_if_due(t, c, 0);
+    if (s == AE_OK && c->progress && c->progress(&c->p, c->user) != 0)
+        c->stop = 1;
+    return s;
+}
+
+/* Run the rest of the epoch under way; c->stop is set when the callback
+ * asks to stop. */
+static ae_status run_epoch(ae_trainer *t, fit_ctx *c)
+{
+    size_t in = ae_model_input_size(t->model);
+    while (!c->stop) {
         size_t count = 0;
-        ae_status s = ae_batches_next(it, t->images, NULL, &count);
+        ae_status s = ae_batches_next(c->it, t->images, NULL, &count);
         if (s != AE_OK)
             return s;
         if (count == 0)
@@ -389,29 +416,83 @@ static ae_status run_epoch(ae_trainer *t, ae_batches *it, ae_progress *p,
         if (s != AE_OK) {
             char why[256]; /* ae__fail rewrites ae_last_error's buffer */
             snprintf(why, sizeof why, "%s", ae_last_error());
-            return ae__fail(s, "epoch %d, batch %zu: %s", p->epoch, b + 1,
-                            why);
+            return ae__fail(s, "epoch %d, batch %zu: %s", c->p.epoch,
+                            (size_t)t->run.batch + 1, why);
         }
-        sum += loss * (double)count;
-        seen += count;
-        p->batch = ++b;
-        p->loss = loss;
-        p->seconds = seconds_since(start);
-        if (progress && progress(p, user) != 0) {
-            *stop = 1;
-            break;
-        }
+        s = after_step(t, c, count, loss);
+        if (s != AE_OK)
+            return s;
     }
-    p->loss = seen ? sum / (double)seen : NAN;
+    c->p.loss = t->run.seen ? t->run.loss_sum / (double)t->run.seen : NAN;
     return AE_OK;
 }
 
-ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
-                         const ae_dataset *validation, int epochs,
-                         ae_progress_fn progress, void *user)
+int ae__trainer_resuming(const ae_trainer *t)
 {
-    AE_REQUIRE(t);
-    AE_REQUIRE(train);
+    const ae__fit_run *r = &t->run;
+    return t->resume && r->epochs > 0 &&
+           (t->epochs_done - r->start < r->epochs || r->batch > 0);
+}
+
+/* The run this fit call makes: a new one, or, after a checkpoint was
+ * loaded, the rest of the one it holds (which this call must match). */
+static ae_status plan_run(const ae_trainer *t, const ae_dataset *train,
+                          int epochs, ae__fit_run *run)
+{
+    if (!ae__trainer_resuming(t)) {
+        *run = (ae__fit_run){.start = t->epochs_done,
+                             .epochs = (uint64_t)epochs,
+                             .images = ae_dataset_count(train),
+                             .batch_size = t->batch_size,
+                             .seed = t->seed,
+                             .shuffle = (uint32_t)t->shuffle};
+        return AE_OK;
+    }
+    const ae__fit_run *r = &t->run;
+    if (r->images != ae_dataset_count(train) ||
+        r->batch_size != t->batch_size || r->seed != t->seed ||
+        r->shuffle != (uint32_t)t->shuffle)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "cannot resume the checkpoint's fit call (%llu "
+                        "images, batch size %llu, seed %llu, shuffle %u) "
+                        "with %zu images, batch size %zu, seed %llu, shuffle "
+                        "%d", (unsigned long long)r->images,
+                        (unsigned long long)r->batch_size,
+                        (unsigned long long)r->seed, (unsigned)r->shuffle,
+                        ae_dataset_count(train), t->batch_size,
+                        (unsigned long long)t->seed, t->shuffle);
+    uint64_t done = t->epochs_done - r->start;
+    if ((uint64_t)epochs <= done)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "epochs %d: the checkpoint's fit call already did "
+                        "%llu epochs (epochs counts from that call's start)",
+                        epochs, (unsigned long long)done);
+    *run = *r;
+    run->epochs = (uint64_t)epochs;
+    return AE_OK;
+}
+
+/* The batches of run, placed where it stands. */
+static ae_status open_batches(const ae_trainer *t, const ae_dataset *train,
+                              const ae__fit_run *run, ae_batches **it)
+{
+    ae__rng order;
+    ae__rng_seed(&order, run->seed ^ run->start, AE__STREAM_SHUFFLE);
+    ae_status s = ae_batches_create(it, train, (size_t)run->batch_size,
+                                    (int)run->shuffle, ae__rng_next(&order));
+    uint64_t epoch = t->epochs_done - run->start;
+    if (s == AE_OK && (epoch > 0 || run->seen > 0))
+        s = ae__batches_seek(*it, epoch, (size_t)run->seen);
+    if (s != AE_OK) {
+        ae_batches_free(*it);
+        *it = NULL;
+    }
+    return s;
+}
+
+static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
+                           const ae_dataset *validation, int epochs)
+{
     ae_status s = ae_model_validate(t->model);
     if (s == AE_OK)
         s = check_dataset(t, train, "training");
@@ -430,46 +511,96 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "salt-and-pepper level %g is above 1",
                         (double)t->noise_level);
-    s = reserve(t, t->batch_size);
-    if (s != AE_OK)
-        return s;
+    if (t->checkpoint_every > 0 && t->checkpoint_path == NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "checkpoints every %llu batches need a path "
+                        "(ae_trainer_set_checkpoint_path)",
+                        (unsigned long long)t->checkpoint_every);
+    return AE_OK;
+}
 
-    ae_batches *it = NULL;
-    ae__rng order;
-    ae__rng_seed(&order, t->seed ^ t->epochs_done, STREAM_SHUFFLE);
-    s = ae_batches_create(&it, train, t->batch_size, t->shuffle,
-                          ae__rng_next(&order));
+/* Finish the epoch just run: validation loss, checkpoint, callback. */
+static ae_status end_epoch(ae_trainer *t, fit_ctx *c,
+                           const ae_dataset *validation)
+{
+    t->epochs_done++;
+    t->run.batch = t->run.seen = 0;
+    t->run.loss_sum = 0.0;
+    ae_status s = AE_OK;
+    if (validation != NULL)
+        s = ae_trainer_evaluate(t, validation, &c->p.val_loss);
+    if (s == AE_OK)
+        s = checkpoint_if_due(t, c, 1);
+    c->p.epoch_done = 1;
+    c->p.seconds = seconds_since(&c->start);
+    if (s == AE_OK && c->progress && c->progress(&c->p, c->user) != 0)
+        c->stop = 1;
+    return s;
+}
+
+ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
+                         const ae_dataset *validation, int epochs,
+                         ae_progress_fn progress, void *user)
+{
+    AE_REQUIRE(t);
+    AE_REQUIRE(train);
+    ae__fit_run run;
+    ae_status s = check_fit(t, train, validation, epochs);
+    if (s == AE_OK)
+        s = plan_run(t, train, epochs, &run);
+    if (s == AE_OK)
+        s = reserve(t, t->batch_size);
+    fit_ctx c = {.progress = progress, .user = user};
+    if (s == AE_OK)
+        s = open_batches(t, train, &run, &c.it);
     if (s != AE_OK)
         return s;
     /* A fit that fails before its first step completes (out of memory in
      * the first step's buffers, say) leaves the trainer as it was. */
-    const ae__rng saved_rng = t->noise_rng;
-    const ae_pixel_range saved_range = t->range;
+    const ae_trainer saved = *t;
+    t->run = run;
+    t->resume = 0;
     t->range = ae_dataset_range(train);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    ae_progress p = {.size = sizeof p, .epochs = epochs,
-                     .batches = ae_batches_per_epoch(it)};
-    int stop = 0;
-    for (int e = 1; s == AE_OK && e <= epochs && !stop; e++) {
-        p.epoch = e;
-        p.epoch_done = 0;
-        p.val_loss = NAN;
-        s = run_epoch(t, it, &p, progress, user, &start, &stop);
-        if (s != AE_OK || stop)
-            break;
-        t->epochs_done++;
-        if (validation != NULL)
-            s = ae_trainer_evaluate(t, validation, &p.val_loss);
-        p.epoch_done = 1;
-        p.seconds = seconds_since(&start);
-        if (s == AE_OK && progress && progress(&p, user) != 0)
-            stop = 1;
+    clock_gettime(CLOCK_MONOTONIC, &c.start);
+    c.p = (ae_progress){.size = sizeof c.p, .epochs = epochs,
+                        .batches = ae_batches_per_epoch(c.it)};
+    while (s == AE_OK && !c.stop &&
+           t->epochs_done - run.start < (uint64_t)epochs) {
+        c.p.epoch = (int)(t->epochs_done - run.start) + 1;
+        c.p.batch = (size_t)t->run.batch;
+        c.p.epoch_done = 0;
+        c.p.val_loss = NAN;
+        s = run_epoch(t, &c);
+        if (s == AE_OK && !c.stop)
+            s = end_epoch(t, &c, validation);
     }
-    ae_batches_free(it);
-    if (s != AE_OK && p.batch == 0) {
-        t->noise_rng = saved_rng;
-        t->range = saved_range;
+    ae_batches_free(c.it);
+    if (s != AE_OK && c.trained == 0) {
+        t->noise_rng = saved.noise_rng;
+        t->range = saved.range;
+        t->run = saved.run;
+        t->resume = saved.resume;
     }
     return s;
+}
+
+ae_status ae_trainer_set_checkpoint_path(ae_trainer *t, const char *path)
+{
+    AE_REQUIRE(t);
+    char *copy = NULL;
+    if (path != NULL) {
+        size_t n = strlen(path);
+        if (n == 0)
+            return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                            "ae_trainer_set_checkpoint_path: empty path");
+        copy = ae__alloc(n + 1);
+        if (copy == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY,
+                            "ae_trainer_set_checkpoint_path: cannot copy "
+                            "a path of %zu bytes", n);
+        memcpy(copy, path, n + 1);
+    }
+    ae__free(t->checkpoint_path);
+    t->checkpoint_path = copy;
+    return AE_OK;
 }

@@ -177,7 +177,7 @@ static void snap_optimizer(bytes *b, const ae_optimizer *opt)
 
 static void snap_trainer(bytes *b, const ae_trainer *t)
 {
-    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_RANGE; p++) {
+    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_CHECKPOINT_EVERY; p++) {
         double v = 0.0;
         ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
         put(b, &v, sizeof v);
@@ -480,6 +480,28 @@ static ae_status call_idx_files(fixture *f)
     snprintf(labels, sizeof labels, "%s/labels", f->dir);
     ae_dataset *ds = NOT_SET;
     ae_status s = ae_dataset_load_idx(&ds, f->path, labels);
+    TAKE_HANDLE(f->out_ds, ds, s);
+    return s;
+}
+
+/* Raw images and labels files, for mapping. */
+static void setup_idx_map_files(fixture *f)
+{
+    setup_idx(f, 0);
+    snprintf(f->dir, sizeof f->dir, "%s", fresh_dir("idxmap"));
+    snprintf(f->path, sizeof f->path, "%s/images", f->dir);
+    tu_write_file(f->path, f->data, f->size, 0);
+    char labels[1200];
+    snprintf(labels, sizeof labels, "%s/labels", f->dir);
+    tu_write_file(labels, f->data2, f->size2, 0);
+}
+
+static ae_status call_idx_map(fixture *f)
+{
+    char labels[1200];
+    snprintf(labels, sizeof labels, "%s/labels", f->dir);
+    ae_dataset *ds = NOT_SET;
+    ae_status s = ae_dataset_map_idx(&ds, f->path, labels);
     TAKE_HANDLE(f->out_ds, ds, s);
     return s;
 }
@@ -790,6 +812,47 @@ static void snap_loaded(fixture *f, bytes *b)
     snap_files(f, b);
 }
 
+/* Checkpoints: saving a trained trainer over an old file; loading one
+ * into a trainer whose own state (one step further) must survive a
+ * failure. */
+
+static void setup_checkpoint(fixture *f, int conv)
+{
+    setup_trainer(f, conv, 1);
+    snprintf(f->dir, sizeof f->dir, "%s",
+             fresh_dir(conv ? "ckpt-conv" : "ckpt-dense"));
+    snprintf(f->path, sizeof f->path, "%s/train.aeckpt", f->dir);
+    tu_write_file(f->path, "old content", 11, 0);
+}
+
+static void setup_ckpt_save_dense(fixture *f) { setup_checkpoint(f, 0); }
+
+static void setup_ckpt_load(fixture *f, int conv)
+{
+    setup_checkpoint(f, conv);
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(f->t, f->path));
+    ck_assert_ae_ok(ae_trainer_step(f->t, f->x, NULL, BATCH, NULL));
+}
+
+static void setup_ckpt_load_dense(fixture *f) { setup_ckpt_load(f, 0); }
+static void setup_ckpt_load_conv(fixture *f) { setup_ckpt_load(f, 1); }
+
+static ae_status call_ckpt_save(fixture *f)
+{
+    return ae_trainer_save_checkpoint(f->t, f->path);
+}
+
+static ae_status call_ckpt_load(fixture *f)
+{
+    return ae_trainer_load_checkpoint(f->t, f->path);
+}
+
+static void snap_checkpoint(fixture *f, bytes *b)
+{
+    snap_training(f, b);
+    snap_files(f, b);
+}
+
 /* PCA: a fit over an earlier one, which must stay in place on failure. */
 
 enum { PCA_ROWS = 12, PCA_DIM = 10, PCA_K = 3 };
@@ -1012,6 +1075,7 @@ static const walk_case cases[] = {
     {"idx_memory_raw", setup_idx_raw, call_idx_memory, snap_out_ds, 0},
     {"idx_memory_gzip", setup_idx_gzip, call_idx_memory, snap_out_ds, 0},
     {"idx_files_gzip", setup_idx_files, call_idx_files, snap_out_ds, 0},
+    {"idx_map_raw", setup_idx_map_files, call_idx_map, snap_out_ds, 0},
     {"png_folder", setup_png_folder, call_png_folder, snap_out_ds, 0},
     {"dataset_split", setup_dataset, call_split, snap_split, 0},
     {"dataset_subset", setup_dataset, call_subset, snap_split, 0},
@@ -1042,6 +1106,12 @@ static const walk_case cases[] = {
     {"load_memory_conv", setup_saved_conv, call_load_memory, snap_loaded, 0},
     {"load_file_dense", setup_saved_dense, call_load_file, snap_loaded, 0},
     {"load_file_conv", setup_saved_conv, call_load_file, snap_loaded, 0},
+    {"checkpoint_save_dense", setup_ckpt_save_dense, call_ckpt_save,
+     snap_checkpoint, 0},
+    {"checkpoint_load_dense", setup_ckpt_load_dense, call_ckpt_load,
+     snap_checkpoint, 0},
+    {"checkpoint_load_conv", setup_ckpt_load_conv, call_ckpt_load,
+     snap_checkpoint, 0},
     {"pca_fit", setup_pca, call_pca_fit, snap_pca, 0},
     {"pca_fit_dataset", setup_pca_dataset, call_pca_fit_dataset,
      snap_pca_dataset, 0},

@@ -103,7 +103,7 @@ typedef struct world {
     char dir[256]; /* the test's files */
     char path[600], missing[600], labels5[600], png_empty[600],
         png_noclassfiles[600], png_corrupt[600], png_mixed[600],
-        model_path[600], grid[600];
+        model_path[600], grid[600], ckpt_path[600];
 } world;
 
 static world W;
@@ -144,6 +144,8 @@ static void make_files(void)
     tu_write_file(W.labels5, W.idx_labels5, W.idx_labels5_size, 0);
     snprintf(W.model_path, sizeof W.model_path, "%s/model.aem", W.dir);
     tu_write_file(W.model_path, W.model_bytes, W.model_size, 0);
+    snprintf(W.ckpt_path, sizeof W.ckpt_path, "%s/train.aeckpt", W.dir);
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(W.t, W.ckpt_path));
     snprintf(W.grid, sizeof W.grid, "%s/grid.png", W.dir);
     tu_write_file(W.grid, "old picture", 11, 0);
 
@@ -400,7 +402,7 @@ static void snap_optimizer(bytes *b, const ae_optimizer *o)
 
 static void snap_trainer(bytes *b, const ae_trainer *t)
 {
-    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_RANGE; p++) {
+    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_CHECKPOINT_EVERY; p++) {
         double v;
         ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
         put(b, &v, sizeof v);
@@ -616,6 +618,27 @@ static void snap_world(bytes *b)
     X(load_mem_bad_magic, AE_ERR_FORMAT, 1, return load_idx_magic(0x0308u);)   \
     X(load_mem_float_type, AE_ERR_FORMAT, 1,                                   \
       return load_idx_magic(0x00000D03u);)                                     \
+    /* ---- ae_dataset_map_idx ---- */                                        \
+    X(map_idx_null_out, NUL, 0,                                                \
+      return ae_dataset_map_idx(NULL, W.path, NULL);)                          \
+    X(map_idx_null_path, NUL, 1,                                               \
+      return ae_dataset_map_idx(&W.o_ds, NULL, NULL);)                         \
+    X(map_idx_empty_path, AE_ERR_IO, 1,                                        \
+      return ae_dataset_map_idx(&W.o_ds, "", NULL);)                           \
+    X(map_idx_missing, AE_ERR_IO, 1,                                           \
+      return ae_dataset_map_idx(&W.o_ds, W.missing, NULL);)                    \
+    X(map_idx_missing_labels, AE_ERR_IO, 1,                                    \
+      return ae_dataset_map_idx(&W.o_ds, W.path, W.missing);)                  \
+    X(map_idx_folder, AE_ERR_IO, 1,                                            \
+      return ae_dataset_map_idx(&W.o_ds, W.dir, NULL);)                        \
+    X(map_idx_not_regular, AE_ERR_UNSUPPORTED, 1,                              \
+      return ae_dataset_map_idx(&W.o_ds, "/dev/zero", NULL);)                  \
+    X(map_idx_labels_count_mismatch, S, 1,                                     \
+      return ae_dataset_map_idx(&W.o_ds, W.path, W.labels5);)                  \
+    X(map_idx_labels_as_images, AE_ERR_FORMAT, 1,                              \
+      return ae_dataset_map_idx(&W.o_ds, W.labels5, NULL);)                    \
+    X(map_idx_images_as_labels, AE_ERR_FORMAT, 1,                              \
+      return ae_dataset_map_idx(&W.o_ds, W.path, W.path);)                     \
     /* ---- dataset properties ---- */                                        \
     X(dataset_shape_null, NUL, 0,                                              \
       return ae_dataset_shape(NULL, &W.out_i[0], &W.out_i[1], &W.out_i[2]);)   \
@@ -1166,6 +1189,37 @@ static void snap_world(bytes *b)
       return ae_trainer_evaluate(W.t, W.ds4, W.out_d);)                        \
     X(evaluate_incomplete_model, S, 0,                                         \
       return ae_trainer_evaluate(W.t_inc, W.ds, W.out_d);)                     \
+    X(trainer_set_checkpoint_every_negative, INV, 0,                           \
+      return ae_trainer_set(W.t, AE_TRAIN_CHECKPOINT_EVERY, -1);)              \
+    X(trainer_set_checkpoint_every_fraction, INV, 0,                           \
+      return ae_trainer_set(W.t, AE_TRAIN_CHECKPOINT_EVERY, 0.5);)             \
+    X(fit_checkpoints_without_path, INV, 0, return fit_without_path();)       \
+    X(ckpt_save_null_trainer, NUL, 0,                                          \
+      return ae_trainer_save_checkpoint(NULL, W.ckpt_path);)                   \
+    X(ckpt_save_null_path, NUL, 0,                                             \
+      return ae_trainer_save_checkpoint(W.t, NULL);)                           \
+    X(ckpt_save_empty_path, INV, 0, return ae_trainer_save_checkpoint(W.t, "");) \
+    X(ckpt_save_missing_folder, AE_ERR_IO, 0,                                  \
+      return ae_trainer_save_checkpoint(W.t, W.missing);)                      \
+    X(ckpt_save_onto_folder, AE_ERR_IO, 0,                                     \
+      return ae_trainer_save_checkpoint(W.t, W.dir);)                          \
+    X(ckpt_load_null_trainer, NUL, 0,                                          \
+      return ae_trainer_load_checkpoint(NULL, W.ckpt_path);)                   \
+    X(ckpt_load_null_path, NUL, 0,                                             \
+      return ae_trainer_load_checkpoint(W.t, NULL);)                           \
+    X(ckpt_load_missing, AE_ERR_IO, 0,                                         \
+      return ae_trainer_load_checkpoint(W.t, W.missing);)                      \
+    X(ckpt_load_folder, AE_ERR_IO, 0,                                          \
+      return ae_trainer_load_checkpoint(W.t, W.dir);)                          \
+    X(ckpt_load_model_file, AE_ERR_FORMAT, 0,                                  \
+      return ae_trainer_load_checkpoint(W.t, W.model_path);)                   \
+    X(ckpt_load_other_architecture, S, 0,                                      \
+      return ae_trainer_load_checkpoint(W.t_inc, W.ckpt_path);)                \
+    X(ckpt_load_other_optimizer, INV, 0,                                       \
+      return ae_trainer_load_checkpoint(W.t_sp, W.ckpt_path);)                 \
+    X(ckpt_path_null_trainer, NUL, 0,                                          \
+      return ae_trainer_set_checkpoint_path(NULL, W.ckpt_path);)               \
+    X(ckpt_path_empty, INV, 0, return ae_trainer_set_checkpoint_path(W.t, "");) \
     /* ---- metrics ---- */                                                   \
     X(metrics_create_null_out, NUL, 0,                                         \
       return ae_metrics_create(NULL, 1, 8, 8, 1.0f);)                          \
@@ -1530,6 +1584,19 @@ static ae_status fit_batch_too_large(void)
     snprintf(msg, sizeof msg, "%s", ae_last_error());
     ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_BATCH_SIZE, 4));
     /* ae_last_error is the fit's again for the caller's checks */
+    ck_assert_str_eq(ae_last_error(), msg);
+    return s;
+}
+
+/* Checkpoints every 2 batches but no path (the setting is put back
+ * afterwards). */
+static ae_status fit_without_path(void)
+{
+    ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_CHECKPOINT_EVERY, 2));
+    ae_status s = ae_trainer_fit(W.t, W.ds, NULL, 1, NULL, NULL);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", ae_last_error());
+    ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_CHECKPOINT_EVERY, 0));
     ck_assert_str_eq(ae_last_error(), msg);
     return s;
 }

@@ -1,0 +1,523 @@
+/* bench_scale.c - training on a memory-mapped IDX file larger than the
+ * data sets the library is usually given: resident memory must not grow with
+ * the number of images, and epoch time must grow linearly with it.
+ *
+ * It builds a 1,000,000-image raw IDX file from the 60,000 Fashion-MNIST
+ * training images (copy c of the images is shifted by a small offset that
+ * depends on c, and every other copy mirrored, so copies differ), or reuses
+ * one already at the path with the right header and size.  Then, for 10k,
+ * 30k, 60k and all images of the mapped file, it trains experiment 1's deep
+ * autoencoder (784-512-256-128-30-128-256-512-784, batch 64, Adam 1e-3,
+ * MSE, shuffled) for one epoch, each size in its own child process so that
+ * its peak resident memory (getrusage's ru_maxrss) is its own.  It prints
+ * seconds, images/s, the time per image relative to the 60k run, the
+ * highest resident memory sampled from /proc/self/status during the epoch
+ * (anonymous and file-backed apart) and the peak from ru_maxrss; and for
+ * comparison the same epoch on 60k images loaded into memory.  Because the
+ * machines are shared, each child also times a large sgemm just before its
+ * epoch: a size whose per-image time differs from the others' because the
+ * machine was busier shows a lower sgemm rate too.
+ *
+ * usage: bench_scale [--data DIR] [--file PATH] [--images N] [--threads N]
+ *                    [--rebuild] [--remove] [--sizes a,b,...]
+ * Default file: /tmp/autoenc-scale-1m-idx3-ubyte (~784 MB), kept for the
+ * next run unless --remove.  Needs that much free disk space (checked). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include <autoenc.h>
+
+#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define DEFAULT_FILE "/tmp/autoenc-scale-1m-idx3-ubyte"
+enum { SIDE = 28, PIXELS = SIDE * SIDE, MAX_SIZES = 16 };
+
+static void check(ae_status s, const char *what)
+{
+    if (s != AE_OK) {
+        fprintf(stderr, "bench_scale: %s: %s: %s\n", what, ae_status_name(s),
+                ae_last_error());
+        exit(1);
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- building the file ------------------------------------------------ */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* 1 if path is an IDX image file of n 28 x 28 images of the exact size. */
+static int file_is_ready(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    uint8_t h[16], want[16];
+    put_be32(want, 0x803);
+    put_be32(want + 4, (uint32_t)n);
+    put_be32(want + 8, SIDE);
+    put_be32(want + 12, SIDE);
+    struct stat sb;
+    int ok = fread(h, 1, 16, f) == 16 && memcmp(h, want, 16) == 0 &&
+             fstat(fileno(f), &sb) == 0 &&
+             (uintmax_t)sb.st_size == 16 + (uintmax_t)n * PIXELS;
+    fclose(f);
+    return ok;
+}
+
+/* Copy c of image src: shifted by (dx, dy) in -2..2 and, for odd c,
+ * mirrored left to right; pixels shifted in are 0. */
+static void transform(const uint8_t *src, size_t c, uint8_t *dst)
+{
+    static const int shift[][2] = {{0, 0},  {1, 0},  {-1, 0}, {0, 1},
+                                   {0, -1}, {1, 1},  {-1, -1}, {1, -1},
+                                   {-1, 1}, {2, 0},  {-2, 0}, {0, 2},
+                                   {0, -2}, {2, 1},  {-2, -1}, {1, 2},
+                                   {-1, -2}};
+    const size_t nshift = sizeof shift / sizeof shift[0];
+    int dx = shift[c % nshift][0], dy = shift[c % nshift][1];
+    int mirror = (int)(c / nshift + c) % 2;
+    for (int r = 0; r < SIDE; r++)
+        for (int x = 0; x < SIDE; x++) {
+            int sr = r - dy, sx = x - dx;
+            if (mirror)
+                sx = SIDE - 1 - sx;
+            dst[r * SIDE + x] = sr >= 0 && sr < SIDE && sx >= 0 && sx < SIDE
+                                    ? src[sr * SIDE + sx]
+                                    : 0;
+        }
+}
+
+/* Write n images built from the Fashion-MNIST training images to path. */
+static void build_file(const char *data, const char *path, size_t n)
+{
+    char src_path[4096];
+    snprintf(src_path, sizeof src_path, "%s/train-images-idx3-ubyte.gz", data);
+    ae_dataset *ds;
+    check(ae_dataset_load_idx(&ds, src_path, NULL), src_path);
+    size_t m = ae_dataset_count(ds);
+    if (ae_dataset_image_size(ds) != PIXELS) {
+        fprintf(stderr, "bench_scale: %s: not 28 x 28 images\n", src_path);
+        exit(1);
+    }
+    /* Back to bytes: p / 255 as a float times 255 rounds back to p. */
+    float *x = malloc(m * PIXELS * sizeof *x);
+    uint8_t *px = malloc(m * PIXELS);
+    uint8_t *out = malloc(4096 * PIXELS);
+    if (!x || !px || !out) {
+        fprintf(stderr, "bench_scale: out of memory\n");
+        exit(1);
+    }
+    check(ae_dataset_batch(ds, 0, m, x, NULL), "batch");
+    for (size_t k = 0; k < m * PIXELS; k++)
+        px[k] = (uint8_t)lrintf(x[k] * 255.0f);
+    free(x);
+    ae_dataset_free(ds);
+
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.part", path);
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) {
+        fprintf(stderr, "bench_scale: cannot create %s: %s\n", tmp,
+                strerror(errno));
+        exit(1);
+    }
+    uint8_t h[16];
+    put_be32(h, 0x803);
+    put_be32(h + 4, (uint32_t)n);
+    put_be32(h + 8, SIDE);
+    put_be32(h + 12, SIDE);
+    int ok = fwrite(h, 1, 16, f) == 16;
+    for (size_t i = 0; i < n && ok;) {
+        size_t chunk = 0;
+        for (; chunk < 4096 && i < n; chunk++, i++)
+            transform(px + (i % m) * PIXELS, i / m, out + chunk * PIXELS);
+        ok = fwrite(out, PIXELS, chunk, f) == chunk;
+    }
+    if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "bench_scale: cannot write %s: %s\n", path,
+                strerror(errno));
+        remove(tmp);
+        exit(1);
+    }
+    free(px);
+    free(out);
+}
+
+/* ---- one epoch in a child process ------------------------------------- */
+
+typedef struct sample {
+    long anon_kib, file_kib; /* highest RssAnon + RssFile sum seen */
+    double last;
+} sample;
+
+static void rss_now(long *anon, long *file)
+{
+    *anon = *file = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "RssAnon: %ld", anon);
+        sscanf(line, "RssFile: %ld", file);
+    }
+    fclose(f);
+}
+
+static void take_sample(sample *s)
+{
+    long a, f;
+    rss_now(&a, &f);
+    if (a + f > s->anon_kib + s->file_kib) {
+        s->anon_kib = a;
+        s->file_kib = f;
+    }
+}
+
+static int on_progress(const ae_progress *p, void *user)
+{
+    sample *s = user;
+    double t = now();
+    if (t - s->last >= 0.25 || p->epoch_done) {
+        take_sample(s);
+        s->last = t;
+    }
+    return 0;
+}
+
+static ae_model *dense_model(void)
+{
+    ae_model *m;
+    check(ae_model_create(&m, 1, SIDE, SIDE, 1), "model");
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, PIXELS};
+    for (int i = 0; i < 4; i++)
+        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
+                                 i < 3 ? AE_ACT_RELU : AE_ACT_NONE), "dense");
+    for (int i = 0; i < 4; i++)
+        check(ae_model_add_dense(m, AE_DECODER, dec[i],
+                                 i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID),
+              "dense");
+    return m;
+}
+
+/* Best GFLOP/s of a 1024 x 1024 sgemm over 3 runs. */
+static double sgemm_rate(void)
+{
+    const int n = 1024;
+    size_t nn = (size_t)n * n;
+    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b),
+          *c = malloc(nn * sizeof *c);
+    if (!a || !b || !c)
+        return 0;
+    for (size_t i = 0; i < nn; i++) {
+        a[i] = (float)(i % 13) * 0.01f;
+        b[i] = (float)(i % 7) * 0.02f;
+    }
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+                    a, n, b, n, 0.0f, c, n);
+        double g = 2.0 * n * (double)n * n / (now() - t0) * 1e-9;
+        if (g > best)
+            best = g;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+typedef struct run {
+    size_t images;
+    double map_seconds, seconds, sgemm, loss;
+    double fetch_seconds; /* one shuffled epoch of batches, no training */
+    long anon_kib, file_kib, maxrss_kib;
+} run;
+
+/* Train one epoch on the first n images of the file (mapped), or on the
+ * gzip training images loaded into memory when path is NULL. */
+static run one_epoch(const char *path, const char *data, size_t n,
+                     int threads)
+{
+    run r = {0};
+    check(ae_set_threads(threads), "threads");
+    r.sgemm = sgemm_rate();
+    ae_dataset *all, *ds;
+    double t0 = now();
+    if (path) {
+        check(ae_dataset_map_idx(&all, path, NULL), path);
+    } else {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", data);
+        check(ae_dataset_load_idx(&all, p, NULL), p);
+    }
+    r.map_seconds = now() - t0;
+    if (n > ae_dataset_count(all))
+        n = ae_dataset_count(all);
+    check(ae_dataset_subset(all, 0, n, &ds), "subset");
+    ae_dataset_free(all);
+    r.images = n;
+
+    ae_model *m = dense_model();
+    ae_optimizer *adam;
+    ae_trainer *t;
+    check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
+    check(ae_trainer_create(&t, m, adam), "trainer");
+    check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 64), "batch");
+    check(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_MSE), "loss");
+    /* The first step allocates the trainer's buffers: before the clock. */
+    float *warm = malloc(64 * PIXELS * sizeof *warm);
+    check(ae_dataset_batch(ds, 0, 64, warm, NULL), "batch");
+    check(ae_trainer_step(t, warm, NULL, 64, NULL), "warm-up");
+    free(warm);
+    sample s = {0, 0, now()};
+    take_sample(&s);
+    t0 = now();
+    check(ae_trainer_fit(t, ds, NULL, 1, on_progress, &s), "fit");
+    r.seconds = now() - t0;
+    take_sample(&s);
+    check(ae_trainer_evaluate(t, ds, &r.loss), "evaluate");
+    /* The data path alone: what reading the mapped file (and dropping its
+     * pages) costs per image, next to the training step. */
+    ae_batches *it;
+    check(ae_batches_create(&it, ds, 64, 1, 99), "batches");
+    float *x = malloc(64 * PIXELS * sizeof *x);
+    size_t got;
+    t0 = now();
+    do
+        check(ae_batches_next(it, x, NULL, &got), "next");
+    while (got > 0);
+    r.fetch_seconds = now() - t0;
+    take_sample(&s);
+    free(x);
+    ae_batches_free(it);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r.anon_kib = s.anon_kib;
+    r.file_kib = s.file_kib;
+    r.maxrss_kib = ru.ru_maxrss;
+    ae_trainer_free(t);
+    ae_optimizer_free(adam);
+    ae_model_free(m);
+    ae_dataset_free(ds);
+    return r;
+}
+
+/* one_epoch in a child process, its result sent back through a pipe. */
+static run in_child(const char *path, const char *data, size_t n, int threads)
+{
+    int fd[2];
+    if (pipe(fd) != 0) {
+        perror("bench_scale: pipe");
+        exit(1);
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("bench_scale: fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        run r = one_epoch(path, data, n, threads);
+        ssize_t w = write(fd[1], &r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fd[1]);
+    run r;
+    ssize_t got = read(fd[0], &r, sizeof r);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_scale: the run on %zu images failed\n", n);
+        exit(1);
+    }
+    return r;
+}
+
+static void print_run(const char *name, const run *r, double ref_per_image)
+{
+    double per = r->seconds / (double)r->images;
+    printf("%-14s %9zu %8.2f %9.0f %8.1f %6.2f %7.1f %8.0f %6.0f %7.0f "
+           "%6.3f %8.4f %7.2f\n",
+           name, r->images, r->seconds, (double)r->images / r->seconds,
+           per * 1e6, ref_per_image > 0 ? per / ref_per_image : 1.0,
+           r->sgemm, (double)(r->anon_kib + r->file_kib) / 1024.0,
+           (double)r->file_kib / 1024.0, (double)r->maxrss_kib / 1024.0,
+           r->map_seconds, r->loss, r->fetch_seconds / (double)r->images * 1e6);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = DEFAULT_DATA, *path = DEFAULT_FILE;
+    size_t total = 1000000;
+    int threads = 2, rebuild = 0, remove_after = 0;
+    size_t sizes[MAX_SIZES] = {10000, 30000, 60000, 0};
+    int nsizes = 4;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+            data = argv[++i];
+        else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc)
+            total = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--rebuild") == 0)
+            rebuild = 1;
+        else if (strcmp(argv[i], "--remove") == 0)
+            remove_after = 1;
+        else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc) {
+            nsizes = 0;
+            for (char *p = argv[++i]; *p && nsizes < MAX_SIZES;) {
+                sizes[nsizes++] = strtoul(p, &p, 10);
+                if (*p == ',')
+                    p++;
+            }
+        } else {
+            fprintf(stderr,
+                    "usage: %s [--data DIR] [--file PATH] [--images N] "
+                    "[--threads N] [--rebuild] [--remove] [--sizes a,b,...]"
+                    "\n  (a size of 0 means all images)\n", argv[0]);
+            return 2;
+        }
+    }
+    if (nsizes == 0) {
+        fprintf(stderr, "bench_scale: --sizes lists no size\n");
+        return 2;
+    }
+    if (total == 0 || total > UINT32_MAX) {
+        fprintf(stderr, "bench_scale: --images must be 1 .. %u\n", UINT32_MAX);
+        return 2;
+    }
+    size_t bytes = 16 + total * PIXELS;
+
+    if (rebuild || !file_is_ready(path, total)) {
+        /* Free space where the file goes, with 64 MiB to spare. */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == dir)
+            dir[1] = '\0';
+        else
+            *slash = '\0';
+        struct statvfs vfs;
+        if (statvfs(dir, &vfs) != 0) {
+            fprintf(stderr, "bench_scale: cannot check free space in %s: %s\n",
+                    dir, strerror(errno));
+            return 1;
+        }
+        double avail = (double)vfs.f_bavail * (double)vfs.f_frsize;
+        if (avail < (double)bytes + 64.0 * 1048576.0) {
+            fprintf(stderr,
+                    "bench_scale: %s has %.0f MB free, but the %zu-image file "
+                    "needs %.0f MB (plus 64 MB to spare).  Choose another "
+                    "place with --file PATH, or fewer images with --images N."
+                    "\n", dir, avail / 1e6, total, (double)bytes / 1e6);
+            return 1;
+        }
+        printf("building %s: %zu images, %.0f MB ...\n", path, total,
+               (double)bytes / 1e6);
+        fflush(stdout);
+        double t0 = now();
+        /* In a child, so the parent stays small for the runs it forks. */
+        pid_t pid = fork();
+        if (pid == 0) {
+            build_file(data, path, total);
+            _exit(0);
+        }
+        int status;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench_scale: building the file failed\n");
+            return 1;
+        }
+        printf("built in %.1f s\n", now() - t0);
+    } else {
+        printf("reusing %s (%zu images, %.0f MB)\n", path, total,
+               (double)bytes / 1e6);
+    }
+
+    printf("\ndeep autoencoder 784-512-256-128-30 (batch 64, Adam, MSE), one "
+           "shuffled epoch, %d threads\n", threads);
+    printf("%-14s %9s %8s %9s %8s %6s %7s %8s %6s %7s %6s %8s %7s\n",
+           "dataset", "images", "seconds", "img/s", "us/img", "x60k",
+           "sgemm", "RSS MB", "file", "maxrss", "open s", "MSE", "read us");
+    run runs[MAX_SIZES] = {{0}};
+    double ref = 0;
+    for (int k = 0; k < nsizes; k++) {
+        size_t n = sizes[k] == 0 || sizes[k] > total ? total : sizes[k];
+        runs[k] = in_child(path, data, n, threads);
+        if (n == 60000 || (ref == 0 && k == nsizes - 1))
+            ref = runs[k].seconds / (double)runs[k].images;
+    }
+    if (ref == 0)
+        ref = runs[0].seconds / (double)runs[0].images;
+    double lo = INFINITY, hi = 0;
+    long worst_rss = 0, big_rss = 0;
+    for (int k = 0; k < nsizes; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "mapped %zuk", runs[k].images / 1000);
+        print_run(name, &runs[k], ref);
+        double ratio = runs[k].seconds / (double)runs[k].images / ref;
+        lo = ratio < lo ? ratio : lo;
+        hi = ratio > hi ? ratio : hi;
+        if (runs[k].maxrss_kib > worst_rss)
+            worst_rss = runs[k].maxrss_kib;
+        if (runs[k].images == total)
+            big_rss = runs[k].maxrss_kib;
+    }
+    run mem = in_child(NULL, data, 60000, threads);
+    print_run("in-memory 60k", &mem, ref);
+    printf("\n(us/img: microseconds per image; x60k: time per image over the "
+           "mapped 60k run's; sgemm: GFLOP/s of a 1024^3 sgemm just before "
+           "the epoch; RSS: highest RssAnon + RssFile sampled during the "
+           "epoch, file: its RssFile part; maxrss: the child's ru_maxrss; "
+           "open s: time to map or load; MSE: after the epoch; read us: "
+           "microseconds per image of a shuffled epoch of batches alone)\n");
+    printf("time per image across sizes: %.2f .. %.2f of the 60k run's: %s "
+           "(15%% tolerance)\n", lo, hi,
+           hi / lo <= 1.15 ? "linear" : "NOT linear within 15%");
+    printf("peak resident memory on the %zu-image mapped file: %.0f MB "
+           "(target < 200 MB): %s; largest over all sizes %.0f MB\n", total,
+           (double)big_rss / 1024.0, big_rss < 200 * 1024 ? "met" : "MISSED",
+           (double)worst_rss / 1024.0);
+    if (remove_after)
+        remove(path);
+    return 0;
+}

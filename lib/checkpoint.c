@@ -1,0 +1,550 @@
+/*
+ * checkpoint.c - training checkpoints (docs/FORMAT.md, "Checkpoint
+ * files"): the model in its own file format, the optimizer's
+ * hyperparameters, step count and moments, the trainer's settings, its
+ * noise generator and where its fit call stands.  Saved atomically
+ * (atomic_file.c); loaded as hostile data, everything checked and staged
+ * before the trainer, its model or its optimizer is touched.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "bytes.h"
+#include "layer.h"
+#include "optimizer.h"
+#include "trainer.h"
+
+static const uint8_t CKPT_MAGIC[8] = {'A', 'E', 'N', 'C', 'C', 'K', 'P', 'T'};
+
+enum {
+    CKPT_VERSION = 1,
+    /* header */
+    H_VERSION = 8,
+    H_OPT_KIND = 12,
+    H_MODEL_SIZE = 16,
+    H_MOMENTS = 24,
+    HEADER_SIZE = 32,
+    /* state section, from its start (after the model) */
+    S_HP = 0, /* 6 f64: the ae_optimizer_param values in enum order */
+    S_STEPS = 48,
+    S_LOSS = 56,
+    S_NOISE = 60,
+    S_L1 = 64,
+    S_NOISE_LEVEL = 68,
+    S_L1_PER_IMAGE = 72,
+    S_SHUFFLE = 76,
+    S_RANGE = 80,
+    S_RESERVED1 = 84,
+    S_BATCH_SIZE = 88,
+    S_SEED = 96,
+    S_CKPT_EVERY = 104,
+    S_RNG = 112, /* 4 u64 */
+    S_EPOCHS_DONE = 144,
+    S_RUN_START = 152,
+    S_RUN_EPOCHS = 160,
+    S_RUN_IMAGES = 168,
+    S_RUN_BATCH_SIZE = 176,
+    S_RUN_SEED = 184,
+    S_RUN_SHUFFLE = 192,
+    S_RESERVED2 = 196,
+    S_RUN_BATCH = 200,
+    S_RUN_SEEN = 208,
+    S_RUN_LOSS_SUM = 216,
+    STATE_SIZE = 224,
+    CRC_SIZE = 4,
+    MIN_MODEL_SIZE = 52 /* an empty model's file */
+};
+
+/* Largest checkpoint written or read: 8 GiB (a 2 GiB model and Adam's two
+ * moments), less on machines with a smaller address space. */
+#define MAX_CKPT_BYTES                                                        \
+    ((uint64_t)SIZE_MAX / 2 < ((uint64_t)1 << 33) ? (uint64_t)SIZE_MAX / 2   \
+                                                   : ((uint64_t)1 << 33))
+
+/* Prefix the current detail message (copied first: ae__fail writes the
+ * same buffer) with a context string. */
+static ae_status wrap(ae_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static ae_status wrap(ae_status s, const char *fmt, ...)
+{
+    char inner[512], context[256];
+    snprintf(inner, sizeof inner, "%s", ae_last_error());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    return ae__fail(s, "%s: %s", context, inner);
+}
+
+static int moments_per_param(uint32_t kind)
+{
+    return kind == AE__OPT_ADAM ? 2 : 1;
+}
+
+/* Bytes of a checkpoint with a model file of model_size bytes and n
+ * parameters' moments; 0 if over the limit. */
+static uint64_t checkpoint_size(uint64_t model_size, uint64_t n,
+                                uint32_t kind)
+{
+    uint64_t max = MAX_CKPT_BYTES;
+    uint64_t fixed = HEADER_SIZE + STATE_SIZE + CRC_SIZE;
+    if (model_size > max - fixed ||
+        n > (max - fixed - model_size) / 4 / (uint64_t)moments_per_param(kind))
+        return 0;
+    return fixed + model_size + 4 * n * (uint64_t)moments_per_param(kind);
+}
+
+/* ---- saving ------------------------------------------------------------ */
+
+static void put_optimizer(uint8_t *p, const ae__opt_state *st)
+{
+    for (int k = 0; k < AE__OPT_PARAMS; k++)
+        ae__put_f64(p + S_HP + 8 * k, st->hp[k]);
+    ae__put_u64(p + S_STEPS, st->steps);
+}
+
+static void put_settings(uint8_t *p, const ae_trainer *t)
+{
+    ae__put_u32(p + S_LOSS, (uint32_t)t->loss);
+    ae__put_u32(p + S_NOISE, (uint32_t)t->noise);
+    ae__put_f32(p + S_L1, t->l1_code);
+    ae__put_f32(p + S_NOISE_LEVEL, t->noise_level);
+    ae__put_u32(p + S_L1_PER_IMAGE, (uint32_t)t->l1_per_image);
+    ae__put_u32(p + S_SHUFFLE, (uint32_t)t->shuffle);
+    ae__put_u32(p + S_RANGE, (uint32_t)t->range);
+    ae__put_u32(p + S_RESERVED1, 0);
+    ae__put_u64(p + S_BATCH_SIZE, (uint64_t)t->batch_size);
+    ae__put_u64(p + S_SEED, t->seed);
+    ae__put_u64(p + S_CKPT_EVERY, t->checkpoint_every);
+    for (int k = 0; k < 4; k++)
+        ae__put_u64(p + S_RNG + 8 * k, t->noise_rng.s[k]);
+}
+
+static void put_position(uint8_t *p, const ae_trainer *t)
+{
+    const ae__fit_run *r = &t->run;
+    ae__put_u64(p + S_EPOCHS_DONE, t->epochs_done);
+    ae__put_u64(p + S_RUN_START, r->start);
+    ae__put_u64(p + S_RUN_EPOCHS, r->epochs);
+    ae__put_u64(p + S_RUN_IMAGES, r->images);
+    ae__put_u64(p + S_RUN_BATCH_SIZE, r->batch_size);
+    ae__put_u64(p + S_RUN_SEED, r->seed);
+    ae__put_u32(p + S_RUN_SHUFFLE, r->shuffle);
+    ae__put_u32(p + S_RESERVED2, 0);
+    ae__put_u64(p + S_RUN_BATCH, r->batch);
+    ae__put_u64(p + S_RUN_SEEN, r->seen);
+    ae__put_f64(p + S_RUN_LOSS_SUM, r->loss_sum);
+}
+
+static void put_floats(uint8_t *p, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ae__put_f32(p + 4 * i, x[i]);
+}
+
+/* What a loader accepts: first moments not NaN, second moments >= 0 (an
+ * infinity is a float overflow of g^2, a state training can be in). */
+static ae_status check_moments(const float *m, const float *v, size_t n,
+                               const char *when)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(m[i]) || (v != NULL && !(v[i] >= 0.0f)))
+            return ae__fail(AE_ERR_NOT_FINITE,
+                            "%s: optimizer moment %zu is NaN%s", when, i,
+                            v != NULL ? " or negative" : "");
+    return AE_OK;
+}
+
+/* The size a checkpoint of t takes, checking what saving needs. */
+static ae_status plan_save(const ae_trainer *t, const ae__opt_state *st,
+                           size_t *model_size, size_t *total)
+{
+    ae_status s = ae_model_save_memory(t->model, NULL, 0, model_size);
+    if (s != AE_OK)
+        return s;
+    size_t params = ae_model_param_count(t->model);
+    if (st->n != 0 && st->n != params)
+        return ae__fail(AE_ERR_SHAPE,
+                        "the optimizer holds state for %zu parameters, the "
+                        "trainer's model has %zu", st->n, params);
+    uint64_t bytes = checkpoint_size(*model_size, st->n, st->kind);
+    if (bytes == 0)
+        return ae__fail(AE_ERR_LIMIT,
+                        "a checkpoint of a %zu-byte model and %zu moments "
+                        "exceeds the limit of %llu bytes", *model_size, st->n,
+                        (unsigned long long)MAX_CKPT_BYTES);
+    *total = (size_t)bytes;
+    return check_moments(st->m, st->v, st->n, "cannot save a checkpoint");
+}
+
+/* Fill buf (total bytes) with t's checkpoint. */
+static ae_status serialize(const ae_trainer *t, const ae__opt_state *st,
+                           uint8_t *buf, size_t model_size, size_t total)
+{
+    size_t written = 0;
+    ae_status s = ae_model_save_memory(t->model, buf + HEADER_SIZE,
+                                       model_size, &written);
+    if (s != AE_OK)
+        return s;
+    memcpy(buf, CKPT_MAGIC, sizeof CKPT_MAGIC);
+    ae__put_u32(buf + H_VERSION, CKPT_VERSION);
+    ae__put_u32(buf + H_OPT_KIND, st->kind);
+    ae__put_u64(buf + H_MODEL_SIZE, (uint64_t)model_size);
+    ae__put_u64(buf + H_MOMENTS, (uint64_t)st->n);
+    uint8_t *p = buf + HEADER_SIZE + model_size;
+    put_optimizer(p, st);
+    put_settings(p, t);
+    put_position(p, t);
+    p += STATE_SIZE;
+    put_floats(p, st->m, st->n);
+    if (st->kind == AE__OPT_ADAM)
+        put_floats(p + 4 * st->n, st->v, st->n);
+    ae__put_u32(buf + total - CRC_SIZE, ae__crc32(buf, total - CRC_SIZE));
+    return AE_OK;
+}
+
+ae_status ae_trainer_save_checkpoint(const ae_trainer *t, const char *path)
+{
+    AE_REQUIRE(t);
+    AE_REQUIRE(path);
+    if (path[0] == '\0')
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_trainer_save_checkpoint: empty path");
+    ae__opt_state st;
+    ae__optimizer_export(t->opt, &st);
+    size_t model_size = 0, total = 0;
+    ae_status s = plan_save(t, &st, &model_size, &total);
+    if (s != AE_OK)
+        return s;
+    uint8_t *buf = ae__alloc(total);
+    if (buf == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY,
+                        "ae_trainer_save_checkpoint: cannot allocate %zu "
+                        "bytes for %s", total, path);
+    s = serialize(t, &st, buf, model_size, total);
+    if (s == AE_OK)
+        s = ae__write_file_atomic(path, buf, total);
+    ae__free(buf);
+    return s;
+}
+
+/* ---- loading: the envelope --------------------------------------------- */
+
+/* Magic, the header's presence, version, optimizer kind. */
+static ae_status check_header(const uint8_t *d, size_t size)
+{
+    if (size < sizeof CKPT_MAGIC ||
+        memcmp(d, CKPT_MAGIC, sizeof CKPT_MAGIC) != 0)
+        return ae__fail(AE_ERR_FORMAT, "offset 0 (magic): not a libautoenc "
+                        "checkpoint (%zu bytes, expected \"AENCCKPT\" "
+                        "first)", size);
+    if (size < HEADER_SIZE)
+        return ae__fail(AE_ERR_FORMAT, "offset %zu (header): truncated at "
+                        "%zu bytes, the header takes %d", size, size,
+                        HEADER_SIZE);
+    uint32_t version = ae__get_u32(d + H_VERSION);
+    if (version == 0 || version > CKPT_VERSION)
+        return ae__fail(version ? AE_ERR_UNSUPPORTED : AE_ERR_FORMAT,
+                        "offset %d (version): checkpoint version %lu, this "
+                        "library reads 1 to %d", H_VERSION,
+                        (unsigned long)version, CKPT_VERSION);
+    uint32_t kind = ae__get_u32(d + H_OPT_KIND);
+    if (kind != AE__OPT_ADAM && kind != AE__OPT_SGD)
+        return ae__fail(AE_ERR_FORMAT, "offset %d (optimizer kind): %lu is "
+                        "neither Adam (1) nor SGD (2)", H_OPT_KIND,
+                        (unsigned long)kind);
+    return AE_OK;
+}
+
+/* The header, the sizes against the limit and the data's length, the
+ * CRC-32.  On success the model section is data[32 .. 32 + *model_size). */
+static ae_status check_envelope(const uint8_t *d, size_t size,
+                                size_t *model_size, size_t *n_moments)
+{
+    ae_status s = check_header(d, size);
+    if (s != AE_OK)
+        return s;
+    uint64_t msize = ae__get_u64(d + H_MODEL_SIZE);
+    uint64_t n = ae__get_u64(d + H_MOMENTS);
+    uint64_t declared = checkpoint_size(msize, n, ae__get_u32(d + H_OPT_KIND));
+    if (declared == 0)
+        return ae__fail(AE_ERR_LIMIT, "offsets %d-%d (sizes): a %llu-byte "
+                        "model and %llu moments exceed the limit of %llu "
+                        "bytes", H_MODEL_SIZE, H_MOMENTS + 7,
+                        (unsigned long long)msize, (unsigned long long)n,
+                        (unsigned long long)MAX_CKPT_BYTES);
+    if (declared != (uint64_t)size || msize < MIN_MODEL_SIZE)
+        return ae__fail(AE_ERR_FORMAT, "offsets %d-%d (sizes): a %llu-byte "
+                        "model and %llu moments make %llu bytes, the data "
+                        "has %zu", H_MODEL_SIZE, H_MOMENTS + 7,
+                        (unsigned long long)msize, (unsigned long long)n,
+                        (unsigned long long)declared, size);
+    uint32_t stored = ae__get_u32(d + size - CRC_SIZE);
+    uint32_t computed = ae__crc32(d, size - CRC_SIZE);
+    if (stored != computed)
+        return ae__fail(AE_ERR_CHECKSUM, "offset %zu (CRC-32): stored "
+                        "0x%08lx, the content gives 0x%08lx",
+                        size - CRC_SIZE, (unsigned long)stored,
+                        (unsigned long)computed);
+    *model_size = (size_t)msize;
+    *n_moments = (size_t)n;
+    return AE_OK;
+}
+
+/* ---- loading: the model ------------------------------------------------ */
+
+static ae_status layer_differs(size_t i, const ae_layer *a, const ae_layer *b)
+{
+    return ae__fail(AE_ERR_SHAPE,
+                    "the checkpoint's model differs from the trainer's at "
+                    "layer %zu: a %s layer (activation %d, %zu weights) "
+                    "where the trainer's has a %s layer (activation %d, %zu "
+                    "weights)", i, b->ops->name, (int)b->act, b->n_weights,
+                    a->ops->name, (int)a->act, a->n_weights);
+}
+
+/* The same input shape and layers (kind, part, configuration, activation,
+ * parameter counts): AE_ERR_SHAPE naming the first difference. */
+static ae_status same_architecture(const ae_model *a, const ae_model *b)
+{
+    ae__shape sa = ae__model_input_shape(a), sb = ae__model_input_shape(b);
+    size_t n = ae_model_layer_count(a);
+    if (sa.c != sb.c || sa.h != sb.h || sa.w != sb.w ||
+        n != ae_model_layer_count(b) ||
+        ae_model_encoder_layer_count(a) != ae_model_encoder_layer_count(b))
+        return ae__fail(AE_ERR_SHAPE,
+                        "the checkpoint's model (%d x %d x %d inputs, %zu "
+                        "layers, %zu in the encoder) differs from the "
+                        "trainer's (%d x %d x %d, %zu, %zu)", sb.c, sb.h,
+                        sb.w, ae_model_layer_count(b),
+                        ae_model_encoder_layer_count(b), sa.c, sa.h, sa.w, n,
+                        ae_model_encoder_layer_count(a));
+    for (size_t i = 0; i < n; i++) {
+        ae_layer *la = NULL, *lb = NULL;
+        (void)ae_model_layer(a, i, &la);
+        (void)ae_model_layer(b, i, &lb);
+        if (la->ops != lb->ops || la->part != lb->part ||
+            la->act != lb->act || la->act_param != lb->act_param ||
+            memcmp(la->cfg, lb->cfg, sizeof la->cfg) != 0 ||
+            la->n_weights != lb->n_weights || la->n_bias != lb->n_bias)
+            return layer_differs(i, la, lb);
+    }
+    return AE_OK;
+}
+
+static ae_status read_model(const ae_trainer *t, const uint8_t *d,
+                            size_t model_size, ae_model **out)
+{
+    ae_status s = ae_model_load_memory(out, d + HEADER_SIZE, model_size);
+    if (s != AE_OK)
+        return wrap(s, "offset %d (model section)", HEADER_SIZE);
+    s = same_architecture(t->model, *out);
+    if (s != AE_OK) {
+        ae_model_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+/* ---- loading: optimizer, settings, position ---------------------------- */
+
+static ae_status read_optimizer(const ae_trainer *t, const uint8_t *d,
+                                const uint8_t *p, size_t n,
+                                ae__opt_state *st)
+{
+    st->kind = ae__get_u32(d + H_OPT_KIND);
+    for (int k = 0; k < AE__OPT_PARAMS; k++)
+        st->hp[k] = ae__get_f64(p + S_HP + 8 * k);
+    st->steps = ae__get_u64(p + S_STEPS);
+    st->n = n;
+    size_t params = ae_model_param_count(t->model);
+    if (n != 0 && n != params)
+        return ae__fail(AE_ERR_FORMAT, "offset %d (moment count): %zu, the "
+                        "model has %zu parameters", H_MOMENTS, n, params);
+    return ae__optimizer_check_state(t->opt, st);
+}
+
+/* Apply the stored settings to nt through ae_trainer_set, which checks
+ * each one. */
+static ae_status read_settings(ae_trainer *nt, const uint8_t *p)
+{
+    const double v[] = {
+        [AE_TRAIN_LOSS] = ae__get_u32(p + S_LOSS),
+        [AE_TRAIN_L1_CODE] = ae__get_f32(p + S_L1),
+        [AE_TRAIN_NOISE] = ae__get_u32(p + S_NOISE),
+        [AE_TRAIN_NOISE_LEVEL] = ae__get_f32(p + S_NOISE_LEVEL),
+        [AE_TRAIN_BATCH_SIZE] = (double)ae__get_u64(p + S_BATCH_SIZE),
+        [AE_TRAIN_SHUFFLE] = ae__get_u32(p + S_SHUFFLE),
+        [AE_TRAIN_SEED] = (double)ae__get_u64(p + S_SEED),
+        [AE_TRAIN_RANGE] = ae__get_u32(p + S_RANGE),
+        [AE_TRAIN_L1_PER_IMAGE] = ae__get_u32(p + S_L1_PER_IMAGE),
+        [AE_TRAIN_CHECKPOINT_EVERY] = (double)ae__get_u64(p + S_CKPT_EVERY),
+    };
+    for (int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
+        if (ae_trainer_set(nt, (ae_train_param)k, v[k]) != AE_OK)
+            return wrap(AE_ERR_FORMAT, "trainer setting %d", k);
+    /* Values that do not survive the round trip through a double. */
+    if ((uint64_t)nt->seed != ae__get_u64(p + S_SEED) ||
+        nt->checkpoint_every != ae__get_u64(p + S_CKPT_EVERY) ||
+        ae__get_u32(p + S_RESERVED1) != 0)
+        return ae__fail(AE_ERR_FORMAT, "trainer settings: a seed or period "
+                        "over 2^53, or a reserved field not 0");
+    for (int k = 0; k < 4; k++)
+        nt->noise_rng.s[k] = ae__get_u64(p + S_RNG + 8 * k);
+    if ((nt->noise_rng.s[0] | nt->noise_rng.s[1] | nt->noise_rng.s[2] |
+         nt->noise_rng.s[3]) == 0)
+        return ae__fail(AE_ERR_FORMAT, "noise generator state is all zero");
+    return AE_OK;
+}
+
+static void get_run(const uint8_t *p, ae_trainer *nt)
+{
+    ae__fit_run *r = &nt->run;
+    nt->epochs_done = ae__get_u64(p + S_EPOCHS_DONE);
+    r->start = ae__get_u64(p + S_RUN_START);
+    r->epochs = ae__get_u64(p + S_RUN_EPOCHS);
+    r->images = ae__get_u64(p + S_RUN_IMAGES);
+    r->batch_size = ae__get_u64(p + S_RUN_BATCH_SIZE);
+    r->seed = ae__get_u64(p + S_RUN_SEED);
+    r->shuffle = ae__get_u32(p + S_RUN_SHUFFLE);
+    r->batch = ae__get_u64(p + S_RUN_BATCH);
+    r->seen = ae__get_u64(p + S_RUN_SEEN);
+    r->loss_sum = ae__get_f64(p + S_RUN_LOSS_SUM);
+}
+
+/* 1 if the run's settings are ones a fit call could have had. */
+static int run_settings_valid(const ae__fit_run *r)
+{
+    return r->epochs <= (uint64_t)INT32_MAX && r->images >= 1 &&
+           r->images <= (uint64_t)SIZE_MAX && r->batch_size >= 1 &&
+           r->batch_size <= ((uint64_t)1 << 24) &&
+           r->batch_size <= r->images && r->shuffle <= 1 &&
+           r->seed <= ((uint64_t)1 << 53);
+}
+
+/* 1 if the position within the run is consistent. */
+static int run_position_valid(const ae_trainer *nt)
+{
+    const ae__fit_run *r = &nt->run;
+    if (nt->epochs_done < r->start || nt->epochs_done - r->start > r->epochs)
+        return 0;
+    uint64_t per =
+        r->images / r->batch_size + (r->images % r->batch_size != 0);
+    uint64_t seen = r->batch >= per ? r->images : r->batch * r->batch_size;
+    int finished = nt->epochs_done - r->start == r->epochs;
+    return r->batch <= per && r->seen == seen && !(finished && r->batch) &&
+           isfinite(r->loss_sum) && r->loss_sum >= 0.0 &&
+           (r->batch > 0 || r->loss_sum == 0.0);
+}
+
+/* Before any fit call everything is 0. */
+static int run_empty(const ae_trainer *nt)
+{
+    const ae__fit_run *r = &nt->run;
+    return nt->epochs_done == 0 && r->start == 0 && r->images == 0 &&
+           r->batch_size == 0 && r->seed == 0 && r->shuffle == 0 &&
+           r->batch == 0 && r->seen == 0 && r->loss_sum == 0.0;
+}
+
+static ae_status read_position(ae_trainer *nt, const uint8_t *p)
+{
+    get_run(p, nt);
+    const ae__fit_run *r = &nt->run;
+    int valid = ae__get_u32(p + S_RESERVED2) == 0 &&
+                (r->epochs == 0 ? run_empty(nt)
+                                : run_settings_valid(r) &&
+                                      run_position_valid(nt));
+    if (!valid)
+        return ae__fail(AE_ERR_FORMAT,
+                        "fit position (epochs done %llu, fit call from epoch "
+                        "%llu for %llu epochs, batch %llu) is not consistent",
+                        (unsigned long long)nt->epochs_done,
+                        (unsigned long long)r->start,
+                        (unsigned long long)r->epochs,
+                        (unsigned long long)r->batch);
+    return AE_OK;
+}
+
+/* ---- loading: moments --------------------------------------------------- */
+
+static ae_status read_moments(const uint8_t *p, ae__opt_state *st)
+{
+    st->m = st->v = NULL;
+    if (st->n == 0)
+        return AE_OK;
+    int adam = st->kind == AE__OPT_ADAM;
+    st->m = ae__calloc(st->n, sizeof(float));
+    st->v = adam ? ae__calloc(st->n, sizeof(float)) : NULL;
+    ae_status s = AE_OK;
+    if (st->m == NULL || (adam && st->v == NULL))
+        s = ae__fail(AE_ERR_NO_MEMORY, "cannot allocate optimizer state for "
+                     "%zu parameters", st->n);
+    for (size_t i = 0; s == AE_OK && i < st->n; i++) {
+        st->m[i] = ae__get_f32(p + 4 * i);
+        if (adam)
+            st->v[i] = ae__get_f32(p + 4 * (st->n + i));
+    }
+    if (s == AE_OK)
+        s = check_moments(st->m, st->v, st->n, "optimizer moments");
+    if (s != AE_OK) {
+        ae__free(st->m);
+        ae__free(st->v);
+        st->m = st->v = NULL;
+    }
+    return s;
+}
+
+/* ---- loading: the whole ------------------------------------------------- */
+
+/* Everything checked and staged; then committed, which cannot fail. */
+static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
+{
+    size_t model_size = 0, n = 0;
+    ae_model *cm = NULL;
+    ae__opt_state st = {0};
+    ae_trainer nt = *t; /* shares t's buffers; only its fields are used */
+    ae_status s = check_envelope(d, size, &model_size, &n);
+    if (s == AE_OK)
+        s = read_model(t, d, model_size, &cm);
+    const uint8_t *p = d + HEADER_SIZE + model_size;
+    if (s == AE_OK)
+        s = read_optimizer(t, d, p, n, &st);
+    if (s == AE_OK)
+        s = read_settings(&nt, p);
+    if (s == AE_OK)
+        s = read_position(&nt, p);
+    if (s == AE_OK)
+        s = read_moments(p + STATE_SIZE, &st);
+    if (s == AE_OK) {
+        memcpy(ae__model_params(t->model), ae__model_params_const(cm),
+               ae_model_param_count(cm) * sizeof(float));
+        ae__optimizer_adopt(t->opt, &st);
+        *t = nt;
+        t->resume = 1;
+    }
+    ae_model_free(cm);
+    return s;
+}
+
+ae_status ae_trainer_load_checkpoint(ae_trainer *t, const char *path)
+{
+    AE_REQUIRE(t);
+    AE_REQUIRE(path);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    ae_status s = ae__read_file(path, MAX_CKPT_BYTES, &data, &size);
+    if (s != AE_OK)
+        return s;
+    s = parse(t, data, size);
+    if (s != AE_OK)
+        s = wrap(s, "%s", path);
+    ae__free(data);
+    return s;
+}

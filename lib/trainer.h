@@ -1,0 +1,62 @@
+/* trainer.h - the trainer's fields, shared by trainer.c and checkpoint.c
+ * (private). */
+#ifndef AE_TRAINER_H
+#define AE_TRAINER_H
+
+#include "internal.h"
+
+/* The fit call in progress, or the last one: what a checkpoint needs to
+ * continue it where it stood.  Epoch numbers count over every fit call
+ * (ae_trainer's epochs_done). */
+typedef struct ae__fit_run {
+    uint64_t start;      /* epochs_done when the call began */
+    uint64_t epochs;     /* epochs it asked for; 0: no fit call yet */
+    uint64_t images;     /* training images */
+    uint64_t batch_size; /* its settings, which fix the batches' order */
+    uint64_t seed;
+    uint32_t shuffle;
+    uint64_t batch;      /* batches done of the epoch under way */
+    uint64_t seen;       /* images in them */
+    double loss_sum;     /* sum over them of batch loss x batch images */
+} ae__fit_run;
+
+struct ae_trainer {
+    ae_model *model;
+    ae_optimizer *opt;
+
+    ae_loss loss;
+    float l1_code;
+    int l1_per_image;     /* divide the L1 term by the batch size */
+    ae_noise noise;
+    float noise_level;
+    size_t batch_size;
+    int shuffle;
+    uint64_t seed;
+    ae_pixel_range range;
+    uint64_t checkpoint_every; /* batches between checkpoints; 0: none */
+    char *checkpoint_path;     /* from ae__alloc, or NULL */
+
+    ae__rng noise_rng;
+    uint64_t epochs_done; /* over every fit call: each epoch its own order */
+    ae__fit_run run;
+    int resume;           /* set by loading a checkpoint: the next fit call
+                             continues run if it is unfinished */
+
+    size_t cap;       /* images the buffers below hold */
+    float *noisy;     /* corrupted inputs */
+    float *dy;        /* loss gradient */
+    float *images;    /* a batch of the dataset, for fit and evaluate */
+};
+
+/* Streams separate the generators drawn from one user seed. */
+enum { AE__STREAM_NOISE = 0x401, AE__STREAM_EVAL = 0x402,
+       AE__STREAM_SHUFFLE = 0x403 };
+
+/* Largest AE_TRAIN_SEED and AE_TRAIN_CHECKPOINT_EVERY: 2^53, exact in a
+ * double. */
+#define AE__TRAIN_WHOLE_MAX 9007199254740992.0
+
+/* 1 if the next fit call continues t->run (see ae_trainer_fit). */
+int ae__trainer_resuming(const ae_trainer *t);
+
+#endif /* AE_TRAINER_H */

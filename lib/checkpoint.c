@@ -64,25 +64,6 @@ enum {
     ((uint64_t)SIZE_MAX / 2 < ((uint64_t)1 << 33) ? (uint64_t)SIZE_MAX / 2   \
                                                    : ((uint64_t)1 << 33))
 
-/* Prefix the current detail message (copied first: ae__fail writes the
- * same buffer) with a context string. */
-static ae_status wrap(ae_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static ae_status wrap(ae_status s, const char *fmt, ...)
-{
-    char inner[512], context[256];
-    snprintf(inner, sizeof inner, "%s", ae_last_error());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(context, sizeof context, fmt, ap);
-    va_end(ap);
-    return ae__fail(s, "%s: %s", context, inner);
-}
-
 static int moments_per_param(uint32_t kind)
 {
     return kind == AE__OPT_ADAM ? 2 : 1;
@@ -344,7 +325,7 @@ static ae_status read_model(const ae_trainer *t, const uint8_t *d,
 {
     ae_status s = ae_model_load_memory(out, d + HEADER_SIZE, model_size);
     if (s != AE_OK)
-        return wrap(s, "offset %d (model section)", HEADER_SIZE);
+        return ae__fail_context(s, "offset %d (model section)", HEADER_SIZE);
     s = same_architecture(t->model, *out);
     if (s != AE_OK) {
         ae_model_free(*out);
@@ -389,7 +370,7 @@ static ae_status read_settings(ae_trainer *nt, const uint8_t *p)
     };
     for (int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
         if (ae_trainer_set(nt, (ae_train_param)k, v[k]) != AE_OK)
-            return wrap(AE_ERR_FORMAT, "trainer setting %d", k);
+            return ae__fail_context(AE_ERR_FORMAT, "trainer setting %d", k);
     /* Values that do not survive the round trip through a double. */
     if ((uint64_t)nt->seed != ae__get_u64(p + S_SEED) ||
         nt->checkpoint_every != ae__get_u64(p + S_CKPT_EVERY) ||
@@ -544,7 +525,7 @@ ae_status ae_trainer_load_checkpoint(ae_trainer *t, const char *path)
         return s;
     s = parse(t, data, size);
     if (s != AE_OK)
-        s = wrap(s, "%s", path);
+        s = ae__fail_context(s, "%s", path);
     ae__free(data);
     return s;
 }

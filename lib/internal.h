@@ -21,6 +21,14 @@ ae_status ae__fail(ae_status status, const char *fmt, ...)
 #endif
     ;
 
+/* Fail with status, prefixing the current detail message with a context
+ * ("epoch 3, batch 7: <what the inner call said>"). */
+ae_status ae__fail_context(ae_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Return AE_ERR_NULL naming the argument when a required pointer is NULL. */
 #define AE_REQUIRE(ptr)                                                        \
     do {                                                                       \

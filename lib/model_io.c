@@ -64,25 +64,6 @@ enum {
 _Static_assert(REC_CFG + 4 * AE__LAYER_CFG_MAX == REC_WEIGHTS,
                "a layer record holds exactly AE__LAYER_CFG_MAX cfg slots");
 
-/* Prefix the current detail message (copied first: ae__fail writes the
- * same buffer) with a context string. */
-static ae_status wrap_error(ae_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static ae_status wrap_error(ae_status s, const char *fmt, ...)
-{
-    char inner[512], context[512];
-    snprintf(inner, sizeof inner, "%s", ae_last_error());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(context, sizeof context, fmt, ap);
-    va_end(ap);
-    return ae__fail(s, "%s: %s", context, inner);
-}
-
 /* ---- saving ------------------------------------------------------------ */
 
 static const ae_layer *layer_at(const ae_model *m, size_t i)
@@ -330,7 +311,7 @@ static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
     if (probe.state != NULL && ops->destroy != NULL)
         ops->destroy(&probe);
     if (s != AE_OK)
-        return wrap_error(s == AE_ERR_LIMIT ? AE_ERR_LIMIT : AE_ERR_FORMAT,
+        return ae__fail_context(s == AE_ERR_LIMIT ? AE_ERR_LIMIT : AE_ERR_FORMAT,
                           "model data: offset %zu (layer %zu configuration)",
                           off + REC_CFG, i);
     if ((uint64_t)probe.n_weights != n_weights ||
@@ -345,7 +326,7 @@ static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
 
     s = ae__model_append(m, (ae_part)part, ops, cfg, a, act_param);
     if (s != AE_OK)
-        return wrap_error(s == AE_ERR_NO_MEMORY || s == AE_ERR_LIMIT
+        return ae__fail_context(s == AE_ERR_NO_MEMORY || s == AE_ERR_LIMIT
                               ? s
                               : AE_ERR_FORMAT,
                           "model data: offset %zu (layer %zu)", off, i);
@@ -477,7 +458,7 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
     ae_model *m = NULL;
     ae_status s = ae_model_create(&m, c, h, w, ae__get_u64(data + OFF_SEED));
     if (s != AE_OK)
-        return wrap_error(s == AE_ERR_NO_MEMORY ? s : AE_ERR_FORMAT,
+        return ae__fail_context(s == AE_ERR_NO_MEMORY ? s : AE_ERR_FORMAT,
                           "model data: offset %d (input shape)",
                           OFF_CHANNELS);
 
@@ -617,7 +598,7 @@ ae_status ae_model_load(ae_model **out, const char *path)
         return s;
     s = parse(out, buf, len);
     if (s != AE_OK)
-        s = wrap_error(s, "%s", path);
+        s = ae__fail_context(s, "%s", path);
     ae__free(buf);
     return s;
 }

@@ -59,3 +59,15 @@ ae_status ae__fail(ae_status status, const char *fmt, ...)
                  ae_status_message(status));
     return status;
 }
+
+ae_status ae__fail_context(ae_status status, const char *fmt, ...)
+{
+    /* Copied first: ae__fail writes the buffer ae_last_error() returns. */
+    char inner[AE_ERROR_DETAIL_MAX], context[AE_ERROR_DETAIL_MAX];
+    snprintf(inner, sizeof inner, "%s", last_error);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    return ae__fail(status, "%s: %s", context, inner);
+}

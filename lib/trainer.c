@@ -376,10 +376,8 @@ static ae_status checkpoint_if_due(ae_trainer *t, const fit_ctx *c,
     ae_status s = ae_trainer_save_checkpoint(t, t->checkpoint_path);
     if (s == AE_OK)
         return AE_OK;
-    char why[384]; /* ae__fail rewrites ae_last_error's buffer */
-    snprintf(why, sizeof why, "%s", ae_last_error());
-    return ae__fail(s, "epoch %d, batch %zu: checkpoint: %s", c->p.epoch,
-                    c->p.batch, why);
+    return ae__fail_context(s, "epoch %d, batch %zu: checkpoint", c->p.epoch,
+                            c->p.batch);
 }
 
 /* Account for a completed step of count images and tell the callback. */
@@ -414,10 +412,8 @@ static ae_status run_epoch(ae_trainer *t, fit_ctx *c)
         double loss = 0.0;
         s = train_on(t, x, t->images, count, &loss);
         if (s != AE_OK) {
-            char why[256]; /* ae__fail rewrites ae_last_error's buffer */
-            snprintf(why, sizeof why, "%s", ae_last_error());
-            return ae__fail(s, "epoch %d, batch %zu: %s", c->p.epoch,
-                            (size_t)t->run.batch + 1, why);
+            return ae__fail_context(s, "epoch %d, batch %zu", c->p.epoch,
+                                    (size_t)t->run.batch + 1);
         }
         s = after_step(t, c, count, loss);
         if (s != AE_OK)

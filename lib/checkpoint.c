@@ -7,7 +7,6 @@
  * before the trainer, its model or its optimizer is touched.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

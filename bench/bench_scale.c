@@ -37,32 +37,16 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cblas.h>
 
 #include <autoenc.h>
+
+#include "bench_util.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 #define DEFAULT_FILE "/tmp/autoenc-scale-1m-idx3-ubyte"
 enum { SIDE = 28, PIXELS = SIDE * SIDE, MAX_SIZES = 16 };
-
-static void check(ae_status s, const char *what)
-{
-    if (s != AE_OK) {
-        fprintf(stderr, "bench_scale: %s: %s: %s\n", what, ae_status_name(s),
-                ae_last_error());
-        exit(1);
-    }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- building the file ------------------------------------------------ */
 
@@ -122,7 +106,7 @@ static void build_file(const char *data, const char *path, size_t n)
     char src_path[4096];
     snprintf(src_path, sizeof src_path, "%s/train-images-idx3-ubyte.gz", data);
     ae_dataset *ds;
-    check(ae_dataset_load_idx(&ds, src_path, NULL), src_path);
+    bench_check(ae_dataset_load_idx(&ds, src_path, NULL), src_path);
     size_t m = ae_dataset_count(ds);
     if (ae_dataset_image_size(ds) != PIXELS) {
         fprintf(stderr, "bench_scale: %s: not 28 x 28 images\n", src_path);
@@ -136,7 +120,7 @@ static void build_file(const char *data, const char *path, size_t n)
         fprintf(stderr, "bench_scale: out of memory\n");
         exit(1);
     }
-    check(ae_dataset_batch(ds, 0, m, x, NULL), "batch");
+    bench_check(ae_dataset_batch(ds, 0, m, x, NULL), "batch");
     for (size_t k = 0; k < m * PIXELS; k++)
         px[k] = (uint8_t)lrintf(x[k] * 255.0f);
     free(x);
@@ -182,19 +166,10 @@ enum { PROBE_N = 1024, MAX_PROBES = 4096 };
 typedef struct sample {
     long anon_kib, file_kib; /* highest RssAnon + RssFile sum seen */
     double last, last_probe, paused;
-    float *a, *b, *c;
+    bench_sgemm g;
     double rate[MAX_PROBES];
     int probes;
 } sample;
-
-static double probe_once(sample *s)
-{
-    const int n = PROBE_N;
-    double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-                s->a, n, s->b, n, 0.0f, s->c, n);
-    return 2.0 * n * (double)n * n / (now() - t0) * 1e-9;
-}
 
 static void rss_now(long *anon, long *file)
 {
@@ -223,66 +198,17 @@ static void take_sample(sample *s)
 static int on_progress(const ae_progress *p, void *user)
 {
     sample *s = user;
-    double t = now();
+    double t = bench_now();
     if (t - s->last >= 0.25 || p->epoch_done) {
         take_sample(s);
         s->last = t;
     }
     if (t - s->last_probe >= 1.0 && s->probes < MAX_PROBES) {
-        s->rate[s->probes++] = probe_once(s);
-        s->last_probe = now();
+        s->rate[s->probes++] = bench_sgemm_once(&s->g);
+        s->last_probe = bench_now();
         s->paused += s->last_probe - t;
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static ae_model *dense_model(void)
-{
-    ae_model *m;
-    check(ae_model_create(&m, 1, SIDE, SIDE, 1), "model");
-    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, PIXELS};
-    for (int i = 0; i < 4; i++)
-        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
-                                 i < 3 ? AE_ACT_RELU : AE_ACT_NONE), "dense");
-    for (int i = 0; i < 4; i++)
-        check(ae_model_add_dense(m, AE_DECODER, dec[i],
-                                 i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID),
-              "dense");
-    return m;
-}
-
-/* Best GFLOP/s of a 1024 x 1024 sgemm over 3 runs. */
-static double sgemm_rate(void)
-{
-    const int n = 1024;
-    size_t nn = (size_t)n * n;
-    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b),
-          *c = malloc(nn * sizeof *c);
-    if (!a || !b || !c)
-        return 0;
-    for (size_t i = 0; i < nn; i++) {
-        a[i] = (float)(i % 13) * 0.01f;
-        b[i] = (float)(i % 7) * 0.02f;
-    }
-    double best = 0;
-    for (int r = 0; r < 3; r++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-                    a, n, b, n, 0.0f, c, n);
-        double g = 2.0 * n * (double)n * n / (now() - t0) * 1e-9;
-        if (g > best)
-            best = g;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return best;
 }
 
 typedef struct run {
@@ -299,73 +225,59 @@ static run one_epoch(const char *path, const char *data, size_t n,
                      int threads)
 {
     run r = {0};
-    check(ae_set_threads(threads), "threads");
-    r.sgemm = sgemm_rate();
+    bench_check(ae_set_threads(threads), "threads");
+    r.sgemm = bench_sgemm_best(1024, 3);
     ae_dataset *all, *ds;
-    double t0 = now();
+    double t0 = bench_now();
     if (path) {
-        check(ae_dataset_map_idx(&all, path, NULL), path);
+        bench_check(ae_dataset_map_idx(&all, path, NULL), path);
     } else {
         char p[4096];
         snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", data);
-        check(ae_dataset_load_idx(&all, p, NULL), p);
+        bench_check(ae_dataset_load_idx(&all, p, NULL), p);
     }
-    r.map_seconds = now() - t0;
+    r.map_seconds = bench_now() - t0;
     if (n > ae_dataset_count(all))
         n = ae_dataset_count(all);
-    check(ae_dataset_subset(all, 0, n, &ds), "subset");
+    bench_check(ae_dataset_subset(all, 0, n, &ds), "subset");
     ae_dataset_free(all);
     r.images = n;
 
-    ae_model *m = dense_model();
+    ae_model *m = bench_dense_autoencoder();
     ae_optimizer *adam;
     ae_trainer *t;
-    check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
-    check(ae_trainer_create(&t, m, adam), "trainer");
-    check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 64), "batch");
-    check(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_MSE), "loss");
+    bench_check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
+    bench_check(ae_trainer_create(&t, m, adam), "trainer");
+    bench_check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 64), "batch");
+    bench_check(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_MSE), "loss");
     /* The first step allocates the trainer's buffers: before the clock. */
     float *warm = malloc(64 * PIXELS * sizeof *warm);
-    check(ae_dataset_batch(ds, 0, 64, warm, NULL), "batch");
-    check(ae_trainer_step(t, warm, NULL, 64, NULL), "warm-up");
+    bench_check(ae_dataset_batch(ds, 0, 64, warm, NULL), "batch");
+    bench_check(ae_trainer_step(t, warm, NULL, 64, NULL), "warm-up");
     free(warm);
     static sample s; /* large: not on the stack */
-    size_t nn = (size_t)PROBE_N * PROBE_N;
-    s.a = malloc(nn * sizeof *s.a);
-    s.b = malloc(nn * sizeof *s.b);
-    s.c = malloc(nn * sizeof *s.c);
-    if (!s.a || !s.b || !s.c) {
-        fprintf(stderr, "bench_scale: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < nn; i++) {
-        s.a[i] = (float)(i % 13) * 0.01f;
-        s.b[i] = (float)(i % 7) * 0.02f;
-    }
+    bench_sgemm_init(&s.g, PROBE_N);
     take_sample(&s);
-    t0 = now();
+    t0 = bench_now();
     s.last = s.last_probe = t0;
-    check(ae_trainer_fit(t, ds, NULL, 1, on_progress, &s), "fit");
-    r.seconds = now() - t0 - s.paused;
-    s.rate[s.probes++] = probe_once(&s); /* at least one */
-    qsort(s.rate, (size_t)s.probes, sizeof s.rate[0], cmp_double);
-    r.probe = s.rate[s.probes / 2];
-    free(s.a);
-    free(s.b);
-    free(s.c);
+    bench_check(ae_trainer_fit(t, ds, NULL, 1, on_progress, &s), "fit");
+    r.seconds = bench_now() - t0 - s.paused;
+    s.rate[s.probes++] = bench_sgemm_once(&s.g); /* at least one */
+    r.probe = bench_median(s.rate, s.probes);
+    bench_sgemm_free(&s.g);
     take_sample(&s);
-    check(ae_trainer_evaluate(t, ds, &r.loss), "evaluate");
+    bench_check(ae_trainer_evaluate(t, ds, &r.loss), "evaluate");
     /* The data path alone: what reading the mapped file (and dropping its
      * pages) costs per image, next to the training step. */
     ae_batches *it;
-    check(ae_batches_create(&it, ds, 64, 1, 99), "batches");
+    bench_check(ae_batches_create(&it, ds, 64, 1, 99), "batches");
     float *x = malloc(64 * PIXELS * sizeof *x);
     size_t got;
-    t0 = now();
+    t0 = bench_now();
     do
-        check(ae_batches_next(it, x, NULL, &got), "next");
+        bench_check(ae_batches_next(it, x, NULL, &got), "next");
     while (got > 0);
-    r.fetch_seconds = now() - t0;
+    r.fetch_seconds = bench_now() - t0;
     take_sample(&s);
     free(x);
     ae_batches_free(it);
@@ -508,7 +420,7 @@ int main(int argc, char **argv)
         printf("building %s: %zu images, %.0f MB ...\n", path, total,
                (double)bytes / 1e6);
         fflush(stdout);
-        double t0 = now();
+        double t0 = bench_now();
         /* In a child, so the parent stays small for the runs it forks. */
         pid_t pid = fork();
         if (pid == 0) {
@@ -521,7 +433,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_scale: building the file failed\n");
             return 1;
         }
-        printf("built in %.1f s\n", now() - t0);
+        printf("built in %.1f s\n", bench_now() - t0);
     } else {
         printf("reusing %s (%zu images, %.0f MB)\n", path, total,
                (double)bytes / 1e6);

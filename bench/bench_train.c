@@ -16,66 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
-#include <cblas.h>
 
 #include <autoenc.h>
 
+#include "bench_util.h"
+
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
-
-static void check(ae_status s, const char *what)
-{
-    if (s != AE_OK) {
-        fprintf(stderr, "bench: %s: %s: %s\n", what, ae_status_name(s),
-                ae_last_error());
-        exit(1);
-    }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double peak_rss_mb(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
-}
-
-/* Best GFLOP/s of C = A B for n x n matrices over a few repetitions: the
- * machine's practical single-precision peak with this BLAS and thread
- * count. */
-static double sgemm_gflops(int n)
-{
-    size_t nn = (size_t)n * n;
-    float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b),
-          *c = malloc(nn * sizeof *c);
-    if (!a || !b || !c) {
-        fprintf(stderr, "bench: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < nn; i++) {
-        a[i] = (float)(i % 13) * 0.01f;
-        b[i] = (float)(i % 7) * 0.02f;
-    }
-    double best = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-                    a, n, b, n, 0.0f, c, n);
-        double dt = now() - t0;
-        double g = 2.0 * n * (double)n * n / dt * 1e-9;
-        best = g > best ? g : best;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return best;
 }
 
 /* Useful floating-point work of one training step per image: every layer
@@ -90,16 +43,16 @@ static double flops_per_image(ae_model *m)
     double total = 0;
     for (size_t i = 0; i < ae_model_layer_count(m); i++) {
         ae_layer *l;
-        check(ae_model_layer(m, i, &l), "layer");
+        bench_check(ae_model_layer(m, i, &l), "layer");
         int c, h, w;
         double positions = 1;
         switch (ae_layer_get_kind(l)) {
         case AE_LAYER_CONV2D:
-            check(ae_layer_output_shape(l, &c, &h, &w), "shape");
+            bench_check(ae_layer_output_shape(l, &c, &h, &w), "shape");
             positions = (double)h * w;
             break;
         case AE_LAYER_CONV_TRANSPOSE2D:
-            check(ae_layer_input_shape(l, &c, &h, &w), "shape");
+            bench_check(ae_layer_input_shape(l, &c, &h, &w), "shape");
             positions = (double)h * w;
             break;
         default:
@@ -146,39 +99,23 @@ static void record(const char *name, double seconds, double images,
 enum { PROBE_N = 1024, MAX_PROBES = 512 };
 
 typedef struct probes {
-    float *a, *b, *c;
+    bench_sgemm g;
     double last, paused; /* time of the last probe, seconds spent probing */
     double rate[MAX_PROBES];
     int count;
 } probes;
 
-static double probe_once(probes *p)
-{
-    const int n = PROBE_N;
-    double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-                p->a, n, p->b, n, 0.0f, p->c, n);
-    double dt = now() - t0;
-    return 2.0 * n * (double)n * n / dt * 1e-9;
-}
-
 static int probe_progress(const ae_progress *pr, void *user)
 {
     (void)pr;
     probes *p = user;
-    double t = now();
+    double t = bench_now();
     if (t - p->last < PROBE_SECONDS || p->count == MAX_PROBES)
         return 0;
-    p->rate[p->count++] = probe_once(p);
-    p->last = now();
+    p->rate[p->count++] = bench_sgemm_once(&p->g);
+    p->last = bench_now();
     p->paused += p->last - t;
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* One epoch, timed; the first step (buffer allocation) runs before the
@@ -188,78 +125,49 @@ static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
 {
     ae_optimizer *adam;
     ae_trainer *t;
-    check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
-    check(ae_trainer_create(&t, m, adam), "trainer");
-    check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, batch), "batch");
-    check(ae_trainer_set(t, AE_TRAIN_LOSS, loss), "loss");
+    bench_check(ae_optimizer_create_adam(&adam, 1e-3f), "adam");
+    bench_check(ae_trainer_create(&t, m, adam), "trainer");
+    bench_check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, batch), "batch");
+    bench_check(ae_trainer_set(t, AE_TRAIN_LOSS, loss), "loss");
     size_t in = ae_model_input_size(m);
     float *warm = malloc((size_t)batch * in * sizeof *warm);
-    check(ae_dataset_batch(ds, 0, (size_t)batch, warm, NULL), "batch");
-    check(ae_trainer_step(t, warm, NULL, (size_t)batch, NULL), "warm-up");
+    bench_check(ae_dataset_batch(ds, 0, (size_t)batch, warm, NULL), "batch");
+    bench_check(ae_trainer_step(t, warm, NULL, (size_t)batch, NULL), "warm-up");
     free(warm);
     probes p = {0};
-    size_t nn = (size_t)PROBE_N * PROBE_N;
-    p.a = malloc(nn * sizeof *p.a);
-    p.b = malloc(nn * sizeof *p.b);
-    p.c = malloc(nn * sizeof *p.c);
-    if (!p.a || !p.b || !p.c) {
-        fprintf(stderr, "bench: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < nn; i++) {
-        p.a[i] = (float)(i % 13) * 0.01f;
-        p.b[i] = (float)(i % 7) * 0.02f;
-    }
-    double t0 = now();
+    bench_sgemm_init(&p.g, PROBE_N);
+    double t0 = bench_now();
     p.last = t0;
-    check(ae_trainer_fit(t, ds, NULL, 1, probe_progress, &p), name);
-    double dt = now() - t0 - p.paused;
-    p.rate[p.count++] = probe_once(&p); /* at least one probe */
+    bench_check(ae_trainer_fit(t, ds, NULL, 1, probe_progress, &p), name);
+    double dt = bench_now() - t0 - p.paused;
+    p.rate[p.count++] = bench_sgemm_once(&p.g); /* at least one probe */
     double n = (double)ae_dataset_count(ds);
     record(name, dt, n, flops_per_image(m) * n, sgemm);
-    qsort(p.rate, (size_t)p.count, sizeof p.rate[0], cmp_double);
-    double median = p.rate[p.count / 2];
+    double median = bench_median(p.rate, p.count);
     double gf = flops_per_image(m) * n / dt * 1e-9;
     printf("%-28s %8.1f GFLOP/s median of %d sgemm probes during the "
            "epoch; epoch at %.1f%% of it\n", "", median, p.count,
            100 * gf / median);
     results[n_results - 1].probe = median;
-    free(p.a);
-    free(p.b);
-    free(p.c);
+    bench_sgemm_free(&p.g);
     ae_trainer_free(t);
     ae_optimizer_free(adam);
-}
-
-static ae_model *dense_model(void)
-{
-    ae_model *m;
-    check(ae_model_create(&m, 1, 28, 28, 1), "model");
-    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
-    for (int i = 0; i < 4; i++)
-        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
-                                 i < 3 ? AE_ACT_RELU : AE_ACT_NONE), "dense");
-    for (int i = 0; i < 4; i++)
-        check(ae_model_add_dense(m, AE_DECODER, dec[i],
-                                 i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID),
-              "dense");
-    return m;
 }
 
 /* Experiment 7's convolutional denoising autoencoder (74,497 weights). */
 static ae_model *conv_model(void)
 {
     ae_model *m;
-    check(ae_model_create(&m, 1, 28, 28, 1), "model");
-    check(ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
-    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    check(ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
-    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    check(ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
-    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
-    check(ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
-    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
-    check(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID),
+    bench_check(ae_model_create(&m, 1, 28, 28, 1), "model");
+    bench_check(ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
+    bench_check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
+    bench_check(ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
+    bench_check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
+    bench_check(ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
+    bench_check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
+    bench_check(ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
+    bench_check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
+    bench_check(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID),
           "c");
     return m;
 }
@@ -298,37 +206,37 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    check(ae_set_threads(threads), "threads");
+    bench_check(ae_set_threads(threads), "threads");
     printf("libautoenc %s, %d threads, data %s\n", ae_version_string(),
            ae_threads(), data);
 
-    double sgemm = sgemm_gflops(2048);
+    double sgemm = bench_sgemm_best(2048, 5);
     printf("%-28s %8.1f GFLOP/s (2048^3, best of 5)\n", "sgemm", sgemm);
 
     char img_path[4096];
     path_join(img_path, sizeof img_path, data, "train-images-idx3-ubyte.gz");
     ae_dataset *full;
-    double t0 = now();
-    check(ae_dataset_load_idx(&full, img_path, NULL), "loading");
-    double load_s = now() - t0;
+    double t0 = bench_now();
+    bench_check(ae_dataset_load_idx(&full, img_path, NULL), "loading");
+    double load_s = bench_now() - t0;
     if (wanted(only, "load"))
         record("load gzip IDX", load_s, (double)ae_dataset_count(full), 0,
                sgemm);
     ae_dataset *ds = full;
     if (images > 0 && (size_t)images < ae_dataset_count(full))
-        check(ae_dataset_subset(full, 0, (size_t)images, &ds), "subset");
+        bench_check(ae_dataset_subset(full, 0, (size_t)images, &ds), "subset");
 
     if (wanted(only, "pca")) {
         ae_pca *pca;
-        check(ae_pca_create(&pca, 30), "pca");
-        t0 = now();
-        check(ae_pca_fit_dataset(pca, ds), "pca fit");
-        record("PCA-30 fit", now() - t0, (double)ae_dataset_count(ds), 0,
+        bench_check(ae_pca_create(&pca, 30), "pca");
+        t0 = bench_now();
+        bench_check(ae_pca_fit_dataset(pca, ds), "pca fit");
+        record("PCA-30 fit", bench_now() - t0, (double)ae_dataset_count(ds), 0,
                sgemm);
         ae_pca_free(pca);
     }
     if (wanted(only, "dense")) {
-        ae_model *m = dense_model();
+        ae_model *m = bench_dense_autoencoder();
         time_epoch("dense AE epoch (batch 64)", m, ds, 64, AE_LOSS_MSE,
                    sgemm);
         ae_model_free(m);

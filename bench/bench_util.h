@@ -1,0 +1,34 @@
+/* bench_util.h - what the benchmark programs measure the same way: the
+ * clock, the machine's sgemm rate, medians, and the experiment-1 model. */
+#ifndef BENCH_UTIL_H
+#define BENCH_UTIL_H
+
+#include <autoenc.h>
+
+/* Exit with the status and the library's detail unless s is AE_OK. */
+void bench_check(ae_status s, const char *what);
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Three n x n matrices for timing C = A B; exits if memory runs out. */
+typedef struct bench_sgemm {
+    int n;
+    float *a, *b, *c;
+} bench_sgemm;
+
+void bench_sgemm_init(bench_sgemm *g, int n);
+void bench_sgemm_free(bench_sgemm *g);
+/* GFLOP/s of one product. */
+double bench_sgemm_once(const bench_sgemm *g);
+/* Best GFLOP/s of `reps` n x n products: the machine's practical
+ * single-precision peak with this BLAS and thread count. */
+double bench_sgemm_best(int n, int reps);
+
+/* Median of count >= 1 values (sorts them). */
+double bench_median(double *values, int count);
+
+/* Experiment 1's deep autoencoder, 784-512-256-128-30 and back. */
+ae_model *bench_dense_autoencoder(void);
+
+#endif

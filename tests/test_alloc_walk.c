@@ -21,7 +21,6 @@
  * out).  The number of allocation points of each call is printed; the figures
  * are in docs/RELIABILITY.md.
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "snapshot.h"
 #include "testutil.h"
 
 /* ---- the counting allocator --------------------------------------------- */
@@ -63,173 +63,14 @@ static void walk_free(void *opaque, void *p)
 
 /* ---- snapshots of observable state -------------------------------------- */
 
-typedef struct bytes {
-    unsigned char *p;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *b, const void *data, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        ck_assert_ptr_nonnull(b->p);
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void put_str(bytes *b, const char *s)
-{
-    put(b, s, strlen(s) + 1);
-}
-
-static void put_u64(bytes *b, uint64_t v)
-{
-    put(b, &v, sizeof v);
-}
-
 static void put_status(bytes *b, ae_status s)
 {
-    put_u64(b, (uint64_t)s);
-}
-
-static int same_bytes(const bytes *a, const bytes *b)
-{
-    return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
-}
-
-static void bytes_free(bytes *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* A dataset: count, shape, labels and every pixel as floats. */
-static void snap_dataset(bytes *b, const ae_dataset *ds)
-{
-    if (ds == NULL) {
-        put_str(b, "no dataset");
-        return;
-    }
-    int c = 0, h = 0, w = 0;
-    ck_assert_ae_ok(ae_dataset_shape(ds, &c, &h, &w));
-    size_t n = ae_dataset_count(ds), per = ae_dataset_image_size(ds);
-    put_u64(b, n);
-    put_u64(b, ((uint64_t)c << 40) | ((uint64_t)h << 20) | (uint64_t)w);
-    put_u64(b, (uint64_t)ae_dataset_range(ds));
-    put_u64(b, ae_dataset_class_count(ds));
-    float *x = malloc(n * per * sizeof(float));
-    uint8_t *l = malloc(n);
-    ck_assert_ptr_nonnull(x);
-    ck_assert_ptr_nonnull(l);
-    int labels = ae_dataset_has_labels(ds);
-    ck_assert_ae_ok(ae_dataset_batch(ds, 0, n, x, labels ? l : NULL));
-    put(b, x, n * per * sizeof(float));
-    if (labels)
-        put(b, l, n);
-    free(x);
-    free(l);
-}
-
-/* A model: layers, kinds, shapes, weights and biases. */
-static void snap_model(bytes *b, const ae_model *m)
-{
-    if (m == NULL) {
-        put_str(b, "no model");
-        return;
-    }
-    size_t layers = ae_model_layer_count(m);
-    put_u64(b, layers);
-    put_u64(b, ae_model_encoder_layer_count(m));
-    put_u64(b, ae_model_param_count(m));
-    for (size_t i = 0; i < layers; i++) {
-        ae_layer *l = NULL;
-        ck_assert_ae_ok(ae_model_layer(m, i, &l));
-        int c, h, w;
-        ck_assert_ae_ok(ae_layer_output_shape(l, &c, &h, &w));
-        put_u64(b, (uint64_t)ae_layer_get_kind(l));
-        put_u64(b, ((uint64_t)c << 40) | ((uint64_t)h << 20) | (uint64_t)w);
-        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
-        float *v = malloc((nw + nb + 1) * sizeof(float));
-        ck_assert_ptr_nonnull(v);
-        if (nw > 0)
-            ck_assert_ae_ok(ae_layer_get_weights(l, v, nw));
-        if (nb > 0)
-            ck_assert_ae_ok(ae_layer_get_bias(l, v + nw, nb));
-        put(b, v, (nw + nb) * sizeof(float));
-        free(v);
-    }
-}
-
-static void snap_optimizer(bytes *b, const ae_optimizer *opt)
-{
-    for (int p = AE_OPT_LEARNING_RATE; p <= AE_OPT_WEIGHT_DECAY; p++) {
-        double v = 0.0;
-        ck_assert_ae_ok(ae_optimizer_get(opt, (ae_optimizer_param)p, &v));
-        put(b, &v, sizeof v);
-    }
-}
-
-static void snap_trainer(bytes *b, const ae_trainer *t)
-{
-    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_CHECKPOINT_EVERY; p++) {
-        double v = 0.0;
-        ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
-        put(b, &v, sizeof v);
-    }
-}
-
-/* A file's content (or its absence), and the names in its folder, so that
- * a temporary file left behind shows. */
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void snap_folder(bytes *b, const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    char *names[256];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        ck_assert_uint_lt(n, 256);
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    put_u64(b, n);
-    for (size_t i = 0; i < n; i++) {
-        put_str(b, names[i]);
-        free(names[i]);
-    }
-}
-
-static void snap_file(bytes *b, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        put_str(b, "no file");
-        return;
-    }
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        put(b, buf, got);
-    fclose(f);
+    bytes_put_u64(b, (uint64_t)s);
 }
 
 static void snap_floats(bytes *b, const float *x, size_t n)
 {
-    put(b, x, n * sizeof(float));
+    bytes_put(b, x, n * sizeof(float));
 }
 
 /* ---- test data ----------------------------------------------------------- */
@@ -392,7 +233,7 @@ static ae_status build_model(fixture *f)
         s = add_layer(f->m, f->conv, i);
         if (s != AE_OK) {
             snap_model(&after, f->m);
-            ck_assert_msg(same_bytes(&before, &after),
+            ck_assert_msg(bytes_same(&before, &after),
                           "a failing add of layer %zu changed the model", i);
         }
         bytes_free(&before);
@@ -574,7 +415,7 @@ static void snap_batches(fixture *f, bytes *b)
 {
     snap_dataset(b, f->ds);
     if (f->it == NULL) {
-        put_str(b, "no iterator");
+        bytes_put_str(b, "no iterator");
         return;
     }
     float x[4 * PIXELS];
@@ -582,8 +423,8 @@ static void snap_batches(fixture *f, bytes *b)
     size_t count;
     do {
         ck_assert_ae_ok(ae_batches_next(f->it, x, l, &count));
-        put(b, x, count * sizeof(float) * PIXELS);
-        put(b, l, count);
+        bytes_put(b, x, count * sizeof(float) * PIXELS);
+        bytes_put(b, l, count);
     } while (count > 0);
 }
 
@@ -643,14 +484,14 @@ static void snap_training(fixture *f, bytes *b)
     snap_model(b, f->m);
     snap_optimizer(b, f->opt);
     snap_trainer(b, f->t);
-    put(b, &f->loss, sizeof f->loss);
+    bytes_put(b, &f->loss, sizeof f->loss);
     if (!snap_probe)
         return;
     /* The state a next step starts from: moments, step count and noise
      * generator all show in its result. */
     float loss = 0.0f;
     ck_assert_ae_ok(ae_trainer_step(f->t, f->x, NULL, BATCH, &loss));
-    put(b, &loss, sizeof loss);
+    bytes_put(b, &loss, sizeof loss);
     snap_model(b, f->m);
 }
 
@@ -727,7 +568,7 @@ static ae_status call_mean_activation(fixture *f)
 static void snap_mean_activation(fixture *f, bytes *b)
 {
     snap_forward(f, b);
-    put(b, &f->loss, sizeof f->loss);
+    bytes_put(b, &f->loss, sizeof f->loss);
 }
 
 /* Saving and loading. */
@@ -760,7 +601,7 @@ static ae_status call_save_memory(fixture *f)
 static void snap_save_memory(fixture *f, bytes *b)
 {
     snap_model(b, f->m);
-    put(b, f->data, f->size);
+    bytes_put(b, f->data, f->size);
 }
 
 /* Replace an older file: the old content must survive a failure. */
@@ -780,7 +621,7 @@ static ae_status call_save_file(fixture *f)
 
 static void snap_files(fixture *f, bytes *b)
 {
-    snap_folder(b, f->dir);
+    snap_folder(b, f->dir, 0);
     snap_file(b, f->path);
 }
 
@@ -876,17 +717,17 @@ static void snap_pca(fixture *f, bytes *b)
 {
     size_t d = ae_pca_dim(f->pca);
     int k = ae_pca_components(f->pca);
-    put_u64(b, d);
-    put_u64(b, (uint64_t)k);
+    bytes_put_u64(b, d);
+    bytes_put_u64(b, (uint64_t)k);
     float *c = new_floats((size_t)k * d + d);
     double v[PCA_K], r[PCA_K];
     put_status(b, ae_pca_get_components(f->pca, c, (size_t)k * d));
     put_status(b, ae_pca_get_mean(f->pca, c + (size_t)k * d, d));
-    put(b, c, ((size_t)k * d + d) * sizeof(float));
+    bytes_put(b, c, ((size_t)k * d + d) * sizeof(float));
     put_status(b, ae_pca_explained_variance(f->pca, v, PCA_K));
     put_status(b, ae_pca_explained_variance_ratio(f->pca, r, PCA_K));
-    put(b, v, sizeof v);
-    put(b, r, sizeof r);
+    bytes_put(b, v, sizeof v);
+    bytes_put(b, r, sizeof r);
     free(c);
 }
 
@@ -904,7 +745,7 @@ static ae_status call_pca_fit_dataset(fixture *f)
 static void snap_pca_dataset(fixture *f, bytes *b)
 {
     if (ae_pca_dim(f->pca) == 0) {
-        put_str(b, "not fitted");
+        bytes_put_str(b, "not fitted");
         return;
     }
     snap_pca(f, b);
@@ -948,11 +789,11 @@ static ae_status call_metrics_update(fixture *f)
 
 static void snap_metrics(fixture *f, bytes *b)
 {
-    put_u64(b, ae_metrics_count(f->mt));
+    bytes_put_u64(b, ae_metrics_count(f->mt));
     for (int k = AE_METRIC_MSE; k <= AE_METRIC_SSIM; k++) {
         double v = 0.0;
         put_status(b, ae_metrics_value(f->mt, (ae_metric)k, &v));
-        put(b, &v, sizeof v);
+        bytes_put(b, &v, sizeof v);
     }
 }
 
@@ -985,7 +826,7 @@ static void snap_tsne(fixture *f, bytes *b)
 {
     double kl = -1.0;
     put_status(b, ae_tsne_kl_divergence(f->ts, &kl));
-    put(b, &kl, sizeof kl);
+    bytes_put(b, &kl, sizeof kl);
     snap_floats(b, f->y, f->ny);
 }
 
@@ -1066,7 +907,7 @@ static void setup_create_all(fixture *f)
 
 static void snap_created(fixture *f, bytes *b)
 {
-    put_u64(b, (f->opt != NULL) | (f->t != NULL) << 1 |
+    bytes_put_u64(b, (f->opt != NULL) | (f->t != NULL) << 1 |
                    (f->pca != NULL) << 2 | (f->mt != NULL) << 3 |
                    (f->ts != NULL) << 4);
 }
@@ -1184,7 +1025,7 @@ static long walk(const walk_case *c, int sticky)
             snap_probe = 1;
             c->snap(&f, &after);
             snap_probe = 0;
-            ck_assert_msg(same_bytes(&after, &want),
+            ck_assert_msg(bytes_same(&after, &want),
                           "%s: result differs from the reference", c->name);
             fixture_free(&f);
             ck_assert_msg(alloc_live == base, "%s: %ld blocks leaked",
@@ -1208,7 +1049,7 @@ static long walk(const walk_case *c, int sticky)
         /* Nothing changed... */
         after.n = 0;
         c->snap(&f, &after);
-        ck_assert_msg(c->sequence || same_bytes(&after, &before),
+        ck_assert_msg(c->sequence || bytes_same(&after, &before),
                       "%s, allocation %ld failing (%s): state changed",
                       c->name, n, sticky ? "sticky" : "once");
         /* ... and the handles work: a retry gives the reference result. */
@@ -1218,7 +1059,7 @@ static long walk(const walk_case *c, int sticky)
         snap_probe = 1;
         c->snap(&f, &after);
         snap_probe = 0;
-        ck_assert_msg(same_bytes(&after, &want),
+        ck_assert_msg(bytes_same(&after, &want),
                       "%s, allocation %ld failing (%s): retry differs from "
                       "the reference", c->name, n, sticky ? "sticky" : "once");
         fixture_free(&f);

@@ -18,16 +18,17 @@
  * Functions that return no status (counts, getters, free calls) are checked
  * separately: NULL handles give 0 or the documented default and no error.
  */
-#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
+#include "snapshot.h"
 #include "testutil.h"
 
 /* ---- counting allocator ------------------------------------------------- */
@@ -322,100 +323,13 @@ static void reset_outputs(void)
 
 /* ---- snapshot of the world ------------------------------------------------ */
 
-typedef struct bytes {
-    unsigned char *p;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *b, const void *data, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        ck_assert_ptr_nonnull(b->p);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void put_u64(bytes *b, uint64_t v)
-{
-    put(b, &v, sizeof v);
-}
-
-static void snap_dataset(bytes *b, const ae_dataset *ds)
-{
-    int c = 0, h = 0, w = 0;
-    ck_assert_ae_ok(ae_dataset_shape(ds, &c, &h, &w));
-    size_t n = ae_dataset_count(ds), per = ae_dataset_image_size(ds);
-    put_u64(b, n);
-    put_u64(b, ((uint64_t)c << 40) | ((uint64_t)h << 20) | (uint64_t)w);
-    put_u64(b, (uint64_t)ae_dataset_range(ds));
-    put_u64(b, ae_dataset_class_count(ds));
-    float *x = floats(n * per);
-    uint8_t *l = malloc(n);
-    int labels = ae_dataset_has_labels(ds);
-    ck_assert_ae_ok(ae_dataset_batch(ds, 0, n, x, labels ? l : NULL));
-    put(b, x, n * per * sizeof(float));
-    if (labels)
-        put(b, l, n);
-    free(x);
-    free(l);
-}
-
-static void snap_model(bytes *b, const ae_model *m)
-{
-    size_t layers = ae_model_layer_count(m);
-    put_u64(b, layers);
-    put_u64(b, ae_model_encoder_layer_count(m));
-    put_u64(b, ae_model_param_count(m));
-    for (size_t i = 0; i < layers; i++) {
-        ae_layer *l = NULL;
-        ck_assert_ae_ok(ae_model_layer(m, i, &l));
-        int c, h, w;
-        ck_assert_ae_ok(ae_layer_output_shape(l, &c, &h, &w));
-        put_u64(b, (uint64_t)ae_layer_get_kind(l));
-        put_u64(b, (uint64_t)ae_layer_activation(l));
-        put_u64(b, ((uint64_t)c << 40) | ((uint64_t)h << 20) | (uint64_t)w);
-        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
-        float *v = floats(nw + nb + 1);
-        if (nw > 0)
-            ck_assert_ae_ok(ae_layer_get_weights(l, v, nw));
-        if (nb > 0)
-            ck_assert_ae_ok(ae_layer_get_bias(l, v + nw, nb));
-        put(b, v, (nw + nb) * sizeof(float));
-        free(v);
-    }
-}
-
-static void snap_optimizer(bytes *b, const ae_optimizer *o)
-{
-    for (int p = AE_OPT_LEARNING_RATE; p <= AE_OPT_WEIGHT_DECAY; p++) {
-        double v;
-        ck_assert_ae_ok(ae_optimizer_get(o, (ae_optimizer_param)p, &v));
-        put(b, &v, sizeof v);
-    }
-}
-
-static void snap_trainer(bytes *b, const ae_trainer *t)
-{
-    for (int p = AE_TRAIN_LOSS; p <= AE_TRAIN_CHECKPOINT_EVERY; p++) {
-        double v;
-        ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
-        put(b, &v, sizeof v);
-    }
-}
-
 static void snap_metrics(bytes *b, const ae_metrics *mt)
 {
-    put_u64(b, ae_metrics_count(mt));
+    bytes_put_u64(b, ae_metrics_count(mt));
     for (int k = AE_METRIC_MSE; k <= AE_METRIC_SSIM; k++) {
         double v = 0.0;
-        put_u64(b, (uint64_t)ae_metrics_value(mt, (ae_metric)k, &v));
-        put(b, &v, sizeof v);
+        bytes_put_u64(b, (uint64_t)ae_metrics_value(mt, (ae_metric)k, &v));
+        bytes_put(b, &v, sizeof v);
     }
 }
 
@@ -423,8 +337,8 @@ static void snap_pca(bytes *b, const ae_pca *p)
 {
     size_t d = ae_pca_dim(p);
     int k = ae_pca_components(p);
-    put_u64(b, d);
-    put_u64(b, (uint64_t)k);
+    bytes_put_u64(b, d);
+    bytes_put_u64(b, (uint64_t)k);
     if (d == 0)
         return;
     float *c = floats((size_t)k * d + d);
@@ -433,9 +347,9 @@ static void snap_pca(bytes *b, const ae_pca *p)
     ck_assert_ae_ok(ae_pca_get_mean(p, c + (size_t)k * d, d));
     ck_assert_ae_ok(ae_pca_explained_variance(p, v, PCA_K));
     ck_assert_ae_ok(ae_pca_explained_variance_ratio(p, r, PCA_K));
-    put(b, c, ((size_t)k * d + d) * sizeof(float));
-    put(b, v, sizeof v);
-    put(b, r, sizeof r);
+    bytes_put(b, c, ((size_t)k * d + d) * sizeof(float));
+    bytes_put(b, v, sizeof v);
+    bytes_put(b, r, sizeof r);
     free(c);
 }
 
@@ -445,71 +359,22 @@ static void snap_tsne(bytes *b, const ae_tsne *t)
          p++) {
         double v;
         ck_assert_ae_ok(ae_tsne_get(t, (ae_tsne_param)p, &v));
-        put(b, &v, sizeof v);
+        bytes_put(b, &v, sizeof v);
     }
     double kl = 0.0;
-    put_u64(b, (uint64_t)ae_tsne_kl_divergence(t, &kl));
-}
-
-/* Names and sizes of the files of a folder, and their folders', depth 2;
- * the content of the files the rows may write to. */
-static void snap_folder(bytes *b, const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    char *names[64];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        ck_assert_uint_lt(n, 64);
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    /* readdir's order is stable for an unchanged folder, and a changed one
-     * differs in names anyway; sort for good measure. */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++) {
-        char p[1200];
-        struct stat st;
-        int len = snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        ck_assert(len > 0 && (size_t)len < sizeof p);
-        ck_assert_int_eq(stat(p, &st), 0);
-        put(b, names[i], strlen(names[i]) + 1);
-        put_u64(b, (uint64_t)st.st_size);
-        if (S_ISDIR(st.st_mode) && depth > 0)
-            snap_folder(b, p, depth - 1);
-        free(names[i]);
-    }
-}
-
-static void snap_file(bytes *b, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    char buf[4096];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        put(b, buf, got);
-    fclose(f);
+    bytes_put_u64(b, (uint64_t)ae_tsne_kl_divergence(t, &kl));
 }
 
 static void snap_world(bytes *b)
 {
     b->n = 0;
-    put_u64(b, (uint64_t)ae_threads());
+    bytes_put_u64(b, (uint64_t)ae_threads());
     snap_dataset(b, W.ds);
     snap_dataset(b, W.ds_nl);
     snap_dataset(b, W.ds4);
     snap_dataset(b, W.dspng);
-    put_u64(b, ae_batches_per_epoch(W.it));
-    put_u64(b, ae_batches_per_epoch(W.it_nl));
+    bytes_put_u64(b, ae_batches_per_epoch(W.it));
+    bytes_put_u64(b, ae_batches_per_epoch(W.it_nl));
     snap_model(b, W.m);
     snap_model(b, W.mb);
     snap_model(b, W.me);
@@ -525,14 +390,16 @@ static void snap_world(bytes *b)
     snap_pca(b, W.pca_u);
     snap_pca(b, W.pca_big);
     snap_tsne(b, W.ts);
-    put(b, W.x, BIG * sizeof(float));
-    put(b, W.out, BIG * sizeof(float));
-    put(b, W.out8, BIG);
-    put(b, W.out_d, sizeof W.out_d);
-    put(b, &W.out_sz, sizeof W.out_sz);
-    put(b, W.out_i, sizeof W.out_i);
-    put(b, W.idx, sizeof W.idx);
+    bytes_put(b, W.x, BIG * sizeof(float));
+    bytes_put(b, W.out, BIG * sizeof(float));
+    bytes_put(b, W.out8, BIG);
+    bytes_put(b, W.out_d, sizeof W.out_d);
+    bytes_put(b, &W.out_sz, sizeof W.out_sz);
+    bytes_put(b, W.out_i, sizeof W.out_i);
+    bytes_put(b, W.idx, sizeof W.idx);
     snap_folder(b, W.dir, 2);
+    ck_assert_int_eq(access(W.grid, R_OK), 0);
+    ck_assert_int_eq(access(W.model_path, R_OK), 0);
     snap_file(b, W.grid);
     snap_file(b, W.model_path);
 }

@@ -401,9 +401,16 @@ const char *const *class_names(const options *opt)
     return strcmp(opt->data_name, "Fashion-MNIST") == 0 ? fashion : NULL;
 }
 
+const char *item_word(const options *opt, int plural)
+{
+    if (strcmp(opt->data_name, "MNIST") == 0)
+        return plural ? "digits" : "digit";
+    return plural ? "images" : "image";
+}
+
 const char *cell(const char *fmt, ...)
 {
-    static char bufs[16][256];
+    static char bufs[16][1024];
     static int next;
     char *b = bufs[next++ & 15];
     va_list ap;

@@ -118,8 +118,14 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
  * clothing classes, or NULL (digits "0".."9") for MNIST. */
 const char *const *class_names(const options *opt);
 
-/* printf into one of 16 rotating static buffers of 256 bytes, for table
- * cells, file names and captions. */
+/* The noun for the data set's pictures in captions, titles and sentences:
+ * "digit" ("digits" if plural) on MNIST, "image" ("images") on
+ * Fashion-MNIST, whose pictures are clothes, not digits. */
+const char *item_word(const options *opt, int plural);
+
+/* printf into one of 16 rotating static buffers of 1024 bytes, for table
+ * cells, file names and captions (long enough for a caption that quotes
+ * its numbers). */
 const char *cell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

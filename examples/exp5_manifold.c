@@ -81,6 +81,7 @@ int main(int argc, char **argv)
     printf("Experiment 5 on %s (%zu training, %zu test images, %d epochs)\n",
            opt.data_name, ae_dataset_count(train), ae_dataset_count(test),
            epochs);
+    const char *item = item_word(&opt, 0), *items = item_word(&opt, 1);
 
     run r;
     run_start(&r, "784-64-8", small_code_ae(opt.seed), &opt);
@@ -98,8 +99,8 @@ int main(int argc, char **argv)
     printf("root mean square of the codes: %.2f\n", spread);
 
     /* For each level and kind: every probe's result, and the averages of
-     * MSE to the clean image, distance to the nearest training digit, and
-     * how often that digit has the original's label. */
+     * MSE to the clean image, distance to the nearest training image, and
+     * how often that image has the original's label. */
     float *out[KINDS], *noisy_code = xmalloc(probes * CODE * sizeof(float));
     for (int k = 0; k < KINDS; k++)
         out[k] = xmalloc(probes * PIXELS * sizeof(float));
@@ -151,9 +152,9 @@ int main(int argc, char **argv)
                                   PIXELS,
                        out[k] + (size_t)d * PIXELS, PIXELS * sizeof *grid);
         }
-        printf("s = %.1f: to nearest training digit %.4f / %.4f / %.4f / "
-               "%.4f, same digit %.0f%% / %.0f%% / %.0f%% / %.0f%% (input / "
-               "reconstruction / code / scaled code)\n", s, near[0][l],
+        printf("s = %.1f: to nearest training %s %.4f / %.4f / %.4f / "
+               "%.4f, same label %.0f%% / %.0f%% / %.0f%% / %.0f%% (input / "
+               "reconstruction / code / scaled code)\n", s, item, near[0][l],
                near[1][l], near[2][l], near[3][l], 100 * same[0][l],
                100 * same[1][l], 100 * same[2][l], 100 * same[3][l]);
     }
@@ -169,23 +170,27 @@ int main(int argc, char **argv)
                 "code noise of level s <= 1 is small next to them; the last "
                 "kind scales it by R. Each result is matched to the nearest "
                 "of %zu training images; the numbers are averages over %zu "
-                "test digits.", epochs, ae_dataset_count(train),
-                opt.data_name, r.val_loss[r.epochs - 1], spread, n_ref,
-                probes);
+                "test %s.", epochs, ae_dataset_count(train), opt.data_name,
+                r.val_loss[r.epochs - 1], spread, n_ref, probes, items);
     report_value(rep, "test_mse", r.val_loss[r.epochs - 1]);
     report_value(rep, "code_rms", spread);
     write_digits_png(out_path(&opt, "input_vs_code_noise.png"), grid,
                      SHOWN * KINDS, COLS, 0.0f, 1.0f);
-    report_figure(rep, "input_vs_code_noise.png",
-                  "For two test digits, four rows each: the image with input "
-                  "noise, its reconstruction, the decoded code with noise s, "
-                  "and with noise s R. Columns: no noise, then s = 0.1 to "
-                  "1.0. The noisy images turn to snow, off every digit. "
-                  "Code noise s barely changes the decoded digit; code noise "
-                  "s R, as large as the code itself at s = 1, still gives "
-                  "clean, mostly digit-like strokes, but of other digits. "
-                  "Reconstructing the noisy image also gives a smooth blob, "
-                  "drifting to a wrong digit as the noise grows.");
+    /* The caption quotes, for each row kind, how often the result still
+     * has the original's label at the lowest and the highest level. */
+    int last = LEVELS - 1;
+    report_figure(rep, "input_vs_code_noise.png", cell(
+        "For two test %s, four rows each: the image with input noise, its "
+        "reconstruction, the decoded code with noise s, and with noise s R. "
+        "Columns: no noise, then s = 0.1 to 1.0. Over all %zu test %s (the "
+        "tables below), the share of results whose nearest training image "
+        "has the original's label goes from s = 0.1 to s = 1.0 from %.0f%% "
+        "to %.0f%% for the noisy input, %.0f%% to %.0f%% for its "
+        "reconstruction, %.0f%% to %.0f%% for code noise s and %.0f%% to "
+        "%.0f%% for code noise s R.", items, probes, items, 100 * same[0][0],
+        100 * same[0][last], 100 * same[1][0], 100 * same[1][last],
+        100 * same[2][0], 100 * same[2][last], 100 * same[3][0],
+        100 * same[3][last]));
 
     const char *h1[KINDS + 1] = {"noise s"};
     for (int k = 0; k < KINDS; k++)
@@ -194,9 +199,9 @@ int main(int argc, char **argv)
                         "to clean: code + s", "to clean: code + sR",
                         "to nearest: input", "to nearest: recon.",
                         "to nearest: code + s", "to nearest: code + sR"};
-    report_table(rep, "Mean squared distance of each result to the clean "
-                 "image, and to the nearest training image (small: on the "
-                 "digit manifold).", 9, h2);
+    report_table(rep, cell("Mean squared distance of each result to the "
+                           "clean image, and to the nearest training image "
+                           "(small: on the %s manifold).", item), 9, h2);
     for (int l = 0; l < LEVELS; l++) {
         const char *row[9] = {cell("%.1f", level[l])};
         for (int k = 0; k < KINDS; k++) {
@@ -205,8 +210,8 @@ int main(int argc, char **argv)
         }
         report_row(rep, row);
     }
-    report_table(rep, "How often the nearest training image shows the "
-                 "original's digit (a 1-nearest-neighbour verdict, %).",
+    report_table(rep, "How often the nearest training image has the "
+                 "original's label (a 1-nearest-neighbour verdict, %).",
                  KINDS + 1, h1);
     for (int l = 0; l < LEVELS; l++) {
         const char *row[KINDS + 1] = {cell("%.1f", level[l])};
@@ -223,20 +228,29 @@ int main(int argc, char **argv)
             report_value(rep, cell("s%.1f_%s_same_digit", level[l], tags[k]),
                          same[k][l]);
         }
-    int last = LEVELS - 1, on = near[3][last] < near[0][last];
-    report_text(rep, "At s = 1.0 the nearest training digit is %.4f away from "
+    /* Nearer the training images at s = 1.0 with code noise s R than with
+     * input noise: the decoder keeps its output on the manifold.  If the
+     * noisy image nevertheless keeps its label more often, pixel-space
+     * matching sees through isotropic noise. */
+    int on = near[3][last] < near[0][last];
+    int sees_through = on && same[0][last] > same[3][last];
+    report_text(rep, "At s = 1.0 the nearest training %s is %.4f away from "
                 "a noisy image, %.4f from a decoded code with noise R (as "
-                "large as the code): %s. The 1-nearest-neighbour verdict, "
-                "though, still finds the right digit for %.0f%% of the noisy "
-                "images: isotropic pixel noise moves an image away from all "
-                "digits about equally, so pixel-space matching sees through "
-                "it even though the image is far off the manifold, while a "
-                "decoded code that drifted is a clean picture of another "
-                "digit.", near[0][last], near[3][last],
-                on ? "code noise stays on the digit manifold, input noise "
-                     "leaves it"
-                   : "NOT the expected ordering",
-                100 * same[0][last]);
+                "large as the code): %s. The 1-nearest-neighbour verdict "
+                "finds the original's label for %.0f%% of the noisy images "
+                "and %.0f%% of those decoded codes%s", item, near[0][last],
+                near[3][last],
+                on ? "code noise stays nearer the manifold than input noise"
+                   : "code noise does NOT stay nearer the manifold than "
+                     "input noise",
+                100 * same[0][last], 100 * same[3][last],
+                sees_through
+                    ? ": isotropic pixel noise moves an image away from all "
+                      "training images about equally, so pixel-space "
+                      "matching sees through it even though the image is "
+                      "far off the manifold, while a decoded code that "
+                      "drifted lies near training images of another label."
+                    : ".");
     report_value(rep, "code_noise_stays_on_manifold", on);
 
     plot_series same_s[KINDS], near_s[KINDS];
@@ -248,18 +262,26 @@ int main(int argc, char **argv)
         near_s[k] = (plot_series){kinds[k], level, near[k], LEVELS};
     }
     if (plot_lines(out_path(&opt, "distance_to_digits.png"),
-                   "Distance to the nearest training digit", "noise level s",
-                   "mean squared distance", near_s, KINDS) != 0 ||
-        plot_lines(out_path(&opt, "same_digit.png"), "Still the same digit?",
-                   "noise level s", "nearest training image agrees (%)",
-                   same_s, KINDS) != 0)
+                   cell("Distance to the nearest training %s", item),
+                   "noise level s", "mean squared distance", near_s,
+                   KINDS) != 0 ||
+        plot_lines(out_path(&opt, "same_digit.png"),
+                   "Same label as the original?", "noise level s",
+                   "nearest training image agrees (%)", same_s, KINDS) != 0)
         return 1;
-    report_figure(rep, "distance_to_digits.png", "Mean squared distance from "
-                  "each result to its nearest training image, per noise "
-                  "level: noisy images move away from every digit, decoded "
-                  "codes stay close to some digit.");
+    int away = near[0][last] > near[0][0];
+    int codes_nearer = near[2][last] < near[0][last] && on;
+    report_figure(rep, "distance_to_digits.png", cell(
+        "Mean squared distance from each result to its nearest training "
+        "image, per noise level. From s = 0.1 to 1.0 the noisy inputs' "
+        "distance %s (%.4f to %.4f); at s = 1.0 the decoded codes are %s "
+        "(%.4f with noise s, %.4f with noise s R).",
+        away ? "grows" : "does not grow", near[0][0], near[0][last],
+        codes_nearer ? "both nearer than the noisy inputs"
+                     : "not both nearer than the noisy inputs",
+        near[2][last], near[3][last]));
     report_figure(rep, "same_digit.png", "Share of results whose nearest "
-                  "training image shows the original digit, per noise "
+                  "training image has the original's label, per noise "
                   "level.");
     plot_run_losses(out_path(&opt, "losses.png"), "Loss per epoch", "MSE", &r,
                     1);

@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     float *grid = malloc(4 * SHOWN * PIXELS * sizeof *grid);
     if (grid == NULL)
         check(AE_ERR_NO_MEMORY, "allocating the figure");
-    check(ae_dataset_batch(test, 0, SHOWN, grid, NULL), "reading digits");
+    check(ae_dataset_batch(test, 0, SHOWN, grid, NULL), "reading images");
     double loss[3];
     size_t params[3];
     int collapsed[3];
@@ -242,15 +242,12 @@ int main(int argc, char **argv)
     check(ae_image_grid_write_png(out_path(&opt, "feature_maps.png"), maps,
                                   3 * MAPS, MAPS, 1, SIDE, SIDE, 0.0f, 0.0f,
                                   8), "writing the feature maps");
-    report_figure(rep, "feature_maps.png", "What those layers make of the "
-                  "first test image (the top-left digit above): channels 0 "
-                  "to 7 of the 7x7 output of the first decoder layer with "
-                  "weights, one row per decoder (unpool, deconv, both), each "
-                  "map stretched to its own range (an all-zero map, a "
-                  "channel the ReLU switched off, is mid-gray). The unpool "
-                  "and both maps already trace parts of the digit at 7x7; "
-                  "the stride-2 transposed convolution's maps show the "
-                  "regular grid pattern it stamps on a 3x3 code.");
+    report_figure(rep, "feature_maps.png", cell(
+        "What those layers make of the first test image (the top-left %s "
+        "above): channels 0 to 7 of the 7x7 output of the first decoder "
+        "layer with weights, one row per decoder (unpool, deconv, both), "
+        "each map stretched to its own range (an all-zero map, a channel the "
+        "ReLU switched off, is mid-gray).", item_word(&opt, 0)));
     report_close(rep);
 
     free(all_maps);

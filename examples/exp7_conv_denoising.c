@@ -40,7 +40,7 @@ static ae_model *build(int h, int w, unsigned long seed)
 }
 
 /* Train one model on inputs with `noise` (r->name names it), then write
- * the noisy / denoised / clean rows of ten test digits; returns the MSE of
+ * the noisy / denoised / clean rows of ten test images; returns the MSE of
  * the denoised test images against the clean ones. */
 static double train_denoiser(const options *opt, run *r, ae_dataset *train,
                              ae_dataset *test, ae_noise noise, float level,
@@ -235,9 +235,10 @@ int main(int argc, char **argv)
                 ae_dataset_count(png_train), ae_dataset_count(png_val));
     for (int k = 0; k < 2; k++)
         report_figure(rep, cell("denoising_%s.png", kinds[k].name),
-                      cell("Trained on %s. Rows: ten test digits with the "
-                           "noise; the model's output; the clean digits.",
-                           kinds[k].what));
+                      cell("Trained on %s. Rows: ten test %s with the "
+                           "noise; the model's output; the clean %s.",
+                           kinds[k].what, item_word(&opt, 1),
+                           item_word(&opt, 1)));
     plot_run_losses(out_path(&opt, "losses.png"),
                     "Denoising autoencoder: loss per epoch",
                     "loss (binary cross-entropy)", runs, 2);

@@ -22,6 +22,7 @@ int ae__activation_valid(ae_activation act, float param)
     return 0;
 }
 
+AE_WIDE_LOOP
 static void forward_range(ae_activation act, float param, float *y,
                           size_t n)
 {
@@ -48,6 +49,7 @@ static void forward_range(ae_activation act, float param, float *y,
     }
 }
 
+AE_WIDE_LOOP
 static void backward_range(ae_activation act, float param, const float *y,
                            float *g, size_t n)
 {
@@ -105,6 +107,12 @@ static void backward_part(void *ctx, size_t first, size_t last, int part)
     const act_job *j = ctx;
     backward_range(j->act, j->param, j->y + first, j->out + first,
                    last - first);
+}
+
+void ae__activation_forward_serial(ae_activation act, float param, float *y,
+                                   size_t n)
+{
+    forward_range(act, param, y, n);
 }
 
 void ae__activation_forward(ae_activation act, float param, float *y,

@@ -33,6 +33,10 @@ typedef struct ae__layer_ops {
     const char *name;
     /* 1 if an activation may follow the layer (dense, convolutions). */
     int has_activation;
+    /* 1 if forward applies l->act itself, on values it has just written
+     * and that are still in cache, rather than leaving it to a separate
+     * pass over the whole output. */
+    int fuses_activation;
     /* From l->in and l->cfg, set l->out, l->n_weights and l->n_bias, or
      * return AE_ERR_SHAPE / AE_ERR_INVALID_ARGUMENT with a message naming
      * layer l->index. */
@@ -44,7 +48,8 @@ typedef struct ae__layer_ops {
     size_t (*scratch)(const ae_layer *l, size_t batch);
     /* Optional: prepare per-batch state (pooling keeps argmax positions). */
     ae_status (*reserve)(ae_layer *l, size_t batch);
-    /* y = layer(x) before the activation, for `batch` images. */
+    /* y = layer(x) before the activation (after it, if the row says
+     * fuses_activation), for `batch` images. */
     void (*forward)(ae_layer *l, const float *x, float *y, size_t batch,
                     float *scratch);
     /* dy is the gradient of the loss with respect to the pre-activation
@@ -87,6 +92,10 @@ extern const ae__layer_ops ae__reshape_ops;
 /* ---- activations (activation.c) ---------------------------------------- */
 
 /* Apply in place to n values. */
+/* The same on the calling thread alone, for a layer's forward that has
+ * split its output among threads already. */
+void ae__activation_forward_serial(ae_activation act, float param, float *y,
+                                   size_t n);
 void ae__activation_forward(ae_activation act, float param, float *y,
                             size_t n);
 /* g *= act'(.) in place, written in terms of the activation's output y,

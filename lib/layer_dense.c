@@ -80,9 +80,10 @@ static size_t grain(double flops)
     return flops >= GRAIN_FLOPS ? 1 : (size_t)(GRAIN_FLOPS / flops) + 1;
 }
 
-/* y[:, c0:c1] = bias[c0:c1] + x W[c0:c1, :]^T: start every row from the
- * bias, then accumulate on top (beta 1), one streaming pass and no extra
- * buffer. */
+/* y[:, c0:c1] = act(bias[c0:c1] + x W[c0:c1, :]^T): start every row from
+ * the bias, then accumulate on top (beta 1), one streaming pass and no
+ * extra buffer; then the activation, on the columns this thread has just
+ * written. */
 static void forward_cols(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
@@ -99,6 +100,11 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->batch,
                 c1 - c0, in, 1.0f, j->x, in, l->weights + (size_t)c0 * in, in,
                 1.0f, j->y + c0, out);
+    if (l->act != AE_ACT_NONE)
+        for (size_t b = 0; b < j->batch; b++)
+            ae__activation_forward_serial(l->act, l->act_param,
+                                          j->y + b * (size_t)out + c0,
+                                          (size_t)(c1 - c0));
 }
 
 /* Items: blocks of weight-gradient rows (output units), then blocks of
@@ -164,6 +170,7 @@ const ae__layer_ops ae__dense_ops = {
     .kind = AE_LAYER_DENSE,
     .name = "dense",
     .has_activation = 1,
+    .fuses_activation = 1,
     .configure = dense_configure,
     .init = dense_init,
     .forward = dense_forward,

@@ -344,8 +344,9 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
         ae_layer *l = m->layers[i];
         float *y = m->outputs[i];
         l->ops->forward(l, x, y, batch, m->scratch);
-        ae__activation_forward(l->act, l->act_param, y,
-                               batch * ae__shape_size(l->out));
+        if (!l->ops->fuses_activation)
+            ae__activation_forward(l->act, l->act_param, y,
+                                   batch * ae__shape_size(l->out));
         x = y;
     }
     *output = x;

@@ -174,6 +174,7 @@ typedef struct update_job {
 
 /* One fused pass over parameters, gradients and moments:
  * w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it. */
+AE_WIDE_LOOP
 static void adam_range(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
@@ -192,6 +193,7 @@ static void adam_range(void *ctx, size_t first, size_t last, int part)
 
 /* The buffer starts at zero, so the first step sets it to the gradient
  * itself, as PyTorch does. */
+AE_WIDE_LOOP
 static void sgd_range(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;

@@ -4,8 +4,10 @@
  * One process-wide pool of persistent worker threads, started on first use
  * and sized to ae__thread_count().  A call splits a range of items into
  * contiguous parts; the caller's thread takes part 0 and the workers the
- * rest.  Idle workers sleep on a condition variable: they never spin, so
- * they do not compete with BLAS's threads for the cores.
+ * rest.  A worker that has finished a part spins for at most a tenth of
+ * a millisecond, in case the next job comes at once (as the jobs of a
+ * training step do), then sleeps on a condition variable, so an idle pool
+ * does not compete with BLAS's threads for the cores.
  *
  * Determinism: part p of `parts` is always [n*p/parts, n*(p+1)/parts), and
  * every item is computed by the same code whichever thread runs it, so a

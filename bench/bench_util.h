@@ -21,6 +21,13 @@ void bench_sgemm_init(bench_sgemm *g, int n);
 void bench_sgemm_free(bench_sgemm *g);
 /* GFLOP/s of one product. */
 double bench_sgemm_once(const bench_sgemm *g);
+/* Wait, with the caller's clock stopped, until BLAS's threads have gone
+ * back to sleep after a product.  OpenBLAS's threads spin for about a
+ * tenth of a second after each threaded call (2^28 cycles); a probe taken
+ * during an epoch would otherwise leave them competing with the library's
+ * threads for the two cores, and the epoch would be charged for the
+ * benchmark's own measurement. */
+void bench_sgemm_settle(void);
 /* Best GFLOP/s of `reps` n x n products: the machine's practical
  * single-precision peak with this BLAS and thread count. */
 double bench_sgemm_best(int n, int reps);

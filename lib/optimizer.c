@@ -175,10 +175,8 @@ typedef struct update_job {
 /* One fused pass over parameters, gradients and moments:
  * w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it. */
 AE_WIDE_LOOP
-static void adam_range(void *ctx, size_t first, size_t last, int part)
+static void adam_range(const update_job *j, size_t first, size_t last)
 {
-    (void)part;
-    const update_job *j = ctx;
     const float b1 = j->b1, b2 = j->b2, wd = j->wd, eps = j->eps;
     const float step = j->step, inv_sqrt_bc2 = j->inv_sqrt_bc2;
     float *restrict w = j->w, *restrict m = j->m, *restrict v = j->v;
@@ -194,10 +192,8 @@ static void adam_range(void *ctx, size_t first, size_t last, int part)
 /* The buffer starts at zero, so the first step sets it to the gradient
  * itself, as PyTorch does. */
 AE_WIDE_LOOP
-static void sgd_range(void *ctx, size_t first, size_t last, int part)
+static void sgd_range(const update_job *j, size_t first, size_t last)
 {
-    (void)part;
-    const update_job *j = ctx;
     const float lr = j->lr, mu = j->mu, wd = j->wd;
     float *restrict w = j->w, *restrict buf = j->m;
     const float *restrict grad = j->grad;
@@ -213,9 +209,49 @@ static void sgd_range(void *ctx, size_t first, size_t last, int part)
     }
 }
 
+/* The threads take the parameters in chunks dealt round-robin rather than
+ * one contiguous range each.  The gradients the backward pass wrote last
+ * (the first layers') are still in cache when the update runs, those it
+ * wrote first are not; split in two halves, one thread got all the cold
+ * ones and took twice as long as the other. */
+enum { UPDATE_CHUNK = 1 << 14 };
+
 /* Parameters per thread below which one thread updates them all: a
  * thread's wake-up costs about what updating this many does. */
 #define UPDATE_GRAIN ((size_t)1 << 15)
+
+typedef struct dealt_job {
+    const update_job *update;
+    void (*range)(const update_job *j, size_t first, size_t last);
+    size_t n, lanes;
+} dealt_job;
+
+/* Lanes [first, last): lane k takes chunks k, k + lanes, k + 2 lanes... */
+static void dealt_lanes(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const dealt_job *d = ctx;
+    for (size_t lane = first; lane < last; lane++)
+        for (size_t at = lane * UPDATE_CHUNK; at < d->n;
+             at += d->lanes * UPDATE_CHUNK)
+            d->range(d->update, at,
+                     d->n - at < UPDATE_CHUNK ? d->n : at + UPDATE_CHUNK);
+}
+
+static void update_all(const update_job *j,
+                       void (*range)(const update_job *, size_t, size_t),
+                       size_t n)
+{
+    size_t lanes = n / UPDATE_GRAIN;
+    if (lanes > (size_t)ae__thread_count())
+        lanes = (size_t)ae__thread_count();
+    if (lanes < 2) {
+        range(j, 0, n);
+        return;
+    }
+    dealt_job d = {j, range, n, lanes};
+    ae__parallel_for(lanes, 1, 0, dealt_lanes, &d);
+}
 
 static void adam_update(ae_optimizer *o, float *w, const float *grad,
                         size_t n)
@@ -233,7 +269,7 @@ static void adam_update(ae_optimizer *o, float *w, const float *grad,
     j.eps = (float)o->epsilon;
     j.step = (float)(o->lr / bc1);
     j.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    ae__parallel_for(n, UPDATE_GRAIN, 0, adam_range, &j);
+    update_all(&j, adam_range, n);
 }
 
 static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
@@ -245,7 +281,7 @@ static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
     j.lr = (float)o->lr;
     j.mu = (float)o->momentum;
     j.wd = (float)o->weight_decay;
-    ae__parallel_for(n, UPDATE_GRAIN, 0, sgd_range, &j);
+    update_all(&j, sgd_range, n);
 }
 
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-
 #include <autoenc.h>
+#include <cblas.h>
 
 #include "bench_util.h"
 
@@ -62,6 +62,59 @@ static double flops_per_image(ae_model *m)
         total += fwd + (i == 0 ? fwd : 2 * fwd);
     }
     return total;
+}
+
+/* GFLOP/s of one row-major product C = op(A) op(B), m x n x k, repeated
+ * for at least 50 ms with BLAS's own threads. */
+static double sgemm_shape(int trans_a, int trans_b, int m, int n, int k)
+{
+    float *a = calloc((size_t)m * k, sizeof *a);
+    float *b = calloc((size_t)k * n, sizeof *b);
+    float *c = calloc((size_t)m * n, sizeof *c);
+    if (a == NULL || b == NULL || c == NULL) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    double t0 = bench_now(), t;
+    long reps = 0;
+    do {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
+                    trans_a ? m : k, b, trans_b ? k : n, 0.0f, c, n);
+        reps++;
+    } while ((t = bench_now() - t0) < 0.05);
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * m * (double)n * k * (double)reps / t * 1e-9;
+}
+
+/* The sgemm rate at the products a dense model's training step makes at
+ * this batch size (forward x W^T, weight gradient dy^T x, input gradient
+ * dy W; none for the first layer), weighted by their work: what BLAS
+ * alone achieves on these small shapes, the ceiling for the epoch beside
+ * the large square product. */
+static double sgemm_dense_shapes(ae_model *m, int batch)
+{
+    double flops = 0, seconds = 0;
+    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
+        ae_layer *l;
+        int c, h, w;
+        bench_check(ae_model_layer(m, i, &l), "layer");
+        bench_check(ae_layer_input_shape(l, &c, &h, &w), "shape");
+        const int in = c * h * w;
+        bench_check(ae_layer_output_shape(l, &c, &h, &w), "shape");
+        const int out = c * h * w;
+        const double f = 2.0 * batch * (double)in * out;
+        seconds += f / (sgemm_shape(0, 1, batch, out, in) * 1e9);
+        seconds += f / (sgemm_shape(1, 0, out, in, batch) * 1e9);
+        flops += 2 * f;
+        if (i > 0) {
+            seconds += f / (sgemm_shape(0, 0, batch, in, out) * 1e9);
+            flops += f;
+        }
+    }
+    return flops / seconds * 1e-9;
 }
 
 typedef struct result {
@@ -237,8 +290,13 @@ int main(int argc, char **argv)
                sgemm);
         ae_pca_free(pca);
     }
+    double dense_shapes = 0;
     if (wanted(only, "dense")) {
         ae_model *m = bench_dense_autoencoder();
+        dense_shapes = sgemm_dense_shapes(m, 64);
+        printf("%-28s %8.1f GFLOP/s (%.1f%% of 2048^3)\n",
+               "sgemm, dense shapes, b. 64", dense_shapes,
+               100 * dense_shapes / sgemm);
         time_epoch("dense AE epoch (batch 64)", m, ds, 64, AE_LOSS_MSE,
                    sgemm);
         ae_model_free(m);
@@ -256,8 +314,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: %s: %s\n", json, strerror(errno));
             return 1;
         }
-        fprintf(f, "{\"threads\": %d, \"sgemm_gflops\": %.2f, \"results\": [",
-                ae_threads(), sgemm);
+        fprintf(f, "{\"threads\": %d, \"sgemm_gflops\": %.2f, "
+                "\"sgemm_dense_shapes_gflops\": %.2f, \"results\": [",
+                ae_threads(), sgemm, dense_shapes);
         for (int i = 0; i < n_results; i++)
             fprintf(f, "%s\n  {\"name\": \"%s\", \"seconds\": %.4f, "
                     "\"images\": %.0f, \"gflops\": %.2f, "

@@ -1,7 +1,9 @@
 /* plot.c - the charts of plot.h, drawn by PLplot's cairo driver.
  *
  * Every chart has its own PLplot stream, made and ended within the call,
- * so charts never share settings.  The page is 800 x 600 pixels on white,
+ * so charts never share settings.  The page is 960 x 600 pixels on white
+ * (wide enough that a legend of ten series beside the plot leaves the plot
+ * most of the page),
  * axes and text black, series in the ten colours of matplotlib's "tab10"
  * palette, which stay distinguishable from each other. */
 #include "plot.h"
@@ -19,7 +21,7 @@ enum {
     GRID = 2,    /* light gray grid lines */
     FIRST = 3,   /* the ten series colours follow */
     N_COLOURS = 10,
-    WIDTH = 800,
+    WIDTH = 960,
     HEIGHT = 600
 };
 

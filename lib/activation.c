@@ -22,7 +22,6 @@ int ae__activation_valid(ae_activation act, float param)
     return 0;
 }
 
-AE_WIDE_LOOP
 static void forward_range(ae_activation act, float param, float *y,
                           size_t n)
 {
@@ -49,7 +48,6 @@ static void forward_range(ae_activation act, float param, float *y,
     }
 }
 
-AE_WIDE_LOOP
 static void backward_range(ae_activation act, float param, const float *y,
                            float *g, size_t n)
 {

@@ -29,26 +29,6 @@ ae_status ae__fail_context(ae_status status, const char *fmt, ...)
 #endif
     ;
 
-/* ---- wide loops ---------------------------------------------------------- */
-
-/* For an elementwise loop that the compiler vectorises (the optimizer's
- * update, the finiteness check, activations): one copy of the function per
- * vector width, chosen when the library is loaded.  A distribution's
- * x86-64 build otherwise runs such loops 4 floats at a time (SSE2), which
- * made the Adam update a tenth of a dense training step.  Every copy gives
- * the same bits: each value goes through the same correctly rounded IEEE
- * operations in the same order, and meson.build turns FMA contraction
- * off. */
-#if defined(__x86_64__) && defined(__has_attribute) && defined(__ELF__)
-#if __has_attribute(target_clones) && !defined(AE_NO_CLONES)
-#define AE_WIDE_LOOP                                                           \
-    __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef AE_WIDE_LOOP
-#define AE_WIDE_LOOP
-#endif
-
 /* Return AE_ERR_NULL naming the argument when a required pointer is NULL. */
 #define AE_REQUIRE(ptr)                                                        \
     do {                                                                       \

@@ -174,7 +174,6 @@ typedef struct update_job {
 
 /* One fused pass over parameters, gradients and moments:
  * w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it. */
-AE_WIDE_LOOP
 static void adam_range(const update_job *j, size_t first, size_t last)
 {
     const float b1 = j->b1, b2 = j->b2, wd = j->wd, eps = j->eps;
@@ -191,7 +190,6 @@ static void adam_range(const update_job *j, size_t first, size_t last)
 
 /* The buffer starts at zero, so the first step sets it to the gradient
  * itself, as PyTorch does. */
-AE_WIDE_LOOP
 static void sgd_range(const update_job *j, size_t first, size_t last)
 {
     const float lr = j->lr, mu = j->mu, wd = j->wd;

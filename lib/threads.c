@@ -60,7 +60,6 @@ int ae__thread_count(void)
  * chain of dependent additions runs at one value per add latency. */
 typedef float finite_lanes __attribute__((vector_size(16 * sizeof(float))));
 
-AE_WIDE_LOOP
 static int range_finite(const float *x, size_t n)
 {
     /* Sum of x*0 is NaN iff some x is NaN or infinite: branch-free. */

@@ -3,10 +3,13 @@
  *
  * Every input is hostile until checked.  The header is read first; the
  * declared size is checked for overflow, limits and (when the input's length
- * is known) against that length before anything is allocated; then exactly
- * the declared bytes are allocated and read, and one byte more is asked for,
- * so trailing data is caught and a gzip bomb never inflates past the
- * declared size + 1.
+ * is known) against that length before anything is allocated; then the
+ * declared bytes are read, and one byte more is asked for, so trailing data
+ * is caught and a gzip bomb never inflates past the declared size + 1.
+ * Where the input's length does not bound the declared size tightly (a
+ * pipe, or gzip data, which may inflate up to 1032-fold), the buffer grows
+ * with the data that arrives instead of being allocated at the declared
+ * size, so a lying header costs at most about twice what the input holds.
  *
  * ae_dataset_map_idx checks a raw image file's header and exact size the
  * same way, then maps the file instead of reading its data (dataset.c).
@@ -283,17 +286,49 @@ static ae_status check_declared_size(const idx_src *src, size_t head,
     return AE_OK;
 }
 
+/* First size of a buffer that grows with the data (see the top). */
+#define IDX_GROW_FIRST ((size_t)1 << 20)
+
+/* Read up to `body` bytes into *bytes (allocated here, freed by the
+ * caller), *got of them before the input ended: allocated at once when
+ * the input's length has bounded body tightly, else doubled as data
+ * arrives. */
+static ae_status read_growing(idx_src *src, size_t body, uint8_t **bytes,
+                              size_t *got)
+{
+    const int grow = src->raw_size == SIZE_MAX || src->gzip;
+    size_t cap = grow && body > IDX_GROW_FIRST ? IDX_GROW_FIRST : body;
+    *got = 0;
+    *bytes = ae__alloc(cap);
+    if (*bytes == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes",
+                        src->name, cap);
+    for (;;) {
+        size_t n;
+        ae_status s = src_read(src, *bytes + *got, cap - *got, &n);
+        *got += n;
+        if (s != AE_OK || *got < cap || cap == body)
+            return s;
+        size_t next = cap > body / 2 ? body : 2 * cap;
+        uint8_t *bigger = ae__alloc(next);
+        if (bigger == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes",
+                            src->name, next);
+        memcpy(bigger, *bytes, *got);
+        ae__free(*bytes);
+        *bytes = bigger;
+        cap = next;
+    }
+}
+
 /* Read the data after the header: exactly `body` bytes, then nothing. */
 static ae_status read_body(idx_src *src, size_t head, size_t body,
                            uint8_t **out)
 {
-    uint8_t *bytes = ae__alloc(body);
-    if (bytes == NULL)
-        return ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes",
-                        src->name, body);
+    uint8_t *bytes;
     size_t got, extra;
     uint8_t probe;
-    ae_status s = src_read(src, bytes, body, &got);
+    ae_status s = read_growing(src, body, &bytes, &got);
     if (s == AE_OK && got < body)
         s = ae__fail(AE_ERR_FORMAT, "%s: truncated: expected %zu bytes "
                      "(%zu-byte header + %zu data bytes), found %zu",

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -412,6 +415,78 @@ START_TEST(gzip_bomb)
 }
 END_TEST
 
+/* The largest single allocation made through the library's hook. */
+static size_t largest_alloc;
+
+static void *recording_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    if (size > largest_alloc)
+        largest_alloc = size;
+    return malloc(size);
+}
+
+static void plain_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    free(ptr);
+}
+
+/* A header may declare far more than the input holds when the input's
+ * length does not bound it tightly: gzip data (up to 1032-fold) or a pipe.
+ * Loading must fail as truncated having allocated about what arrived, not
+ * what the header declared. */
+START_TEST(lying_header_allocates_what_arrives)
+{
+    /* 100,000 incompressible bytes behind a header declaring 1,500 images
+     * of 256 x 256 (98 MB, within what 100 KB of gzip could inflate to). */
+    const size_t sent = 100000;
+    uint8_t *im = malloc(16 + sent);
+    image_header(im, 1500, 256, 256);
+    uint32_t x = 12345;
+    for (size_t i = 16; i < 16 + sent; i++) {
+        x = x * 1664525u + 1013904223u;
+        im[i] = (uint8_t)(x >> 24);
+    }
+    size_t g;
+    uint8_t *z = tu_gzip(im, 16 + sent, &g);
+    ck_assert_uint_ge(g * 1032, (size_t)1500 * 256 * 256);
+    ck_assert_int_eq(ae_set_allocator(recording_alloc, plain_free, NULL),
+                     AE_OK);
+    largest_alloc = 0;
+    expect_memory(z, g, NULL, 0, AE_ERR_FORMAT);
+    expect_message_has("truncated");
+    ck_assert_uint_le(largest_alloc, (size_t)4 << 20);
+
+    /* The same bytes, uncompressed, through a FIFO: its length is unknown
+     * until the writer closes it. */
+    const char *fifo = tu_tmp_path("lying.fifo");
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *f = fopen(fifo, "wb");
+        size_t w = f ? fwrite(im, 1, 16 + sent, f) : 0;
+        if (f)
+            fclose(f);
+        _exit(w == 16 + sent ? 0 : 1);
+    }
+    largest_alloc = 0;
+    ae_dataset *ds = NULL;
+    ck_assert_int_eq(ae_dataset_load_idx(&ds, fifo, NULL), AE_ERR_FORMAT);
+    expect_message_has("truncated");
+    ck_assert_uint_le(largest_alloc, (size_t)4 << 20);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(ae_set_allocator(NULL, NULL, NULL), AE_OK);
+    unlink(fifo);
+    free(z);
+    free(im);
+}
+END_TEST
+
 START_TEST(missing_and_empty_files)
 {
     const char *nope = tu_tmp_path("does-not-exist.idx");
@@ -537,6 +612,7 @@ static Suite *idx_suite(void)
     tcase_add_test(bad, zero_sizes);
     tcase_add_test(bad, count_mismatch);
     tcase_add_test(bad, gzip_bomb);
+    tcase_add_test(bad, lying_header_allocates_what_arrives);
     tcase_add_test(bad, missing_and_empty_files);
     tcase_add_test(bad, null_arguments);
     suite_add_tcase(s, bad);

@@ -21,7 +21,7 @@ struct ae_model {
     size_t n_encoder;
 
     float *params, *grads; /* n_params each; layers point into them */
-    size_t n_params;
+    size_t n_params, cap_params; /* room for cap_params each, zeroed past n */
 
     /* Buffers for batches of up to ws_batch images, grown on demand and
      * reused, so a training step allocates nothing once warmed up. */
@@ -154,21 +154,32 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
     }
 
     /* Grow the layer list and the parameter arrays; commit only once every
-     * allocation has succeeded, so a failure leaves the model as it was. */
+     * allocation has succeeded, so a failure leaves the model as it was.
+     * The arrays at least double when they grow, so that building (or
+     * loading) a model of many layers copies each parameter a bounded
+     * number of times rather than once per later layer. */
     size_t n_new = m->n_params + l->n_weights + l->n_bias;
     ae_layer **layers = m->layers;
     size_t cap = m->cap_layers;
-    float *params = ae__calloc(n_new, sizeof(float));
-    float *grads = ae__calloc(n_new, sizeof(float));
+    float *params = m->params, *grads = m->grads;
+    size_t cap_params = m->cap_params;
+    const int grow = n_new > m->cap_params;
+    if (grow) {
+        cap_params = m->cap_params > n_new / 2 ? 2 * m->cap_params : n_new;
+        params = ae__calloc(cap_params, sizeof(float));
+        grads = ae__calloc(cap_params, sizeof(float));
+    }
     if (index == m->cap_layers) {
         cap = m->cap_layers ? 2 * m->cap_layers : 8;
         layers = ae__calloc(cap, sizeof(*layers));
         if (layers != NULL && index > 0)
             memcpy(layers, m->layers, index * sizeof(*layers));
     }
-    if (params == NULL || grads == NULL || layers == NULL) {
-        ae__free(params);
-        ae__free(grads);
+    if ((grow && (params == NULL || grads == NULL)) || layers == NULL) {
+        if (grow) {
+            ae__free(params);
+            ae__free(grads);
+        }
         if (layers != m->layers)
             ae__free(layers);
         free_layer(l);
@@ -177,14 +188,17 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
                         index, ops->name, n_new);
     }
     free_workspace(m); /* shapes changed: buffers are rebuilt on next use */
-    if (m->n_params > 0)
-        memcpy(params, m->params, m->n_params * sizeof(float));
-    ae__free(m->params);
-    ae__free(m->grads);
+    if (grow) {
+        if (m->n_params > 0)
+            memcpy(params, m->params, m->n_params * sizeof(float));
+        ae__free(m->params);
+        ae__free(m->grads);
+    }
     if (layers != m->layers)
         ae__free(m->layers);
     m->params = params;
     m->grads = grads;
+    m->cap_params = cap_params;
     m->layers = layers;
     m->cap_layers = cap;
     m->layers[index] = l;

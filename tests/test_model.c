@@ -113,6 +113,46 @@ START_TEST(building_errors)
 }
 END_TEST
 
+/* Bytes requested through the library's allocator hook. */
+static size_t allocated_bytes;
+
+static void *counting_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    allocated_bytes += size;
+    return malloc(size);
+}
+
+static void plain_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    free(ptr);
+}
+
+/* Appending a layer must not copy every earlier parameter each time: a
+ * model of many layers (built, or loaded from a file) would cost time and
+ * allocation quadratic in its layer count. */
+START_TEST(many_layers_allocate_linearly)
+{
+    enum { LAYERS = 256, UNITS = 16 };
+    ck_assert_int_eq(ae_set_allocator(counting_alloc, plain_free, NULL),
+                     AE_OK);
+    allocated_bytes = 0;
+    ae_model *m;
+    ck_assert_int_eq(ae_model_create(&m, 1, 4, 4, 1), AE_OK);
+    for (int i = 0; i < LAYERS; i++)
+        ck_assert_int_eq(ae_model_add_dense(m, AE_ENCODER, UNITS,
+                                            AE_ACT_RELU), AE_OK);
+    const size_t param_bytes = ae_model_param_count(m) * sizeof(float);
+    ck_assert_uint_eq(param_bytes, (size_t)LAYERS * (UNITS * 16 + UNITS) * 4);
+    /* Parameters and gradients, doubling: under 4x their final size, plus
+     * the layers themselves.  Copying on every append requested ~128x. */
+    ck_assert_uint_lt(allocated_bytes, 8 * param_bytes);
+    ae_model_free(m);
+    ck_assert_int_eq(ae_set_allocator(NULL, NULL, NULL), AE_OK);
+}
+END_TEST
+
 START_TEST(mean_activation_over_dataset)
 {
     size_t size;
@@ -157,6 +197,7 @@ int main(void)
     tcase_add_test(tc, deep_autoencoder_shape_and_count);
     tcase_add_test(tc, encode_decode_equals_reconstruct);
     tcase_add_test(tc, building_errors);
+    tcase_add_test(tc, many_layers_allocate_linearly);
     tcase_add_test(tc, mean_activation_over_dataset);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -5,11 +5,12 @@
  *
  * writes OUTDIR/HARNESS-seed-01 .. -NN (N as fuzz/meson.build and
  * tests/meson.build list it): small valid inputs of every flavour the
- * parser knows, made with the public API (models), zlib (gzip) and libpng
- * (PNG), so the seeds follow the formats as they evolve.  Each seed is
- * checked to load before it is written (PNGs through the private
- * ae__png_read_gray_memory, so this links the library's objects).  The
- * seeds are built at build time rather than committed.
+ * parser knows, made with the public API (models, checkpoints), zlib
+ * (gzip) and libpng (PNG), so the seeds follow the formats as they
+ * evolve.  Each seed is checked to load before it is written (PNGs
+ * through the private ae__png_read_gray_memory, so this links the
+ * library's objects).  The seeds are built at build time rather than
+ * committed.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -23,6 +24,7 @@
 #include <zlib.h>
 
 #include "autoenc.h"
+#include "checkpoint_rigs.h"
 #include "image_png.h"
 
 static const char *out_dir, *harness;
@@ -35,11 +37,16 @@ static void die(const char *what)
     exit(1);
 }
 
+/* The path of the next seed. */
+static void next_seed_path(char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s-seed-%02d", out_dir, harness, ++seed_no);
+}
+
 static void put_seed(const void *data, size_t size)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s-seed-%02d", out_dir, harness,
-             ++seed_no);
+    next_seed_path(path, sizeof path);
     FILE *f = fopen(path, "wb");
     if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
         die("cannot write a seed");
@@ -261,6 +268,33 @@ static void seeds_model(void)
     put_model(m);
 }
 
+/* ---- checkpoints ------------------------------------------------------- */
+
+/* Checkpoints of fuzz_checkpoint's two trainers (checkpoint_rigs.h) at
+ * each stage: no moments and no fit call yet, in the middle of an epoch
+ * (what the harness's trainers hold), after a finished fit call; and one
+ * of the dense model with SGD, which the harness's Adam trainer refuses. */
+static void seeds_checkpoint(void)
+{
+    const struct { int kind; rig_stage stage; int other; } v[] = {
+        {RIG_DENSE, RIG_FRESH, 0},     {RIG_DENSE, RIG_MID_EPOCH, 0},
+        {RIG_DENSE, RIG_FINISHED, 0},  {RIG_CONV, RIG_FRESH, 0},
+        {RIG_CONV, RIG_MID_EPOCH, 0},  {RIG_CONV, RIG_FINISHED, 0},
+        {RIG_DENSE, RIG_MID_EPOCH, 1},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        ckpt_rig r, back;
+        char path[4096];
+        next_seed_path(path, sizeof path);
+        OK(rig_create(&r, v[i].kind, v[i].stage, v[i].other));
+        OK(ae_trainer_save_checkpoint(r.trainer, path));
+        OK(rig_create(&back, v[i].kind, RIG_FRESH, v[i].other));
+        OK(ae_trainer_load_checkpoint(back.trainer, path));
+        rig_free(&back);
+        rig_free(&r);
+    }
+}
+
 /* ---- PNG --------------------------------------------------------------- */
 
 /* In-memory PNG writing through libpng's classic API. */
@@ -375,6 +409,8 @@ int main(int argc, char **argv)
         seeds_model();
     else if (strcmp(harness, "png") == 0)
         seeds_png();
+    else if (strcmp(harness, "checkpoint") == 0)
+        seeds_checkpoint();
     else
         die("unknown harness");
     return 0;

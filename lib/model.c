@@ -100,6 +100,11 @@ void ae_model_free(ae_model *m)
 
 static void point_layer_params(ae_model *m)
 {
+    /* Until a layer with parameters arrives there are no arrays, and
+     * NULL + 0 is undefined in C; the layers' pointers stay NULL (from
+     * calloc), which layers without parameters never use. */
+    if (m->params == NULL)
+        return;
     size_t off = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
         ae_layer *l = m->layers[i];

@@ -21,6 +21,14 @@ const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind)
     return NULL;
 }
 
+void ae__layer_init_uniform(ae_layer *l, ae__rng *rng, float bound)
+{
+    for (size_t i = 0; i < l->n_weights; i++)
+        l->weights[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+    for (size_t i = 0; i < l->n_bias; i++)
+        l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+}
+
 ae_layer_kind ae_layer_get_kind(const ae_layer *l)
 {
     return l ? l->ops->kind : (ae_layer_kind)0;

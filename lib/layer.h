@@ -80,6 +80,10 @@ struct ae_layer {
 /* The ops row for a kind, or NULL if the kind is unknown. */
 const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind);
 
+/* Weights, then bias, drawn from U(-bound, bound) in order: PyTorch's
+ * default for nn.Linear and the convolutions, bound = 1/sqrt(fan_in). */
+void ae__layer_init_uniform(ae_layer *l, ae__rng *rng, float bound);
+
 /* Rows defined by the layer files. */
 extern const ae__layer_ops ae__dense_ops;
 extern const ae__layer_ops ae__conv2d_ops;

@@ -6,14 +6,12 @@
  * A chunk of nb images is one sgemm, either through image-to-columns,
  * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
  * or tap by tap (see by_taps); the library's threads share the chunks
- * (ae__conv_split in layer_image.h). */
+ * (conv_gemm.h). */
 #include <math.h>
-#include <string.h>
 
 #include <cblas.h>
 
-#include "layer_image.h"
-#include "parallel.h"
+#include "conv_gemm.h"
 
 enum { CONV_OUT = 0, CONV_KERNEL = 1, CONV_STRIDE = 2, CONV_PAD = 3 };
 
@@ -96,49 +94,59 @@ static ae_status conv_configure(ae_layer *l)
 static void conv_init(ae_layer *l, ae__rng *rng)
 {
     const int k = l->cfg[CONV_KERNEL];
-    float bound = 1.0f / sqrtf((float)l->in.c * (float)k * (float)k);
-    for (size_t i = 0; i < l->n_weights; i++)
-        l->weights[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
-    for (size_t i = 0; i < l->n_bias; i++)
-        l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+    ae__layer_init_uniform(
+        l, rng, 1.0f / sqrtf((float)l->in.c * (float)k * (float)k));
 }
 
-/* Two formulations, chosen by shape, each one sgemm per chunk of images:
- *  - columns: Y = W cols, cols = im2col(X) of in_c*k*k rows over the output
- *    grid;
- *  - taps: Z = W_taps X of out_c*k*k rows over the input grid, then
- *    y[o] = sum over taps of shifted Z rows.
- * Their buffers hold in_c*k*k resp. out_c*k*k rows, so the columns suit
- * widening layers and the taps narrowing ones (a 32 -> 1 output layer moves
- * 32 times less memory by taps). */
-static int by_taps(const ae_layer *l)
+/* The columns formulation (conv_gemm.h): the input is the patch side, the
+ * output the grid side. */
+static ae__conv_cols cols_form(const ae_layer *l)
+{
+    return (ae__conv_cols){conv_patches(l), l->out.c, l->weights, l->bias};
+}
+
+static void cols_forward(const void *ctx, const float *x, float *y,
+                         size_t nb, float *scratch)
+{
+    const ae__conv_cols *f = ctx;
+    ae__cols_lay_patch(f, x, nb, scratch);
+    ae__cols_to_grid(f, nb, f->bias, y, scratch);
+}
+
+static void cols_backward(const void *ctx, const float *x, const float *dy,
+                          float *dx, size_t nb, float *dw, float beta,
+                          float *scratch)
+{
+    const ae__conv_cols *f = ctx;
+    /* The columns are rebuilt rather than kept from the forward pass:
+     * keeping them for a whole batch would cost in_c*k*k / out_c times the
+     * output's memory, and rebuilding is a cheap streaming pass. */
+    ae__cols_lay_patch(f, x, nb, scratch);
+    ae__cols_lay_grid(f, dy, nb, scratch);
+    ae__cols_weight_grad(f, nb, dw, beta, scratch);
+    if (dx != NULL)
+        ae__cols_to_patch(f, nb, NULL, dx, scratch);
+}
+
+/* The taps formulation: Z = W_taps Xc, the weights in tap-major order
+ * (out_c*k*k x in_c) times the input in channel-major order, over the
+ * input grid; then y[o] = sum over taps of shifted Z rows
+ * (ae__taps_gather). */
+typedef struct taps_form {
+    ae__patches g;
+    int in_c, out_c;
+    int rows;        /* of Z: out_c*k*k */
+    size_t in_plane; /* Z's and Xc's columns per image */
+    const float *wt; /* tap-major weights, rows x in_c */
+    const float *bias;
+} taps_form;
+
+/* Chunk scratch per image: Z, then Xc. */
+static size_t taps_per_image(const ae_layer *l)
 {
     const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
-    const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
-    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
-    const size_t taps = ((size_t)l->out.c * kk + (size_t)l->in.c) * in_plane;
-    const size_t cols = ((size_t)l->in.c * kk + (size_t)l->out.c) * out_plane;
-    return taps < cols;
-}
-
-/* Scratch floats per image: the column (or tap) matrix and the channel-major
- * output (or input) beside it. */
-static size_t per_image(const ae_layer *l)
-{
-    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
-    if (by_taps(l))
-        return ((size_t)l->out.c * kk + (size_t)l->in.c) *
-               ((size_t)l->in.h * (size_t)l->in.w);
-    return ((size_t)l->in.c * kk + (size_t)l->out.c) *
-           ((size_t)l->out.h * (size_t)l->out.w);
-}
-
-/* Scratch: the per-group weight-gradient partials, the taps form's
- * tap-major weights, and each thread's chunk buffers (layer_image.h). */
-static size_t conv_scratch(const ae_layer *l, size_t batch)
-{
-    return ae__conv_scratch(per_image(l), batch, l->n_weights,
-                            by_taps(l) ? l->n_weights : 0);
+    return ((size_t)l->out.c * kk + (size_t)l->in.c) *
+           ((size_t)l->in.h * (size_t)l->in.w);
 }
 
 /* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
@@ -158,211 +166,108 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
             }
 }
 
-/* One pass over a batch, shared by the threads. */
-typedef struct conv_job {
-    ae_layer *l;
-    ae__patches g;
-    ae__conv_split sp;
-    const float *x, *dy;
-    float *y, *dx;
-    float *partials; /* groups x n_weights */
-    float *wt;       /* taps form: tap-major weights */
-    float *parts;    /* sp.parts x sp.part_floats */
-} conv_job;
-
-static conv_job make_job(ae_layer *l, size_t batch, float *scratch)
+/* The tap-major weights take the scratch's first n_weights floats. */
+static taps_form taps_form_of(ae_layer *l, float *scratch)
 {
-    conv_job j = {0};
-    j.l = l;
-    j.g = conv_patches(l);
-    j.sp = ae__conv_split_for(per_image(l), batch);
-    j.partials = scratch;
-    j.wt = scratch + (size_t)AE__CONV_GROUPS * l->n_weights;
-    j.parts = j.wt + (by_taps(l) ? l->n_weights : 0);
-    return j;
+    const ae__patches g = conv_patches(l);
+    tap_major(l, l->weights, scratch, 0);
+    return (taps_form){g,
+                       l->in.c,
+                       l->out.c,
+                       l->out.c * g.k * g.k,
+                       (size_t)g.h * (size_t)g.w,
+                       scratch,
+                       l->bias};
 }
 
-/* Images [*b0, *b0 + *nb) of chunk c. */
-static void chunk_images(const ae__conv_split *sp, size_t c, size_t *b0,
-                         size_t *nb)
+static void taps_forward(const void *ctx, const float *x, float *y,
+                         size_t nb, float *scratch)
 {
-    *b0 = c * sp->chunk;
-    *nb = sp->batch - *b0 < sp->chunk ? sp->batch - *b0 : sp->chunk;
+    const taps_form *f = ctx;
+    const int n = (int)(nb * f->in_plane);
+    float *z = scratch, *xc = z + (size_t)f->rows * (size_t)n;
+    ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
+    /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->rows, n,
+                f->in_c, 1.0f, f->wt, f->in_c, xc, n, 0.0f, z, n);
+    ae__fill_channels(y, f->out_c, ae__patch_cols(&f->g), nb, f->bias);
+    ae__taps_gather(&f->g, f->out_c, z, nb, y);
 }
 
-static void cols_forward_chunks(void *ctx, size_t first, size_t last,
-                                int part)
+static void taps_backward(const void *ctx, const float *x, const float *dy,
+                          float *dx, size_t nb, float *dwt, float beta,
+                          float *scratch)
 {
-    const conv_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int out_c = l->out.c, rows = (int)ae__patch_rows(&j->g);
-    const size_t per = ae__patch_cols(&j->g);
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    float *cols = j->parts + (size_t)part * j->sp.part_floats;
-    float *yc = cols + j->sp.chunk * per * (size_t)rows;
-    for (size_t c = first; c < last; c++) {
-        size_t b0, nb;
-        chunk_images(&j->sp, c, &b0, &nb);
-        const int n = (int)(nb * per);
-        ae__im2col(&j->g, j->x + b0 * in_size, nb, cols);
-        /* Yc (out_c x n) = W (out_c x rows) cols (rows x n) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out_c, n, rows,
-                    1.0f, l->weights, rows, cols, n, 0.0f, yc, n);
-        ae__from_channel_major(yc, out_c, per, nb, l->bias,
-                               j->y + b0 * out_size);
+    const taps_form *f = ctx;
+    const int n = (int)(nb * f->in_plane);
+    float *dz = scratch, *xc = dz + (size_t)f->rows * (size_t)n;
+    ae__taps_scatter(&f->g, f->out_c, dy, nb, dz);
+    ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
+    /* dW_taps (rows x in_c) = beta dW_taps + dZ (rows x n) Xc^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows, f->in_c, n,
+                1.0f, dz, n, xc, n, beta, dwt, f->in_c);
+    if (dx != NULL) {
+        /* dXc (in_c x n) = W_taps^T dZ */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, f->in_c, n,
+                    f->rows, 1.0f, f->wt, f->in_c, dz, n, 0.0f, xc, n);
+        ae__from_channel_major(xc, f->in_c, f->in_plane, nb, NULL, dx);
     }
 }
 
-static void taps_forward_chunks(void *ctx, size_t first, size_t last,
-                                int part)
+/* Either formulation is one sgemm per chunk of images.  The columns hold
+ * in_c*k*k rows over the output grid and Z out_c*k*k rows over the input
+ * grid, so the columns suit widening layers and the taps narrowing ones (a
+ * 32 -> 1 output layer moves 32 times less memory by taps): the one of
+ * less scratch per image wins. */
+static int by_taps(const ae_layer *l)
 {
-    const conv_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in_c = l->in.c, out_c = l->out.c;
-    const int rows = out_c * j->g.k * j->g.k;
-    const size_t in_plane = (size_t)j->g.h * (size_t)j->g.w;
-    const size_t out_plane = ae__patch_cols(&j->g);
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    float *z = j->parts + (size_t)part * j->sp.part_floats;
-    float *xc = z + j->sp.chunk * in_plane * (size_t)rows;
-    for (size_t c = first; c < last; c++) {
-        size_t b0, nb;
-        chunk_images(&j->sp, c, &b0, &nb);
-        const int n = (int)(nb * in_plane);
-        ae__to_channel_major(j->x + b0 * in_size, in_c, in_plane, nb, xc);
-        /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, n, in_c,
-                    1.0f, j->wt, in_c, xc, n, 0.0f, z, n);
-        float *yb = j->y + b0 * out_size;
-        for (size_t b = 0; b < nb; b++)
-            for (int o = 0; o < out_c; o++) {
-                float *plane = yb + (b * (size_t)out_c + (size_t)o) * out_plane;
-                for (size_t k = 0; k < out_plane; k++)
-                    plane[k] = l->bias[o];
-            }
-        ae__taps_gather(&j->g, out_c, z, nb, yb);
-    }
+    const ae__conv_cols f = cols_form(l);
+    return taps_per_image(l) < ae__cols_per_image(&f);
+}
+
+/* Scratch: the taps form's tap-major weights, then the schedule's. */
+static size_t conv_scratch(const ae_layer *l, size_t batch)
+{
+    if (by_taps(l))
+        return l->n_weights +
+               ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
+    const ae__conv_cols f = cols_form(l);
+    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
 }
 
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    conv_job j = make_job(l, batch, scratch);
-    j.x = x;
-    j.y = y;
     if (by_taps(l)) {
-        tap_major(l, l->weights, j.wt, 0);
-        ae__parallel_for_blas(j.sp.chunks, 1, j.sp.parts, taps_forward_chunks,
-                              &j);
+        const taps_form f = taps_form_of(l, scratch);
+        const ae__conv_method m = {taps_per_image(l), taps_forward, NULL, &f};
+        ae__conv_forward(l, &m, x, y, batch, scratch + l->n_weights);
     } else {
-        ae__parallel_for_blas(j.sp.chunks, 1, j.sp.parts, cols_forward_chunks,
-                              &j);
-    }
-}
-
-static void cols_backward_groups(void *ctx, size_t first, size_t last,
-                                 int part)
-{
-    const conv_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int out_c = l->out.c, rows = (int)ae__patch_rows(&j->g);
-    const size_t per = ae__patch_cols(&j->g);
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    float *cols = j->parts + (size_t)part * j->sp.part_floats;
-    float *dyc = cols + j->sp.chunk * per * (size_t)rows;
-    for (size_t gi = first; gi < last; gi++) {
-        float *dw = j->partials + gi * l->n_weights;
-        size_t c0, c1;
-        ae__conv_group_chunks(&j->sp, gi, &c0, &c1);
-        for (size_t c = c0; c < c1; c++) {
-            size_t b0, nb;
-            chunk_images(&j->sp, c, &b0, &nb);
-            const int n = (int)(nb * per);
-            /* The columns are rebuilt rather than kept from the forward
-             * pass: keeping them for a whole batch would cost rows / out_c
-             * times the output's memory, and rebuilding is a cheap
-             * streaming pass. */
-            ae__im2col(&j->g, j->x + b0 * in_size, nb, cols);
-            ae__to_channel_major(j->dy + b0 * out_size, out_c, per, nb, dyc);
-            /* dW_group (out_c x rows) += dYc (out_c x n) cols^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_c, rows,
-                        n, 1.0f, dyc, n, cols, n, c == c0 ? 0.0f : 1.0f, dw,
-                        rows);
-            if (j->dx != NULL) {
-                /* dcols (rows x n) = W^T dYc, scattered back onto dx. */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n,
-                            out_c, 1.0f, l->weights, rows, dyc, n, 0.0f, cols,
-                            n);
-                memset(j->dx + b0 * in_size, 0, nb * in_size * sizeof(float));
-                ae__col2im(&j->g, cols, nb, j->dx + b0 * in_size);
-            }
-        }
-    }
-}
-
-static void taps_backward_groups(void *ctx, size_t first, size_t last,
-                                 int part)
-{
-    const conv_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in_c = l->in.c, out_c = l->out.c;
-    const int rows = out_c * j->g.k * j->g.k;
-    const size_t in_plane = (size_t)j->g.h * (size_t)j->g.w;
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    float *dz = j->parts + (size_t)part * j->sp.part_floats;
-    float *xc = dz + j->sp.chunk * in_plane * (size_t)rows;
-    for (size_t gi = first; gi < last; gi++) {
-        float *dwt = j->partials + gi * l->n_weights;
-        size_t c0, c1;
-        ae__conv_group_chunks(&j->sp, gi, &c0, &c1);
-        for (size_t c = c0; c < c1; c++) {
-            size_t b0, nb;
-            chunk_images(&j->sp, c, &b0, &nb);
-            const int n = (int)(nb * in_plane);
-            ae__taps_scatter(&j->g, out_c, j->dy + b0 * out_size, nb, dz);
-            ae__to_channel_major(j->x + b0 * in_size, in_c, in_plane, nb, xc);
-            /* dW_taps,group (rows x in_c) += dZ (rows x n) Xc^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, in_c,
-                        n, 1.0f, dz, n, xc, n, c == c0 ? 0.0f : 1.0f, dwt,
-                        in_c);
-            if (j->dx != NULL) {
-                /* dXc (in_c x n) = W_taps^T dZ */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_c, n,
-                            rows, 1.0f, j->wt, in_c, dz, n, 0.0f, xc, n);
-                ae__from_channel_major(xc, in_c, in_plane, nb, NULL,
-                                       j->dx + b0 * in_size);
-            }
-        }
+        const ae__conv_cols f = cols_form(l);
+        const ae__conv_method m = {ae__cols_per_image(&f), cols_forward,
+                                   NULL, &f};
+        ae__conv_forward(l, &m, x, y, batch, scratch);
     }
 }
 
 static void conv_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
-    conv_job j = make_job(l, batch, scratch);
-    j.x = x;
-    j.dy = dy;
-    j.dx = dx;
     if (by_taps(l)) {
-        tap_major(l, l->weights, j.wt, 0);
-        ae__parallel_for_blas(j.sp.groups, 1, j.sp.parts,
-                              taps_backward_groups, &j);
-        /* The tap-major sum lands in the partials' first slot, then goes
-         * back to the weights' order. */
-        ae__sum_partials(j.partials, j.sp.groups, l->n_weights, j.partials);
-        tap_major(l, j.partials, l->grad_weights, 1);
+        const taps_form f = taps_form_of(l, scratch);
+        const ae__conv_method m = {taps_per_image(l), NULL, taps_backward,
+                                   &f};
+        /* The tap-major gradient lands where the tap-major weights were,
+         * done with by then, and goes back to the weights' order. */
+        ae__conv_backward(l, &m, x, dy, dx, batch, scratch + l->n_weights,
+                          scratch);
+        tap_major(l, scratch, l->grad_weights, 1);
     } else {
-        ae__parallel_for_blas(j.sp.groups, 1, j.sp.parts,
-                              cols_backward_groups, &j);
-        ae__sum_partials(j.partials, j.sp.groups, l->n_weights,
-                         l->grad_weights);
+        const ae__conv_cols f = cols_form(l);
+        const ae__conv_method m = {ae__cols_per_image(&f), NULL,
+                                   cols_backward, &f};
+        ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
     }
-    ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
-                     batch, l->grad_bias);
 }
 
 const ae__layer_ops ae__conv2d_ops = {

@@ -6,14 +6,10 @@
  *
  * A chunk of nb images is one sgemm and a columns-to-image pass:
  * cols (out_c*k*k x nb*H*W) = W^T * X (in_c x nb*H*W), then y = col2im;
- * the library's threads share the chunks (ae__conv_split). */
+ * the library's threads share the chunks (conv_gemm.h). */
 #include <math.h>
-#include <string.h>
 
-#include <cblas.h>
-
-#include "layer_image.h"
-#include "parallel.h"
+#include "conv_gemm.h"
 
 enum {
     CONVT_OUT = 0,
@@ -98,146 +94,64 @@ static ae_status convt_configure(ae_layer *l)
 static void convt_init(ae_layer *l, ae__rng *rng)
 {
     const int k = l->cfg[CONVT_KERNEL];
-    float bound = 1.0f / sqrtf((float)l->out.c * (float)k * (float)k);
-    for (size_t i = 0; i < l->n_weights; i++)
-        l->weights[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
-    for (size_t i = 0; i < l->n_bias; i++)
-        l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+    ae__layer_init_uniform(
+        l, rng, 1.0f / sqrtf((float)l->out.c * (float)k * (float)k));
 }
 
-/* Per image: its columns (out_c*k*k x H*W) and its input or input gradient
- * in channel-major order (in_c x H*W). */
-static size_t per_image(const ae_layer *l)
+/* The columns formulation (conv_gemm.h) of the convolution this layer is
+ * the adjoint of: the output is the patch side, the input the grid side,
+ * and the weights (in_c x out_c*k*k) are that convolution's. */
+static ae__conv_cols cols_form(const ae_layer *l)
 {
-    ae__patches g = convt_patches(l);
-    return (ae__patch_rows(&g) + (size_t)l->in.c) * ae__patch_cols(&g);
+    return (ae__conv_cols){convt_patches(l), l->in.c, l->weights, l->bias};
 }
 
-/* Scratch: per-group weight-gradient partials and each thread's chunk
- * buffers (layer_image.h). */
 static size_t convt_scratch(const ae_layer *l, size_t batch)
 {
-    return ae__conv_scratch(per_image(l), batch, l->n_weights, 0);
+    const ae__conv_cols f = cols_form(l);
+    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
 }
 
-typedef struct convt_job {
-    ae_layer *l;
-    ae__patches g;
-    ae__conv_split sp;
-    const float *x, *dy;
-    float *y, *dx;
-    float *partials; /* groups x n_weights */
-    float *parts;    /* sp.parts x sp.part_floats */
-} convt_job;
-
-static convt_job make_job(ae_layer *l, size_t batch, float *scratch)
+/* That convolution's input-gradient pass, starting from the bias. */
+static void forward_chunk(const void *ctx, const float *x, float *y,
+                          size_t nb, float *scratch)
 {
-    convt_job j = {0};
-    j.l = l;
-    j.g = convt_patches(l);
-    j.sp = ae__conv_split_for(per_image(l), batch);
-    j.partials = scratch;
-    j.parts = scratch + (size_t)AE__CONV_GROUPS * l->n_weights;
-    return j;
+    const ae__conv_cols *f = ctx;
+    ae__cols_lay_grid(f, x, nb, scratch);
+    ae__cols_to_patch(f, nb, f->bias, y, scratch);
 }
 
-static void chunk_images(const ae__conv_split *sp, size_t c, size_t *b0,
-                         size_t *nb)
+/* That convolution's weight gradient, with this layer's output gradient
+ * on the patch side and its input on the grid side; and its forward pass,
+ * without bias, for dx. */
+static void backward_chunk(const void *ctx, const float *x, const float *dy,
+                           float *dx, size_t nb, float *dw, float beta,
+                           float *scratch)
 {
-    *b0 = c * sp->chunk;
-    *nb = sp->batch - *b0 < sp->chunk ? sp->batch - *b0 : sp->chunk;
-}
-
-static void forward_chunks(void *ctx, size_t first, size_t last, int part)
-{
-    const convt_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in_c = l->in.c, rows = (int)ae__patch_rows(&j->g);
-    const size_t per = ae__patch_cols(&j->g);
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
-    float *cols = j->parts + (size_t)part * j->sp.part_floats;
-    float *xc = cols + j->sp.chunk * per * (size_t)rows;
-    for (size_t c = first; c < last; c++) {
-        size_t b0, nb;
-        chunk_images(&j->sp, c, &b0, &nb);
-        const int n = (int)(nb * per);
-        ae__to_channel_major(j->x + b0 * in_size, in_c, per, nb, xc);
-        /* cols (rows x n) = W^T (rows x in_c) Xc (in_c x n) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, in_c,
-                    1.0f, l->weights, rows, xc, n, 0.0f, cols, n);
-        float *yb = j->y + b0 * out_size;
-        /* Every output starts at its bias; col2im adds the products. */
-        for (size_t b = 0; b < nb; b++)
-            for (int co = 0; co < l->out.c; co++) {
-                float *plane = yb + (b * (size_t)l->out.c + (size_t)co) *
-                                        out_plane;
-                for (size_t k = 0; k < out_plane; k++)
-                    plane[k] = l->bias[co];
-            }
-        ae__col2im(&j->g, cols, nb, yb);
-    }
+    const ae__conv_cols *f = ctx;
+    ae__cols_lay_patch(f, dy, nb, scratch);
+    ae__cols_lay_grid(f, x, nb, scratch);
+    ae__cols_weight_grad(f, nb, dw, beta, scratch);
+    if (dx != NULL)
+        ae__cols_to_grid(f, nb, NULL, dx, scratch);
 }
 
 static void convt_forward(ae_layer *l, const float *x, float *y,
                           size_t batch, float *scratch)
 {
-    convt_job j = make_job(l, batch, scratch);
-    j.x = x;
-    j.y = y;
-    ae__parallel_for_blas(j.sp.chunks, 1, j.sp.parts, forward_chunks, &j);
-}
-
-static void backward_groups(void *ctx, size_t first, size_t last, int part)
-{
-    const convt_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in_c = l->in.c, rows = (int)ae__patch_rows(&j->g);
-    const size_t per = ae__patch_cols(&j->g);
-    const size_t in_size = ae__shape_size(l->in);
-    const size_t out_size = ae__shape_size(l->out);
-    float *cols = j->parts + (size_t)part * j->sp.part_floats;
-    float *xc = cols + j->sp.chunk * per * (size_t)rows;
-    for (size_t gi = first; gi < last; gi++) {
-        float *dw = j->partials + gi * l->n_weights;
-        size_t c0, c1;
-        ae__conv_group_chunks(&j->sp, gi, &c0, &c1);
-        for (size_t c = c0; c < c1; c++) {
-            size_t b0, nb;
-            chunk_images(&j->sp, c, &b0, &nb);
-            const int n = (int)(nb * per);
-            /* The output gradient seen through the patches:
-             * dcols = im2col(dy). */
-            ae__im2col(&j->g, j->dy + b0 * out_size, nb, cols);
-            ae__to_channel_major(j->x + b0 * in_size, in_c, per, nb, xc);
-            /* dW_group (in_c x rows) += Xc (in_c x n) dcols^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, in_c, rows,
-                        n, 1.0f, xc, n, cols, n, c == c0 ? 0.0f : 1.0f, dw,
-                        rows);
-            if (j->dx != NULL) {
-                /* dXc (in_c x n) = W (in_c x rows) dcols (rows x n) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in_c,
-                            n, rows, 1.0f, l->weights, rows, cols, n, 0.0f,
-                            xc, n);
-                ae__from_channel_major(xc, in_c, per, nb, NULL,
-                                       j->dx + b0 * in_size);
-            }
-        }
-    }
+    const ae__conv_cols f = cols_form(l);
+    const ae__conv_method m = {ae__cols_per_image(&f), forward_chunk, NULL,
+                               &f};
+    ae__conv_forward(l, &m, x, y, batch, scratch);
 }
 
 static void convt_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
-    convt_job j = make_job(l, batch, scratch);
-    j.x = x;
-    j.dy = dy;
-    j.dx = dx;
-    ae__parallel_for_blas(j.sp.groups, 1, j.sp.parts, backward_groups, &j);
-    ae__sum_partials(j.partials, j.sp.groups, l->n_weights, l->grad_weights);
-    ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
-                     batch, l->grad_bias);
+    const ae__conv_cols f = cols_form(l);
+    const ae__conv_method m = {ae__cols_per_image(&f), NULL, backward_chunk,
+                               &f};
+    ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
 }
 
 const ae__layer_ops ae__conv_transpose2d_ops = {

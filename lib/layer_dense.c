@@ -33,11 +33,8 @@ static ae_status dense_configure(ae_layer *l)
  * same bound. */
 static void dense_init(ae_layer *l, ae__rng *rng)
 {
-    float bound = 1.0f / sqrtf((float)ae__shape_size(l->in));
-    for (size_t i = 0; i < l->n_weights; i++)
-        l->weights[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
-    for (size_t i = 0; i < l->n_bias; i++)
-        l->bias[i] = (2.0f * ae__rng_uniformf(rng) - 1.0f) * bound;
+    ae__layer_init_uniform(l, rng,
+                           1.0f / sqrtf((float)ae__shape_size(l->in)));
 }
 
 /* The products are split among the library's threads by hand, BLAS

@@ -32,45 +32,6 @@ size_t ae__plane_grain(size_t plane)
                                        : PLANE_GRAIN_FLOATS / (plane + 1) + 1;
 }
 
-ae__conv_split ae__conv_split_for(size_t per_image, size_t batch)
-{
-    ae__conv_split sp;
-    sp.batch = batch;
-    sp.chunk = ae__image_chunk(per_image, batch);
-    sp.chunks = (batch + sp.chunk - 1) / sp.chunk;
-    sp.groups = sp.chunks < AE__CONV_GROUPS ? sp.chunks : AE__CONV_GROUPS;
-    sp.part_floats = sp.chunk * per_image;
-    sp.parts = ae__thread_count();
-    return sp;
-}
-
-size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights,
-                        size_t extra)
-{
-    const ae__conv_split sp = ae__conv_split_for(per_image, batch);
-    return (size_t)AE__CONV_GROUPS * n_weights + extra +
-           (size_t)sp.parts * sp.part_floats;
-}
-
-void ae__conv_group_chunks(const ae__conv_split *sp, size_t g, size_t *first,
-                           size_t *last)
-{
-    *first = sp->chunks * g / sp->groups;
-    *last = sp->chunks * (g + 1) / sp->groups;
-}
-
-void ae__sum_partials(const float *partials, size_t groups, size_t n,
-                      float *dst)
-{
-    if (partials != dst)
-        memcpy(dst, partials, n * sizeof(float));
-    for (size_t g = 1; g < groups; g++) {
-        const float *p = partials + g * n;
-        for (size_t i = 0; i < n; i++)
-            dst[i] += p[i];
-    }
-}
-
 /* Grid positions j in [lo, hi) whose tap j*s - pad + kk lies in [0, n):
  * j >= ceil((pad - kk) / s) and j <= (n - 1 + pad - kk) / s. */
 static void tap_range(int n, int s, int pad, int kk, int grid, int *lo,
@@ -189,6 +150,21 @@ void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
                 for (size_t j = 0; j < plane; j++)
                     d[j] = s[j] + bc;
             }
+        }
+}
+
+void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,
+                       const float *bias)
+{
+    if (bias == NULL) {
+        memset(dst, 0, nb * (size_t)c * plane * sizeof(float));
+        return;
+    }
+    for (size_t b = 0; b < nb; b++)
+        for (int ci = 0; ci < c; ci++) {
+            float *d = dst + (b * (size_t)c + (size_t)ci) * plane;
+            for (size_t j = 0; j < plane; j++)
+                d[j] = bias[ci];
         }
 }
 

@@ -2,8 +2,8 @@
  * layer_image.h - helpers shared by the image-shaped layers: the patch
  * geometry behind convolutions (image-to-columns and its adjoint), layout
  * changes between a batch and the channel-major matrices sgemm works on,
- * batch chunking, and the pooling layer's recorded argmax positions that
- * the unpooling layer reads.
+ * the images per sgemm chunk, and the pooling layer's recorded argmax
+ * positions that the unpooling layer reads.
  */
 #ifndef AE_LAYER_IMAGE_H
 #define AE_LAYER_IMAGE_H
@@ -63,6 +63,10 @@ void ae__to_channel_major(const float *src, int c, size_t plane, size_t nb,
  * not NULL). */
 void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
                             const float *bias, float *dst);
+/* dst[b][ci][j] = bias[ci], or 0 if bias is NULL: where a pass that adds
+ * (col2im, the taps' gather) starts. */
+void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,
+                       const float *bias);
 /* db[ci] = sum over b < nb and j of dy[b][ci][j] (written, not added). */
 void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
                       float *db);
@@ -71,36 +75,6 @@ void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
  * as many as fit in a fixed budget, at least 1, at most batch.  Monotone
  * in batch, so scratch sized for a batch also serves smaller ones. */
 size_t ae__image_chunk(size_t per_image, size_t batch);
-
-/* How the convolution layers share a batch among the library's threads.
- * The batch is cut into chunks of ae__image_chunk images, each one sgemm
- * on one thread (BLAS single-threaded meanwhile, parallel.h), with
- * per-image work (image-to-columns, layouts) beside it in cache.  For the
- * weight gradient the chunks form `groups` contiguous groups; each group
- * accumulates its chunks into a partial gradient of its own and the
- * partials are summed in group order, so the result depends on the batch
- * and the shapes, never on the thread count.  Threads take contiguous
- * ranges of chunks (forward) or of groups (backward), each with its own
- * part_floats of scratch. */
-enum { AE__CONV_GROUPS = 16 };
-typedef struct ae__conv_split {
-    size_t batch, chunk, chunks, groups;
-    size_t part_floats; /* scratch per thread: chunk * per_image */
-    int parts;          /* threads the scratch has room for */
-} ae__conv_split;
-
-ae__conv_split ae__conv_split_for(size_t per_image, size_t batch);
-/* Scratch floats for a layer whose chunks need per_image floats per image
- * and whose weight gradient has n_weights values (per-group partials),
- * plus `extra` floats of its own. */
-size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights,
-                        size_t extra);
-/* Chunks [*first, *last) of group g. */
-void ae__conv_group_chunks(const ae__conv_split *sp, size_t g, size_t *first,
-                           size_t *last);
-/* dst[i] = sum over g < groups of partials[g * n + i], g in order. */
-void ae__sum_partials(const float *partials, size_t groups, size_t n,
-                      float *dst);
 
 /* Planes per thread (the grain of ae__parallel_for) for a pass over
  * planes of `plane` floats: enough that waking a thread pays. */

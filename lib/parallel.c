@@ -199,20 +199,29 @@ static void run(size_t n, size_t grain, int max_parts, ae__parallel_fn fn,
                 void *ctx, int blas)
 {
     int parts = plan(n, grain, max_parts);
-    if (parts <= 1 || pthread_mutex_trylock(&owner) != 0) {
+    if (pthread_mutex_trylock(&owner) != 0) {
+        /* Inside a part (BLAS already single-threaded), or another
+         * thread's job: that job's owner sets BLAS's threads. */
         fn(ctx, 0, n, 0);
         return;
     }
-    ensure_workers(ae__thread_count() - 1);
-    if (parts > started + 1)
-        parts = started + 1;
-    if (parts <= 1) {
-        pthread_mutex_unlock(&owner);
-        fn(ctx, 0, n, 0);
-        return;
-    }
+    /* A job's products run single-threaded in BLAS even when the job runs
+     * as one part on this thread: BLAS threading a product rounds it
+     * differently, and the bits would follow the thread count. */
     if (blas)
         ae__blas_set_threads(1);
+    if (parts > 1) {
+        ensure_workers(ae__thread_count() - 1);
+        if (parts > started + 1)
+            parts = started + 1;
+    }
+    if (parts <= 1) {
+        fn(ctx, 0, n, 0);
+        if (blas)
+            ae__blas_set_threads(ae__thread_count());
+        pthread_mutex_unlock(&owner);
+        return;
+    }
     pthread_mutex_lock(&lock);
     job_fn = fn;
     job_ctx = ctx;

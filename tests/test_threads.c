@@ -292,6 +292,62 @@ START_TEST(same_threads_same_bits)
 }
 END_TEST
 
+/* A batch of one image is a single chunk, which runs on the calling thread
+ * alone: its products must still run single-threaded in BLAS, or they
+ * round as BLAS's thread count decides and the bits follow the thread
+ * count. */
+static void one_image_steps(ae_dataset *ds, int threads, float *out,
+                            run *r)
+{
+    ck_assert_ae_ok(ae_set_threads(threads));
+    /* Products large enough that BLAS would thread them (32 x 784 x 144
+     * for the second layer). */
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, SIDE, SIDE, 77));
+    ck_assert_ae_ok(
+        ae_model_add_conv2d(m, AE_ENCODER, 16, 3, 1, -1, AE_ACT_RELU));
+    ck_assert_ae_ok(
+        ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU));
+    ck_assert_ae_ok(
+        ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID));
+    ae_optimizer *o;
+    ae_trainer *t;
+    float x[PIXELS], loss = 0.0f;
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, 1, x, NULL));
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, 1, out));
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 1e-3f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+    for (int i = 0; i < 3; i++)
+        ck_assert_ae_ok(ae_trainer_step(t, x, NULL, 1, &loss));
+    r->loss = loss;
+    r->n = ae_model_param_count(m);
+    r->params = malloc(r->n * sizeof(float));
+    ck_assert_ptr_nonnull(r->params);
+    memcpy(r->params, ae__model_params_const(m), r->n * sizeof(float));
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+
+START_TEST(one_image_same_bits)
+{
+    const int threads_before = ae_threads();
+    ae_dataset *ds = images();
+    static float y1[PIXELS], y2[PIXELS];
+    run one = {CONV, ds, NULL, 0, 0.0}, two = {CONV, ds, NULL, 0, 0.0};
+    one_image_steps(ds, 1, y1, &one);
+    one_image_steps(ds, 2, y2, &two);
+    ck_assert_msg(memcmp(y1, y2, sizeof y1) == 0,
+                  "one image's reconstruction differs with 1 and 2 threads");
+    assert_identical(&one, &two, "conv, one image, 1 vs 2 threads");
+    drop(&one);
+    drop(&two);
+    ae_dataset_free(ds);
+    ck_assert_ae_ok(ae_set_threads(threads_before));
+}
+END_TEST
+
 /* The thread count changed between calls on one model: its per-thread
  * scratch follows (a third thread needs more), and the conv model's bits,
  * which do not depend on the thread count, match a run on one thread. */
@@ -388,6 +444,7 @@ int main(void)
     tcase_set_timeout(training, 120);
     tcase_add_loop_test(training, same_threads_same_bits, 0, 2);
     tcase_add_test(training, thread_count_changes_midway);
+    tcase_add_test(training, one_image_same_bits);
     tcase_add_test(training, two_models_two_threads);
     suite_add_tcase(s, training);
     return tu_run_suite(s);

@@ -193,6 +193,19 @@ typedef struct run {
     double loss; /* evaluation loss after training */
 } run;
 
+/* Copy m's parameters into r, then free the training objects. */
+static void keep_params_and_free(run *r, ae_model *m, ae_trainer *t,
+                                 ae_optimizer *o)
+{
+    r->n = ae_model_param_count(m);
+    r->params = malloc(r->n * sizeof(float));
+    ck_assert_ptr_nonnull(r->params);
+    memcpy(r->params, ae__model_params_const(m), r->n * sizeof(float));
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+
 /* Two epochs, Adam, BCE, with noise: the params after. */
 static void train(run *r)
 {
@@ -208,13 +221,7 @@ static void train(run *r)
     ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_SEED, 3));
     ck_assert_ae_ok(ae_trainer_fit(t, r->ds, NULL, 2, NULL, NULL));
     ck_assert_ae_ok(ae_trainer_evaluate(t, r->ds, &r->loss));
-    r->n = ae_model_param_count(m);
-    r->params = malloc(r->n * sizeof(float));
-    ck_assert_ptr_nonnull(r->params);
-    memcpy(r->params, ae__model_params_const(m), r->n * sizeof(float));
-    ae_trainer_free(t);
-    ae_optimizer_free(o);
-    ae_model_free(m);
+    keep_params_and_free(r, m, t, o);
 }
 
 static run train_with(kind k, ae_dataset *ds, int threads)
@@ -321,13 +328,7 @@ static void one_image_steps(ae_dataset *ds, int threads, float *out,
     for (int i = 0; i < 3; i++)
         ck_assert_ae_ok(ae_trainer_step(t, x, NULL, 1, &loss));
     r->loss = loss;
-    r->n = ae_model_param_count(m);
-    r->params = malloc(r->n * sizeof(float));
-    ck_assert_ptr_nonnull(r->params);
-    memcpy(r->params, ae__model_params_const(m), r->n * sizeof(float));
-    ae_trainer_free(t);
-    ae_optimizer_free(o);
-    ae_model_free(m);
+    keep_params_and_free(r, m, t, o);
 }
 
 START_TEST(one_image_same_bits)
@@ -366,13 +367,7 @@ static void fit_twice(ae_dataset *ds, int first_threads, int second_threads,
     ck_assert_ae_ok(ae_set_threads(second_threads));
     ck_assert_ae_ok(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL));
     ck_assert_ae_ok(ae_trainer_evaluate(t, ds, &r->loss));
-    r->n = ae_model_param_count(m);
-    r->params = malloc(r->n * sizeof(float));
-    ck_assert_ptr_nonnull(r->params);
-    memcpy(r->params, ae__model_params_const(m), r->n * sizeof(float));
-    ae_trainer_free(t);
-    ae_optimizer_free(o);
-    ae_model_free(m);
+    keep_params_and_free(r, m, t, o);
 }
 
 START_TEST(thread_count_changes_midway)

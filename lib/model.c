@@ -21,7 +21,7 @@ struct ae_model {
     size_t n_encoder;
 
     float *params, *grads; /* n_params each; layers point into them */
-    size_t n_params, cap_params; /* room for cap_params each, zeroed past n */
+    size_t n_params, cap_params; /* n_params in use, room for cap_params */
 
     /* Buffers for batches of up to ws_batch images, grown on demand and
      * reused, so a training step allocates nothing once warmed up. */
@@ -170,9 +170,15 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
     size_t cap_params = m->cap_params;
     const int grow = n_new > m->cap_params;
     if (grow) {
+        /* Not zeroed: the room beyond what is in use stays untouched, so
+         * it costs address space, not resident memory. */
+        size_t bytes;
         cap_params = m->cap_params > n_new / 2 ? 2 * m->cap_params : n_new;
-        params = ae__calloc(cap_params, sizeof(float));
-        grads = ae__calloc(cap_params, sizeof(float));
+        params = grads = NULL;
+        if (ae__mul_size(cap_params, sizeof(float), &bytes)) {
+            params = ae__alloc(bytes);
+            grads = ae__alloc(bytes);
+        }
     }
     if (index == m->cap_layers) {
         cap = m->cap_layers ? 2 * m->cap_layers : 8;
@@ -208,6 +214,10 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
     m->cap_layers = cap;
     m->layers[index] = l;
     m->n_layers++;
+    if (n_new > m->n_params) { /* the new layer's share starts at zero */
+        memset(params + m->n_params, 0, (n_new - m->n_params) * sizeof(float));
+        memset(grads + m->n_params, 0, (n_new - m->n_params) * sizeof(float));
+    }
     m->n_params = n_new;
     if (part == AE_ENCODER)
         m->n_encoder++;

@@ -114,21 +114,6 @@ static void free_rig(rig *r)
     ae_model_free(r->m);
 }
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    uint8_t *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* The bytes of t's checkpoint, with the model's creation seed (which only
  * matters for layers added later) and so the model's own CRC blanked, so
  * rigs built from other seeds compare. */
@@ -136,7 +121,7 @@ static uint8_t *checkpoint_bytes(const ae_trainer *t, size_t *size)
 {
     const char *path = tu_tmp_path("bytes.aeckpt");
     ck_assert_ae_ok(ae_trainer_save_checkpoint(t, path));
-    uint8_t *b = read_file(path, size);
+    uint8_t *b = tu_read_file(path, size);
     size_t model_size = 0;
     for (int k = 7; k >= 0; k--)
         model_size = model_size << 8 | b[16 + k];
@@ -483,7 +468,7 @@ static uint8_t *tiny_checkpoint(size_t *size)
     ck_assert_ae_ok(ae_trainer_fit(r.t, ds, NULL, 2, record, &rec));
     free_rig(&r);
     ae_dataset_free(ds);
-    return read_file(path, size);
+    return tu_read_file(path, size);
 }
 
 static rig trained_tiny_rig(void)

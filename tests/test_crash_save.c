@@ -43,21 +43,6 @@ static ae_model *big_model(uint64_t seed, int hidden)
     return m;
 }
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    uint8_t *buf = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Remove the temporary files left in dir; return how many there were. */
 static int remove_leftovers(const char *dir)
 {
@@ -108,7 +93,7 @@ static int kill_round(save_fn save, void *ctx, const char *path,
                   "the saving child ended by itself (status 0x%x): a save "
                   "failed", status);
     size_t size;
-    uint8_t *got = read_file(path, &size);
+    uint8_t *got = tu_read_file(path, &size);
     int which = -1;
     for (int k = 0; k < 2; k++)
         if (size == want_size[k] && memcmp(got, want[k], size) == 0)
@@ -127,7 +112,7 @@ static void kill_many_times(save_fn save, void *ctx, const char *dir,
     size_t want_size[2];
     for (int k = 0; k < 2; k++) {
         ck_assert_ae_ok(save(ctx, k, path));
-        want[k] = read_file(path, &want_size[k]);
+        want[k] = tu_read_file(path, &want_size[k]);
     }
     ck_assert_ae_ok(save(ctx, 0, path));
     /* How long one save takes, to spread the kills over a few saves. */

@@ -102,22 +102,6 @@ static uint8_t *save_to_memory(const ae_model *m, size_t *size)
     return buf;
 }
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    uint8_t *buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Same architecture, same bits in every parameter and setting. */
 static void assert_same_model(const ae_model *a, const ae_model *b)
 {
@@ -287,7 +271,7 @@ START_TEST(deep_autoencoder_round_trip)
     /* The file holds exactly the memory image, and saving a loaded model
      * reproduces it byte for byte. */
     size_t file_size, again_size;
-    uint8_t *file = read_file(path, &file_size);
+    uint8_t *file = tu_read_file(path, &file_size);
     ck_assert_uint_eq(file_size, size);
     ck_assert_int_eq(memcmp(file, buf, size), 0);
     uint8_t *again = save_to_memory(from_file, &again_size);
@@ -527,7 +511,7 @@ START_TEST(every_byte_corruption_is_rejected)
     const char *path = tu_tmp_path("corrupt-every-byte.aemodel");
     ck_assert_ae_ok(ae_model_save(m, path));
     size_t size;
-    uint8_t *good = read_file(path, &size);
+    uint8_t *good = tu_read_file(path, &size);
     uint8_t *bad = malloc(size);
     const uint8_t flips[] = {0x01, 0x80, 0xff};
     for (size_t off = 0; off < size; off++)
@@ -824,7 +808,7 @@ START_TEST(save_failures_leave_nothing_behind)
         ck_assert_ae_status(ae_model_save(m, path), AE_ERR_IO);
         ck_assert_int_eq(chmod(sub, 0700), 0);
         size_t n;
-        uint8_t *content = read_file(path, &n);
+        uint8_t *content = tu_read_file(path, &n);
         ck_assert_uint_eq(n, 11);
         ck_assert_int_eq(memcmp(content, "old content", 11), 0);
         free(content);
@@ -855,7 +839,7 @@ START_TEST(load_file_errors)
     const char *path = tu_tmp_path("corrupt.aemodel");
     ck_assert_ae_ok(ae_model_save(m, path));
     size_t n;
-    uint8_t *bytes = read_file(path, &n);
+    uint8_t *bytes = tu_read_file(path, &n);
     bytes[180] ^= 0x10;
     tu_write_file(path, bytes, n, 0);
     ck_assert_ae_status(ae_model_load(&out, path), AE_ERR_CHECKSUM);

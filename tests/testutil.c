@@ -98,6 +98,22 @@ void tu_write_file(const char *path, const void *data, size_t size, int gzip)
     }
 }
 
+uint8_t *tu_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed)
 {
     uint32_t s = seed * 2654435761u + 12345u;

@@ -47,6 +47,10 @@ uint8_t *tu_idx_labels(uint32_t n, const uint8_t *labels, size_t *size);
 /* Write a buffer to a file, raw or gzip-compressed. */
 void tu_write_file(const char *path, const void *data, size_t size, int gzip);
 
+/* The whole file at path, malloc'd, with one spare byte; *size its length.
+ * Fails the test if it cannot be read. */
+uint8_t *tu_read_file(const char *path, size_t *size);
+
 /* Deterministic pseudo-random floats in [lo, hi) for test inputs. */
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed);
 

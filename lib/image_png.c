@@ -176,9 +176,10 @@ static void grid_row(const grid *g, size_t y, uint8_t *row)
 /* Encode the grid through png, whose error and io pointers are set.
  * Returns 0, or -1 after a libpng error.  Nothing read after the longjmp
  * was changed after setjmp, so nothing here needs to be volatile. */
-static int grid_encode(png_structp png, png_infop info, const grid *g,
+static int grid_encode(png_structp png, png_infop info, const void *what,
                        uint8_t *row)
 {
+    const grid *g = what;
     if (setjmp(png_jmpbuf(png)))
         return -1;
     png_set_IHDR(png, info, (png_uint_32)g->out_w, (png_uint_32)g->out_h, 8,
@@ -270,32 +271,40 @@ static ae_status grid_plan(grid *g, float lo, float hi)
     return AE_OK;
 }
 
-/* Encode g into the open file; on libpng failure, the detail. */
-static ae_status grid_write_file(const grid *g, const char *path, FILE *file)
+/* Encodes one picture through png, a row at a time in `row`: grid_encode or
+ * image_encode. */
+typedef int (*encode_fn)(png_structp png, png_infop info, const void *what,
+                         uint8_t *row);
+
+/* Encode `what` into the open file with a row buffer of row_bytes; on
+ * libpng failure, the detail, under the public function's name fn. */
+static ae_status write_encoded(const char *fn, const char *path, FILE *file,
+                               size_t row_bytes, encode_fn encode,
+                               const void *what)
 {
     png_glue glue;
     memset(&glue, 0, sizeof glue);
     glue.file = file;
-    uint8_t *row = ae__alloc(g->out_w * g->channels);
+    uint8_t *row = ae__alloc(row_bytes);
     png_structp png = png_create_write_struct_2(
         PNG_LIBPNG_VER_STRING, &glue, glue_error, glue_warning, &glue,
         glue_alloc, glue_free);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     ae_status s = AE_OK;
     if (row == NULL || info == NULL) {
-        s = ae__fail(AE_ERR_NO_MEMORY, "ae_image_grid_write_png: cannot "
-                     "allocate the PNG encoder for %s", path);
+        s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate the PNG encoder "
+                     "for %s", fn, path);
     } else {
         png_set_write_fn(png, &glue, glue_write, glue_flush);
-        if (grid_encode(png, info, g, row) != 0) {
+        if (encode(png, info, what, row) != 0) {
             if (glue.io_errno != 0)
                 s = io_error("write", path, glue.io_errno);
             else if (glue.alloc_failed)
-                s = ae__fail(AE_ERR_NO_MEMORY, "ae_image_grid_write_png: "
-                             "out of memory encoding %s", path);
+                s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory encoding "
+                             "%s", fn, path);
             else
-                s = ae__fail(AE_ERR_FORMAT, "ae_image_grid_write_png: "
-                             "libpng cannot encode %s: %s", path, glue.msg);
+                s = ae__fail(AE_ERR_FORMAT, "%s: libpng cannot encode %s: %s",
+                             fn, path, glue.msg);
         }
     }
     if (png != NULL)
@@ -330,7 +339,8 @@ ae_status ae_image_grid_write_png(const char *path, const float *tiles,
     if (s == AE_OK)
         s = ae__atomic_open(&file, path);
     if (s == AE_OK) {
-        s = grid_write_file(&g, path, file.f);
+        s = write_encoded("ae_image_grid_write_png", path, file.f,
+                          g.out_w * g.channels, grid_encode, &g);
         if (s == AE_OK)
             s = ae__atomic_commit(&file);
         else
@@ -757,9 +767,10 @@ typedef struct single_image {
 
 /* Like grid_encode: 0, or -1 after a libpng error; nothing read after the
  * longjmp was changed after setjmp. */
-static int image_encode(png_structp png, png_infop info, const single_image *im,
+static int image_encode(png_structp png, png_infop info, const void *what,
                         uint8_t *row)
 {
+    const single_image *im = what;
     if (setjmp(png_jmpbuf(png)))
         return -1;
     png_set_IHDR(png, info, (png_uint_32)im->width, (png_uint_32)im->height,
@@ -778,41 +789,6 @@ static int image_encode(png_structp png, png_infop info, const single_image *im,
     }
     png_write_end(png, NULL);
     return 0;
-}
-
-static ae_status image_write_file(const single_image *im, const char *path,
-                                  FILE *file)
-{
-    const char *fn = "ae_image_write_png";
-    png_glue glue;
-    memset(&glue, 0, sizeof glue);
-    glue.file = file;
-    uint8_t *row = ae__alloc(im->width * im->channels);
-    png_structp png = png_create_write_struct_2(
-        PNG_LIBPNG_VER_STRING, &glue, glue_error, glue_warning, &glue,
-        glue_alloc, glue_free);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    ae_status s = AE_OK;
-    if (row == NULL || info == NULL) {
-        s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate the PNG encoder "
-                     "for %s", fn, path);
-    } else {
-        png_set_write_fn(png, &glue, glue_write, glue_flush);
-        if (image_encode(png, info, im, row) != 0) {
-            if (glue.io_errno != 0)
-                s = io_error("write", path, glue.io_errno);
-            else if (glue.alloc_failed)
-                s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory encoding "
-                             "%s", fn, path);
-            else
-                s = ae__fail(AE_ERR_FORMAT, "%s: libpng cannot encode %s: %s",
-                             fn, path, glue.msg);
-        }
-    }
-    if (png != NULL)
-        png_destroy_write_struct(&png, info ? &info : NULL);
-    ae__free(row);
-    return s;
 }
 
 ae_status ae_image_write_png(const char *path, const float *pixels,
@@ -855,7 +831,8 @@ ae_status ae_image_write_png(const char *path, const float *pixels,
     ae_status s = ae__atomic_open(&file, path);
     if (s != AE_OK)
         return s;
-    s = image_write_file(&im, path, file.f);
+    s = write_encoded(fn, path, file.f, im.width * im.channels,
+                      image_encode, &im);
     if (s == AE_OK)
         return ae__atomic_commit(&file);
     ae__atomic_abort(&file);

@@ -1079,35 +1079,33 @@ static void setup_allocator(void)
     ck_assert_ae_ok(ae_set_allocator(walk_alloc, walk_free, NULL));
 }
 
-START_TEST(walk_once)
+/* Every case, failing each allocation once (sticky 0) or from then on
+ * (sticky 1); prints the allocation points each case reached. */
+static void walk_all(int sticky)
 {
+    const char *label = sticky ? "sticky" : "once  ";
     setup_allocator();
     long total = 0;
     for (int i = 0; i < N_CASES; i++) {
-        long points = walk(&cases[i], 0);
-        printf("alloc_walk once   %-28s %4ld allocation points\n",
+        long points = walk(&cases[i], sticky);
+        printf("alloc_walk %s %-28s %4ld allocation points\n", label,
                cases[i].name, points);
         fflush(stdout);
         total += points;
     }
-    printf("alloc_walk once   %-28s %4ld allocation points\n", "(total)",
+    printf("alloc_walk %s %-28s %4ld allocation points\n", label, "(total)",
            total);
+}
+
+START_TEST(walk_once)
+{
+    walk_all(0);
 }
 END_TEST
 
 START_TEST(walk_sticky)
 {
-    setup_allocator();
-    long total = 0;
-    for (int i = 0; i < N_CASES; i++) {
-        long points = walk(&cases[i], 1);
-        printf("alloc_walk sticky %-28s %4ld allocation points\n",
-               cases[i].name, points);
-        fflush(stdout);
-        total += points;
-    }
-    printf("alloc_walk sticky %-28s %4ld allocation points\n", "(total)",
-           total);
+    walk_all(1);
 }
 END_TEST
 

@@ -258,6 +258,7 @@ void run_start(run *r, const char *name, ae_model *m, const options *opt)
     memset(r, 0, sizeof *r);
     r->name = name;
     r->model = m;
+    r->out_dir = opt->out_dir;
     check(ae_optimizer_create_adam(&r->adam, 1e-3f), "creating Adam");
     check(ae_trainer_create(&r->trainer, m, r->adam), "creating the trainer");
     check(ae_trainer_set(r->trainer, AE_TRAIN_BATCH_SIZE, 64),
@@ -299,8 +300,29 @@ void run_fit(run *r, const ae_dataset *train, const ae_dataset *validation,
                          record_run_epoch, r), "training");
 }
 
+/* "deep AE-30" -> "model-deep-AE-30.aemodel": file names without spaces or
+ * characters a shell would need quoted. */
+static const char *model_file_name(const char *run_name)
+{
+    char name[256];
+    size_t n = 0;
+    for (const char *c = run_name; *c != '\0' && n + 1 < sizeof name; c++) {
+        int keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                   (*c >= '0' && *c <= '9') || *c == '.' || *c == '-';
+        name[n++] = keep ? *c : '-';
+    }
+    name[n] = '\0';
+    return cell("model-%s.aemodel", name);
+}
+
 void run_free(run *r)
 {
+    if (r->out_dir != NULL && r->name != NULL && r->model != NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", r->out_dir,
+                 model_file_name(r->name));
+        check(ae_model_save(r->model, path), "saving the trained model");
+    }
     ae_trainer_free(r->trainer);
     ae_optimizer_free(r->adam);
     ae_model_free(r->model);

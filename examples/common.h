@@ -73,6 +73,7 @@ ae_model *one_hidden_ae(int hidden, unsigned long seed);
  * run_start and run_fit. */
 typedef struct run {
     const char *name;     /* in progress lines and chart legends */
+    const char *out_dir;  /* run_free saves the model there */
     ae_model *model;      /* owned: run_free frees it */
     ae_optimizer *adam;
     ae_trainer *trainer;
@@ -91,7 +92,9 @@ void run_start(run *r, const char *name, ae_model *m, const options *opt);
  * progress with print_epoch and recording each epoch's losses. */
 void run_fit(run *r, const ae_dataset *train, const ae_dataset *validation,
              int epochs);
-/* Free the model, trainer, optimizer and record. */
+/* Save the trained model as out_dir/model-NAME.aemodel (NAME: the run's
+ * name, spaces and punctuation as '-'), then free the model, trainer,
+ * optimizer and record. */
 void run_free(run *r);
 
 /* Training and (where recorded) held-out loss per epoch of `count` runs as

@@ -1,7 +1,7 @@
 /*
  * fuzz_png.c - the PNG decoder of the PNG-folder loader
  * (ae_dataset_load_png_folder), through its private memory entry point
- * ae__png_read_gray_memory (lib/image_png.h), which decodes with the same
+ * ae__png_read_gray_memory (lib/data/png_folder.h), which decodes with the same
  * code, libpng transformations, limits and errors as each file of a
  * folder.  libpng itself is not instrumented; what is fuzzed is our use
  * of it: the setjmp/longjmp error paths, the allocator glue, the limits
@@ -18,7 +18,7 @@
 #include <zlib.h>
 
 #include "fuzz_common.h"
-#include "image_png.h"
+#include "data/png_folder.h"
 
 /* Where the pixel sum goes, so the reads are not optimised away. */
 volatile unsigned fuzz_png_sink;

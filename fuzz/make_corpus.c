@@ -25,7 +25,7 @@
 
 #include "autoenc.h"
 #include "checkpoint_rigs.h"
-#include "image_png.h"
+#include "data/png_folder.h"
 
 static const char *out_dir, *harness;
 static int seed_no;

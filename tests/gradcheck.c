@@ -1,12 +1,13 @@
 /* gradcheck.c - finite-difference checks of the model's backward pass. */
 #include "gradcheck.h"
+#include "nn/model.h"
 
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "layer.h"
+#include "nn/layer.h"
 #include "testutil.h"
 
 /* Central differences in float need a step well above rounding noise yet

@@ -1,7 +1,8 @@
 /* test_activation.c - activation values and derivatives. */
 #include <math.h>
 
-#include "layer.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
 #include "testutil.h"
 
 static const ae_activation all_acts[] = {AE_ACT_NONE, AE_ACT_RELU,

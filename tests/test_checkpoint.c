@@ -12,9 +12,9 @@
 
 #include <zlib.h>
 
-#include "optimizer.h" /* private: the optimizer's state, to check it */
+#include "train/optimizer.h" /* private: the optimizer's state, to check it */
 #include "testutil.h"
-#include "trainer.h"   /* private: the trainer's fields, to check them */
+#include "train/trainer_settings.h"   /* private: the trainer's fields, to check them */
 
 /* ---- fixtures ----------------------------------------------------------- */
 

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "layer.h"
-#include "layer_image.h"
+#include "layers/image_layout.h"
+#include "nn/layer.h"
+#include "nn/model.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */

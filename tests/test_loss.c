@@ -3,8 +3,10 @@
 #include <stdlib.h>
 
 #include "gradcheck.h"
-#include "layer.h"
-#include "loss.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
+#include "nn/loss.h"
+#include "nn/model.h"
 #include "testutil.h"
 
 enum { N = 40 };

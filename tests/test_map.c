@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "testutil.h"
 
 enum { N = 300, SIDE = 28, PIXELS = SIDE * SIDE };

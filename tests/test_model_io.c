@@ -11,7 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "layer.h" /* private: act_param, cfg and seed for exact comparison */
+#include "nn/layer.h" /* private: act_param, cfg and seed for exact comparison */
+#include "nn/model.h"
 #include "testutil.h"
 
 /* ---- models ------------------------------------------------------------ */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "noise.h"
+#include "common/internal.h"
+#include "data/noise.h"
 #include "testutil.h"
 
 enum { N = 200000 };

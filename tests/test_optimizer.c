@@ -1,7 +1,7 @@
 /* test_optimizer.c - Adam and SGD against steps computed by hand. */
 #include <math.h>
 
-#include "optimizer.h"
+#include "train/optimizer.h"
 #include "testutil.h"
 
 START_TEST(adam_first_step_is_lr_times_sign)

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "common/internal.h"
 #include "testutil.h"
 
 START_TEST(deterministic_and_stream_separated)

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "ssim.h"
+#include "eval/ssim.h"
 #include "testutil.h"
 
 /* Tolerance asked for is 1e-4; the implementation agrees to ~1e-12. */

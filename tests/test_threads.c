@@ -1,4 +1,4 @@
-/* test_threads.c - the library's own threads (lib/parallel.c) and what they
+/* test_threads.c - the library's own threads (lib/common/parallel.c) and what they
  * promise: every item of a loop done once, the same bits for the same
  * thread count, results close across thread counts, and two models trained
  * on two threads at once matching their results trained alone. */
@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layer.h"
-#include "parallel.h"
+#include "common/finite.h"
+#include "common/parallel.h"
+#include "nn/layer.h"
+#include "nn/model.h"
 #include "testutil.h"
 
 /* ---- the pool itself ------------------------------------------------------ */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 static ae_alloc_fn user_alloc;
 static ae_free_fn user_free;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
+#include "common/atomic_file.h"
 
 /* Room for ".tmp.<pid>.<n>" and the terminating zero. */
 enum { TMP_SUFFIX_MAX = 64 };

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* A file being written.  Between a successful ae__atomic_open and
  * ae__atomic_commit or ae__atomic_abort, write to f (or its descriptor);

@@ -89,9 +89,7 @@ void ae__rng_shuffle(ae__rng *r, size_t *idx, size_t n);
 /* Thread count in force (>= 1). */
 int ae__thread_count(void);
 
-/* ---- numbers ----------------------------------------------------------- */
-
-/* 1 if every value is finite. */
-int ae__all_finite(const float *x, size_t n);
+/* Set BLAS's thread count (no effect with a BLAS we cannot steer). */
+void ae__blas_set_threads(int n);
 
 #endif /* AE_INTERNAL_H */

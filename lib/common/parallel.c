@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "internal.h"
-#include "parallel.h"
+#include "common/internal.h"
+#include "common/parallel.h"
 
 enum { AE_MAX_WORKERS = 4095 }; /* ae_set_threads accepts up to 4096 */
 

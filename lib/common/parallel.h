@@ -50,7 +50,4 @@ void ae__parallel_for_blas(size_t n, size_t grain, int max_parts,
 enum { AE__PARALLEL_MAX_BLOCKS = 64 };
 size_t ae__parallel_blocks(size_t n, size_t min_block);
 
-/* Set BLAS's thread count (no effect with a BLAS we cannot steer). */
-void ae__blas_set_threads(int n);
-
 #endif /* AE_PARALLEL_H */

@@ -1,7 +1,7 @@
 /* rng.c - xoshiro256** (Blackman and Vigna), seeded with splitmix64. */
 #include <math.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 static uint64_t splitmix64(uint64_t *x)
 {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* Room for a path, an offset and a dimension; longer messages are cut. */
 enum { AE_ERROR_DETAIL_MAX = 512 };

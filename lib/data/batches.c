@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "batches.h"
+#include "data/batches.h"
 
 struct ae_batches {
     ae_dataset *ds;    /* own view of the caller's dataset */

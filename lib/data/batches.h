@@ -2,7 +2,7 @@
 #ifndef AE_BATCHES_H
 #define AE_BATCHES_H
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* Put the iterator at position pos (0 .. image count) of epoch `epoch`
  * (0-based, that epoch's order drawn afresh), as if that many images had

@@ -44,7 +44,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 typedef struct storage {
     atomic_size_t refs;
@@ -56,7 +56,7 @@ typedef struct storage {
     size_t count;
     size_t image_size; /* height * width (one channel) */
     int height, width;
-    char **class_names; /* class_count strings, or NULL (image_png.c) */
+    char **class_names; /* class_count strings, or NULL (png_folder.c) */
     size_t class_count;
 } storage;
 

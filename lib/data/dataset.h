@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* Make a dataset of `count` single-channel height x width images.  It takes
  * ownership of pixels (count * height * width bytes) and labels (count bytes,

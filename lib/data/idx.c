@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 enum {
     IDX_MAGIC_IMAGES = 0x00000803,

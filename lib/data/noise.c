@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "noise.h"
+#include "data/noise.h"
 
 /* Stream of ae_corrupt's generator: apart from the streams other modules
  * take from the same user seed. */

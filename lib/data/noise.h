@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* AE_OK if (kind, level, lo, hi) are valid for ae_corrupt, else
  * AE_ERR_INVALID_ARGUMENT naming the bad one: kind known, level finite and

@@ -1,5 +1,5 @@
 /*
- * image_png.h - private entry points of image_png.c for the fuzz harnesses
+ * png_folder.h - private entry points of png_folder.c for the fuzz harnesses
  * and tests.  Not part of the public API.
  */
 #ifndef AE_IMAGE_PNG_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* Decode the PNG in data[0 .. size-1] to 8-bit gray exactly as
  * ae_dataset_load_png_folder decodes each of its files (same libpng

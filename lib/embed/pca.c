@@ -12,7 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "common/finite.h"
+#include "common/internal.h"
 
 /* Rows per block: big enough for BLAS to run near peak, small enough that
  * the float and double copies of a block of MNIST (784 values a row) stay

@@ -21,8 +21,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-#include "parallel.h"
+#include "common/finite.h"
+#include "common/internal.h"
+#include "common/parallel.h"
 
 /* Rows of the distance matrix per dgemm call: 64 x n doubles (2.5 MB at
  * n = 5,000) keep BLAS efficient without a second n x n buffer. */

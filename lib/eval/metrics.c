@@ -5,8 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-#include "ssim.h"
+#include "common/finite.h"
+#include "common/internal.h"
+#include "eval/ssim.h"
 
 /* Per-image PSNR is capped here: identical images would give +inf (as in
  * skimage), which would make the mean useless; 100 dB is mse = range^2 *

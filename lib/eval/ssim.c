@@ -7,7 +7,7 @@
  * with C1 = (0.01 R)^2, C2 = (0.03 R)^2; the result is the mean of S.
  * The five weighted sums are separable: a horizontal pass over every row,
  * then a vertical pass over the horizontal results. */
-#include "ssim.h"
+#include "eval/ssim.h"
 
 #include <math.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "internal.h"
+#include "common/internal.h"
 
 enum { AE__SSIM_MAX_TAPS = 11 };
 

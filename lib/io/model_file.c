@@ -1,5 +1,5 @@
 /*
- * model_io.c - the model file format (docs/FORMAT.md): save and load, to
+ * model_file.c - the model file format (docs/FORMAT.md): save and load, to
  * files and to memory.
  *
  * Writing: every field is put byte by byte in little-endian order, never as
@@ -24,9 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomic_file.h"
-#include "bytes.h"
-#include "layer.h"
+#include "common/atomic_file.h"
+#include "common/bytes.h"
+#include "common/finite.h"
+#include "layers/layer_table.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
+#include "nn/model.h"
 
 /* ---- format constants (docs/FORMAT.md) --------------------------------- */
 

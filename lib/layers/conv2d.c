@@ -1,4 +1,4 @@
-/* layer_conv2d.c - 2-D convolution (cross-correlation, as PyTorch's
+/* conv2d.c - 2-D convolution (cross-correlation, as PyTorch's
  * nn.Conv2d): y[co][i][j] = b[co] + sum_{ci,kh,kw} W[co][ci][kh][kw] *
  * x[ci][i*s - p + kh][j*s - p + kw], zero outside the input.  W is
  * out_c x in_c x k x k.
@@ -11,7 +11,8 @@
 
 #include <cblas.h>
 
-#include "conv_gemm.h"
+#include "layers/conv_gemm.h"
+#include "nn/model.h"
 
 enum { CONV_OUT = 0, CONV_KERNEL = 1, CONV_STRIDE = 2, CONV_PAD = 3 };
 

@@ -4,8 +4,8 @@
 
 #include <cblas.h>
 
-#include "conv_gemm.h"
-#include "parallel.h"
+#include "layers/conv_gemm.h"
+#include "common/parallel.h"
 
 /* ---- the schedule ------------------------------------------------------ */
 

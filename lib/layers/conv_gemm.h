@@ -15,7 +15,7 @@
  * The columns formulation, which both layers compute with: a transposed
  * convolution's forward pass is a convolution's input-gradient pass and
  * the other way round.  It joins a patch side, an image of g.c x g.h x g.w
- * read through patches g (layer_image.h), and a grid side, m channels over
+ * read through patches g (image_layout.h), and a grid side, m channels over
  * the g.oh x g.ow patch positions, by weights W of m x g.c*k*k:
  *   grid  = W cols, cols = im2col(patch)   conv2d forward,
  *                                          conv_transpose2d dx
@@ -28,7 +28,7 @@
 #ifndef AE_CONV_GEMM_H
 #define AE_CONV_GEMM_H
 
-#include "layer_image.h"
+#include "layers/image_layout.h"
 
 /* ---- the schedule ------------------------------------------------------ */
 

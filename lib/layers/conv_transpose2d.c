@@ -1,4 +1,4 @@
-/* layer_conv_transpose2d.c - 2-D transposed convolution, as PyTorch's
+/* conv_transpose2d.c - 2-D transposed convolution, as PyTorch's
  * nn.ConvTranspose2d: the adjoint of a convolution of the output shape,
  * y[co][i*s - p + kh][j*s - p + kw] += W[ci][co][kh][kw] * x[ci][i][j],
  * plus b[co].  W is in_c x out_c x k x k; the output side is
@@ -9,7 +9,8 @@
  * the library's threads share the chunks (conv_gemm.h). */
 #include <math.h>
 
-#include "conv_gemm.h"
+#include "layers/conv_gemm.h"
+#include "nn/model.h"
 
 enum {
     CONVT_OUT = 0,

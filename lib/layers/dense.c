@@ -1,12 +1,14 @@
-/* layer_dense.c - fully connected layer: y = x W^T + b.
+/* dense.c - fully connected layer: y = x W^T + b.
  * W is out x in, row-major, as in PyTorch's nn.Linear. */
 #include <math.h>
 #include <string.h>
 
 #include <cblas.h>
 
-#include "layer.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
+#include "nn/model.h"
 
 enum { DENSE_UNITS = 0 }; /* cfg slot */
 

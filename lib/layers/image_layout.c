@@ -1,9 +1,9 @@
-/* layer_image.c - image-to-columns, its adjoint, and the layout changes the
+/* image_layout.c - image-to-columns, its adjoint, and the layout changes the
  * convolution layers put around their sgemm calls. */
 #include <string.h>
 
-#include "layer_image.h"
-#include "parallel.h"
+#include "layers/image_layout.h"
+#include "common/parallel.h"
 
 /* Scratch budget of one sgemm chunk, in floats (512 KB).  Batching images
  * into one sgemm gives BLAS longer matrices, but the column matrix should

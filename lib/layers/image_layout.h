@@ -1,5 +1,5 @@
 /*
- * layer_image.h - helpers shared by the image-shaped layers: the patch
+ * image_layout.h - helpers shared by the image-shaped layers: the patch
  * geometry behind convolutions (image-to-columns and its adjoint), layout
  * changes between a batch and the channel-major matrices sgemm works on,
  * the images per sgemm chunk, and the pooling layer's recorded argmax
@@ -8,7 +8,7 @@
 #ifndef AE_LAYER_IMAGE_H
 #define AE_LAYER_IMAGE_H
 
-#include "layer.h"
+#include "nn/layer.h"
 
 /* Patches of k x k taken from an image of c x h x w, zero-padded by pad on
  * every side, at stride `stride`, on a grid of oh x ow positions.  A

@@ -1,11 +1,12 @@
-/* layer_pool2d.c - 2-D max pooling without padding, as PyTorch's
+/* maxpool2d.c - 2-D max pooling without padding, as PyTorch's
  * nn.MaxPool2d: y[c][i][j] = max over kh, kw < k of x[c][i*s + kh][j*s + kw],
  * output side floor((H - k) / s) + 1.  The position of each maximum is kept
  * for the backward pass and for a max-unpooling layer of the decoder. */
 #include <string.h>
 
-#include "layer_image.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "layers/image_layout.h"
+#include "nn/model.h"
 
 typedef struct pool_state {
     int32_t *argmax;  /* cap x output size, indices within the input plane */

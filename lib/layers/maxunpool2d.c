@@ -1,4 +1,4 @@
-/* layer_unpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d: each
+/* maxunpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d: each
  * value goes back to the position its partner max-pooling layer took it
  * from, everything else is 0: y[c][argmax(o)] = x[c][o].  Where
  * overlapping windows (stride < kernel) picked one position twice, the
@@ -15,8 +15,9 @@
  * unrecorded memory. */
 #include <string.h>
 
-#include "layer_image.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "layers/image_layout.h"
+#include "nn/model.h"
 
 enum { UNPOOL_PARTNER = 0, UNPOOL_HEIGHT = 1, UNPOOL_WIDTH = 2 };
 

@@ -1,9 +1,10 @@
-/* layer_reshape.c - reinterpret each image as channels x height x width of
+/* reshape.c - reinterpret each image as channels x height x width of
  * the same total size (values keep their order): flatten is a reshape to
  * (n, 1, 1), and a reshape after a dense layer feeds convolutions. */
 #include <string.h>
 
-#include "layer_image.h"
+#include "layers/image_layout.h"
+#include "nn/model.h"
 
 enum { RESHAPE_C = 0, RESHAPE_H = 1, RESHAPE_W = 2 };
 

@@ -1,9 +1,10 @@
-/* layer_upsample2d.c - nearest-neighbour upsampling by an integer factor f,
+/* upsample2d.c - nearest-neighbour upsampling by an integer factor f,
  * as Keras' UpSampling2D: y[c][i][j] = x[c][i / f][j / f]. */
 #include <string.h>
 
-#include "layer_image.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "layers/image_layout.h"
+#include "nn/model.h"
 
 enum { UP_FACTOR = 0 };
 

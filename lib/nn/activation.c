@@ -3,8 +3,8 @@
  * kept for the backward pass). */
 #include <math.h>
 
-#include "layer.h"
-#include "parallel.h"
+#include "common/parallel.h"
+#include "nn/activation.h"
 
 int ae__activation_valid(ae_activation act, float param)
 {

@@ -1,25 +1,11 @@
-/* layer.c - the layer-type table and the accessors every layer shares. */
+/* layer.c - what every layer type shares: the public accessors of a layer
+ * handle and PyTorch's default initialisation. */
 #include <math.h>
 #include <string.h>
 
-#include "layer.h"
-
-const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind)
-{
-    static const ae__layer_ops *const table[] = {
-        &ae__dense_ops,
-        &ae__conv2d_ops,
-        &ae__maxpool2d_ops,
-        &ae__maxunpool2d_ops,
-        &ae__upsample2d_ops,
-        &ae__conv_transpose2d_ops,
-        &ae__reshape_ops,
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i]->kind == kind)
-            return table[i];
-    return NULL;
-}
+#include "common/finite.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
 
 void ae__layer_init_uniform(ae_layer *l, ae__rng *rng, float bound)
 {

@@ -2,8 +2,8 @@
  * MSELoss and BCELoss, and the L1 penalty on the code. */
 #include <math.h>
 
-#include "loss.h"
-#include "parallel.h"
+#include "nn/loss.h"
+#include "common/parallel.h"
 
 /* PyTorch clamps each log term at -100 so a saturated prediction gives a
  * large finite loss, and bounds the BCE gradient's denominator below. */

@@ -2,7 +2,7 @@
 #ifndef AE_LOSS_H
 #define AE_LOSS_H
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* Mean loss of predictions y against targets t over n values, and its
  * gradient into grad (n floats).  With sigmoid_fused set (BCE after a

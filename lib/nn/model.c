@@ -4,7 +4,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "layer.h"
+#include "common/finite.h"
+#include "nn/activation.h"
+#include "nn/layer.h"
+#include "nn/model.h"
 
 /* Limits on the input shape: generous for images, small enough that every
  * size product below fits comfortably in an int for BLAS. */

@@ -10,11 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "atomic_file.h"
-#include "bytes.h"
-#include "layer.h"
-#include "optimizer.h"
-#include "trainer.h"
+#include "common/atomic_file.h"
+#include "common/bytes.h"
+#include "nn/layer.h"
+#include "nn/model.h"
+#include "train/optimizer.h"
+#include "train/trainer_settings.h"
 
 static const uint8_t CKPT_MAGIC[8] = {'A', 'E', 'N', 'C', 'C', 'K', 'P', 'T'};
 

@@ -3,8 +3,8 @@
  * gradient, no dampening, no Nesterov). */
 #include <math.h>
 
-#include "optimizer.h"
-#include "parallel.h"
+#include "train/optimizer.h"
+#include "common/parallel.h"
 
 typedef enum { OPT_ADAM = AE__OPT_ADAM, OPT_SGD = AE__OPT_SGD } opt_kind;
 

@@ -2,7 +2,7 @@
 #ifndef AE_OPTIMIZER_H
 #define AE_OPTIMIZER_H
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* One update of n parameters from their gradients.  The first call binds
  * the optimizer's moment buffers to n; a later call with another n fails

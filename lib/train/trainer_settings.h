@@ -1,9 +1,10 @@
-/* trainer.h - the trainer's fields, shared by trainer.c and checkpoint.c
- * (private). */
-#ifndef AE_TRAINER_H
-#define AE_TRAINER_H
+/* trainer_settings.h - the trainer's fields (private): its settings, kept
+ * by trainer_settings.c, and the state of its fit call, which trainer.c
+ * advances and checkpoint.c saves and restores. */
+#ifndef AE_TRAINER_SETTINGS_H
+#define AE_TRAINER_SETTINGS_H
 
-#include "internal.h"
+#include "common/internal.h"
 
 /* The fit call in progress, or the last one: what a checkpoint needs to
  * continue it where it stood.  Epoch numbers count over every fit call
@@ -56,7 +57,4 @@ enum { AE__STREAM_NOISE = 0x401, AE__STREAM_EVAL = 0x402,
  * double. */
 #define AE__TRAIN_WHOLE_MAX 9007199254740992.0
 
-/* 1 if the next fit call continues t->run (see ae_trainer_fit). */
-int ae__trainer_resuming(const ae_trainer *t);
-
-#endif /* AE_TRAINER_H */
+#endif /* AE_TRAINER_SETTINGS_H */

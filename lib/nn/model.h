@@ -1,0 +1,47 @@
+/* model.h - what the layer files, the model file and the trainer need of
+ * the model's internals (private).  The struct stays opaque in model.c. */
+#ifndef AE_MODEL_H
+#define AE_MODEL_H
+
+#include "nn/layer.h"
+
+/* Append a layer of the given type and configuration: configure it against
+ * the current output shape, grow the parameter arrays, draw its initial
+ * parameters from the model's generator.  On failure the model is as it
+ * was. */
+ae_status ae__model_append(ae_model *m, ae_part part,
+                           const ae__layer_ops *ops,
+                           const int cfg[AE__LAYER_CFG_MAX],
+                           ae_activation act, float act_param);
+
+/* The contiguous parameter and gradient arrays (ae_model_param_count
+ * floats each). */
+float *ae__model_params(ae_model *m);
+float *ae__model_grads(ae_model *m);
+const float *ae__model_params_const(const ae_model *m);
+
+/* The model's input shape and the seed it was created with. */
+ae__shape ae__model_input_shape(const ae_model *m);
+uint64_t ae__model_seed(const ae_model *m);
+
+/* Forward layers [first, last] on batch inputs, keeping every layer's output
+ * for a following backward pass; returns a pointer to layer last's output
+ * (owned by the model, valid until the next pass). */
+ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
+                            const float *input, size_t batch,
+                            const float **output);
+
+/* Backward through every layer after a forward over all of them.  dy is
+ * the loss gradient with respect to the model output; when
+ * dy_is_preactivation is set it is already with respect to the last
+ * layer's pre-activation (the fused sigmoid + cross-entropy case).  When
+ * l1_code > 0, l1_code * sign(code) is added to the code's gradient.
+ * Parameter gradients land in ae__model_grads(). */
+ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
+                             const float *dy, int dy_is_preactivation,
+                             float l1_code);
+
+/* Code (last encoder layer output) of the last forward pass. */
+const float *ae__model_code(const ae_model *m);
+
+#endif /* AE_MODEL_H */

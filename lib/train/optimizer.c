@@ -286,8 +286,10 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                                const float *grads, size_t n)
 {
     ae_status s = bind(opt, n);
-    if (s != AE_OK)
-        return s;
+    if (s != AE_OK || n == 0)
+        return s; /* a model with no parameters takes no step: counting
+                     one would leave steps without moments, which a
+                     checkpoint rightly refuses as inconsistent */
     opt->steps++;
     if (opt->kind == OPT_ADAM)
         adam_update(opt, params, grads, n);

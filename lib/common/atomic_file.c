@@ -16,14 +16,6 @@
 /* Room for ".tmp.<pid>.<n>" and the terminating zero. */
 enum { TMP_SUFFIX_MAX = 64 };
 
-static ae_status io_error(const char *what, const char *path, int err)
-{
-    char msg[128];
-    if (strerror_r(err, msg, sizeof msg) != 0)
-        snprintf(msg, sizeof msg, "error %d", err);
-    return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, msg);
-}
-
 /* The name is chosen here rather than by mkstemp because mkstemp creates
  * the file 0600: giving a new file 0666 less the umask would then need the
  * umask, which cannot be read without racing other threads (umask() sets
@@ -54,7 +46,7 @@ ae_status ae__atomic_open(ae__atomic_file *af, const char *path)
             break;
     }
     if (fd < 0) {
-        ae_status s = io_error("create a temporary file beside", path, errno);
+        ae_status s = ae__fail_io("create a temporary file beside", path, errno);
         ae__free(name);
         return s;
     }
@@ -64,7 +56,7 @@ ae_status ae__atomic_open(ae__atomic_file *af, const char *path)
         (void)fchmod(fd, st.st_mode & 07777); /* best effort */
     FILE *f = fdopen(fd, "wb");
     if (f == NULL) {
-        ae_status s = io_error("open a temporary file beside", path, errno);
+        ae_status s = ae__fail_io("open a temporary file beside", path, errno);
         close(fd);
         unlink(name);
         ae__free(name);
@@ -124,7 +116,7 @@ ae_status ae__atomic_commit(ae__atomic_file *af)
     ae_status s = AE_OK;
     if (step != NULL) {
         unlink(af->tmp_path);
-        s = io_error(step, af->path, err);
+        s = ae__fail_io(step, af->path, err);
     } else {
         sync_parent_dir(af->tmp_path); /* the name is no longer needed */
     }
@@ -176,7 +168,7 @@ ae_status ae__write_file_atomic(const char *path, const void *data,
     /* Straight to the descriptor: nothing is buffered in af.f, and stdio's
      * copy gains nothing for one large buffer. */
     if (write_all(fileno(af.f), data, size) != 0) {
-        s = io_error("write", path, errno); /* before abort changes errno */
+        s = ae__fail_io("write", path, errno); /* before abort changes errno */
         ae__atomic_abort(&af);
         return s;
     }

@@ -93,11 +93,4 @@ static inline uint32_t ae__crc32(const uint8_t *p, size_t n)
     return (uint32_t)crc;
 }
 
-/* Read the whole file at path into a new buffer (ae__alloc; the caller
- * frees it with ae__free), refusing a file over limit bytes
- * (AE_ERR_LIMIT).  AE_ERR_IO names path and the system's reason;
- * AE_ERR_NO_MEMORY.  On failure *data is NULL.  In io/model_file.c. */
-ae_status ae__read_file(const char *path, uint64_t limit, uint8_t **data,
-                        size_t *size);
-
 #endif /* AE_BYTES_H */

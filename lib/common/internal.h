@@ -29,6 +29,10 @@ ae_status ae__fail_context(ae_status status, const char *fmt, ...)
 #endif
     ;
 
+/* AE_ERR_IO: "cannot <what> <path>: <the system's reason for err>", as
+ * every file error reads: ae__fail_io("open", path, errno). */
+ae_status ae__fail_io(const char *what, const char *path, int err);
+
 /* Return AE_ERR_NULL naming the argument when a required pointer is NULL. */
 #define AE_REQUIRE(ptr)                                                        \
     do {                                                                       \

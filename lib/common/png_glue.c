@@ -10,14 +10,6 @@
 
 #include "common/png_glue.h"
 
-ae_status ae__png_io_error(const char *what, const char *path, int err)
-{
-    char msg[128];
-    if (strerror_r(err, msg, sizeof msg) != 0)
-        snprintf(msg, sizeof msg, "error %d", err);
-    return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, msg);
-}
-
 static void glue_error(png_structp png, png_const_charp msg)
 {
     ae__png_glue *g = png_get_error_ptr(png);

@@ -32,7 +32,4 @@ typedef struct ae__png_glue {
 png_structp ae__png_create_read(ae__png_glue *g);
 png_structp ae__png_create_write(ae__png_glue *g);
 
-/* AE_ERR_IO: "cannot <what> <path>: <strerror(err)>". */
-ae_status ae__png_io_error(const char *what, const char *path, int err);
-
 #endif /* AE_PNG_GLUE_H */

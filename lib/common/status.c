@@ -71,3 +71,11 @@ ae_status ae__fail_context(ae_status status, const char *fmt, ...)
     va_end(ap);
     return ae__fail(status, "%s: %s", context, inner);
 }
+
+ae_status ae__fail_io(const char *what, const char *path, int err)
+{
+    char reason[128];
+    if (strerror_r(err, reason, sizeof reason) != 0)
+        snprintf(reason, sizeof reason, "error %d", err);
+    return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, reason);
+}

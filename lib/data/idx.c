@@ -76,15 +76,6 @@ typedef struct idx_data {
     uint32_t dim[3]; /* unused dimensions are 1 */
 } idx_data;
 
-static ae_status io_error(const char *what, const char *path)
-{
-    char msg[128];
-    int err = errno;
-    if (strerror_r(err, msg, sizeof msg) != 0)
-        snprintf(msg, sizeof msg, "error %d", err);
-    return ae__fail(AE_ERR_IO, "cannot %s %s: %s", what, path, msg);
-}
-
 /* ---- reading undecoded input ------------------------------------------- */
 
 /* Make input available in next/avail unless the input is over (avail 0). */
@@ -94,7 +85,7 @@ static ae_status src_fill(idx_src *src)
         return AE_OK;
     size_t n = fread(src->chunk, 1, IDX_READ_CHUNK, src->file);
     if (n == 0 && ferror(src->file))
-        return io_error("read", src->name);
+        return ae__fail_io("read", src->name, errno);
     src->next = src->chunk;
     src->avail = n;
     return AE_OK;
@@ -120,7 +111,7 @@ static ae_status src_open(idx_src *src, const idx_origin *in)
     }
     src->file = fopen(in->path, "rb");
     if (src->file == NULL)
-        return io_error("open", in->path);
+        return ae__fail_io("open", in->path, errno);
     struct stat sb;
     if (fstat(fileno(src->file), &sb) == 0 && S_ISREG(sb.st_mode) &&
         (uintmax_t)sb.st_size < SIZE_MAX)

@@ -99,7 +99,7 @@ static ae_status read_gray_stream(FILE *file, const char *name,
     png_byte sig[8];
     size_t got = fread(sig, 1, sizeof sig, rd.glue.file);
     if (got < sizeof sig && ferror(rd.glue.file))
-        s = ae__png_io_error("read", name, errno);
+        s = ae__fail_io("read", name, errno);
     else if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
         s = ae__fail(AE_ERR_FORMAT, "%s: not a PNG file (no PNG signature)",
                      name);
@@ -117,7 +117,7 @@ static ae_status read_gray_stream(FILE *file, const char *name,
                          (unsigned long)rd.height, (unsigned long)rd.width,
                          AE__PNG_MAX_SIDE, AE__PNG_MAX_SIDE);
         else if (rd.glue.io_errno != 0)
-            s = ae__png_io_error("read", name, rd.glue.io_errno);
+            s = ae__fail_io("read", name, rd.glue.io_errno);
         else if (rd.glue.alloc_failed)
             s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory decoding it",
                          name);
@@ -144,7 +144,7 @@ static ae_status read_gray_png(const char *path, uint8_t **pixels,
 {
     FILE *file = fopen(path, "rb");
     if (file == NULL)
-        return ae__png_io_error("open", path, errno);
+        return ae__fail_io("open", path, errno);
     ae_status s = read_gray_stream(file, path, pixels, height, width);
     fclose(file);
     return s;
@@ -164,7 +164,7 @@ ae_status ae__png_read_gray_memory(const void *data, size_t size,
     /* Mode "r" only reads the buffer, so casting const away is safe. */
     FILE *file = fmemopen((void *)(uintptr_t)data, size, "r");
     if (file == NULL)
-        return ae__png_io_error("open", name, errno);
+        return ae__fail_io("open", name, errno);
     ae_status s = read_gray_stream(file, name, pixels, height, width);
     fclose(file);
     return s;
@@ -246,14 +246,14 @@ static ae_status list_dir(const char *dir, enum list_kind kind, size_t max,
 {
     DIR *d = opendir(dir);
     if (d == NULL)
-        return ae__png_io_error("open the folder", dir, errno);
+        return ae__fail_io("open the folder", dir, errno);
     ae_status s = AE_OK;
     for (;;) {
         errno = 0;
         struct dirent *e = readdir(d);
         if (e == NULL) {
             if (errno != 0)
-                s = ae__png_io_error("list the folder", dir, errno);
+                s = ae__fail_io("list the folder", dir, errno);
             break;
         }
         if (e->d_name[0] == '.' || (kind == LIST_PNGS && !is_png_name(e->d_name)))
@@ -266,7 +266,7 @@ static ae_status list_dir(const char *dir, enum list_kind kind, size_t max,
         struct stat st;
         int keep = 0;
         if (stat(path, &st) != 0)
-            s = ae__png_io_error("examine", path, errno);
+            s = ae__fail_io("examine", path, errno);
         else
             keep = kind == LIST_CLASSES ? S_ISDIR(st.st_mode)
                                         : S_ISREG(st.st_mode);

@@ -2,8 +2,8 @@
  * png_folder.h - private entry points of png_folder.c for the fuzz harnesses
  * and tests.  Not part of the public API.
  */
-#ifndef AE_IMAGE_PNG_H
-#define AE_IMAGE_PNG_H
+#ifndef AE_PNG_FOLDER_H
+#define AE_PNG_FOLDER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,4 +18,4 @@
 ae_status ae__png_read_gray_memory(const void *data, size_t size,
                                    uint8_t **pixels, int *height, int *width);
 
-#endif /* AE_IMAGE_PNG_H */
+#endif /* AE_PNG_FOLDER_H */

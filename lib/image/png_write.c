@@ -199,7 +199,7 @@ static ae_status write_encoded(const char *fn, const char *path, FILE *file,
     } else {
         if (encode(png, info, what, row) != 0) {
             if (glue.io_errno != 0)
-                s = ae__png_io_error("write", path, glue.io_errno);
+                s = ae__fail_io("write", path, glue.io_errno);
             else if (glue.alloc_failed)
                 s = ae__fail(AE_ERR_NO_MEMORY, "%s: out of memory encoding "
                              "%s", fn, path);

@@ -1,7 +1,8 @@
-/* conv2d.c - 2-D convolution (cross-correlation, as PyTorch's
- * nn.Conv2d): y[co][i][j] = b[co] + sum_{ci,kh,kw} W[co][ci][kh][kw] *
- * x[ci][i*s - p + kh][j*s - p + kw], zero outside the input.  W is
- * out_c x in_c x k x k.
+/* conv2d.c - 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d):
+ *   y[o,i,j] = b[o] + sum_{c,u,v} W[o,c,u,v] x[c, s*i+u-p, s*j+v-p]
+ *   in: C x H x W -> out: O x H' x W', H' = floor((H + 2p - k)/s) + 1
+ * with x zero outside the input; W is O x C x k x k (O = out_c and
+ * C = in_c below), k the kernel side, s the stride, p the padding.
  *
  * A chunk of nb images is one sgemm, either through image-to-columns,
  * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
@@ -25,20 +26,6 @@ static int conv_pad(const ae_layer *l)
 {
     return l->cfg[CONV_PAD] == -1 ? (l->cfg[CONV_KERNEL] - 1) / 2
                                   : l->cfg[CONV_PAD];
-}
-
-static ae__patches conv_patches(const ae_layer *l)
-{
-    ae__patches g;
-    g.c = l->in.c;
-    g.h = l->in.h;
-    g.w = l->in.w;
-    g.k = l->cfg[CONV_KERNEL];
-    g.stride = l->cfg[CONV_STRIDE];
-    g.pad = conv_pad(l);
-    g.oh = l->out.h;
-    g.ow = l->out.w;
-    return g;
 }
 
 static ae_status conv_configure(ae_layer *l)
@@ -99,34 +86,26 @@ static void conv_init(ae_layer *l, ae__rng *rng)
         l, rng, 1.0f / sqrtf((float)l->in.c * (float)k * (float)k));
 }
 
+/* The patches the input is read through (image_layout.h). */
+static ae__patches conv_patches(const ae_layer *l)
+{
+    ae__patches g;
+    g.c = l->in.c;
+    g.h = l->in.h;
+    g.w = l->in.w;
+    g.k = l->cfg[CONV_KERNEL];
+    g.stride = l->cfg[CONV_STRIDE];
+    g.pad = conv_pad(l);
+    g.oh = l->out.h;
+    g.ow = l->out.w;
+    return g;
+}
+
 /* The columns formulation (conv_gemm.h): the input is the patch side, the
  * output the grid side. */
 static ae__conv_cols cols_form(const ae_layer *l)
 {
     return (ae__conv_cols){conv_patches(l), l->out.c, l->weights, l->bias};
-}
-
-static void cols_forward(const void *ctx, const float *x, float *y,
-                         size_t nb, float *scratch)
-{
-    const ae__conv_cols *f = ctx;
-    ae__cols_lay_patch(f, x, nb, scratch);
-    ae__cols_to_grid(f, nb, f->bias, y, scratch);
-}
-
-static void cols_backward(const void *ctx, const float *x, const float *dy,
-                          float *dx, size_t nb, float *dw, float beta,
-                          float *scratch)
-{
-    const ae__conv_cols *f = ctx;
-    /* The columns are rebuilt rather than kept from the forward pass:
-     * keeping them for a whole batch would cost in_c*k*k / out_c times the
-     * output's memory, and rebuilding is a cheap streaming pass. */
-    ae__cols_lay_patch(f, x, nb, scratch);
-    ae__cols_lay_grid(f, dy, nb, scratch);
-    ae__cols_weight_grad(f, nb, dw, beta, scratch);
-    if (dx != NULL)
-        ae__cols_to_patch(f, nb, NULL, dx, scratch);
 }
 
 /* The taps formulation: Z = W_taps Xc, the weights in tap-major order
@@ -148,6 +127,36 @@ static size_t taps_per_image(const ae_layer *l)
     const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
     return ((size_t)l->out.c * kk + (size_t)l->in.c) *
            ((size_t)l->in.h * (size_t)l->in.w);
+}
+
+/* Either formulation is one sgemm per chunk of images.  The columns hold
+ * in_c*k*k rows over the output grid and Z out_c*k*k rows over the input
+ * grid, so the columns suit widening layers and the taps narrowing ones (a
+ * 32 -> 1 output layer moves 32 times less memory by taps): the one of
+ * less scratch per image wins. */
+static int by_taps(const ae_layer *l)
+{
+    const ae__conv_cols f = cols_form(l);
+    return taps_per_image(l) < ae__cols_per_image(&f);
+}
+
+/* Optional op (scratch, asked for before the passes): the taps form's
+ * tap-major weights, then the schedule's. */
+static size_t conv_scratch(const ae_layer *l, size_t batch)
+{
+    if (by_taps(l))
+        return l->n_weights +
+               ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
+    const ae__conv_cols f = cols_form(l);
+    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
+}
+
+static void cols_forward(const void *ctx, const float *x, float *y,
+                         size_t nb, float *scratch)
+{
+    const ae__conv_cols *f = ctx;
+    ae__cols_lay_patch(f, x, nb, scratch);
+    ae__cols_to_grid(f, nb, f->bias, y, scratch);
 }
 
 /* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
@@ -195,6 +204,36 @@ static void taps_forward(const void *ctx, const float *x, float *y,
     ae__taps_gather(&f->g, f->out_c, z, nb, y);
 }
 
+static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                         float *scratch)
+{
+    if (by_taps(l)) {
+        const taps_form f = taps_form_of(l, scratch);
+        const ae__conv_method m = {taps_per_image(l), taps_forward, NULL, &f};
+        ae__conv_forward(l, &m, x, y, batch, scratch + l->n_weights);
+    } else {
+        const ae__conv_cols f = cols_form(l);
+        const ae__conv_method m = {ae__cols_per_image(&f), cols_forward,
+                                   NULL, &f};
+        ae__conv_forward(l, &m, x, y, batch, scratch);
+    }
+}
+
+static void cols_backward(const void *ctx, const float *x, const float *dy,
+                          float *dx, size_t nb, float *dw, float beta,
+                          float *scratch)
+{
+    const ae__conv_cols *f = ctx;
+    /* The columns are rebuilt rather than kept from the forward pass:
+     * keeping them for a whole batch would cost in_c*k*k / out_c times the
+     * output's memory, and rebuilding is a cheap streaming pass. */
+    ae__cols_lay_patch(f, x, nb, scratch);
+    ae__cols_lay_grid(f, dy, nb, scratch);
+    ae__cols_weight_grad(f, nb, dw, beta, scratch);
+    if (dx != NULL)
+        ae__cols_to_patch(f, nb, NULL, dx, scratch);
+}
+
 static void taps_backward(const void *ctx, const float *x, const float *dy,
                           float *dx, size_t nb, float *dwt, float beta,
                           float *scratch)
@@ -212,42 +251,6 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, f->in_c, n,
                     f->rows, 1.0f, f->wt, f->in_c, dz, n, 0.0f, xc, n);
         ae__from_channel_major(xc, f->in_c, f->in_plane, nb, NULL, dx);
-    }
-}
-
-/* Either formulation is one sgemm per chunk of images.  The columns hold
- * in_c*k*k rows over the output grid and Z out_c*k*k rows over the input
- * grid, so the columns suit widening layers and the taps narrowing ones (a
- * 32 -> 1 output layer moves 32 times less memory by taps): the one of
- * less scratch per image wins. */
-static int by_taps(const ae_layer *l)
-{
-    const ae__conv_cols f = cols_form(l);
-    return taps_per_image(l) < ae__cols_per_image(&f);
-}
-
-/* Scratch: the taps form's tap-major weights, then the schedule's. */
-static size_t conv_scratch(const ae_layer *l, size_t batch)
-{
-    if (by_taps(l))
-        return l->n_weights +
-               ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
-    const ae__conv_cols f = cols_form(l);
-    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
-}
-
-static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                         float *scratch)
-{
-    if (by_taps(l)) {
-        const taps_form f = taps_form_of(l, scratch);
-        const ae__conv_method m = {taps_per_image(l), taps_forward, NULL, &f};
-        ae__conv_forward(l, &m, x, y, batch, scratch + l->n_weights);
-    } else {
-        const ae__conv_cols f = cols_form(l);
-        const ae__conv_method m = {ae__cols_per_image(&f), cols_forward,
-                                   NULL, &f};
-        ae__conv_forward(l, &m, x, y, batch, scratch);
     }
 }
 

@@ -1,8 +1,10 @@
 /* conv_transpose2d.c - 2-D transposed convolution, as PyTorch's
  * nn.ConvTranspose2d: the adjoint of a convolution of the output shape,
- * y[co][i*s - p + kh][j*s - p + kw] += W[ci][co][kh][kw] * x[ci][i][j],
- * plus b[co].  W is in_c x out_c x k x k; the output side is
- * (H - 1) * s - 2p + k + output_padding.
+ *   y[o, s*i+u-p, s*j+v-p] += W[c,o,u,v] x[c,i,j], from y[o,.,.] = b[o]
+ *   in: C x H x W -> out: O x H' x W', H' = (H - 1)s - 2p + k + op
+ * over every c, i, j and u, v < k, what falls outside the output dropped;
+ * W is C x O x k x k (C = in_c and O = out_c below), s the stride, p the
+ * padding, op the output padding.
  *
  * A chunk of nb images is one sgemm and a columns-to-image pass:
  * cols (out_c*k*k x nb*H*W) = W^T * X (in_c x nb*H*W), then y = col2im;
@@ -21,22 +23,6 @@ enum {
 };
 
 #define SIDE_LIMIT (1LL << 28)
-
-/* The patches of the output image that each input pixel writes to: the
- * geometry of the convolution this layer is the adjoint of. */
-static ae__patches convt_patches(const ae_layer *l)
-{
-    ae__patches g;
-    g.c = l->out.c;
-    g.h = l->out.h;
-    g.w = l->out.w;
-    g.k = l->cfg[CONVT_KERNEL];
-    g.stride = l->cfg[CONVT_STRIDE];
-    g.pad = l->cfg[CONVT_PAD];
-    g.oh = l->in.h;
-    g.ow = l->in.w;
-    return g;
-}
 
 static ae_status convt_configure(ae_layer *l)
 {
@@ -99,6 +85,22 @@ static void convt_init(ae_layer *l, ae__rng *rng)
         l, rng, 1.0f / sqrtf((float)l->out.c * (float)k * (float)k));
 }
 
+/* The patches of the output image that each input pixel writes to: the
+ * geometry of the convolution this layer is the adjoint of. */
+static ae__patches convt_patches(const ae_layer *l)
+{
+    ae__patches g;
+    g.c = l->out.c;
+    g.h = l->out.h;
+    g.w = l->out.w;
+    g.k = l->cfg[CONVT_KERNEL];
+    g.stride = l->cfg[CONVT_STRIDE];
+    g.pad = l->cfg[CONVT_PAD];
+    g.oh = l->in.h;
+    g.ow = l->in.w;
+    return g;
+}
+
 /* The columns formulation (conv_gemm.h) of the convolution this layer is
  * the adjoint of: the output is the patch side, the input the grid side,
  * and the weights (in_c x out_c*k*k) are that convolution's. */
@@ -107,6 +109,7 @@ static ae__conv_cols cols_form(const ae_layer *l)
     return (ae__conv_cols){convt_patches(l), l->in.c, l->weights, l->bias};
 }
 
+/* Optional op (scratch, asked for before the passes): the schedule's. */
 static size_t convt_scratch(const ae_layer *l, size_t batch)
 {
     const ae__conv_cols f = cols_form(l);
@@ -122,6 +125,15 @@ static void forward_chunk(const void *ctx, const float *x, float *y,
     ae__cols_to_patch(f, nb, f->bias, y, scratch);
 }
 
+static void convt_forward(ae_layer *l, const float *x, float *y,
+                          size_t batch, float *scratch)
+{
+    const ae__conv_cols f = cols_form(l);
+    const ae__conv_method m = {ae__cols_per_image(&f), forward_chunk, NULL,
+                               &f};
+    ae__conv_forward(l, &m, x, y, batch, scratch);
+}
+
 /* That convolution's weight gradient, with this layer's output gradient
  * on the patch side and its input on the grid side; and its forward pass,
  * without bias, for dx. */
@@ -135,15 +147,6 @@ static void backward_chunk(const void *ctx, const float *x, const float *dy,
     ae__cols_weight_grad(f, nb, dw, beta, scratch);
     if (dx != NULL)
         ae__cols_to_grid(f, nb, NULL, dx, scratch);
-}
-
-static void convt_forward(ae_layer *l, const float *x, float *y,
-                          size_t batch, float *scratch)
-{
-    const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {ae__cols_per_image(&f), forward_chunk, NULL,
-                               &f};
-    ae__conv_forward(l, &m, x, y, batch, scratch);
 }
 
 static void convt_backward(ae_layer *l, const float *x, const float *dy,

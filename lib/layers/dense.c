@@ -1,5 +1,7 @@
-/* dense.c - fully connected layer: y = x W^T + b.
- * W is out x in, row-major, as in PyTorch's nn.Linear. */
+/* dense.c - fully connected layer, as PyTorch's nn.Linear:
+ *   y = x W^T + b
+ *   in: C x H x W, read as n = C*H*W values -> out: units x 1 x 1
+ * W is units x n, row-major; each row of x is one image. */
 #include <math.h>
 #include <string.h>
 
@@ -107,6 +109,17 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
                                           (size_t)(c1 - c0));
 }
 
+static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
+                          float *scratch)
+{
+    (void)scratch;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    dense_job j = {l, x, NULL, y, NULL, batch, 0};
+    ae__parallel_for_blas(blocks_of(out),
+                          grain(2.0 * (double)batch * COL_BLOCK * in), 0,
+                          forward_cols, &j);
+}
+
 /* A part [first, last) of `items` takes the same share of both products:
  * the weight-gradient rows (output units) of blocks [first, last) scaled
  * to the out-blocks, and the input-gradient columns scaled to the
@@ -150,17 +163,6 @@ static void backward_items(void *ctx, size_t first, size_t last, int part)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
                     c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
                     j->dx + c0, in);
-}
-
-static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
-                          float *scratch)
-{
-    (void)scratch;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
-    dense_job j = {l, x, NULL, y, NULL, batch, 0};
-    ae__parallel_for_blas(blocks_of(out),
-                          grain(2.0 * (double)batch * COL_BLOCK * in), 0,
-                          forward_cols, &j);
 }
 
 static void dense_backward(ae_layer *l, const float *x, const float *dy,

@@ -5,8 +5,8 @@
  * the images per sgemm chunk, and the pooling layer's recorded argmax
  * positions that the unpooling layer reads.
  */
-#ifndef AE_LAYER_IMAGE_H
-#define AE_LAYER_IMAGE_H
+#ifndef AE_IMAGE_LAYOUT_H
+#define AE_IMAGE_LAYOUT_H
 
 #include "nn/layer.h"
 
@@ -90,4 +90,4 @@ enum { AE__POOL_KERNEL = 0, AE__POOL_STRIDE = 1 };
  * took.  Returns NULL with *recorded = 0 when nothing was recorded. */
 const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded);
 
-#endif /* AE_LAYER_IMAGE_H */
+#endif /* AE_IMAGE_LAYOUT_H */

@@ -1,6 +1,8 @@
 /* maxpool2d.c - 2-D max pooling without padding, as PyTorch's
- * nn.MaxPool2d: y[c][i][j] = max over kh, kw < k of x[c][i*s + kh][j*s + kw],
- * output side floor((H - k) / s) + 1.  The position of each maximum is kept
+ * nn.MaxPool2d:
+ *   y[c,i,j] = max_{u,v < k} x[c, s*i+u, s*j+v]
+ *   in: C x H x W -> out: C x H' x W', H' = floor((H - k)/s) + 1
+ * k the kernel side, s the stride.  The position of each maximum is kept
  * for the backward pass and for a max-unpooling layer of the decoder. */
 #include <string.h>
 
@@ -39,8 +41,18 @@ static void pool_init(ae_layer *l, ae__rng *rng)
     (void)rng;
 }
 
-/* Room for the argmax of `batch` images.  Positions already recorded are
- * kept, so an unpooling layer still finds them after the batch grew. */
+/* Optional op (scratch, asked for before the passes): one plane of
+ * positions per thread, for a forward pass without room to record them
+ * (pool_forward). */
+static size_t pool_scratch(const ae_layer *l, size_t batch)
+{
+    (void)batch;
+    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
+}
+
+/* Optional op (reserve, before the passes): room for the argmax of
+ * `batch` images.  Positions already recorded are kept, so an unpooling
+ * layer still finds them after the batch grew. */
 static ae_status pool_reserve(ae_layer *l, size_t batch)
 {
     pool_state *st = l->state;
@@ -66,26 +78,6 @@ static ae_status pool_reserve(ae_layer *l, size_t batch)
     st->argmax = argmax;
     st->cap = batch;
     return AE_OK;
-}
-
-static void pool_destroy(ae_layer *l)
-{
-    pool_state *st = l->state;
-    if (st != NULL)
-        ae__free(st->argmax);
-    ae__free(st);
-    l->state = NULL;
-}
-
-const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded)
-{
-    const pool_state *st = pool->state;
-    if (st == NULL || st->recorded == 0) {
-        *recorded = 0;
-        return NULL;
-    }
-    *recorded = st->recorded;
-    return st->argmax;
 }
 
 /* One plane; always inlined so that the common 2x2 / 2 case below gets a
@@ -160,13 +152,6 @@ static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
         st->recorded = batch;
 }
 
-/* One plane of positions per thread for the unrecorded case above. */
-static size_t pool_scratch(const ae_layer *l, size_t batch)
-{
-    (void)batch;
-    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
-}
-
 /* dx[argmax(o)] += dy[o]: overlapping windows (stride < kernel) may route
  * several outputs to one input; a plane is one thread's, in order. */
 static void backward_planes(void *ctx, size_t first, size_t last, int part)
@@ -203,6 +188,29 @@ static void pool_backward(ae_layer *l, const float *x, const float *dy,
     ae__parallel_for(batch * (size_t)l->in.c,
                      ae__plane_grain(ae__shape_size(l->in) / (size_t)l->in.c),
                      0, backward_planes, &j);
+}
+
+/* Optional op (destroy): free the state and its argmax positions. */
+static void pool_destroy(ae_layer *l)
+{
+    pool_state *st = l->state;
+    if (st != NULL)
+        ae__free(st->argmax);
+    ae__free(st);
+    l->state = NULL;
+}
+
+/* Not an op: used by maxunpool2d.c to read its partner's positions
+ * (declared, with what it returns, in image_layout.h). */
+const int32_t *ae__maxpool2d_argmax(const ae_layer *pool, size_t *recorded)
+{
+    const pool_state *st = pool->state;
+    if (st == NULL || st->recorded == 0) {
+        *recorded = 0;
+        return NULL;
+    }
+    *recorded = st->recorded;
+    return st->argmax;
 }
 
 const ae__layer_ops ae__maxpool2d_ops = {

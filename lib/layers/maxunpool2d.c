@@ -1,6 +1,8 @@
-/* maxunpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d: each
- * value goes back to the position its partner max-pooling layer took it
- * from, everything else is 0: y[c][argmax(o)] = x[c][o].  Where
+/* maxunpool2d.c - 2-D max unpooling, as PyTorch's nn.MaxUnpool2d:
+ *   y[c, argmax[c,o]] = x[c,o], and y = 0 everywhere else
+ *   in: C x h x w (the partner's output) -> out: C x H x W (its input)
+ * Each value goes back to the position its partner max-pooling layer took
+ * it from, argmax[c,o], an index within the H x W plane.  Where
  * overlapping windows (stride < kernel) picked one position twice, the
  * later output wins, as in PyTorch; both carry the same value when the
  * unpooling directly follows its pooling layer.
@@ -62,6 +64,14 @@ static void unpool_init(ae_layer *l, ae__rng *rng)
 {
     (void)l;
     (void)rng;
+}
+
+/* Optional op (scratch, asked for before the passes): one output plane
+ * per thread, the gradient copy the backward pass consumes. */
+static size_t unpool_scratch(const ae_layer *l, size_t batch)
+{
+    (void)batch;
+    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
 }
 
 /* The partner exists and is a pooling layer: configure checked it, and
@@ -175,14 +185,6 @@ static void unpool_backward(ae_layer *l, const float *x, const float *dy,
     const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
     ae__parallel_for(batch * (size_t)l->in.c, ae__plane_grain(out_plane), 0,
                      backward_planes, &jb);
-}
-
-/* One output plane per thread: the gradient copy the backward pass
- * consumes. */
-static size_t unpool_scratch(const ae_layer *l, size_t batch)
-{
-    (void)batch;
-    return (size_t)ae__thread_count() * (size_t)l->out.h * (size_t)l->out.w;
 }
 
 const ae__layer_ops ae__maxunpool2d_ops = {

@@ -1,6 +1,9 @@
 /* reshape.c - reinterpret each image as channels x height x width of
- * the same total size (values keep their order): flatten is a reshape to
- * (n, 1, 1), and a reshape after a dense layer feeds convolutions. */
+ * the same total size:
+ *   y = x   (the same values in the same order)
+ *   in: C x H x W -> out: C' x H' x W', C'H'W' = CHW
+ * Flatten is a reshape to (n, 1, 1), and a reshape after a dense layer
+ * feeds convolutions. */
 #include <string.h>
 
 #include "layers/image_layout.h"

@@ -1,5 +1,7 @@
 /* upsample2d.c - nearest-neighbour upsampling by an integer factor f,
- * as Keras' UpSampling2D: y[c][i][j] = x[c][i / f][j / f]. */
+ * as Keras' UpSampling2D:
+ *   y[c,i,j] = x[c, i/f, j/f]   (integer division)
+ *   in: C x H x W -> out: C x fH x fW */
 #include <string.h>
 
 #include "common/parallel.h"

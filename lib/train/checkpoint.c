@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.h"
 #include "common/bytes.h"
+#include "common/read_file.h"
 #include "nn/layer.h"
 #include "nn/model.h"
 #include "train/optimizer.h"

@@ -391,6 +391,59 @@ static void seeds_png(void)
     }
 }
 
+/* NumPy arrays as ae_npy_save writes them (every element type, 0 to 4
+ * dimensions, an empty one) and as people write them (double quotes,
+ * format 2.0); each is checked to load. */
+static void seeds_npy(void)
+{
+    static const float x[12] = {0.5f, -1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1e-3f};
+    static const uint8_t u[5] = {0, 1, 2, 254, 255};
+    static const size_t s1[1] = {5}, s2[2] = {3, 4}, s4[4] = {1, 1, 3, 4},
+                        s0[3] = {2, 0, 3};
+    const struct {
+        ae_npy_type type;
+        const void *data;
+        const size_t *shape;
+        int ndim;
+    } arrays[] = {
+        {AE_NPY_F32, x, s2, 2}, {AE_NPY_U8, u, s1, 1},
+        {AE_NPY_F32, x, s4, 4}, {AE_NPY_F32, x, NULL, 0},
+        {AE_NPY_F32, x, s0, 3},
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        size_t n = 0;
+        if (ae_npy_save_memory(arrays[i].type, arrays[i].data,
+                               arrays[i].shape, arrays[i].ndim, NULL, 0,
+                               &n) != AE_OK)
+            die("cannot size an array seed");
+        uint8_t *b = malloc(n);
+        if (b == NULL ||
+            ae_npy_save_memory(arrays[i].type, arrays[i].data,
+                               arrays[i].shape, arrays[i].ndim, b, n,
+                               &n) != AE_OK)
+            die("cannot write an array seed");
+        put_seed(b, n);
+        free(b);
+    }
+    /* Format 2.0 with a hand-written header in double quotes. */
+    static const char h[] =
+        "{\"descr\": \"|u1\", \"fortran_order\": False, \"shape\": (2, 2)}"
+        "     \n";
+    uint8_t v2[12 + sizeof h - 1 + 4];
+    memcpy(v2, "\x93NUMPY\x02\x00", 8);
+    uint32_t hl = sizeof h - 1;
+    v2[8] = (uint8_t)hl;
+    v2[9] = (uint8_t)(hl >> 8);
+    v2[10] = v2[11] = 0;
+    memcpy(v2 + 12, h, hl);
+    memcpy(v2 + 12 + hl, u, 4);
+    ae_npy *a;
+    if (ae_npy_load_memory(&a, v2, sizeof v2) != AE_OK)
+        die("the format 2.0 seed does not load");
+    ae_npy_free(a);
+    put_seed(v2, sizeof v2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -411,6 +464,8 @@ int main(int argc, char **argv)
         seeds_png();
     else if (strcmp(harness, "checkpoint") == 0)
         seeds_checkpoint();
+    else if (strcmp(harness, "npy") == 0)
+        seeds_npy();
     else
         die("unknown harness");
     return 0;

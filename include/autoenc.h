@@ -935,6 +935,77 @@ AE_API size_t ae_dataset_class_count(const ae_dataset *ds);
 AE_API ae_status ae_dataset_class_name(const ae_dataset *ds, int label,
                                        const char **name);
 
+/* ------------------------------------------------------------------------ */
+/* NumPy arrays                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Arrays in NumPy's .npy format, so that codes, reconstructions and labels
+ * go to NumPy as np.load(path) reads them, and arrays made in NumPy come
+ * back.  Files are written in format version 1.0, little-endian, C order,
+ * exactly as np.save writes them; versions 1.0, 2.0 and 3.0 are read.
+ * Elements are float32 ('<f4') or uint8 ('|u1'; labels, pixels).  Values
+ * are stored as they are, NaN and infinity included.  Since 0.2. */
+typedef enum ae_npy_type {
+    AE_NPY_F32 = 1, /* float, NumPy's '<f4' */
+    AE_NPY_U8 = 2   /* uint8_t, NumPy's '|u1' */
+} ae_npy_type;
+
+/* Most dimensions an array may have.  Since 0.2. */
+#define AE_NPY_MAX_DIMS 8
+
+/* Write the array at data (shape[0] x ... x shape[ndim-1] elements of
+ * `type`, C order: the last index varies fastest) to path.  ndim 0 is a
+ * scalar (one element; shape may then be NULL); a dimension may be 0.  The
+ * file is written to a temporary file beside path, synced and renamed into
+ * place, so path always holds its old content or the complete array.
+ * Returns AE_OK, or: AE_ERR_NULL for path, data or (ndim > 0) shape;
+ * AE_ERR_INVALID_ARGUMENT for an empty path, an unknown type or ndim
+ * outside 0 .. AE_NPY_MAX_DIMS; AE_ERR_LIMIT when the shape's product
+ * overflows; AE_ERR_IO naming path and the system's reason (no temporary
+ * file is left behind).  Since 0.2. */
+AE_API ae_status ae_npy_save(const char *path, ae_npy_type type,
+                             const void *data, const size_t *shape, int ndim);
+/* The same into memory.  *size (required) always receives the file's
+ * size, even when the call fails because capacity is too small
+ * (AE_ERR_INVALID_ARGUMENT, nothing written); call with buffer NULL and
+ * capacity 0 to learn it.  Since 0.2. */
+AE_API ae_status ae_npy_save_memory(ae_npy_type type, const void *data,
+                                    const size_t *shape, int ndim,
+                                    void *buffer, size_t capacity,
+                                    size_t *size);
+
+/* An array read from a .npy file: its element type, shape and elements,
+ * owned by the handle.  Since 0.2. */
+typedef struct ae_npy ae_npy;
+
+/* Read a .npy file.  A truncated, corrupted or hostile file gives an
+ * error, never a crash: AE_ERR_FORMAT for a missing magic, a malformed
+ * header (naming the offset of the byte at fault) or data shorter or
+ * longer than the shape needs; AE_ERR_UNSUPPORTED for another format
+ * version, an element type other than float32 and uint8, or a Fortran-order
+ * array of two or more dimensions; AE_ERR_LIMIT for more than
+ * AE_NPY_MAX_DIMS dimensions, a shape whose product overflows, or a file
+ * over 16 GiB; AE_ERR_IO naming path; AE_ERR_NO_MEMORY.  On failure *out
+ * is NULL.  Since 0.2. */
+AE_API ae_status ae_npy_load(ae_npy **out, const char *path);
+/* The same from size bytes in memory (copied: data may go once this
+ * returns).  Since 0.2. */
+AE_API ae_status ae_npy_load_memory(ae_npy **out, const void *data,
+                                    size_t size);
+/* Free an array; NULL is accepted.  Since 0.2. */
+AE_API void ae_npy_free(ae_npy *a);
+/* Element type (0 for NULL), number of dimensions (0 for a scalar or
+ * NULL), size of dimension axis (0 outside 0 .. ndim-1 or for NULL), and
+ * number of elements (the product of the shape; 0 for NULL).  Since 0.2. */
+AE_API ae_npy_type ae_npy_element_type(const ae_npy *a);
+AE_API int ae_npy_ndim(const ae_npy *a);
+AE_API size_t ae_npy_dim(const ae_npy *a, int axis);
+AE_API size_t ae_npy_count(const ae_npy *a);
+/* The elements, ae_npy_count of them, as float (AE_NPY_F32) or uint8_t
+ * (AE_NPY_U8), C order; borrowed: valid until the array is freed.  NULL
+ * for NULL.  Since 0.2. */
+AE_API const void *ae_npy_data(const ae_npy *a);
+
 #ifdef __cplusplus
 }
 #endif

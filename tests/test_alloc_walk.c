@@ -912,6 +912,77 @@ static void snap_created(fixture *f, bytes *b)
                    (f->ts != NULL) << 4);
 }
 
+/* NumPy arrays: a file written (the old content stays on failure) and
+ * read back from memory and from the file. */
+static void setup_npy(fixture *f)
+{
+    snprintf(f->dir, sizeof f->dir, "%s", fresh_dir("npy"));
+    snprintf(f->path, sizeof f->path, "%s/codes.npy", f->dir);
+    f->nx = 5 * PIXELS;
+    f->x = new_floats(f->nx);
+    fill_images(f->x, 5, 9);
+    size_t shape[2] = {5, PIXELS};
+    ck_assert_ae_ok(ae_npy_save_memory(AE_NPY_F32, f->x, shape, 2, NULL, 0,
+                                       &f->size));
+    f->data = malloc(f->size);
+    ck_assert_ptr_nonnull(f->data);
+    ck_assert_ae_ok(ae_npy_save_memory(AE_NPY_F32, f->x, shape, 2, f->data,
+                                       f->size, &f->size));
+    tu_write_file(f->path, f->data, f->size, 0);
+}
+
+static void setup_npy_old_file(fixture *f)
+{
+    setup_npy(f);
+    tu_write_file(f->path, "old array", 9, 0);
+}
+
+static ae_status call_npy_save(fixture *f)
+{
+    size_t shape[2] = {5, PIXELS};
+    return ae_npy_save(f->path, AE_NPY_F32, f->x, shape, 2);
+}
+
+static ae_npy *npy_out;
+
+static ae_status take_npy(ae_status s, ae_npy *a)
+{
+    ck_assert_msg(s == AE_OK ? a != NULL : a == NULL,
+                  "the output array is not NULL after a failure");
+    ae_npy_free(npy_out);
+    npy_out = a;
+    return s;
+}
+
+static ae_status call_npy_load_memory(fixture *f)
+{
+    ae_npy *a = NOT_SET;
+    ae_status s = ae_npy_load_memory(&a, f->data, f->size);
+    return take_npy(s, a);
+}
+
+static ae_status call_npy_load_file(fixture *f)
+{
+    ae_npy *a = NOT_SET;
+    ae_status s = ae_npy_load(&a, f->path);
+    return take_npy(s, a);
+}
+
+/* The loaded array's shape and elements (a marker for none), and the
+ * folder, so that a failed load shows nothing loaded and nothing
+ * written. */
+static void snap_npy(fixture *f, bytes *b)
+{
+    bytes_put_u64(b, npy_out != NULL);
+    if (npy_out != NULL) {
+        bytes_put_u64(b, (uint64_t)ae_npy_ndim(npy_out));
+        bytes_put(b, ae_npy_data(npy_out), 4 * ae_npy_count(npy_out));
+        ae_npy_free(npy_out);
+        npy_out = NULL;
+    }
+    snap_files(f, b);
+}
+
 static const walk_case cases[] = {
     {"idx_memory_raw", setup_idx_raw, call_idx_memory, snap_out_ds, 0},
     {"idx_memory_gzip", setup_idx_gzip, call_idx_memory, snap_out_ds, 0},
@@ -965,6 +1036,9 @@ static const walk_case cases[] = {
     {"png_grid_rgb_stretched", setup_png, call_png_rgb_stretched,
      snap_files, 0},
     {"png_image_rgb", setup_png, call_png_image, snap_files, 0},
+    {"npy_save", setup_npy_old_file, call_npy_save, snap_files, 0},
+    {"npy_load_memory", setup_npy, call_npy_load_memory, snap_npy, 0},
+    {"npy_load_file", setup_npy, call_npy_load_file, snap_npy, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

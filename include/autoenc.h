@@ -413,7 +413,15 @@ AE_API ae_status ae_model_validate(const ae_model *m);
 
 /* Forward passes on `batch` images (any batch size >= 1).  input holds
  * batch * input_size floats, code batch * code_size, output batch *
- * input_size.  ae_model_reconstruct's output may alias its input. */
+ * input_size.  ae_model_reconstruct's output may alias its input.
+ * Memory: a batch that fits the buffers training left (its batch size)
+ * runs through them; a larger one runs in passes of 128 images through
+ * buffers freed before the call returns, so what a call needs does not
+ * grow with its batch (since 0.2).  The one exception is a max-pooling
+ * layer with an unpooling partner, which keeps its positions for every
+ * image of the latest call (4 bytes per pooled value), as
+ * ae_model_add_maxunpool2d promises.  Results do not depend on how the
+ * batch is split. */
 AE_API ae_status ae_model_encode(ae_model *m, const float *input, size_t batch,
                                  float *code);
 AE_API ae_status ae_model_decode(ae_model *m, const float *code, size_t batch,

@@ -1,5 +1,6 @@
 /* test_model.c - building models, forward passes, activations and errors. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,131 @@ START_TEST(mean_activation_over_dataset)
 }
 END_TEST
 
+/* ---- forward-only memory ----------------------------------------------- */
+
+/* Live and peak bytes of the library's allocations (each block carries its
+ * size in front). */
+static size_t mem_live, mem_peak;
+
+static void *peak_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    size_t *p = malloc(size + sizeof(size_t) * 2);
+    if (p == NULL)
+        return NULL;
+    p[0] = size;
+    mem_live += size;
+    if (mem_live > mem_peak)
+        mem_peak = mem_live;
+    return p + 2;
+}
+
+static void peak_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    if (ptr == NULL)
+        return;
+    size_t *p = (size_t *)ptr - 2;
+    mem_live -= p[0];
+    free(p);
+}
+
+/* The experiment-7 model's kind at a smaller scale: convolutions,
+ * pooling, upsampling. */
+static ae_model *conv_model(void)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 28, 28, 3));
+    ck_assert_ae_ok(ae_model_add_conv2d(m, AE_ENCODER, 8, 3, 1, -1,
+                                        AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+    ck_assert_ae_ok(ae_model_add_conv2d(m, AE_DECODER, 8, 3, 1, -1,
+                                        AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_upsample2d(m, AE_DECODER, 2));
+    ck_assert_ae_ok(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1,
+                                        AE_ACT_SIGMOID));
+    return m;
+}
+
+/* Bytes the library holds at its peak while reconstructing n images, and
+ * after the call; the images themselves are the caller's (plain malloc). */
+static void reconstruct_memory(size_t n, size_t *peak, size_t *after,
+                               float **out)
+{
+    ae_model *m = conv_model();
+    float *x = malloc(n * 784 * sizeof *x);
+    *out = malloc(n * 784 * sizeof **out);
+    ck_assert(x && *out);
+    tu_fill_uniform(x, n * 784, 0.0f, 1.0f, 21);
+    size_t before = mem_live;
+    mem_peak = mem_live;
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, n, *out));
+    *peak = mem_peak - before;
+    *after = mem_live - before;
+    ae_model_free(m);
+    free(x);
+}
+
+/* encode, decode, reconstruct and activations run in passes of a bounded
+ * number of images: the memory a call needs does not grow with its batch,
+ * the model keeps none of it after the call, and the results are those of
+ * passes of any size. */
+START_TEST(forward_only_memory_is_bounded)
+{
+    ck_assert_ae_ok(ae_set_allocator(peak_alloc, peak_free, NULL));
+    size_t peak_small, peak_big, after_small, after_big;
+    float *small, *big;
+    reconstruct_memory(300, &peak_small, &after_small, &small);
+    reconstruct_memory(3000, &peak_big, &after_big, &big);
+    ck_assert_ae_ok(ae_set_allocator(NULL, NULL, NULL));
+    printf("model: reconstructing 300 images peaks at %zu bytes, 3000 at "
+           "%zu\n", peak_small, peak_big);
+    ck_assert_uint_eq(peak_big, peak_small);
+    ck_assert_uint_eq(after_small, 0);
+    ck_assert_uint_eq(after_big, 0);
+    /* Keeping every layer's output for 3000 images would take 198 MB (66
+     * KB an image); passes of 128 need under 8 MB. */
+    ck_assert_uint_lt(peak_big, (size_t)16 << 20);
+    /* The same inputs (the generator is seeded) give the same bits. */
+    ck_assert_int_eq(memcmp(small, big, 300 * 784 * sizeof(float)), 0);
+    free(small);
+    free(big);
+}
+END_TEST
+
+/* An unpooling decoder still finds, for each image, the positions its
+ * encoder recorded, across the passes of a large call. */
+START_TEST(unpooling_across_passes)
+{
+    enum { N = 300 };
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 8, 8, 4));
+    ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+    ck_assert_ae_ok(ae_model_add_maxunpool2d(m, AE_DECODER, 0, 8, 8));
+    float *x = malloc(N * 64 * sizeof *x);
+    float *code = malloc(N * 16 * sizeof *code);
+    float *y = malloc(N * 64 * sizeof *y), *z = malloc(N * 64 * sizeof *z);
+    ck_assert(x && code && y && z);
+    tu_fill_uniform(x, N * 64, 0.0f, 1.0f, 5);
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, N, y));
+    ck_assert_ae_ok(ae_model_encode(m, x, N, code));
+    ck_assert_ae_ok(ae_model_decode(m, code, N, z));
+    ck_assert_int_eq(memcmp(y, z, N * 64 * sizeof(float)), 0);
+    /* every maximum is back in its place, and only maxima */
+    size_t kept = 0;
+    for (size_t i = 0; i < N * 64; i++) {
+        ck_assert(y[i] == 0.0f || y[i] == x[i]);
+        kept += y[i] != 0.0f;
+    }
+    ck_assert_uint_eq(kept, N * 16);
+    free(x);
+    free(code);
+    free(y);
+    free(z);
+    ae_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -199,6 +325,8 @@ int main(void)
     tcase_add_test(tc, building_errors);
     tcase_add_test(tc, many_layers_allocate_linearly);
     tcase_add_test(tc, mean_activation_over_dataset);
+    tcase_add_test(tc, forward_only_memory_is_bounded);
+    tcase_add_test(tc, unpooling_across_passes);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -13,7 +13,7 @@
 typedef struct pool_state {
     int32_t *argmax;  /* cap x output size, indices within the input plane */
     size_t cap;       /* images argmax has room for */
-    size_t recorded;  /* images the latest forward pass recorded */
+    size_t recorded;  /* images the latest call's passes recorded */
 } pool_state;
 
 static ae_status pool_configure(ae_layer *l)
@@ -141,15 +141,21 @@ static void pool_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
     pool_state *st = l->state;
-    /* The model reserves before any pass, so the state has room; should it
-     * not, the positions go to the scratch planes and are not kept. */
-    const int record = st != NULL && st->cap >= batch;
-    pool_job j = {l, x, NULL, y, NULL, record ? st->argmax : NULL, scratch};
+    /* Positions are kept for images first .. first + batch - 1 of the
+     * call (a forward-only call runs in passes).  Training reserves before
+     * its passes, and so does a forward-only call when an unpooling layer
+     * reads the positions; otherwise they go to the scratch planes and are
+     * not kept. */
+    const size_t first = ae__model_pass_first(l->model);
+    const int record = st != NULL && st->cap >= first + batch;
+    const size_t out = ae__shape_size(l->out);
+    pool_job j = {l, x, NULL, y, NULL,
+                  record ? st->argmax + first * out : NULL, scratch};
     ae__parallel_for(batch * (size_t)l->in.c,
                      ae__plane_grain(ae__shape_size(l->in) / (size_t)l->in.c),
                      0, forward_planes, &j);
     if (record)
-        st->recorded = batch;
+        st->recorded = first + batch;
 }
 
 /* dx[argmax(o)] += dy[o]: overlapping windows (stride < kernel) may route

@@ -83,13 +83,16 @@ static const ae_layer *partner(const ae_layer *l)
     return p;
 }
 
-/* Where image q / c's values go: the partner's recorded argmax, or NULL
- * when that image was not recorded (then the window's top-left corner). */
+/* Where plane q's values go (q / c the image of this pass, first + q / c
+ * that of the call): the partner's recorded argmax, or NULL when that
+ * image was not recorded (then the window's top-left corner). */
 static const int32_t *positions(const ae_layer *l, size_t q, size_t c,
-                                const int32_t *argmax, size_t recorded)
+                                size_t first, const int32_t *argmax,
+                                size_t recorded)
 {
     const size_t in_plane = (size_t)l->in.h * (size_t)l->in.w;
-    return q / c < recorded ? argmax + q * in_plane : NULL;
+    return first + q / c < recorded ? argmax + (first * c + q) * in_plane
+                                    : NULL;
 }
 
 typedef struct unpool_job {
@@ -97,6 +100,7 @@ typedef struct unpool_job {
     int s;               /* the partner's stride */
     const int32_t *argmax;
     size_t recorded;
+    size_t first;        /* the call's image that is image 0 of the pass */
     const float *x, *dy;
     float *y, *dx;
     float *scratch;      /* one output plane per thread */
@@ -113,7 +117,8 @@ static void forward_planes(void *ctx, size_t first, size_t last, int part)
     const size_t out_plane = (size_t)l->out.h * (size_t)out_w;
     const size_t c = (size_t)l->in.c;
     for (size_t q = first; q < last; q++) {
-        const int32_t *ap = positions(l, q, c, jb->argmax, jb->recorded);
+        const int32_t *ap =
+            positions(l, q, c, jb->first, jb->argmax, jb->recorded);
         const float *xp = jb->x + q * in_plane;
         float *yp = jb->y + q * out_plane;
         memset(yp, 0, out_plane * sizeof(float));
@@ -131,7 +136,8 @@ static void unpool_forward(ae_layer *l, const float *x, float *y,
                            size_t batch, float *scratch)
 {
     const ae_layer *p = partner(l);
-    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0, x, NULL, y, NULL,
+    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0,
+                     ae__model_pass_first(l->model), x, NULL, y, NULL,
                      scratch};
     jb.argmax = ae__maxpool2d_argmax(p, &jb.recorded);
     const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
@@ -154,7 +160,8 @@ static void backward_planes(void *ctx, size_t first, size_t last, int part)
     const size_t c = (size_t)l->in.c;
     float *copy = jb->scratch + (size_t)part * out_plane;
     for (size_t q = first; q < last; q++) {
-        const int32_t *ap = positions(l, q, c, jb->argmax, jb->recorded);
+        const int32_t *ap =
+            positions(l, q, c, jb->first, jb->argmax, jb->recorded);
         const float *g = jb->dy + q * out_plane;
         float *d = jb->dx + q * in_plane;
         if (ap != NULL) {
@@ -179,12 +186,18 @@ static void unpool_backward(ae_layer *l, const float *x, const float *dy,
     if (dx == NULL)
         return;
     const ae_layer *p = partner(l);
-    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0, NULL, dy, NULL, dx,
-                     scratch};
+    unpool_job jb = {l, p->cfg[AE__POOL_STRIDE], NULL, 0, 0, NULL, dy, NULL,
+                     dx, scratch};
     jb.argmax = ae__maxpool2d_argmax(p, &jb.recorded);
     const size_t out_plane = (size_t)l->out.h * (size_t)l->out.w;
     ae__parallel_for(batch * (size_t)l->in.c, ae__plane_grain(out_plane), 0,
                      backward_planes, &jb);
+}
+
+/* Optional op (partner): the pooling layer whose positions this reads. */
+static size_t unpool_partner(const ae_layer *l)
+{
+    return (size_t)l->cfg[UNPOOL_PARTNER];
 }
 
 const ae__layer_ops ae__maxunpool2d_ops = {
@@ -196,6 +209,7 @@ const ae__layer_ops ae__maxunpool2d_ops = {
     .scratch = unpool_scratch,
     .forward = unpool_forward,
     .backward = unpool_backward,
+    .partner = unpool_partner,
 };
 
 ae_status ae_model_add_maxunpool2d(ae_model *m, ae_part part,

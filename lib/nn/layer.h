@@ -48,7 +48,10 @@ typedef struct ae__layer_ops {
     /* Optional: floats of scratch the passes need for `batch` images; the
      * model provides one shared scratch array of the largest such size. */
     size_t (*scratch)(const ae_layer *l, size_t batch);
-    /* Optional: prepare per-batch state (pooling keeps argmax positions). */
+    /* Optional: prepare per-batch state (pooling keeps argmax positions)
+     * for passes of up to `batch` images.  Forward must also work without
+     * it, keeping no state: forward-only passes (encode, reconstruct) skip
+     * it unless another layer reads the state (partner below). */
     ae_status (*reserve)(ae_layer *l, size_t batch);
     /* y = layer(x) before the activation (after it, if the row says
      * fuses_activation), for `batch` images. */
@@ -62,6 +65,11 @@ typedef struct ae__layer_ops {
                      size_t batch, float *scratch);
     /* Optional: free l->state. */
     void (*destroy)(ae_layer *l);
+    /* Optional: the index of an earlier layer whose per-image state this
+     * layer reads (max unpooling: its pooling layer's positions).  A
+     * forward-only pass reserves that layer for every image of the call,
+     * so that image b of a later pass still finds image b's state. */
+    size_t (*partner)(const ae_layer *l);
 } ae__layer_ops;
 
 struct ae_layer {

@@ -33,7 +33,16 @@ struct ae_model {
     float **outputs;       /* output of each layer */
     float *grad_a, *grad_b; /* gradients flowing backward, ping-pong */
     float *scratch;        /* shared by the layers' passes */
+
+    size_t pass_first; /* see ae__model_pass_first */
 };
+
+/* Images per pass of a forward-only call (encode, decode, reconstruct,
+ * activations) whose batch the training workspace cannot hold: the memory
+ * such a call needs is bounded by this, not by its batch, and at 128
+ * images the passes run as fast per image as one large pass does (see
+ * docs/PERFORMANCE.md). */
+enum { INFER_CHUNK = 128 };
 
 /* ---- creation and destruction ------------------------------------------ */
 
@@ -311,6 +320,11 @@ uint64_t ae__model_seed(const ae_model *m)
     return m->seed;
 }
 
+size_t ae__model_pass_first(const ae_model *m)
+{
+    return m->pass_first;
+}
+
 /* ---- workspace --------------------------------------------------------- */
 
 static ae_status reserve(ae_model *m, size_t batch)
@@ -453,7 +467,134 @@ static ae_status check_finite(const float *x, size_t batch, size_t per_image,
     return AE_OK;
 }
 
-/* Run layers [first, last] and copy the result to out. */
+/* ---- forward-only passes in bounded memory ------------------------------ */
+
+/* Buffers of one forward-only call that the training workspace cannot
+ * serve: two outputs in turn and the layers' scratch, for passes of
+ * `chunk` images, freed when the call ends. */
+typedef struct pass_buffers {
+    float *out[2];
+    float *scratch;
+    size_t chunk;
+} pass_buffers;
+
+static void pass_buffers_free(pass_buffers *b)
+{
+    ae__free(b->out[0]);
+    ae__free(b->out[1]);
+    ae__free(b->scratch);
+    b->out[0] = b->out[1] = b->scratch = NULL;
+}
+
+static ae_status pass_buffers_alloc(ae_model *m, size_t first, size_t last,
+                                    size_t chunk, pass_buffers *b)
+{
+    size_t widest = 0, scratch = 0, n;
+    for (size_t i = first; i <= last; i++) {
+        ae_layer *l = m->layers[i];
+        size_t w = ae__shape_size(l->out);
+        widest = w > widest ? w : widest;
+        if (l->ops->scratch) {
+            size_t s = l->ops->scratch(l, chunk);
+            scratch = s > scratch ? s : scratch;
+        }
+    }
+    b->chunk = chunk;
+    if (!ae__mul_size(widest, chunk, &n))
+        return ae__fail(AE_ERR_LIMIT, "passes of %zu images are too large",
+                        chunk);
+    b->out[0] = ae__calloc(n, sizeof(float));
+    b->out[1] = last > first ? ae__calloc(n, sizeof(float)) : NULL;
+    b->scratch = ae__calloc(scratch + 1, sizeof(float));
+    if (b->out[0] == NULL || (last > first && b->out[1] == NULL) ||
+        b->scratch == NULL) {
+        pass_buffers_free(b);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate buffers for "
+                        "passes of %zu images", chunk);
+    }
+    return AE_OK;
+}
+
+/* Layers [first, last] on n images through b's buffers; returns the last
+ * layer's output (in b). */
+static const float *forward_through(ae_model *m, size_t first, size_t last,
+                                    const float *x, size_t n,
+                                    pass_buffers *b)
+{
+    for (size_t i = first; i <= last; i++) {
+        ae_layer *l = m->layers[i];
+        float *y = b->out[(i - first) & 1];
+        l->ops->forward(l, x, y, n, b->scratch);
+        if (!l->ops->fuses_activation)
+            ae__activation_forward(l->act, l->act_param, y,
+                                   n * ae__shape_size(l->out));
+        x = y;
+    }
+    return x;
+}
+
+/* A layer that reads another's per-image state (an unpooling layer, its
+ * pooling partner's positions) needs that state for every image of the
+ * call whenever the other layer runs in it, whether or not the reader
+ * does: a decode call reads what the latest encode call recorded. */
+static ae_status reserve_partners(ae_model *m, size_t first, size_t last,
+                                  size_t batch)
+{
+    for (size_t i = first + 1; i < m->n_layers; i++) {
+        ae_layer *l = m->layers[i];
+        if (l->ops->partner == NULL)
+            continue;
+        size_t p = l->ops->partner(l);
+        ae_layer *pl = m->layers[p];
+        if (p >= first && p <= last && pl->ops->reserve) {
+            ae_status s = pl->ops->reserve(pl, batch);
+            if (s != AE_OK)
+                return s;
+        }
+    }
+    return AE_OK;
+}
+
+/* Layers [first, last] on batch images of in, the last layer's output
+ * copied to out (which may alias in when both have one image's size per
+ * image: each pass reads its images before it writes them).  A batch the
+ * training workspace holds runs in one pass through it, as training does;
+ * a larger one in passes of INFER_CHUNK images (or of the workspace's
+ * size, when that is larger) through buffers that live for this call
+ * only. */
+static ae_status forward_only(ae_model *m, size_t first, size_t last,
+                              const float *in, size_t batch, float *out)
+{
+    const size_t in_size = first == 0
+                               ? ae__shape_size(m->input)
+                               : ae__shape_size(m->layers[first - 1]->out);
+    const size_t out_size = ae__shape_size(m->layers[last]->out);
+    const int warm = ae__thread_count() == m->ws_threads;
+    size_t chunk = batch;
+    if (!(warm && batch <= m->ws_batch))
+        chunk = batch < INFER_CHUNK ? batch : INFER_CHUNK;
+    int own_buffers = !(warm && chunk <= m->ws_batch);
+    pass_buffers b = {{NULL, NULL}, NULL, 0};
+    ae_status s = reserve_partners(m, first, last, batch);
+    if (s == AE_OK && own_buffers)
+        s = pass_buffers_alloc(m, first, last, chunk, &b);
+    for (size_t b0 = 0; s == AE_OK && b0 < batch; b0 += chunk) {
+        size_t n = batch - b0 < chunk ? batch - b0 : chunk;
+        const float *y = NULL;
+        m->pass_first = b0;
+        if (own_buffers)
+            y = forward_through(m, first, last, in + b0 * in_size, n, &b);
+        else
+            s = ae__model_forward(m, first, last, in + b0 * in_size, n, &y);
+        if (s == AE_OK)
+            memmove(out + b0 * out_size, y, n * out_size * sizeof(float));
+    }
+    m->pass_first = 0;
+    pass_buffers_free(&b);
+    return s;
+}
+
+/* Check the input, then forward_only. */
 static ae_status run_and_copy(ae_model *m, size_t first, size_t last,
                               const float *in, size_t batch, float *out,
                               const char *what)
@@ -461,13 +602,7 @@ static ae_status run_and_copy(ae_model *m, size_t first, size_t last,
     size_t in_size = first == 0 ? ae__shape_size(m->input)
                                 : ae__shape_size(m->layers[first - 1]->out);
     ae_status s = check_finite(in, batch, in_size, what);
-    const float *y = NULL;
-    if (s == AE_OK)
-        s = ae__model_forward(m, first, last, in, batch, &y);
-    if (s == AE_OK)
-        memcpy(out, y,
-               batch * ae__shape_size(m->layers[last]->out) * sizeof(float));
-    return s;
+    return s != AE_OK ? s : forward_only(m, first, last, in, batch, out);
 }
 
 ae_status ae_model_encode(ae_model *m, const float *input, size_t batch,
@@ -530,21 +665,22 @@ ae_status ae_model_mean_activation(ae_model *m, size_t index,
     if (count == 0)
         return ae__fail(AE_ERR_INVALID_ARGUMENT, "dataset is empty");
 
-    enum { CHUNK = 256 };
+    enum { CHUNK = INFER_CHUNK };
     size_t units = ae__shape_size(m->layers[index]->out);
     float *images = ae__calloc((size_t)CHUNK * in_size, sizeof(float));
+    float *y = ae__calloc((size_t)CHUNK * units, sizeof(float));
     double *sums = ae__calloc(units, sizeof(double));
-    if (images == NULL || sums == NULL) {
+    if (images == NULL || y == NULL || sums == NULL) {
         ae__free(images);
+        ae__free(y);
         ae__free(sums);
         return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate activation sums");
     }
     for (size_t first = 0; s == AE_OK && first < count; first += CHUNK) {
         size_t n = count - first < CHUNK ? count - first : CHUNK;
-        const float *y = NULL;
         s = ae_dataset_batch(ds, first, n, images, NULL);
         if (s == AE_OK)
-            s = ae__model_forward(m, 0, index, images, n, &y);
+            s = forward_only(m, 0, index, images, n, y);
         for (size_t b = 0; s == AE_OK && b < n; b++)
             for (size_t u = 0; u < units; u++)
                 sums[u] += y[b * units + u];
@@ -560,6 +696,7 @@ ae_status ae_model_mean_activation(ae_model *m, size_t index,
             *overall = total / ((double)count * (double)units);
     }
     ae__free(images);
+    ae__free(y);
     ae__free(sums);
     return s;
 }

@@ -41,6 +41,12 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
                              const float *dy, int dy_is_preactivation,
                              float l1_code);
 
+/* The image of the call that image 0 of the current pass is: a
+ * forward-only call runs its images in passes of a bounded size, and a
+ * layer that keeps per-image state for another (max pooling) records it
+ * at this offset.  0 for training passes. */
+size_t ae__model_pass_first(const ae_model *m);
+
 /* Code (last encoder layer output) of the last forward pass. */
 const float *ae__model_code(const ae_model *m);
 

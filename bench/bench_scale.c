@@ -7,8 +7,9 @@
  * depends on c, and every other copy mirrored, so copies differ), or reuses
  * one already at the path with the right header and size.  Then, for 10k,
  * 30k, 60k and all images of the mapped file, it trains experiment 1's deep
- * autoencoder (784-512-256-128-30-128-256-512-784, batch 64, Adam 1e-3,
- * MSE, shuffled) for one epoch, each size in its own child process so that
+ * autoencoder as the notebooks wrote it (784-512-256-128-30 /
+ * 30-128-256-784, from examples/models.c; batch 64, Adam 1e-3, MSE,
+ * shuffled) for one epoch, each size in its own child process so that
  * its peak resident memory (getrusage's ru_maxrss) is its own.  It prints
  * seconds, images/s, the time per image relative to the 60k run, the
  * highest resident memory sampled from /proc/self/status during the epoch
@@ -479,8 +480,12 @@ int main(int argc, char **argv)
                (double)bytes / 1e6);
     }
 
-    printf("\ndeep autoencoder 784-512-256-128-30 (batch 64, Adam, MSE), one "
-           "shuffled epoch, %d threads\n", threads);
+    ae_model *model = bench_dense_autoencoder();
+    printf("\nexperiment 1's deep autoencoder 784-512-256-128-30 / "
+           "30-128-256-784 (%zu parameters; batch 64, Adam, MSE), one "
+           "shuffled epoch, %d threads\n", ae_model_param_count(model),
+           threads);
+    ae_model_free(model);
     printf("%-14s %9s %8s %9s %8s %8s %7s %6s %7s %8s %6s %7s %6s %8s %7s\n",
            "dataset", "images", "seconds", "img/s", "us/img", "median", "probe",
            "x60k", "sgemm", "RSS MB", "file", "maxrss", "open s", "MSE",

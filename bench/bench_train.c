@@ -7,8 +7,15 @@
  * compared with the median of sgemm probes timed during the epoch itself
  * (the clock stopped meanwhile), which follows the load as it changes.
  *
+ * The dense model is experiment 1's deep autoencoder as the notebooks
+ * wrote it (784-512-256-128-30 / 30-128-256-784), the conv model
+ * experiment 7's; both come from examples/models.c, as the experiments'
+ * do.  `--only dense-symmetric` times, as an extra measurement run only
+ * when asked, the same encoder with a decoder mirroring it
+ * (30-128-256-512-784), the model earlier figures were taken with.
+ *
  * usage: bench_train [--data DIR] [--images N] [--threads N] [--json FILE]
- *                    [--only dense|conv|pca|load]
+ *                    [--only dense|conv|pca|load|dense-symmetric]
  * Default data: Debian's Fashion-MNIST (60,000 training images). */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +28,7 @@
 #include <cblas.h>
 
 #include "bench_util.h"
+#include "models.h"
 
 #define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
@@ -213,17 +221,7 @@ static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
 static ae_model *conv_model(void)
 {
     ae_model *m;
-    bench_check(ae_model_create(&m, 1, 28, 28, 1), "model");
-    bench_check(ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
-    bench_check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    bench_check(ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
-    bench_check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    bench_check(ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU), "c");
-    bench_check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
-    bench_check(ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU), "c");
-    bench_check(ae_model_add_upsample2d(m, AE_DECODER, 2), "up");
-    bench_check(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID),
-          "c");
+    bench_check(model_exp7_conv_denoiser(&m, 28, 28, 1), "model");
     return m;
 }
 
@@ -233,9 +231,40 @@ static void path_join(char *buf, size_t size, const char *dir,
     snprintf(buf, size, "%s/%s", dir, file);
 }
 
+/* 1 if --only may name part. */
+static int known_part(const char *part)
+{
+    static const char *const parts[] = {"dense", "conv", "pca", "load",
+                                        "dense-symmetric"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (strcmp(part, parts[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int wanted(const char *only, const char *what)
 {
     return only == NULL || strcmp(only, what) == 0;
+}
+
+/* An extra measurement: only when --only names it. */
+static int asked(const char *only, const char *what)
+{
+    return only != NULL && strcmp(only, what) == 0;
+}
+
+/* Time one epoch of the dense model m at batch 64, after the sgemm rate
+ * at its own shapes; returns that rate. */
+static double dense_epoch(const char *label, const char *shapes_label,
+                          ae_model *m, ae_dataset *ds, double sgemm)
+{
+    printf("%-28s %s, %zu parameters\n", "  its layers", bench_describe(m),
+           ae_model_param_count(m));
+    double shapes = sgemm_dense_shapes(m, 64);
+    printf("%-28s %8.1f GFLOP/s (%.1f%% of 2048^3)\n", shapes_label, shapes,
+           100 * shapes / sgemm);
+    time_epoch(label, m, ds, 64, AE_LOSS_MSE, sgemm);
+    return shapes;
 }
 
 int main(int argc, char **argv)
@@ -252,11 +281,13 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json = argv[++i];
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc &&
+                 known_part(argv[i + 1]))
             only = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--data DIR] [--images N] "
-                    "[--threads N] [--json FILE] [--only dense|conv|pca|load]\n",
+                    "[--threads N] [--json FILE] "
+                    "[--only dense|conv|pca|load|dense-symmetric]\n",
                     argv[0]);
             return 2;
         }
@@ -290,15 +321,19 @@ int main(int argc, char **argv)
                sgemm);
         ae_pca_free(pca);
     }
-    double dense_shapes = 0;
+    double dense_shapes = 0, symmetric_shapes = 0;
     if (wanted(only, "dense")) {
         ae_model *m = bench_dense_autoencoder();
-        dense_shapes = sgemm_dense_shapes(m, 64);
-        printf("%-28s %8.1f GFLOP/s (%.1f%% of 2048^3)\n",
-               "sgemm, dense shapes, b. 64", dense_shapes,
-               100 * dense_shapes / sgemm);
-        time_epoch("dense AE epoch (batch 64)", m, ds, 64, AE_LOSS_MSE,
-                   sgemm);
+        dense_shapes = dense_epoch("dense AE epoch (batch 64)",
+                                   "sgemm, dense shapes, b. 64", m, ds,
+                                   sgemm);
+        ae_model_free(m);
+    }
+    if (asked(only, "dense-symmetric")) {
+        ae_model *m = bench_dense_autoencoder_symmetric();
+        symmetric_shapes = dense_epoch("symmetric AE (extra), b. 64",
+                                       "sgemm, symmetric shapes", m, ds,
+                                       sgemm);
         ae_model_free(m);
     }
     if (wanted(only, "conv")) {
@@ -315,8 +350,9 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(f, "{\"threads\": %d, \"sgemm_gflops\": %.2f, "
-                "\"sgemm_dense_shapes_gflops\": %.2f, \"results\": [",
-                ae_threads(), sgemm, dense_shapes);
+                "\"sgemm_dense_shapes_gflops\": %.2f, "
+                "\"sgemm_symmetric_shapes_gflops\": %.2f, \"results\": [",
+                ae_threads(), sgemm, dense_shapes, symmetric_shapes);
         for (int i = 0; i < n_results; i++)
             fprintf(f, "%s\n  {\"name\": \"%s\", \"seconds\": %.4f, "
                     "\"images\": %.0f, \"gflops\": %.2f, "

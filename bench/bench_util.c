@@ -1,6 +1,8 @@
 /* bench_util.c - helpers shared by the benchmark programs. */
 #include "bench_util.h"
 
+#include "models.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -91,15 +93,22 @@ double bench_median(double *values, int count)
 ae_model *bench_dense_autoencoder(void)
 {
     ae_model *m;
-    bench_check(ae_model_create(&m, 1, 28, 28, 1), "model");
-    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
-    for (int i = 0; i < 4; i++)
-        bench_check(ae_model_add_dense(m, AE_ENCODER, enc[i],
-                                       i < 3 ? AE_ACT_RELU : AE_ACT_NONE),
-                    "dense layer");
-    for (int i = 0; i < 4; i++)
-        bench_check(ae_model_add_dense(m, AE_DECODER, dec[i],
-                                       i < 3 ? AE_ACT_RELU : AE_ACT_SIGMOID),
-                    "dense layer");
+    bench_check(model_exp1_deep30(&m, 1), "model");
     return m;
+}
+
+ae_model *bench_dense_autoencoder_symmetric(void)
+{
+    ae_model *m;
+    const int enc[] = {512, 256, 128, 30}, dec[] = {128, 256, 512, 784};
+    bench_check(model_dense(&m, enc, 4, dec, 4, AE_ACT_RELU, AE_ACT_NONE,
+                            AE_ACT_SIGMOID, 1),
+                "model");
+    return m;
+}
+
+const char *bench_describe(const ae_model *m)
+{
+    static char buf[1024];
+    return model_describe(m, buf, sizeof buf);
 }

@@ -35,7 +35,18 @@ double bench_sgemm_best(int n, int reps);
 /* Median of count >= 1 values (sorts them). */
 double bench_median(double *values, int count);
 
-/* Experiment 1's deep autoencoder, 784-512-256-128-30 and back. */
+/* Experiment 1's deep autoencoder as the notebooks wrote it (built by
+ * examples/models.c, seed 1): 784-512-256-128-30 / 30-128-256-784,
+ * 808,494 parameters. */
 ae_model *bench_dense_autoencoder(void);
+
+/* The same encoder with a decoder mirroring it, 30-128-256-512-784
+ * (1,140,782 parameters): not the notebooks' model, kept as an extra
+ * measurement to set beside figures taken with it before. */
+ae_model *bench_dense_autoencoder_symmetric(void);
+
+/* m's layers in one line (examples/models.h: model_describe), in a static
+ * buffer. */
+const char *bench_describe(const ae_model *m);
 
 #endif

@@ -1,14 +1,18 @@
-/* common.c - command line, data location and output helpers shared by the
- * experiment programs. */
+/* common.c - what the experiment programs share: the command line, the
+ * data, the prologue, training runs, measurements and figures. */
 #include "common.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "plot.h"
+#include "report.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -76,12 +80,16 @@ void parse_options(int argc, char **argv, const char *default_out,
         opt->data_dir = FASHION_DIR;
     opt->data_name = strstr(opt->data_dir, "fashion") ? "Fashion-MNIST"
                                                       : "MNIST";
-    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "cannot create %s: %s\n", opt->out_dir,
-                strerror(errno));
+    make_dir(opt->out_dir);
+    check(ae_set_threads(opt->threads), "setting the thread count");
+}
+
+void make_dir(const char *path)
+{
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
         exit(1);
     }
-    check(ae_set_threads(opt->threads), "setting the thread count");
 }
 
 void check(ae_status s, const char *what)
@@ -127,6 +135,38 @@ int epochs_for(const options *opt, int default_epochs)
     if (opt->epochs > 0)
         return opt->epochs;
     return opt->quick ? 1 : default_epochs;
+}
+
+void experiment_start(experiment *x, int argc, char **argv, int number,
+                      const char *title)
+{
+    static char default_out[32];
+    memset(x, 0, sizeof *x);
+    x->number = number;
+    snprintf(default_out, sizeof default_out, "out/exp%d", number);
+    parse_options(argc, argv, default_out, &x->opt);
+    x->train = load_split(&x->opt, "train", 2000);
+    x->test = load_split(&x->opt, "t10k", 500);
+    x->n_train = ae_dataset_count(x->train);
+    x->n_test = ae_dataset_count(x->test);
+    x->rep = report_open(&x->opt, number, title);
+}
+
+void experiment_banner(const experiment *x, int epochs, const char *more)
+{
+    printf("Experiment %d on %s (%zu training, %zu test images", x->number,
+           x->opt.data_name, x->n_train, x->n_test);
+    if (epochs > 0)
+        printf(", %d epochs", epochs);
+    printf(")%s\n", more ? more : "");
+}
+
+void experiment_finish(experiment *x)
+{
+    report_close(x->rep);
+    ae_dataset_free(x->train);
+    ae_dataset_free(x->test);
+    memset(x, 0, sizeof *x);
 }
 
 static double now(void)
@@ -200,14 +240,6 @@ int print_epoch(const ae_progress *p, void *user)
     return 0;
 }
 
-void write_digits_png(const char *path, const float *tiles, int rows,
-                      int cols, float lo, float hi)
-{
-    check(ae_image_grid_write_png(path, tiles, (size_t)rows * cols, cols, 1,
-                                  28, 28, lo, hi, 2),
-          "writing a picture");
-}
-
 const char *out_path(const options *opt, const char *name)
 {
     static char bufs[4][4096];
@@ -218,10 +250,6 @@ const char *out_path(const options *opt, const char *name)
 }
 
 /* ---- Buffers, training runs, measurements, filters, table cells -------- */
-
-#include <stdarg.h>
-
-#include "plot.h"
 
 void *xmalloc(size_t size)
 {
@@ -242,15 +270,34 @@ float *read_images(const ae_dataset *ds, size_t first, size_t n,
     return x;
 }
 
-ae_model *one_hidden_ae(int hidden, unsigned long seed)
+float *noisy_copy(const float *clean, size_t n, ae_noise kind, float level,
+                  float lo, float hi, unsigned long seed)
 {
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
-    check(ae_model_add_dense(m, AE_ENCODER, hidden, AE_ACT_RELU),
-          "adding the hidden layer");
-    check(ae_model_add_dense(m, AE_DECODER, 28 * 28, AE_ACT_SIGMOID),
-          "adding the output layer");
-    return m;
+    float *noisy = xmalloc(n * sizeof *noisy);
+    check(ae_corrupt(kind, level, lo, hi, seed, clean, noisy, n),
+          "adding noise");
+    return noisy;
+}
+
+double mean_squared_difference(const float *a, const float *b, size_t n)
+{
+    double se = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = (double)a[i] - (b ? b[i] : 0.0f);
+        se += e * e;
+    }
+    return se / (double)n;
+}
+
+double images_mse(const float *reference, const float *test, size_t n)
+{
+    ae_metrics *mt = NULL;
+    double mse;
+    check(ae_metrics_create(&mt, 1, 28, 28, 1.0f), "creating metrics");
+    check(ae_metrics_update(mt, reference, test, n), "measuring");
+    check(ae_metrics_value(mt, AE_METRIC_MSE, &mse), "measuring the MSE");
+    ae_metrics_free(mt);
+    return mse;
 }
 
 void run_start(run *r, const char *name, ae_model *m, const options *opt)
@@ -340,12 +387,13 @@ void plot_run_losses(const char *path, const char *title, const char *ylabel,
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
         const run *r = &runs[i];
+        const char *label = r->label ? r->label : r->name;
         size_t e = (size_t)r->epochs;
-        snprintf(names[n], sizeof names[n], "%s train", r->name);
+        snprintf(names[n], sizeof names[n], "%s train", label);
         s[n] = (plot_series){names[n], r->epoch, r->train_loss, e};
         n++;
         if (e > 0 && !isnan(r->val_loss[0])) {
-            snprintf(names[n], sizeof names[n], "%s held-out", r->name);
+            snprintf(names[n], sizeof names[n], "%s held-out", label);
             s[n] = (plot_series){names[n], r->epoch, r->val_loss, e};
             n++;
         }
@@ -413,6 +461,53 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
           "writing the filters");
     free(w);
     free(tiles);
+}
+
+void write_filter_pair(const options *opt, ae_model *m, const char *tag,
+                       const int *units)
+{
+    write_dense_filters(out_path(opt, cell("encoder_%s.png", tag)), m, 0,
+                        units, 64, 8);
+    write_dense_filters(out_path(opt, cell("decoder_%s.png", tag)), m, 1,
+                        units, 64, 8);
+}
+
+void sheet_init(sheet *s, int rows, int cols, int h, int w)
+{
+    *s = (sheet){rows, cols, h, w, NULL};
+    s->tiles = xmalloc((size_t)rows * cols * h * w * sizeof *s->tiles);
+}
+
+float *sheet_tile(const sheet *s, int row, int col)
+{
+    return s->tiles + ((size_t)row * s->cols + col) * s->h * s->w;
+}
+
+void sheet_set_row(sheet *s, int row, const float *images)
+{
+    memcpy(sheet_tile(s, row, 0), images,
+           (size_t)s->cols * s->h * s->w * sizeof *s->tiles);
+}
+
+void sheet_reconstruct_row(sheet *s, int row, ae_model *m,
+                           const float *input)
+{
+    check(ae_model_reconstruct(m, input, (size_t)s->cols,
+                               sheet_tile(s, row, 0)),
+          "reconstructing");
+}
+
+void sheet_write(const sheet *s, const char *path, float lo, float hi)
+{
+    check(ae_image_grid_write_png(path, s->tiles, (size_t)s->rows * s->cols,
+                                  s->cols, 1, s->h, s->w, lo, hi, 2),
+          "writing a picture");
+}
+
+void sheet_free(sheet *s)
+{
+    free(s->tiles);
+    s->tiles = NULL;
 }
 
 const char *const *class_names(const options *opt)

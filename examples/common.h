@@ -18,11 +18,15 @@ typedef struct options {
     int quick;             /* small subset, one epoch: a smoke test */
 } options;
 
-/* Parse --data DIR --out DIR --epochs N --seed N --threads N --quick.
- * Exits with a usage message on a bad command line (a program may; the
- * library never does). */
+/* Parse --data DIR --out DIR --epochs N --seed N --threads N --quick,
+ * create the output folder and set the library's thread count.  Exits
+ * with a usage message on a bad command line (a program may; the library
+ * never does). */
 void parse_options(int argc, char **argv, const char *default_out,
                    options *opt);
+
+/* Create the folder path unless it exists; exits saying why if it can't. */
+void make_dir(const char *path);
 
 /* Exit with the status, its message and the library's detail, if s is not
  * AE_OK.  `what` says which step failed. */
@@ -45,13 +49,33 @@ int print_epoch(const ae_progress *p, void *user);
  * print_epoch can show the rate in images/s (0: batches/s). */
 void progress_set_images(size_t images);
 
-/* Write rows x cols grayscale 28 x 28 tiles (values in [lo, hi]) as a PNG
- * grid at twice the size, so digits are large enough to see. */
-void write_digits_png(const char *path, const float *tiles, int rows,
-                      int cols, float lo, float hi);
-
 /* path = out_dir/name, in a static buffer (rotating among 4). */
 const char *out_path(const options *opt, const char *name);
+
+/* ---- The prologue every experiment program shares ---------------------- */
+
+typedef struct report report; /* report.h */
+
+/* An experiment's command line, data and report section. */
+typedef struct experiment {
+    int number;
+    options opt;
+    ae_dataset *train, *test; /* the "train" and "t10k" splits: in quick
+                                 mode their first 2,000 and 500 images */
+    size_t n_train, n_test;
+    report *rep;              /* its part of the report, titled */
+} experiment;
+
+/* Parse the command line (output by default in out/expNUMBER), load both
+ * splits and open the report section. */
+void experiment_start(experiment *x, int argc, char **argv, int number,
+                      const char *title);
+/* Print "Experiment N on DATA (T training, E test images, K epochs)",
+ * then `more` (may be NULL) and a newline; epochs < 1 leaves out ", K
+ * epochs". */
+void experiment_banner(const experiment *x, int epochs, const char *more);
+/* Write the report section (report_close) and free the splits. */
+void experiment_finish(experiment *x);
 
 /* ---- Buffers, training runs, measurements, filters, table cells -------- */
 
@@ -65,14 +89,26 @@ void *xmalloc(size_t size);
 float *read_images(const ae_dataset *ds, size_t first, size_t n,
                    uint8_t **labels);
 
-/* The one-hidden-layer autoencoder 784-h (ReLU) / h-784 (Sigmoid). */
-ae_model *one_hidden_ae(int hidden, unsigned long seed);
+/* A copy of the n values of clean with noise of `kind` and `level`,
+ * clipped to [lo, hi], drawn from seed (ae_corrupt), in a new array. */
+float *noisy_copy(const float *clean, size_t n, ae_noise kind, float level,
+                  float lo, float hi, unsigned long seed);
+
+/* The mean of (a[i] - b[i])^2 over n values, summed in double; b NULL
+ * stands for zeros. */
+double mean_squared_difference(const float *a, const float *b, size_t n);
+
+/* The MSE of n 28 x 28 images test against reference, as ae_metrics
+ * measures it (values in [0, 1]). */
+double images_mse(const float *reference, const float *test, size_t n);
 
 /* A model trained with Adam (learning rate 1e-3) and MSE, and the losses
  * of its epochs.  Change the trainer (batch size, L1, noise) between
  * run_start and run_fit. */
 typedef struct run {
-    const char *name;     /* in progress lines and chart legends */
+    const char *name;     /* in progress lines, file names and, unless
+                             label is set, chart legends */
+    const char *label;    /* chart legends, if not NULL */
     const char *out_dir;  /* run_free saves the model there */
     ae_model *model;      /* owned: run_free frees it */
     ae_optimizer *adam;
@@ -116,6 +152,33 @@ void measure_reconstruction(ae_model *m, const float *input,
  * writing it (784 x units). */
 void write_dense_filters(const char *path, ae_model *m, size_t index,
                          const int *units, int count, int cols);
+
+/* The filters of a one-hidden-layer model: out_dir/encoder_TAG.png and
+ * out_dir/decoder_TAG.png, 64 units (those listed in units, or the first
+ * 64) 8 to a row, as write_dense_filters draws them. */
+void write_filter_pair(const options *opt, ae_model *m, const char *tag,
+                       const int *units);
+
+/* A sheet of rows x cols pictures of 1 x h x w pixels (originals beside
+ * reconstructions, noise levels), written as one PNG grid. */
+typedef struct sheet {
+    int rows, cols, h, w;
+    float *tiles; /* rows x cols x h x w, row by row */
+} sheet;
+
+/* A sheet of zeros. */
+void sheet_init(sheet *s, int rows, int cols, int h, int w);
+/* The picture in row `row`, column `col`: h x w floats. */
+float *sheet_tile(const sheet *s, int row, int col);
+/* Copy cols pictures (from images, one after another) into row `row`. */
+void sheet_set_row(sheet *s, int row, const float *images);
+/* Row `row` = m's reconstructions of the cols pictures of input. */
+void sheet_reconstruct_row(sheet *s, int row, ae_model *m,
+                           const float *input);
+/* Write the sheet to path as a PNG grid at twice the size (so digits are
+ * large enough to see), values lo..hi black to white. */
+void sheet_write(const sheet *s, const char *path, float lo, float hi);
+void sheet_free(sheet *s);
 
 /* Legend names of the labels for plot_scatter: Fashion-MNIST's ten
  * clothing classes, or NULL (digits "0".."9") for MNIST. */

@@ -3,8 +3,9 @@
  * Compress each image to a code of 30 or 32 numbers and back, linearly
  * (PCA fitted on the training images) or with an autoencoder (Adam 1e-3,
  * MSE, Sigmoid output), and compare the test reconstruction errors:
- *   code 30: PCA-30 against the deep autoencoder 784-512-256-128-30 (ReLU
- *            hidden layers, linear code) / 30-128-256-512-784, batch 64;
+ *   code 30: PCA-30 against the notebooks' deep autoencoder
+ *            784-512-256-128-30 (ReLU hidden layers, linear code) /
+ *            30-128-256-784, batch 64;
  *   code 32: PCA-32 against the one-layer autoencoder 784-32 (ReLU) /
  *            32-784, and the deep one 784-256-64-32 / 32-64-256-784 with
  *            ReLU, Tanh or LeakyReLU after every layer but the last, all
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "models.h"
 #include "plot.h"
 #include "report.h"
 
@@ -50,35 +52,14 @@ static double pca_run(int k, const float *fit_x, size_t n_fit, const float *x,
     float *y = xmalloc(n * d * sizeof *y);
     check(ae_pca_transform(pca, x, n, c), "projecting");
     check(ae_pca_inverse_transform(pca, c, n, y), "reconstructing");
-    double se = 0;
-    for (size_t i = 0; i < n * d; i++)
-        se += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+    double mse = mean_squared_difference(y, x, n * d);
     if (shown)
         memcpy(shown, y, SHOWN * d * sizeof *y);
     if (!codes)
         free(c);
     free(y);
     ae_pca_free(pca);
-    return se / (double)(n * d);
-}
-
-/* Dense layers of the given widths (the last one of each part gets
- * `code_act` or Sigmoid, the others `act`). */
-static ae_model *dense_ae(const int *enc, const int *dec, int layers,
-                          ae_activation act, ae_activation code_act,
-                          unsigned long seed)
-{
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
-    for (int i = 0; i < layers; i++)
-        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
-                                 i < layers - 1 ? act : code_act),
-              "adding an encoder layer");
-    for (int i = 0; i < layers; i++)
-        check(ae_model_add_dense(m, AE_DECODER, dec[i],
-                                 i < layers - 1 ? act : AE_ACT_SIGMOID),
-              "adding a decoder layer");
-    return m;
+    return mse;
 }
 
 /* The autoencoders, in the order of the table. */
@@ -96,17 +77,14 @@ static const double notebook[MODELS] = {0.01177, 0.01397, 0.01279, 0.01102,
 
 static ae_model *build(int which, unsigned long seed)
 {
-    static const int enc30[] = {512, 256, 128, 30}, dec30[] = {128, 256, 512,
-                                                                PIXELS};
-    static const int enc32[] = {256, 64, 32}, dec32[] = {64, 256, PIXELS};
     static const ae_activation act[] = {AE_ACT_RELU, AE_ACT_TANH,
                                         AE_ACT_LEAKY_RELU};
-    if (which == DEEP30)
-        return dense_ae(enc30, dec30, 4, AE_ACT_RELU, AE_ACT_NONE, seed);
-    if (which == ONE32)
-        return one_hidden_ae(32, seed);
-    ae_activation a = act[which - RELU32];
-    return dense_ae(enc32, dec32, 3, a, a, seed);
+    ae_model *m = NULL;
+    check(which == DEEP30  ? model_exp1_deep30(&m, seed)
+          : which == ONE32 ? model_one_hidden(&m, 32, seed)
+                           : model_exp1_deep32(&m, act[which - RELU32], seed),
+          cell("building the model %s", names[which]));
+    return m;
 }
 
 static void scatter(const options *opt, const char *file, const char *title,
@@ -120,66 +98,62 @@ static void scatter(const options *opt, const char *file, const char *title,
 
 int main(int argc, char **argv)
 {
-    options opt;
-    parse_options(argc, argv, "out/exp1", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    size_t n_train = ae_dataset_count(train), n_test = ae_dataset_count(test);
-    int epochs = epochs_for(&opt, (int)((600000 + n_train - 1) / n_train));
-    printf("Experiment 1 on %s (%zu training, %zu test images, %d epochs)\n",
-           opt.data_name, n_train, n_test, epochs);
-    report *rep = report_open(&opt, 1, "PCA against autoencoders");
+    experiment x;
+    experiment_start(&x, argc, argv, 1, "PCA against autoencoders");
+    const options *opt = &x.opt;
+    size_t n_train = x.n_train, n_test = x.n_test;
+    int epochs = epochs_for(opt, (int)((600000 + n_train - 1) / n_train));
+    experiment_banner(&x, epochs, NULL);
+    report *rep = x.rep;
     report_text(rep, "PCA and autoencoders fitted on %zu %s training images "
                 "compress each image to 30 or 32 numbers; errors are measured "
-                "on %zu test images. Code 30: PCA-30 against the deep "
-                "autoencoder 784-512-256-128-30 (ReLU, linear code) / "
-                "30-128-256-512-784 (ReLU, Sigmoid output), batch 64. Code "
+                "on %zu test images. Code 30: PCA-30 against the notebooks' "
+                "deep autoencoder 784-512-256-128-30 (ReLU, linear code) / "
+                "30-128-256-784 (ReLU, Sigmoid output), batch 64. Code "
                 "32: PCA-32 against the one-layer autoencoder 784-32 (ReLU) / "
                 "32-784 (Sigmoid) and the deep autoencoder 784-256-64-32 / "
                 "32-64-256-784 with ReLU, Tanh or LeakyReLU (slope 0.01) after "
                 "every layer but the Sigmoid output, batch 128. All: Adam "
-                "1e-3, MSE, %d epochs%s.", n_train, opt.data_name, n_test,
-                epochs, opt.epochs > 0 || opt.quick ? "" :
+                "1e-3, MSE, %d epochs%s.", n_train, opt->data_name, n_test,
+                epochs, opt->epochs > 0 || opt->quick ? "" :
                 " (as many updates as the notebooks' 10 epochs over 60,000 "
                 "images)");
 
-    float *train_x = read_images(train, 0, n_train, NULL);
+    float *train_x = read_images(x.train, 0, n_train, NULL);
     uint8_t *labels = NULL;
-    float *test_x = read_images(test, 0, n_test, &labels);
+    float *test_x = read_images(x.test, 0, n_test, &labels);
     size_t n_dots = n_test < SCATTER ? n_test : SCATTER;
 
     /* Rows of the reconstruction figure: originals, PCA-30, deep AE-30,
      * PCA-32, then the four 32-D autoencoders. */
-    enum { ROWS = 8 };
-    float *grid = xmalloc(ROWS * SHOWN * PIXELS * sizeof *grid);
-#define ROW(r) (grid + (size_t)(r) * SHOWN * PIXELS)
-    memcpy(ROW(0), test_x, SHOWN * PIXELS * sizeof *grid);
+    sheet grid;
+    sheet_init(&grid, 8, SHOWN, 28, 28);
+    sheet_set_row(&grid, 0, test_x);
     double pca30 = pca_run(30, train_x, n_train, test_x, n_test, PIXELS,
-                           ROW(1), NULL, NULL);
+                           sheet_tile(&grid, 1, 0), NULL, NULL);
     double pca32 = pca_run(32, train_x, n_train, test_x, n_test, PIXELS,
-                           ROW(3), NULL, NULL);
+                           sheet_tile(&grid, 3, 0), NULL, NULL);
     float *xy = xmalloc(n_test * 2 * sizeof *xy);
     double kept_images, kept_codes; /* variance kept by the PCA-2 maps */
     pca_run(2, train_x, n_train, test_x, n_test, PIXELS, NULL, xy,
             &kept_images);
-    scatter(&opt, "pca2_images.png",
-            cell("PCA-2 of the %s test images", opt.data_name), xy, labels,
+    scatter(opt, "pca2_images.png",
+            cell("PCA-2 of the %s test images", opt->data_name), xy, labels,
             n_dots);
     printf("PCA-30 test MSE %.5f, PCA-32 %.5f\n", pca30, pca32);
 
     run runs[MODELS];
     double mse[MODELS];
     for (int k = 0; k < MODELS; k++) {
-        run_start(&runs[k], legend[k], build(k, opt.seed), &opt);
+        run_start(&runs[k], legend[k], build(k, opt->seed), opt);
         if (k != DEEP30)
             check(ae_trainer_set(runs[k].trainer, AE_TRAIN_BATCH_SIZE, 128),
                   "setting the batch size");
-        run_fit(&runs[k], train, test, epochs);
+        run_fit(&runs[k], x.train, x.test, epochs);
         measure_reconstruction(runs[k].model, test_x, test_x, n_test, 1.0f,
                                &mse[k], NULL, NULL);
-        check(ae_model_reconstruct(runs[k].model, ROW(0), SHOWN,
-                                   ROW(k == DEEP30 ? 2 : k + 3)),
-              "reconstructing");
+        sheet_reconstruct_row(&grid, k == DEEP30 ? 2 : k + 3, runs[k].model,
+                              test_x);
         printf("%s: test MSE %.5f\n", names[k], mse[k]);
     }
 
@@ -188,22 +162,25 @@ int main(int argc, char **argv)
     check(ae_model_encode(runs[ONE32].model, test_x, n_test, codes),
           "encoding");
     pca_run(2, codes, n_test, codes, n_test, 32, NULL, xy, &kept_codes);
-    scatter(&opt, "pca2_codes.png",
+    scatter(opt, "pca2_codes.png",
             "PCA-2 of the one-layer autoencoder's 32-D codes", xy, labels,
             n_dots);
 
+    /* PCA keeps k components of 784 numbers and the mean image. */
     const char *headers[] = {"method", "code size", "parameters",
                              "test MSE", "notebook (MNIST)"};
-    report_table(rep, "Test reconstruction error (MSE per pixel)", 5,
-                 headers);
-    report_row(rep, (const char *[]){"PCA-30", "30", "-", cell("%.5f", pca30),
-                                     "0.01812"});
+    report_table(rep, "Test reconstruction error (MSE per pixel). "
+                 "Parameters: the autoencoder's weights and biases; for PCA "
+                 "its k components of 784 numbers and the mean image. Every "
+                 "autoencoder here has the notebook's layers.", 5, headers);
+    report_row(rep, (const char *[]){"PCA-30", "30", cell("%d", 31 * PIXELS),
+                                     cell("%.5f", pca30), "0.01812"});
     report_row(rep, (const char *[]){
                         names[DEEP30], "30",
                         cell("%zu", ae_model_param_count(runs[DEEP30].model)),
                         cell("%.5f", mse[DEEP30]), "0.01177"});
-    report_row(rep, (const char *[]){"PCA-32", "32", "-", cell("%.5f", pca32),
-                                     "0.01718"});
+    report_row(rep, (const char *[]){"PCA-32", "32", cell("%d", 33 * PIXELS),
+                                     cell("%.5f", pca32), "0.01718"});
     for (int k = ONE32; k < MODELS; k++)
         report_row(rep, (const char *[]){
                             names[k], "32",
@@ -214,6 +191,9 @@ int main(int argc, char **argv)
     report_value(rep, "pca32_test_mse", pca32);
     for (int k = 0; k < MODELS; k++)
         report_value(rep, cell("%s_test_mse", keys[k]), mse[k]);
+    for (int k = 0; k < MODELS; k++)
+        report_value(rep, cell("%s_params", keys[k]),
+                     (double)ae_model_param_count(runs[k].model));
 
     /* How many autoencoders beat PCA of their code size, and the best of
      * the three deep 32-D ones. */
@@ -240,11 +220,11 @@ int main(int argc, char **argv)
                 "is on held-out test images.", verdict, mse[DEEP30], pca30,
                 mse[ONE32], names[best], mse[best], pca32);
 
-    write_digits_png(out_path(&opt, "reconstructions.png"), grid, ROWS, SHOWN,
-                     0.0f, 1.0f);
+    sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     report_figure(rep, "reconstructions.png",
                   cell("Rows, top to bottom: ten test images; PCA-30; the "
-                       "deep autoencoder with code 30; PCA-32; the one-layer "
+                       "deep autoencoder with code 30 (784-512-256-128-30 / "
+                       "30-128-256-784); PCA-32; the one-layer "
                        "autoencoder; the deep 32-D autoencoders with ReLU, "
                        "Tanh and LeakyReLU. By test MSE (table above), at "
                        "the same code size %s.", verdict));
@@ -263,27 +243,25 @@ int main(int argc, char **argv)
                        "is the same picture as the first scatter plot, since "
                        "PCA of PCA codes gives the same leading directions.)",
                        100 * kept_codes));
-    plot_run_losses(out_path(&opt, "losses_30.png"),
+    plot_run_losses(out_path(opt, "losses_30.png"),
                     "Code 30: deep autoencoder", "loss (MSE)", runs, 1);
     report_figure(rep, "losses_30.png", "Training loss (mean over each "
                   "epoch's batches) and test loss after each epoch of the "
                   "deep autoencoder with code 30.");
-    plot_run_losses(out_path(&opt, "losses_32.png"),
+    plot_run_losses(out_path(opt, "losses_32.png"),
                     "Code 32: four autoencoders", "loss (MSE)", runs + ONE32,
                     MODELS - ONE32);
     report_figure(rep, "losses_32.png", "Training and test loss per epoch of "
                   "the four autoencoders with code 32.");
-    report_close(rep);
 
     for (int k = 0; k < MODELS; k++)
         run_free(&runs[k]);
     free(codes);
     free(xy);
-    free(grid);
+    sheet_free(&grid);
     free(labels);
     free(test_x);
     free(train_x);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
+    experiment_finish(&x);
     return 0;
 }

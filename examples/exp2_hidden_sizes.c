@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "models.h"
 #include "plot.h"
 #include "report.h"
 
@@ -37,62 +38,55 @@ static void uniform_noise(float *x, size_t n, unsigned long seed)
 
 int main(int argc, char **argv)
 {
-    options opt;
-    parse_options(argc, argv, "out/exp2", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    int epochs = epochs_for(&opt, 10);
-    size_t n_test = ae_dataset_count(test);
-    printf("Experiment 2 on %s (%zu training, %zu test images, %d epochs)\n",
-           opt.data_name, ae_dataset_count(train), n_test, epochs);
+    experiment x;
+    experiment_start(&x, argc, argv, 2, "Hidden layers of varying size");
+    const options *opt = &x.opt;
+    report *rep = x.rep;
+    int epochs = epochs_for(opt, 10);
+    size_t n_test = x.n_test;
+    experiment_banner(&x, epochs, NULL);
 
     /* The inputs: the test set, a noisy copy of it, and uniform noise. */
-    float *clean = read_images(test, 0, n_test, NULL);
-    float *noisy = xmalloc(n_test * PIXELS * sizeof *noisy);
+    float *clean = read_images(x.test, 0, n_test, NULL);
+    float *noisy = noisy_copy(clean, n_test * PIXELS, AE_NOISE_GAUSSIAN, 0.3f,
+                              0.0f, 1.0f, opt->seed + 1);
     float *random = xmalloc(NOISE_IMAGES * PIXELS * sizeof *random);
-    check(ae_corrupt(AE_NOISE_GAUSSIAN, 0.3f, 0.0f, 1.0f, opt.seed + 1, clean,
-                     noisy, n_test * PIXELS), "adding noise");
-    uniform_noise(random, NOISE_IMAGES * PIXELS, opt.seed + 2);
-    double noise_mse = 0; /* of the noisy inputs: what denoising must beat */
-    for (size_t i = 0; i < n_test * PIXELS; i++)
-        noise_mse += ((double)noisy[i] - clean[i]) * (noisy[i] - clean[i]);
-    noise_mse /= (double)(n_test * PIXELS);
-    const char *item = item_word(&opt, 0), *items = item_word(&opt, 1);
+    uniform_noise(random, NOISE_IMAGES * PIXELS, opt->seed + 2);
+    /* of the noisy inputs: what denoising must beat */
+    double noise_mse = mean_squared_difference(noisy, clean, n_test * PIXELS);
+    const char *item = item_word(opt, 0), *items = item_word(opt, 1);
 
     /* Figure: the first row holds three test digits, three noise images
      * and the three digits with noise; each further row one model's
      * reconstructions of them. */
     enum { EACH = 3, COLS = 3 * EACH };
-    float *grid = xmalloc((MODELS + 1) * COLS * PIXELS * sizeof *grid);
+    sheet grid;
+    sheet_init(&grid, MODELS + 1, COLS, 28, 28);
     const float *inputs[3] = {clean, random, noisy};
     for (int k = 0; k < 3; k++)
-        memcpy(grid + (size_t)k * EACH * PIXELS, inputs[k],
-               EACH * PIXELS * sizeof *grid);
+        memcpy(sheet_tile(&grid, 0, k * EACH), inputs[k],
+               EACH * PIXELS * sizeof *inputs[k]);
 
-    report *rep = report_open(&opt, 2, "Hidden layers of varying size");
     report_text(rep, "One hidden layer of h units, 784-h (ReLU) / h-784 "
                 "(Sigmoid), h = 64, 128, 256; Adam 1e-3, batch 64, MSE, %d "
                 "epochs on %zu %s training images; errors on %zu test images.",
-                epochs, ae_dataset_count(train), opt.data_name, n_test);
+                epochs, x.n_train, opt->data_name, n_test);
     double mse[MODELS], mse_noisy[MODELS], mse_random[MODELS];
     run runs[MODELS];
     for (int i = 0; i < MODELS; i++) {
         run *r = &runs[i];
-        run_start(r, names[i], one_hidden_ae(hidden[i], opt.seed), &opt);
-        run_fit(r, train, test, epochs);
+        ae_model *m = NULL;
+        check(model_one_hidden(&m, hidden[i], opt->seed), "building a model");
+        run_start(r, names[i], m, opt);
+        run_fit(r, x.train, x.test, epochs);
         measure_reconstruction(r->model, clean, clean, n_test, 1.0f, &mse[i],
                                NULL, NULL);
         measure_reconstruction(r->model, noisy, clean, n_test, 1.0f,
                                &mse_noisy[i], NULL, NULL);
         measure_reconstruction(r->model, random, random, NOISE_IMAGES, 1.0f,
                                &mse_random[i], NULL, NULL);
-        check(ae_model_reconstruct(r->model, grid, COLS,
-                                   grid + (size_t)(i + 1) * COLS * PIXELS),
-              "reconstructing");
-        write_dense_filters(out_path(&opt, cell("encoder_h%d.png", hidden[i])),
-                            r->model, 0, NULL, 64, 8);
-        write_dense_filters(out_path(&opt, cell("decoder_h%d.png", hidden[i])),
-                            r->model, 1, NULL, 64, 8);
+        sheet_reconstruct_row(&grid, i + 1, r->model, sheet_tile(&grid, 0, 0));
+        write_filter_pair(opt, r->model, cell("h%d", hidden[i]), NULL);
         printf("h = %3d: test MSE %.5f, noisy %s %.5f, uniform noise "
                "%.5f\n", hidden[i], mse[i], items, mse_noisy[i],
                mse_random[i]);
@@ -139,8 +133,7 @@ int main(int argc, char **argv)
                           : cell("only %d of the %d models' outputs are "
                                  "closer", cleaner, MODELS);
 
-    write_digits_png(out_path(&opt, "reconstructions.png"), grid, MODELS + 1,
-                     COLS, 0.0f, 1.0f);
+    sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     report_figure(rep, "reconstructions.png", cell(
         "Top row: three test %s, three images of uniform random noise, the "
         "three %s with Gaussian noise 0.3. Below: their reconstructions "
@@ -150,7 +143,7 @@ int main(int argc, char **argv)
         "than the test %s.", items, items,
         ordered ? "falls" : "does not fall steadily", items, denoised, items,
         noise_mse, noise_worse ? "every model" : "not every model", items));
-    plot_run_losses(out_path(&opt, "losses.png"), "Loss per epoch", "MSE",
+    plot_run_losses(out_path(opt, "losses.png"), "Loss per epoch", "MSE",
                     runs, MODELS);
     double final[MODELS]; /* the last point of each test curve */
     for (int i = 0; i < MODELS; i++)
@@ -171,15 +164,13 @@ int main(int argc, char **argv)
                            "the 784 x %d matrix), each stretched.",
                            hidden[i]));
     }
-    report_close(rep);
 
     for (int i = 0; i < MODELS; i++)
         run_free(&runs[i]);
-    free(grid);
+    sheet_free(&grid);
     free(random);
     free(noisy);
     free(clean);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
+    experiment_finish(&x);
     return 0;
 }

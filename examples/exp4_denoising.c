@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "models.h"
 #include "plot.h"
 #include "report.h"
 
@@ -31,16 +32,24 @@ static const float levels[LEVELS] = {0.3f, 0.5f, 0.8f, 0.9f};
 
 /* ---- Part 1: standard against denoising, across noise levels ---------- */
 
+/* The one-hidden-layer model of 256 units both parts use. */
+static ae_model *model_256(const options *opt)
+{
+    ae_model *m = NULL;
+    check(model_one_hidden(&m, 256, opt->seed), "building a model");
+    return m;
+}
+
 static void noise_sweep(const options *opt, const ae_dataset *train,
                         const ae_dataset *test, report *rep)
 {
     int epochs = epochs_for(opt, 5);
     size_t n = ae_dataset_count(test);
     float *clean = read_images(test, 0, n, NULL);
-    float *noisy = xmalloc(n * PIXELS * sizeof *noisy);
     /* Rows of each level's figure: clean, noisy, standard, denoising. */
-    float *grid = xmalloc(4 * SHOWN * PIXELS * sizeof *grid);
-    memcpy(grid, clean, SHOWN * PIXELS * sizeof *grid);
+    sheet grid;
+    sheet_init(&grid, 4, SHOWN, 28, 28);
+    sheet_set_row(&grid, 0, clean);
 
     report_text(rep, "Part 1. One hidden layer of 256 units (ReLU, Sigmoid "
                 "output), %d epochs on %zu %s training images: a standard "
@@ -52,7 +61,7 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
                 opt->data_name, n);
     run runs[LEVELS + 1];
     run *standard = &runs[0];
-    run_start(standard, "standard", one_hidden_ae(256, opt->seed), opt);
+    run_start(standard, "standard", model_256(opt), opt);
     run_fit(standard, train, test, epochs);
     write_dense_filters(out_path(opt, "encoder_standard.png"),
                         standard->model, 0, NULL, 64, 8);
@@ -65,21 +74,17 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
         run *r = &runs[k + 1];
         static char names[LEVELS][32];
         snprintf(names[k], sizeof names[k], "denoising f=%.1f", levels[k]);
-        run_start(r, names[k], one_hidden_ae(256, opt->seed), opt);
+        run_start(r, names[k], model_256(opt), opt);
         check(ae_trainer_set(r->trainer, AE_TRAIN_NOISE, AE_NOISE_GAUSSIAN),
               "setting the noise");
         check(ae_trainer_set(r->trainer, AE_TRAIN_NOISE_LEVEL, levels[k]),
               "setting the noise level");
         run_fit(r, train, test, epochs);
 
-        check(ae_corrupt(AE_NOISE_GAUSSIAN, levels[k], 0.0f, 1.0f,
-                         opt->seed + 100 + (unsigned)k, clean, noisy,
-                         n * PIXELS), "adding noise");
-        ae_metrics *mt = NULL;
-        check(ae_metrics_create(&mt, 1, 28, 28, 1.0f), "creating metrics");
-        check(ae_metrics_update(mt, clean, noisy, n), "measuring");
-        check(ae_metrics_value(mt, AE_METRIC_MSE, &mse_in[k]), "measuring");
-        ae_metrics_free(mt);
+        float *noisy = noisy_copy(clean, n * PIXELS, AE_NOISE_GAUSSIAN,
+                                  levels[k], 0.0f, 1.0f,
+                                  opt->seed + 100 + (unsigned)k);
+        mse_in[k] = images_mse(clean, noisy, n);
         measure_reconstruction(standard->model, noisy, clean, n, 1.0f,
                                &mse_std[k], NULL, NULL);
         measure_reconstruction(r->model, noisy, clean, n, 1.0f, &mse_dae[k],
@@ -88,16 +93,15 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
         printf("f = %.1f: noisy input MSE %.5f, standard AE %.5f, denoising "
                "AE %.5f\n", levels[k], mse_in[k], mse_std[k], mse_dae[k]);
 
-        memcpy(grid + SHOWN * PIXELS, noisy, SHOWN * PIXELS * sizeof *grid);
-        check(ae_model_reconstruct(standard->model, noisy, SHOWN,
-                                   grid + 2 * SHOWN * PIXELS), "denoising");
-        check(ae_model_reconstruct(r->model, noisy, SHOWN,
-                                   grid + 3 * SHOWN * PIXELS), "denoising");
-        write_digits_png(out_path(opt, cell("denoising_f%.1f.png", levels[k])),
-                         grid, 4, SHOWN, 0.0f, 1.0f);
+        sheet_set_row(&grid, 1, noisy);
+        sheet_reconstruct_row(&grid, 2, standard->model, noisy);
+        sheet_reconstruct_row(&grid, 3, r->model, noisy);
+        sheet_write(&grid, out_path(opt, cell("denoising_f%.1f.png",
+                                              levels[k])), 0.0f, 1.0f);
         write_dense_filters(out_path(opt, cell("encoder_f%.1f.png",
                                                levels[k])),
                             r->model, 0, NULL, 64, 8);
+        free(noisy);
     }
 
     report_table(rep, "MSE against the clean test images: of the noisy "
@@ -147,8 +151,7 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
                            "of pure noise.", levels[k]));
     for (int k = 0; k <= LEVELS; k++)
         run_free(&runs[k]);
-    free(grid);
-    free(noisy);
+    sheet_free(&grid);
     free(clean);
 }
 
@@ -168,22 +171,6 @@ static void measure_epoch(run *r, void *user)
                            &q->psnr[e], &q->ssim[e]);
     fprintf(stderr, "  validation PSNR %.2f dB, SSIM %.3f\n", q->psnr[e],
             q->ssim[e]);
-}
-
-static ae_model *deep_denoiser(unsigned long seed)
-{
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
-    const int enc[] = {256, 128, CODE}, dec[] = {128, 256, PIXELS};
-    for (int i = 0; i < 3; i++)
-        check(ae_model_add_dense(m, AE_ENCODER, enc[i],
-                                 i < 2 ? AE_ACT_RELU : AE_ACT_NONE),
-              "adding an encoder layer");
-    for (int i = 0; i < 3; i++)
-        check(ae_model_add_dense(m, AE_DECODER, dec[i],
-                                 i < 2 ? AE_ACT_RELU : AE_ACT_TANH),
-              "adding a decoder layer");
-    return m;
 }
 
 /* Pearson correlation between the columns of codes (n x d) into corr
@@ -257,9 +244,8 @@ static void quality_variant(const options *opt, const ae_dataset *full,
     size_t n = ae_dataset_count(val);
     uint8_t *labels = NULL;
     float *clean = read_images(val, 0, n, &labels);
-    float *noisy = xmalloc(n * PIXELS * sizeof *noisy);
-    check(ae_corrupt(AE_NOISE_GAUSSIAN, 0.3f, -1.0f, 1.0f, opt->seed + 200,
-                     clean, noisy, n * PIXELS), "adding noise");
+    float *noisy = noisy_copy(clean, n * PIXELS, AE_NOISE_GAUSSIAN, 0.3f,
+                              -1.0f, 1.0f, opt->seed + 200);
     report_text(rep, "Part 2. Pixels in [-1, 1], noise 0.3 N(0,1) clipped to "
                 "[-1, 1]; 784-256-128-64 (ReLU, linear code) / "
                 "64-128-256-784 (ReLU, Tanh output), Adam 1e-3, batch 128, "
@@ -270,7 +256,9 @@ static void quality_variant(const options *opt, const ae_dataset *full,
     quality q = {noisy, clean, n, xmalloc((size_t)epochs * sizeof(double)),
                  xmalloc((size_t)epochs * sizeof(double))};
     run r;
-    run_start(&r, "deep denoiser", deep_denoiser(opt->seed), opt);
+    ae_model *model = NULL;
+    check(model_exp4_deep_denoiser(&model, opt->seed), "building the model");
+    run_start(&r, "deep denoiser", model, opt);
     check(ae_trainer_set(r.trainer, AE_TRAIN_BATCH_SIZE, 128), "batch size");
     check(ae_trainer_set(r.trainer, AE_TRAIN_NOISE, AE_NOISE_GAUSSIAN),
           "setting the noise");
@@ -315,13 +303,12 @@ static void quality_variant(const options *opt, const ae_dataset *full,
                   "of the denoised validation images, per epoch.");
 
     /* Rows: clean, noisy, denoised validation images, in [-1, 1]. */
-    float *grid = xmalloc(3 * SHOWN * PIXELS * sizeof *grid);
-    memcpy(grid, clean, SHOWN * PIXELS * sizeof *grid);
-    memcpy(grid + SHOWN * PIXELS, noisy, SHOWN * PIXELS * sizeof *grid);
-    check(ae_model_reconstruct(r.model, noisy, SHOWN,
-                               grid + 2 * SHOWN * PIXELS), "denoising");
-    write_digits_png(out_path(opt, "variant_denoising.png"), grid, 3, SHOWN,
-                     -1.0f, 1.0f);
+    sheet grid;
+    sheet_init(&grid, 3, SHOWN, 28, 28);
+    sheet_set_row(&grid, 0, clean);
+    sheet_set_row(&grid, 1, noisy);
+    sheet_reconstruct_row(&grid, 2, r.model, noisy);
+    sheet_write(&grid, out_path(opt, "variant_denoising.png"), -1.0f, 1.0f);
     report_figure(rep, "variant_denoising.png", "Rows: clean validation "
                   "images, with noise 0.3, denoised.");
 
@@ -382,7 +369,7 @@ static void quality_variant(const options *opt, const ae_dataset *full,
     free(map);
     free(corr);
     free(codes);
-    free(grid);
+    sheet_free(&grid);
     free(q.psnr);
     free(q.ssim);
     run_free(&r);
@@ -395,17 +382,11 @@ static void quality_variant(const options *opt, const ae_dataset *full,
 
 int main(int argc, char **argv)
 {
-    options opt;
-    parse_options(argc, argv, "out/exp4", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    printf("Experiment 4 on %s (%zu training, %zu test images)\n",
-           opt.data_name, ae_dataset_count(train), ae_dataset_count(test));
-    report *rep = report_open(&opt, 4, "Denoising autoencoders");
-    noise_sweep(&opt, train, test, rep);
-    quality_variant(&opt, train, rep);
-    report_close(rep);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
+    experiment x;
+    experiment_start(&x, argc, argv, 4, "Denoising autoencoders");
+    experiment_banner(&x, 0, NULL); /* each part has its own epochs */
+    noise_sweep(&x.opt, x.train, x.test, x.rep);
+    quality_variant(&x.opt, x.train, x.rep);
+    experiment_finish(&x);
     return 0;
 }

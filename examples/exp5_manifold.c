@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "models.h"
 #include "plot.h"
 #include "report.h"
 
@@ -35,18 +36,6 @@ static const char *const kinds[KINDS] = {
     "decoded code + s R N(0,1)"};
 static const char *const tags[KINDS] = {"input", "reconstruction", "code",
                                         "scaled_code"};
-
-static ae_model *small_code_ae(unsigned long seed)
-{
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
-    check(ae_model_add_dense(m, AE_ENCODER, 64, AE_ACT_RELU), "encoder");
-    check(ae_model_add_dense(m, AE_ENCODER, CODE, AE_ACT_RELU), "encoder");
-    check(ae_model_add_dense(m, AE_DECODER, 64, AE_ACT_RELU), "decoder");
-    check(ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID),
-          "decoder");
-    return m;
-}
 
 /* Index of the reference image nearest to q (mean squared difference),
  * and that distance. */
@@ -70,26 +59,26 @@ static size_t nearest(const float *ref, size_t n, const float *q,
 
 int main(int argc, char **argv)
 {
-    options opt;
-    parse_options(argc, argv, "out/exp5", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    int epochs = epochs_for(&opt, 10);
-    size_t n_ref = ae_dataset_count(train) < REFERENCE
-                       ? ae_dataset_count(train) : REFERENCE;
-    size_t probes = opt.quick ? 20 : PROBES;
-    printf("Experiment 5 on %s (%zu training, %zu test images, %d epochs)\n",
-           opt.data_name, ae_dataset_count(train), ae_dataset_count(test),
-           epochs);
-    const char *item = item_word(&opt, 0), *items = item_word(&opt, 1);
+    experiment ex;
+    experiment_start(&ex, argc, argv, 5, "Manifold learning: input noise "
+                     "against code noise");
+    const options *opt = &ex.opt;
+    report *rep = ex.rep;
+    int epochs = epochs_for(opt, 10);
+    size_t n_ref = ex.n_train < REFERENCE ? ex.n_train : REFERENCE;
+    size_t probes = opt->quick ? 20 : PROBES;
+    experiment_banner(&ex, epochs, NULL);
+    const char *item = item_word(opt, 0), *items = item_word(opt, 1);
 
     run r;
-    run_start(&r, "784-64-8", small_code_ae(opt.seed), &opt);
-    run_fit(&r, train, test, epochs);
+    ae_model *m = NULL;
+    check(model_exp5_small_code(&m, opt->seed), "building the model");
+    run_start(&r, "784-64-8", m, opt);
+    run_fit(&r, ex.train, ex.test, epochs);
 
     uint8_t *ref_labels = NULL, *labels = NULL;
-    float *ref = read_images(train, 0, n_ref, &ref_labels);
-    float *x = read_images(test, 0, probes, &labels);
+    float *ref = read_images(ex.train, 0, n_ref, &ref_labels);
+    float *x = read_images(ex.test, 0, probes, &labels);
     float *codes = xmalloc(probes * CODE * sizeof *codes);
     check(ae_model_encode(r.model, x, probes, codes), "encoding");
     double spread = 0; /* R, the codes' typical size */
@@ -109,18 +98,19 @@ int main(int argc, char **argv)
     /* Figure: for each shown digit, one row per kind, one column per
      * level after a first column without noise. */
     enum { COLS = LEVELS + 1 };
-    float *grid = xmalloc(SHOWN * KINDS * COLS * PIXELS * sizeof *grid);
+    sheet grid;
+    sheet_init(&grid, SHOWN * KINDS, COLS, 28, 28);
     float clean_out[SHOWN * PIXELS];
     check(ae_model_reconstruct(r.model, x, SHOWN, clean_out), "reconstructing");
     for (int d = 0; d < SHOWN; d++)
         for (int k = 0; k < KINDS; k++)
-            memcpy(grid + ((size_t)(d * KINDS + k) * COLS) * PIXELS,
+            memcpy(sheet_tile(&grid, d * KINDS + k, 0),
                    (k == 0 ? x : clean_out) + (size_t)d * PIXELS,
-                   PIXELS * sizeof *grid);
+                   PIXELS * sizeof *x);
     for (int l = 0; l < LEVELS; l++) {
         level[l] = 0.1 * (l + 1);
         float s = (float)level[l];
-        check(ae_corrupt(AE_NOISE_GAUSSIAN, s, 0.0f, 1.0f, opt.seed + l, x,
+        check(ae_corrupt(AE_NOISE_GAUSSIAN, s, 0.0f, 1.0f, opt->seed + l, x,
                          out[0], probes * PIXELS), "adding input noise");
         check(ae_model_reconstruct(r.model, out[0], probes, out[1]),
               "reconstructing");
@@ -129,17 +119,13 @@ int main(int argc, char **argv)
         for (int k = 2; k < KINDS; k++) {
             float level_k = k == 2 ? s : s * (float)spread;
             check(ae_corrupt(AE_NOISE_GAUSSIAN, level_k, -FLT_MAX, FLT_MAX,
-                             opt.seed + 100 + l, codes, noisy_code,
+                             opt->seed + 100 + l, codes, noisy_code,
                              probes * CODE), "adding code noise");
             check(ae_model_decode(r.model, noisy_code, probes, out[k]),
                   "decoding");
         }
         for (int k = 0; k < KINDS; k++) {
-            ae_metrics *mt = NULL;
-            check(ae_metrics_create(&mt, 1, 28, 28, 1.0f), "metrics");
-            check(ae_metrics_update(mt, x, out[k], probes), "measuring");
-            check(ae_metrics_value(mt, AE_METRIC_MSE, &mse[k][l]), "MSE");
-            ae_metrics_free(mt);
+            mse[k][l] = images_mse(x, out[k], probes);
             near[k][l] = same[k][l] = 0;
             for (size_t i = 0; i < probes; i++) {
                 double dist;
@@ -148,9 +134,8 @@ int main(int argc, char **argv)
                 same[k][l] += (ref_labels[j] == labels[i]) / (double)probes;
             }
             for (int d = 0; d < SHOWN; d++)
-                memcpy(grid + ((size_t)(d * KINDS + k) * COLS + 1 + l) *
-                                  PIXELS,
-                       out[k] + (size_t)d * PIXELS, PIXELS * sizeof *grid);
+                memcpy(sheet_tile(&grid, d * KINDS + k, 1 + l),
+                       out[k] + (size_t)d * PIXELS, PIXELS * sizeof *x);
         }
         printf("s = %.1f: to nearest training %s %.4f / %.4f / %.4f / "
                "%.4f, same label %.0f%% / %.0f%% / %.0f%% / %.0f%% (input / "
@@ -159,8 +144,6 @@ int main(int argc, char **argv)
                100 * same[1][l], 100 * same[2][l], 100 * same[3][l]);
     }
 
-    report *rep = report_open(&opt, 5, "Manifold learning: input noise "
-                              "against code noise");
     report_text(rep, "Autoencoder 784-64-8 (ReLU, ReLU code) / 8-64-784 "
                 "(ReLU, Sigmoid), Adam 1e-3, batch 64, MSE, %d epochs on %zu "
                 "%s training images (test MSE %.5f). Gaussian noise of level "
@@ -170,12 +153,11 @@ int main(int argc, char **argv)
                 "code noise of level s <= 1 is small next to them; the last "
                 "kind scales it by R. Each result is matched to the nearest "
                 "of %zu training images; the numbers are averages over %zu "
-                "test %s.", epochs, ae_dataset_count(train), opt.data_name,
+                "test %s.", epochs, ex.n_train, opt->data_name,
                 r.val_loss[r.epochs - 1], spread, n_ref, probes, items);
     report_value(rep, "test_mse", r.val_loss[r.epochs - 1]);
     report_value(rep, "code_rms", spread);
-    write_digits_png(out_path(&opt, "input_vs_code_noise.png"), grid,
-                     SHOWN * KINDS, COLS, 0.0f, 1.0f);
+    sheet_write(&grid, out_path(opt, "input_vs_code_noise.png"), 0.0f, 1.0f);
     /* The caption quotes, for each row kind, how often the result still
      * has the original's label at the lowest and the highest level. */
     int last = LEVELS - 1;
@@ -261,11 +243,11 @@ int main(int argc, char **argv)
         same_s[k] = (plot_series){kinds[k], level, same_pc[k], LEVELS};
         near_s[k] = (plot_series){kinds[k], level, near[k], LEVELS};
     }
-    if (plot_lines(out_path(&opt, "distance_to_digits.png"),
+    if (plot_lines(out_path(opt, "distance_to_digits.png"),
                    cell("Distance to the nearest training %s", item),
                    "noise level s", "mean squared distance", near_s,
                    KINDS) != 0 ||
-        plot_lines(out_path(&opt, "same_digit.png"),
+        plot_lines(out_path(opt, "same_digit.png"),
                    "Same label as the original?", "noise level s",
                    "nearest training image agrees (%)", same_s, KINDS) != 0)
         return 1;
@@ -283,15 +265,14 @@ int main(int argc, char **argv)
     report_figure(rep, "same_digit.png", "Share of results whose nearest "
                   "training image has the original's label, per noise "
                   "level.");
-    plot_run_losses(out_path(&opt, "losses.png"), "Loss per epoch", "MSE", &r,
+    plot_run_losses(out_path(opt, "losses.png"), "Loss per epoch", "MSE", &r,
                     1);
     report_figure(rep, "losses.png", "Training and test loss per epoch of the "
                   "784-64-8 autoencoder.");
-    report_close(rep);
 
     for (int k = 0; k < KINDS; k++)
         free(out[k]);
-    free(grid);
+    sheet_free(&grid);
     free(noisy_code);
     free(codes);
     free(x);
@@ -299,7 +280,6 @@ int main(int argc, char **argv)
     free(ref);
     free(ref_labels);
     run_free(&r);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
+    experiment_finish(&ex);
     return 0;
 }

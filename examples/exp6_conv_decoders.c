@@ -13,49 +13,13 @@
 #include <string.h>
 
 #include "common.h"
+#include "models.h"
 #include "report.h"
 
 enum { SHOWN = 10, PIXELS = 28 * 28 };
 
-typedef enum { UNPOOL, DECONV, BOTH } decoder_kind;
+/* Indexed by conv_decoder (models.h). */
 static const char *const names[] = {"unpool", "deconv", "both"};
-
-/* Encoder layers 1, 3 and 5 are the pooling layers the unpooling layers
- * pair with. */
-static ae_model *build(decoder_kind kind, unsigned long seed)
-{
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, 28, 28, seed), "creating the model");
-    const int widths[] = {8, 16, 16};
-    for (int i = 0; i < 3; i++) {
-        check(ae_model_add_conv2d(m, AE_ENCODER, widths[i], 3, 1, 1,
-                                  AE_ACT_RELU), "adding a convolution");
-        check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "adding a pool");
-    }
-    const int sides[] = {7, 14, 28}, pools[] = {5, 3, 1}, outs[] = {16, 8, 1};
-    for (int i = 0; i < 3; i++) {
-        ae_activation act = i < 2 ? AE_ACT_RELU : AE_ACT_SIGMOID;
-        if (kind == DECONV) {
-            /* 3->7: k3 s2; 7->14 and 14->28: k4 s2 p1 */
-            int k = i == 0 ? 3 : 4, pad = i == 0 ? 0 : 1;
-            check(ae_model_add_conv_transpose2d(m, AE_DECODER, outs[i], k, 2,
-                                                pad, 0, act),
-                  "adding a transposed convolution");
-            continue;
-        }
-        check(ae_model_add_maxunpool2d(m, AE_DECODER, (size_t)pools[i],
-                                       sides[i], sides[i]),
-              "adding an unpooling layer");
-        if (kind == UNPOOL)
-            check(ae_model_add_conv2d(m, AE_DECODER, outs[i], 3, 1, 1, act),
-                  "adding a convolution");
-        else
-            check(ae_model_add_conv_transpose2d(m, AE_DECODER, outs[i], 3, 1,
-                                                1, 0, act),
-                  "adding a transposed convolution");
-    }
-    return m;
-}
 
 /* The first convolution or transposed convolution of m's decoder. */
 static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
@@ -116,24 +80,19 @@ static double blank_mse(const ae_dataset *ds)
 {
     size_t n = ae_dataset_count(ds);
     float *x = read_images(ds, 0, n, NULL);
-    double s = 0;
-    for (size_t i = 0; i < n * PIXELS; i++)
-        s += (double)x[i] * x[i];
+    double mse = mean_squared_difference(x, NULL, n * PIXELS);
     free(x);
-    return s / (double)(n * PIXELS);
+    return mse;
 }
 
 int main(int argc, char **argv)
 {
-    options opt;
-    parse_options(argc, argv, "out/exp6", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    int epochs = epochs_for(&opt, 5);
-    printf("Experiment 6 on %s (%zu training, %zu test images, %d epochs)\n",
-           opt.data_name, ae_dataset_count(train), ae_dataset_count(test),
-           epochs);
-    report *rep = report_open(&opt, 6, "Three convolutional decoders");
+    experiment x;
+    experiment_start(&x, argc, argv, 6, "Three convolutional decoders");
+    const options *opt = &x.opt;
+    report *rep = x.rep;
+    int epochs = epochs_for(opt, 5);
+    experiment_banner(&x, epochs, NULL);
     report_text(rep, "One convolutional encoder (conv 1->8, 8->16, 16->16, "
                 "3x3, ReLU, each followed by a 2x2 max-pool: a 16x3x3 code) "
                 "with three decoders: unpool (max-unpooling at the encoder's "
@@ -141,13 +100,14 @@ int main(int argc, char **argv)
                 "(transposed convolutions of stride 2) and both (unpooling, "
                 "then a stride-1 transposed convolution). Adam 1e-3, batch "
                 "64, MSE, %d epochs on %zu training images; losses on %zu "
-                "test images.", epochs, ae_dataset_count(train),
-                ae_dataset_count(test));
+                "test images.", epochs, x.n_train, x.n_test);
 
-    float *grid = malloc(4 * SHOWN * PIXELS * sizeof *grid);
-    if (grid == NULL)
-        check(AE_ERR_NO_MEMORY, "allocating the figure");
-    check(ae_dataset_batch(test, 0, SHOWN, grid, NULL), "reading images");
+    /* Rows: ten test images, then each decoder's reconstructions. */
+    sheet grid;
+    sheet_init(&grid, 4, SHOWN, 28, 28);
+    const float *shown = sheet_tile(&grid, 0, 0);
+    check(ae_dataset_batch(x.test, 0, SHOWN, sheet_tile(&grid, 0, 0), NULL),
+          "reading images");
     double loss[3];
     size_t params[3];
     int collapsed[3];
@@ -157,35 +117,35 @@ int main(int argc, char **argv)
     enum { MAPS = 8, SIDE = 7 };
     float *maps = xmalloc(3 * MAPS * SIDE * SIDE * sizeof *maps);
     float *all_maps = NULL;
-    for (int k = UNPOOL; k <= BOTH; k++) {
-        run_start(&runs[k], names[k], build((decoder_kind)k, opt.seed), &opt);
-        run_fit(&runs[k], train, test, epochs);
-        ae_model *m = runs[k].model;
-        check(ae_trainer_evaluate(runs[k].trainer, test, &loss[k]),
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++) {
+        ae_model *m = NULL;
+        check(model_exp6_conv(&m, (conv_decoder)k, opt->seed),
+              "building a model");
+        run_start(&runs[k], names[k], m, opt);
+        run_fit(&runs[k], x.train, x.test, epochs);
+        check(ae_trainer_evaluate(runs[k].trainer, x.test, &loss[k]),
               "evaluating");
         /* Encode and decode together, so the unpooling layers use the
          * positions recorded for these very images. */
-        check(ae_model_reconstruct(m, grid, SHOWN,
-                                   grid + (size_t)(k + 1) * SHOWN * PIXELS),
-              "reconstructing");
+        sheet_reconstruct_row(&grid, k + 1, m, shown);
         params[k] = ae_model_param_count(m);
         ae_layer *l = NULL;
         size_t index = first_decoder_conv(m, &l);
-        write_decoder_filters(out_path(&opt, cell("filters_%s.png", names[k])),
+        write_decoder_filters(out_path(opt, cell("filters_%s.png", names[k])),
                               l);
         if (all_maps == NULL)
             all_maps = xmalloc(ae_layer_output_size(l) * sizeof *all_maps);
-        check(ae_model_activations(m, index, grid, 1, all_maps),
+        check(ae_model_activations(m, index, shown, 1, all_maps),
               "computing feature maps");
         memcpy(maps + (size_t)k * MAPS * SIDE * SIDE, all_maps,
                MAPS * SIDE * SIDE * sizeof *maps);
         printf("%-7s decoder: %zu parameters, test MSE %.5f\n", names[k],
                params[k], loss[k]);
     }
-    double blank = blank_mse(test);
+    double blank = blank_mse(x.test);
     printf("an all-black picture: test MSE %.5f\n", blank);
-    for (int k = UNPOOL; k <= BOTH; k++)
-        collapsed[k] = !opt.quick && loss[k] > 0.9 * blank;
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
+        collapsed[k] = !opt->quick && loss[k] > 0.9 * blank;
     int best = 0;
     for (int k = 1; k < 3; k++)
         best = loss[k] < loss[best] ? k : best;
@@ -194,7 +154,7 @@ int main(int argc, char **argv)
     const char *headers[] = {"decoder", "parameters", "final training loss",
                              "test MSE"};
     report_table(rep, "The three decoders after training", 4, headers);
-    for (int k = UNPOOL; k <= BOTH; k++) {
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++) {
         report_row(rep, (const char *[]){
                             names[k], cell("%zu", params[k]),
                             cell("%.5f", runs[k].train_loss[epochs - 1]),
@@ -203,7 +163,7 @@ int main(int argc, char **argv)
         report_value(rep, cell("%s_test_mse", names[k]), loss[k]);
         report_value(rep, cell("%s_collapsed", names[k]), collapsed[k]);
     }
-    for (int k = UNPOOL; k <= BOTH; k++) {
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++) {
         if (collapsed[k])
             report_text(rep, "The %s decoder's training collapsed: its "
                         "test MSE %.5f is about that of drawing an all-black "
@@ -218,28 +178,27 @@ int main(int argc, char **argv)
                 "original notebook found \"both\" best.", names[best],
                 loss[best]);
 
-    write_digits_png(out_path(&opt, "reconstructions.png"), grid, 4, SHOWN,
-                     0.0f, 1.0f);
+    sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     report_figure(rep, "reconstructions.png",
                   "Top row: ten test images; then their reconstructions by "
                   "the unpool, deconv and both decoders, one row each.");
-    plot_run_losses(out_path(&opt, "losses.png"),
+    plot_run_losses(out_path(opt, "losses.png"),
                     "Three decoders: loss per epoch", "loss (MSE)", runs, 3);
     report_figure(rep, "losses.png", "Training loss and test loss per epoch "
                   "of the three decoders: the lowest test curve is the best "
                   "decoder.");
-    for (int k = UNPOOL; k <= BOTH; k++)
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
         report_figure(rep, cell("filters_%s.png", names[k]), cell(
             "The %s decoder's first %s (16 -> 16 channels, 3x3): row o holds "
             "the 16 kernels that make output channel o from the 16 input "
             "channels, each stretched to its own range (darkest to "
             "lightest gray) in a black frame.", names[k],
-            k == UNPOOL ? "convolution, after the first unpooling"
-                        : k == DECONV ? "transposed convolution (stride 2, "
-                                        "3x3 code to 7x7)"
-                                      : "transposed convolution (stride 1), "
-                                        "after the first unpooling"));
-    check(ae_image_grid_write_png(out_path(&opt, "feature_maps.png"), maps,
+            k == CONV_UNPOOL ? "convolution, after the first unpooling"
+            : k == CONV_DECONV ? "transposed convolution (stride 2, 3x3 code "
+                                 "to 7x7)"
+                               : "transposed convolution (stride 1), after "
+                                 "the first unpooling"));
+    check(ae_image_grid_write_png(out_path(opt, "feature_maps.png"), maps,
                                   3 * MAPS, MAPS, 1, SIDE, SIDE, 0.0f, 0.0f,
                                   8), "writing the feature maps");
     report_figure(rep, "feature_maps.png", cell(
@@ -247,15 +206,13 @@ int main(int argc, char **argv)
         "above): channels 0 to 7 of the 7x7 output of the first decoder "
         "layer with weights, one row per decoder (unpool, deconv, both), "
         "each map stretched to its own range (an all-zero map, a channel the "
-        "ReLU switched off, is mid-gray).", item_word(&opt, 0)));
-    report_close(rep);
+        "ReLU switched off, is mid-gray).", item_word(opt, 0)));
 
     free(all_maps);
     free(maps);
-    for (int k = UNPOOL; k <= BOTH; k++)
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
         run_free(&runs[k]);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
-    free(grid);
+    sheet_free(&grid);
+    experiment_finish(&x);
     return 0;
 }

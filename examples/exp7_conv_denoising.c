@@ -3,40 +3,32 @@
  * conv 1->32 (3x3, same) ReLU, max-pool 2; conv 32->64 ReLU, max-pool 2
  * (64x7x7); conv 64->64 ReLU, upsample x2; conv 64->32 ReLU, upsample x2;
  * conv 32->1 Sigmoid: 74,497 parameters.  Trained with binary
- * cross-entropy on inputs corrupted by Gaussian noise (factor 0.5, clipped
- * to [0, 1]) against the clean images; then the same with salt-and-pepper
- * noise.  Then the Gaussian model once more on a second dataset read from
- * a folder of PNG images (one subfolder per class), split 80/20 into
- * training and validation images: the folder given with --png-data DIR,
- * else one this program writes from 2,000 IDX test images. */
-#include <errno.h>
+ * cross-entropy on inputs corrupted by Gaussian noise (x + f N(0,1),
+ * clipped to [0, 1]) against the clean images, one model for each of the
+ * Keras sheet's two factors, f = 0.1 and 0.5; then the same with
+ * salt-and-pepper noise.  Then the f = 0.5 model once more on a second
+ * dataset read from a folder of PNG images (one subfolder per class),
+ * split 80/20 into training and validation images: the folder given with
+ * --png-data DIR, else one this program writes from 2,000 IDX test
+ * images. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common.h"
+#include "models.h"
 #include "report.h"
 
 enum { SHOWN = 10, PIXELS = 28 * 28 };
 
 enum { PNG_IMAGES = 2000 };
 
-/* For images of h x w pixels (both multiples of 4). */
-static ae_model *build(int h, int w, unsigned long seed)
+/* The images of ds with `noise` of `level` (clipped to [0, 1]), drawn as
+ * every model here is tested: from the seed after opt->seed. */
+static float *noisy_images(const options *opt, const float *clean,
+                           const ae_dataset *ds, ae_noise noise, float level)
 {
-    ae_model *m = NULL;
-    check(ae_model_create(&m, 1, h, w, seed), "creating the model");
-    check(ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU), "conv");
-    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    check(ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU), "conv");
-    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "pool");
-    check(ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU), "conv");
-    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "upsample");
-    check(ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU), "conv");
-    check(ae_model_add_upsample2d(m, AE_DECODER, 2), "upsample");
-    check(ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID),
-          "conv");
-    return m;
+    return noisy_copy(clean, ae_dataset_count(ds) * ae_dataset_image_size(ds),
+                      noise, level, 0.0f, 1.0f, opt->seed + 1);
 }
 
 /* Train one model on inputs with `noise` (r->name names it), then write
@@ -48,8 +40,9 @@ static double train_denoiser(const options *opt, run *r, ae_dataset *train,
 {
     int h, w;
     check(ae_dataset_shape(train, NULL, &h, &w), "reading the image size");
-    const size_t pixels = (size_t)h * w;
-    run_start(r, r->name, build(h, w, opt->seed), opt);
+    ae_model *m = NULL;
+    check(model_exp7_conv_denoiser(&m, h, w, opt->seed), "building the model");
+    run_start(r, r->name, m, opt);
     check(ae_trainer_set(r->trainer, AE_TRAIN_LOSS, AE_LOSS_BCE), "the loss");
     check(ae_trainer_set(r->trainer, AE_TRAIN_BATCH_SIZE, 128), "the batch");
     check(ae_trainer_set(r->trainer, AE_TRAIN_NOISE, noise), "the noise");
@@ -58,26 +51,47 @@ static double train_denoiser(const options *opt, run *r, ae_dataset *train,
 
     size_t n = ae_dataset_count(test);
     float *clean = read_images(test, 0, n, NULL);
-    float *noisy = xmalloc(n * pixels * sizeof *noisy);
-    check(ae_corrupt(noise, level, 0.0f, 1.0f, opt->seed + 1, clean, noisy,
-                     n * pixels), "adding noise");
+    float *noisy = noisy_images(opt, clean, test, noise, level);
     double mse;
     measure_reconstruction(r->model, noisy, clean, n, 1.0f, &mse, NULL, NULL);
 
-    float *rows = xmalloc(3 * SHOWN * pixels * sizeof *rows);
-    memcpy(rows, noisy, SHOWN * pixels * sizeof *rows);
-    check(ae_model_reconstruct(r->model, noisy, SHOWN, rows + SHOWN * pixels),
-          "denoising");
-    memcpy(rows + 2 * SHOWN * pixels, clean, SHOWN * pixels * sizeof *rows);
-    check(ae_image_grid_write_png(out_path(opt, cell("denoising_%s.png",
-                                                     r->name)),
-                                  rows, 3 * SHOWN, SHOWN, 1, h, w, 0.0f, 1.0f,
-                                  2), "writing a picture");
+    sheet rows;
+    sheet_init(&rows, 3, SHOWN, h, w);
+    sheet_set_row(&rows, 0, noisy);
+    sheet_reconstruct_row(&rows, 1, r->model, noisy);
+    sheet_set_row(&rows, 2, clean);
+    sheet_write(&rows, out_path(opt, cell("denoising_%s.png", r->name)), 0.0f,
+                1.0f);
     printf("%s: denoised held-out MSE %.5f\n", r->name, mse);
-    free(rows);
+    sheet_free(&rows);
     free(noisy);
     free(clean);
     return mse;
+}
+
+/* The Keras sheet's first figure: three test images (rows), each clean
+ * and with Gaussian noise 0.1 and 0.5 as the models see them (columns). */
+static void write_noise_levels(const options *opt, const ae_dataset *test,
+                               const char *file)
+{
+    enum { IMAGES = 3 };
+    size_t n = ae_dataset_count(test);
+    float *clean = read_images(test, 0, n, NULL);
+    float *low = noisy_images(opt, clean, test, AE_NOISE_GAUSSIAN, 0.1f);
+    float *high = noisy_images(opt, clean, test, AE_NOISE_GAUSSIAN, 0.5f);
+    sheet s;
+    sheet_init(&s, IMAGES, 3, 28, 28);
+    for (int i = 0; i < IMAGES; i++) {
+        const float *column[3] = {clean, low, high};
+        for (int c = 0; c < 3; c++)
+            memcpy(sheet_tile(&s, i, c), column[c] + (size_t)i * PIXELS,
+                   PIXELS * sizeof *clean);
+    }
+    sheet_write(&s, out_path(opt, file), 0.0f, 1.0f);
+    sheet_free(&s);
+    free(high);
+    free(low);
+    free(clean);
 }
 
 /* This program's own option, --png-data DIR: taken out of argv (so that
@@ -95,14 +109,6 @@ static const char *take_png_option(int *argc, char **argv)
     *argc = kept;
     argv[kept] = NULL;
     return dir;
-}
-
-static void make_dir(const char *path)
-{
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
 }
 
 /* A folder as ae_dataset_load_png_folder reads it: the first `count`
@@ -134,52 +140,65 @@ static void write_png_folder(const options *opt, const ae_dataset *ds,
 
 int main(int argc, char **argv)
 {
-    options opt;
     const char *png_dir = take_png_option(&argc, argv);
-    parse_options(argc, argv, "out/exp7", &opt);
-    ae_dataset *train = load_split(&opt, "train", 2000);
-    ae_dataset *test = load_split(&opt, "t10k", 500);
-    int epochs = epochs_for(&opt, 10);
-    ae_model *probe = build(28, 28, opt.seed);
+    experiment x;
+    experiment_start(&x, argc, argv, 7,
+                     "A convolutional denoising autoencoder");
+    const options *opt = &x.opt;
+    report *rep = x.rep;
+    int epochs = epochs_for(opt, 10);
+    ae_model *probe = NULL;
+    check(model_exp7_conv_denoiser(&probe, 28, 28, opt->seed),
+          "building the model");
     size_t params = ae_model_param_count(probe);
     ae_model_free(probe);
-    printf("Experiment 7 on %s (%zu training, %zu test images, %d epochs); "
-           "model of %zu parameters\n", opt.data_name,
-           ae_dataset_count(train), ae_dataset_count(test), epochs, params);
-    report *rep = report_open(&opt, 7, "A convolutional denoising autoencoder");
+    experiment_banner(&x, epochs, cell("; model of %zu parameters", params));
     report_text(rep, "conv 1->32 (3x3) ReLU, max-pool; conv 32->64 ReLU, "
                 "max-pool; conv 64->64 ReLU, upsample x2; conv 64->32 ReLU, "
                 "upsample x2; conv 32->1 Sigmoid: %zu parameters. Trained "
                 "with binary cross-entropy (Adam 1e-3, batch 128, %d epochs "
                 "on %zu training images) to map corrupted images to clean "
-                "ones: once with Gaussian noise (x + 0.5 N(0,1), clipped to "
-                "[0, 1]), once with salt-and-pepper noise (20%% of the "
+                "ones: with Gaussian noise (x + f N(0,1), clipped to [0, 1]) "
+                "of the Keras sheet's two factors, f = 0.1 and 0.5, one "
+                "model each; and with salt-and-pepper noise (20%% of the "
                 "pixels set to 0 or 1).", params, epochs,
-                ae_dataset_count(train));
+                x.n_train);
 
-    struct { const char *name, *what; ae_noise noise; float level; }
-    kinds[] = {{"gaussian", "Gaussian noise 0.5", AE_NOISE_GAUSSIAN, 0.5f},
-               {"salt_pepper", "salt-and-pepper noise 0.2",
-                AE_NOISE_SALT_PEPPER, 0.2f}};
-    run runs[3];
-    double mse[3];
-    for (int k = 0; k < 2; k++) {
+    /* The run names name the figures and model files ("gaussian" is the
+     * factor 0.5), the labels the loss curves, the keys the results. */
+    enum { KINDS = 3, PNG = KINDS };
+    struct {
+        const char *name, *label, *key, *what;
+        ae_noise noise;
+        float level;
+    } kinds[KINDS] = {
+        {"gaussian_0.1", "Gaussian 0.1", "gaussian", "Gaussian noise 0.1",
+         AE_NOISE_GAUSSIAN, 0.1f},
+        {"gaussian", "Gaussian 0.5", "gaussian", "Gaussian noise 0.5",
+         AE_NOISE_GAUSSIAN, 0.5f},
+        {"salt_pepper", "salt-and-pepper 0.2", "salt_pepper",
+         "salt-and-pepper noise 0.2", AE_NOISE_SALT_PEPPER, 0.2f}};
+    run runs[KINDS + 1];
+    double mse[KINDS + 1];
+    for (int k = 0; k < KINDS; k++) {
         runs[k].name = kinds[k].name;
-        mse[k] = train_denoiser(&opt, &runs[k], train, test, kinds[k].noise,
-                                kinds[k].level, epochs);
+        mse[k] = train_denoiser(opt, &runs[k], x.train, x.test,
+                                kinds[k].noise, kinds[k].level, epochs);
+        runs[k].label = kinds[k].label;
     }
+    write_noise_levels(opt, x.test, "noise_levels.png");
 
     /* The second dataset: a folder of PNG images, split 80/20. */
     int generated = png_dir == NULL;
     if (generated) {
-        ae_dataset *idx = load_split(&opt, "t10k", PNG_IMAGES);
-        png_dir = out_path(&opt, "png_folder");
-        write_png_folder(&opt, idx, PNG_IMAGES, png_dir);
+        ae_dataset *idx = load_split(opt, "t10k", PNG_IMAGES);
+        png_dir = out_path(opt, "png_folder");
+        write_png_folder(opt, idx, PNG_IMAGES, png_dir);
         ae_dataset_free(idx);
     }
     ae_dataset *folder = NULL, *png_train = NULL, *png_val = NULL;
     check(ae_dataset_load_png_folder(&folder, png_dir), "loading PNG images");
-    check(ae_dataset_split(folder, 0.8, opt.seed, &png_train, &png_val),
+    check(ae_dataset_split(folder, 0.8, opt->seed, &png_train, &png_val),
           "splitting the PNG images");
     size_t n_classes = ae_dataset_class_count(folder);
     const char *first_class = NULL, *last_class = NULL;
@@ -189,34 +208,35 @@ int main(int argc, char **argv)
     printf("PNG folder %s: %zu images in %zu classes (%zu training, %zu "
            "validation)\n", png_dir, ae_dataset_count(folder), n_classes,
            ae_dataset_count(png_train), ae_dataset_count(png_val));
-    runs[2].name = "png_gaussian";
-    mse[2] = train_denoiser(&opt, &runs[2], png_train, png_val,
-                            AE_NOISE_GAUSSIAN, 0.5f, epochs);
+    runs[PNG].name = "png_gaussian";
+    mse[PNG] = train_denoiser(opt, &runs[PNG], png_train, png_val,
+                              AE_NOISE_GAUSSIAN, 0.5f, epochs);
 
     const char *headers[] = {"noise", "final training BCE", "test BCE",
                              "denoised vs clean MSE"};
     report_table(rep, "Denoising on the test images (inputs corrupted with "
                  "the noise the model was trained on)", 4, headers);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < KINDS; k++) {
         int last = runs[k].epochs - 1;
         report_row(rep, (const char *[]){
                             kinds[k].what,
                             cell("%.5f", runs[k].train_loss[last]),
                             cell("%.5f", runs[k].val_loss[last]),
                             cell("%.5f", mse[k])});
-        report_value(rep, cell("%s_%g_test_bce", kinds[k].name,
+        report_value(rep, cell("%s_%g_test_bce", kinds[k].key,
                                kinds[k].level), runs[k].val_loss[last]);
-        report_value(rep, cell("%s_%g_denoised_mse", kinds[k].name,
+        report_value(rep, cell("%s_%g_denoised_mse", kinds[k].key,
                                kinds[k].level), mse[k]);
     }
-    int last = runs[2].epochs - 1;
+    int last = runs[PNG].epochs - 1;
     report_row(rep, (const char *[]){
                         "Gaussian noise 0.5, PNG folder (validation images)",
-                        cell("%.5f", runs[2].train_loss[last]),
-                        cell("%.5f", runs[2].val_loss[last]),
-                        cell("%.5f", mse[2])});
-    report_value(rep, "png_gaussian_0.5_validation_bce", runs[2].val_loss[last]);
-    report_value(rep, "png_gaussian_0.5_denoised_mse", mse[2]);
+                        cell("%.5f", runs[PNG].train_loss[last]),
+                        cell("%.5f", runs[PNG].val_loss[last]),
+                        cell("%.5f", mse[PNG])});
+    report_value(rep, "png_gaussian_0.5_validation_bce",
+                 runs[PNG].val_loss[last]);
+    report_value(rep, "png_gaussian_0.5_denoised_mse", mse[PNG]);
     report_value(rep, "png_images", (double)ae_dataset_count(folder));
     report_value(rep, "png_classes", (double)n_classes);
     report_value(rep, "epochs", epochs);
@@ -224,24 +244,29 @@ int main(int argc, char **argv)
     report_text(rep, "The second dataset: %zu PNG images in %zu class "
                 "folders (%s .. %s) read by ae_dataset_load_png_folder from "
                 "%s, split at random into %zu training and %zu validation "
-                "images; the Gaussian-noise model trained on it from scratch "
-                "in the same way.", ae_dataset_count(folder), n_classes,
-                first_class, last_class,
+                "images; the Gaussian-noise model (factor 0.5) trained on it "
+                "from scratch in the same way.", ae_dataset_count(folder),
+                n_classes, first_class, last_class,
                 generated
                     ? cell("a folder this program wrote from the first %d %s "
                            "test images (ae_image_write_png, one subfolder "
-                           "per label)", PNG_IMAGES, opt.data_name)
+                           "per label)", PNG_IMAGES, opt->data_name)
                     : png_dir,
                 ae_dataset_count(png_train), ae_dataset_count(png_val));
-    for (int k = 0; k < 2; k++)
+    report_figure(rep, "noise_levels.png", cell(
+        "The two Gaussian noise levels, as the Keras sheet shows them: three "
+        "test %s (rows), clean, with noise 0.1 and with noise 0.5 "
+        "(columns), the inputs the two Gaussian models are tested on.",
+        item_word(opt, 1)));
+    for (int k = 0; k < KINDS; k++)
         report_figure(rep, cell("denoising_%s.png", kinds[k].name),
                       cell("Trained on %s. Rows: ten test %s with the "
                            "noise; the model's output; the clean %s.",
-                           kinds[k].what, item_word(&opt, 1),
-                           item_word(&opt, 1)));
-    plot_run_losses(out_path(&opt, "losses.png"),
+                           kinds[k].what, item_word(opt, 1),
+                           item_word(opt, 1)));
+    plot_run_losses(out_path(opt, "losses.png"),
                     "Denoising autoencoder: loss per epoch",
-                    "loss (binary cross-entropy)", runs, 2);
+                    "loss (binary cross-entropy)", runs, KINDS);
     report_figure(rep, "losses.png", "Training and test loss (binary "
                   "cross-entropy of the output on a noisy input against the "
                   "clean image) per epoch, for each kind of noise.");
@@ -249,20 +274,18 @@ int main(int argc, char **argv)
                   "The PNG-folder dataset, trained on Gaussian noise 0.5. "
                   "Rows: ten validation images with the noise; the model's "
                   "output; the clean images.");
-    plot_run_losses(out_path(&opt, "losses_png.png"),
+    plot_run_losses(out_path(opt, "losses_png.png"),
                     "PNG-folder dataset: loss per epoch",
-                    "loss (binary cross-entropy)", &runs[2], 1);
+                    "loss (binary cross-entropy)", &runs[PNG], 1);
     report_figure(rep, "losses_png.png", "Training and validation loss per "
                   "epoch of the denoising autoencoder on the PNG-folder "
                   "dataset.");
-    report_close(rep);
 
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k <= PNG; k++)
         run_free(&runs[k]);
     ae_dataset_free(png_train);
     ae_dataset_free(png_val);
     ae_dataset_free(folder);
-    ae_dataset_free(train);
-    ae_dataset_free(test);
+    experiment_finish(&x);
     return 0;
 }

@@ -662,6 +662,96 @@ AE_API ae_status ae_trainer_load_checkpoint(ae_trainer *t, const char *path);
 AE_API ae_status ae_trainer_set_checkpoint_path(ae_trainer *t,
                                                 const char *path);
 
+/* ---- Training step by step ----------------------------------------------
+ * The calls ae_trainer_step is made of, for a loss of your own (a penalty
+ * on the code, a total-variation term, a VAE's KL term):
+ *
+ *   ae_model_zero_gradients(m);
+ *   ae_model_forward_train(m, x, batch, &y, &code);   keeps what backward
+ *                                                     needs
+ *   ... your loss L(y, code), its gradients dL/dy (batch * input_size
+ *   floats) and, if L reads the code, dL/dcode (batch * code_size) ...
+ *   ae_model_backward(m, dL_dy, dL_dcode, 0);          adds dL/dparameters
+ *   ae_optimizer_step(opt, m);                         one update from them
+ *
+ * The arrays: y and code are the model's output and code for the batch,
+ * images one after another as everywhere; gradients have the same shapes
+ * as what they are gradients of.  ae_loss_compute gives the library's own
+ * losses and their gradients, so a step written this way with MSE or BCE
+ * (and an L1 term as dL/dcode = lambda * sign(code)) gives the same bits
+ * as ae_trainer_step.
+ *
+ * Lifetimes: y and code are the model's own buffers, valid until the next
+ * call that runs the model's layers (any forward call, ae_model_encode,
+ * _decode, _reconstruct, _activations, _mean_activation, a trainer's step,
+ * fit or evaluate), a layer added, or ae_model_free.  After any of those,
+ * ae_model_backward refuses with AE_ERR_BAD_STATE.  The input is copied,
+ * so the caller may reuse it at once.
+ *
+ * Gradients accumulate: each ae_model_backward adds to the model's
+ * gradient array, which only ae_model_zero_gradients clears (a trainer
+ * step writes it afresh).  Several backward calls after one forward pass
+ * add up, as loss.backward() twice does in PyTorch.  The optimizer reads
+ * the gradient array as it stands.  All since 0.2. */
+
+/* Flags of ae_model_backward and ae_loss_compute.  Since 0.2. */
+typedef enum ae_grad_flags {
+    /* The output gradient is with respect to the last layer's input to
+     * its activation (its pre-activation), not its output: BCE after a
+     * Sigmoid gives the simple, exact (y - t) / n this way, which is what
+     * ae_trainer_step uses. */
+    AE_GRAD_PREACTIVATION = 1
+} ae_grad_flags;
+
+/* A training-mode forward pass of batch images through every layer,
+ * keeping each layer's output for ae_model_backward.  *output (required)
+ * receives the reconstruction, batch * input_size floats; *code (may be
+ * NULL) the code, batch * code_size floats; both borrowed (lifetimes
+ * above).  Returns AE_OK, or AE_ERR_NULL, AE_ERR_INVALID_ARGUMENT for
+ * batch 0, AE_ERR_SHAPE for an incomplete model, AE_ERR_NOT_FINITE for
+ * NaN or infinity in the input, AE_ERR_NO_MEMORY.  Since 0.2. */
+AE_API ae_status ae_model_forward_train(ae_model *m, const float *input,
+                                        size_t batch, const float **output,
+                                        const float **code);
+/* Back through every layer of the latest ae_model_forward_train: add the
+ * gradients of the loss with respect to every parameter to the model's
+ * gradient array, given grad_output, dL/d(output) (batch * input_size
+ * floats; with AE_GRAD_PREACTIVATION, dL/d(pre-activation) instead) and
+ * grad_code, dL/d(code) added where the code is (batch * code_size
+ * floats, or NULL).  Returns AE_OK, or AE_ERR_NULL;
+ * AE_ERR_INVALID_ARGUMENT for unknown flags; AE_ERR_BAD_STATE when no
+ * training pass's buffers are there to go back through; AE_ERR_NOT_FINITE
+ * for NaN or infinity in a gradient given; AE_ERR_NO_MEMORY (the first
+ * time gradients accumulate).  On failure the gradients are as before.
+ * Since 0.2. */
+AE_API ae_status ae_model_backward(ae_model *m, const float *grad_output,
+                                   const float *grad_code, unsigned flags);
+/* Set every parameter gradient to 0.  Since 0.2. */
+AE_API ae_status ae_model_zero_gradients(ae_model *m);
+/* Copy the ae_model_param_count gradients out, in the order of the
+ * parameters: layer by layer, each layer's weights (in the layouts of
+ * ae_layer_get_weights) then its biases.  AE_ERR_SHAPE if n is not the
+ * parameter count.  Since 0.2. */
+AE_API ae_status ae_model_get_gradients(const ae_model *m, float *grads,
+                                        size_t n);
+/* One update of m's parameters by opt from m's gradient array (Adam's or
+ * SGD's rule, the optimizer's step count advancing).  AE_ERR_NOT_FINITE,
+ * with the parameters and the optimizer untouched, if a gradient is NaN
+ * or infinite; AE_ERR_SHAPE if opt has stepped a model of another
+ * parameter count (reset it with ae_optimizer_reset).  Since 0.2. */
+AE_API ae_status ae_optimizer_step(ae_optimizer *opt, ae_model *m);
+/* The library's loss `kind` of n outputs against n targets, mean-reduced
+ * as PyTorch's MSELoss and BCELoss: *loss, and its gradient with respect
+ * to each output into grad (n floats; with AE_GRAD_PREACTIVATION, BCE
+ * only, with respect to the pre-activation of a Sigmoid that made the
+ * outputs).  Returns AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT for an
+ * unknown kind or flag, n 0, or (BCE) an output or target outside
+ * [0, 1], as PyTorch's BCELoss refuses them; AE_ERR_NOT_FINITE if the
+ * loss is not finite (a NaN among the values).  Since 0.2. */
+AE_API ae_status ae_loss_compute(ae_loss kind, const float *output,
+                                 const float *target, size_t n,
+                                 unsigned flags, float *grad, double *loss);
+
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                   */
 /* ------------------------------------------------------------------------ */

@@ -43,7 +43,7 @@ gc_result gc_check_model(ae_model *m, size_t batch, float lo, float hi,
 
     const float *y = NULL;
     ck_assert_ae_ok(ae__model_forward(m, 0, layers - 1, x, batch, &y));
-    ck_assert_ae_ok(ae__model_backward(m, x, batch, r, 0, 0.0f));
+    ck_assert_ae_ok(ae__model_backward(m, x, batch, r, 0, 0.0f, NULL));
     float *params = ae__model_params(m);
     for (size_t i = 0; i < n_par; i++)
         grad[i] = ae__model_grads(m)[i];

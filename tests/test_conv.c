@@ -631,13 +631,14 @@ START_TEST(chunked_batches_match_single_images)
     const float *out;
     ck_assert_ae_ok(ae__model_forward(m, 0, 0, x, B, &out));
     memcpy(y, out, B * n_out * sizeof *y);
-    ck_assert_ae_ok(ae__model_backward(m, x, B, dy, 0, 0.0f));
+    ck_assert_ae_ok(ae__model_backward(m, x, B, dy, 0, 0.0f, NULL));
     memcpy(g_all, ae__model_grads(m), n_par * sizeof *g_all);
     for (size_t b = 0; b < B; b++) {
         ck_assert_ae_ok(ae__model_forward(m, 0, 0, x + b * n_in, 1, &out));
         assert_close(out, y + b * n_out, n_out, 1e-5, "chunked y");
         ck_assert_ae_ok(
-            ae__model_backward(m, x + b * n_in, 1, dy + b * n_out, 0, 0.0f));
+            ae__model_backward(m, x + b * n_in, 1, dy + b * n_out, 0, 0.0f,
+                               NULL));
         for (size_t i = 0; i < n_par; i++)
             g_sum[i] += ae__model_grads(m)[i];
     }

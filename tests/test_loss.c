@@ -110,7 +110,7 @@ START_TEST(l1_penalty_gradient)
     const float lambda = 0.3f;
     const float *y;
     ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, &y));
-    ck_assert_ae_ok(ae__model_backward(m, x, batch, zero, 0, lambda));
+    ck_assert_ae_ok(ae__model_backward(m, x, batch, zero, 0, lambda, NULL));
     size_t np = ae_model_param_count(m);
     float *grad = malloc(np * sizeof *grad);
     for (size_t i = 0; i < np; i++)

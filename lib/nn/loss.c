@@ -103,3 +103,37 @@ double ae__l1_penalty(const float *h, size_t n, float lambda)
         sum += fabsf(h[i]);
     return (double)lambda * sum;
 }
+
+ae_status ae_loss_compute(ae_loss kind, const float *output,
+                          const float *target, size_t n, unsigned flags,
+                          float *grad, double *loss)
+{
+    AE_REQUIRE(output);
+    AE_REQUIRE(target);
+    AE_REQUIRE(grad);
+    AE_REQUIRE(loss);
+    if (kind != AE_LOSS_MSE && kind != AE_LOSS_BCE)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: unknown "
+                        "loss %d", (int)kind);
+    if ((flags & ~(unsigned)AE_GRAD_PREACTIVATION) != 0 ||
+        ((flags & AE_GRAD_PREACTIVATION) && kind != AE_LOSS_BCE))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: flags "
+                        "0x%x (AE_GRAD_PREACTIVATION is for BCE after a "
+                        "sigmoid only)", flags);
+    if (n == 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: n is 0");
+    for (size_t i = 0; kind == AE_LOSS_BCE && i < n; i++)
+        if (output[i] < 0.0f || output[i] > 1.0f || target[i] < 0.0f ||
+            target[i] > 1.0f)
+            return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: BCE "
+                            "needs outputs and targets in [0, 1]; value %zu "
+                            "is %g against %g", i, (double)output[i],
+                            (double)target[i]);
+    double l = ae__loss(kind, output, target, n, grad,
+                        (flags & AE_GRAD_PREACTIVATION) != 0);
+    if (!isfinite(l))
+        return ae__fail(AE_ERR_NOT_FINITE, "ae_loss_compute: the loss is "
+                        "%g (BCE needs outputs and targets in [0, 1])", l);
+    *loss = l;
+    return AE_OK;
+}

@@ -35,6 +35,14 @@ struct ae_model {
     float *scratch;        /* shared by the layers' passes */
 
     size_t pass_first; /* see ae__model_pass_first */
+
+    /* The low-level training calls (ae_model_forward_train and after). */
+    size_t train_batch;   /* images of the training pass whose outputs the
+                             workspace holds, 0 when none (see there) */
+    float *train_input;   /* a copy of that pass's input */
+    size_t train_input_cap; /* images train_input has room for */
+    float *grad_saved;    /* gradients accumulated before a backward call */
+    int grads_zero;       /* the gradient array holds zeros only */
 };
 
 /* Images per pass of a forward-only call (encode, decode, reconstruct,
@@ -66,6 +74,7 @@ ae_status ae_model_create(ae_model **out, int channels, int height, int width,
     AE_ALLOC_OR_FAIL(m, 1, "the model");
     m->input = in;
     m->seed = seed;
+    m->grads_zero = 1;
     ae__rng_seed(&m->init_rng, seed, 0x1a7e5);
     (void)ae__thread_count(); /* BLAS gets the thread count before use */
     *out = m;
@@ -84,6 +93,7 @@ static void free_workspace(ae_model *m)
     m->outputs = NULL;
     m->grad_a = m->grad_b = m->scratch = NULL;
     m->ws_batch = 0;
+    m->train_batch = 0;
 }
 
 static void free_layer(ae_layer *l)
@@ -100,6 +110,8 @@ void ae_model_free(ae_model *m)
     if (m == NULL)
         return;
     free_workspace(m);
+    ae__free(m->train_input);
+    ae__free(m->grad_saved);
     for (size_t i = 0; i < m->n_layers; i++)
         free_layer(m->layers[i]);
     ae__free(m->layers);
@@ -382,6 +394,7 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
                             const float *input, size_t batch,
                             const float **output)
 {
+    m->train_batch = 0; /* the outputs are this pass's from now on */
     ae_status s = reserve(m, batch);
     if (s != AE_OK)
         return s;
@@ -408,10 +421,11 @@ static void add_l1_gradient(float *g, const float *y, size_t n, float lambda)
 
 ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
                              const float *dy, int dy_is_preactivation,
-                             float l1_code)
+                             float l1_code, const float *dcode)
 {
     size_t last = m->n_layers - 1;
     float *g = m->grad_a, *other = m->grad_b;
+    m->grads_zero = 0;
     memcpy(g, dy, batch * ae__shape_size(m->layers[last]->out) * sizeof(float));
     for (size_t i = last + 1; i-- > 0;) {
         ae_layer *l = m->layers[i];
@@ -419,6 +433,9 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
         size_t n = batch * ae__shape_size(l->out);
         if (l1_code > 0.0f && i + 1 == m->n_encoder)
             add_l1_gradient(g, y, n, l1_code);
+        if (dcode != NULL && i + 1 == m->n_encoder)
+            for (size_t k = 0; k < n; k++)
+                g[k] += dcode[k];
         if (!(i == last && dy_is_preactivation))
             ae__activation_backward(l->act, l->act_param, y, g, n);
         const float *x = i > 0 ? m->outputs[i - 1] : input;
@@ -590,6 +607,7 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
             memmove(out + b0 * out_size, y, n * out_size * sizeof(float));
     }
     m->pass_first = 0;
+    m->train_batch = 0; /* pooling positions, if not the outputs, moved */
     pass_buffers_free(&b);
     return s;
 }
@@ -699,4 +717,108 @@ ae_status ae_model_mean_activation(ae_model *m, size_t index,
     ae__free(y);
     ae__free(sums);
     return s;
+}
+
+/* ---- training step by step (the low-level API) --------------------------- */
+
+ae_status ae_model_forward_train(ae_model *m, const float *input,
+                                 size_t batch, const float **output,
+                                 const float **code)
+{
+    AE_REQUIRE(output);
+    *output = NULL;
+    if (code != NULL)
+        *code = NULL;
+    ae_status s = check_call(m, input, batch, output);
+    size_t in_size = ae_model_input_size(m), n = 0;
+    if (s == AE_OK)
+        s = check_finite(input, batch, in_size, "input");
+    if (s == AE_OK && !ae__mul_size(batch, in_size, &n))
+        s = ae__fail(AE_ERR_LIMIT, "batch of %zu is too large", batch);
+    if (s != AE_OK)
+        return s;
+    /* The input is copied: backward needs it, and the caller's array may
+     * change before then. */
+    if (batch > m->train_input_cap) {
+        float *copy = ae__calloc(n, sizeof(float));
+        if (copy == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY, "ae_model_forward_train: "
+                            "cannot allocate a copy of %zu images", batch);
+        ae__free(m->train_input);
+        m->train_input = copy;
+        m->train_input_cap = batch;
+    }
+    memcpy(m->train_input, input, n * sizeof(float));
+    const float *y = NULL;
+    s = ae__model_forward(m, 0, m->n_layers - 1, m->train_input, batch, &y);
+    if (s != AE_OK)
+        return s;
+    m->train_batch = batch;
+    *output = y;
+    if (code != NULL)
+        *code = m->outputs[m->n_encoder - 1];
+    return AE_OK;
+}
+
+ae_status ae_model_backward(ae_model *m, const float *grad_output,
+                            const float *grad_code, unsigned flags)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(grad_output);
+    if ((flags & ~(unsigned)AE_GRAD_PREACTIVATION) != 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_backward: "
+                        "unknown flags 0x%x", flags & ~(unsigned)
+                        AE_GRAD_PREACTIVATION);
+    const size_t batch = m->train_batch;
+    if (batch == 0)
+        return ae__fail(AE_ERR_BAD_STATE, "ae_model_backward: no training "
+                        "forward pass to go back through (call "
+                        "ae_model_forward_train first; an encode, decode, "
+                        "reconstruct, trainer call or new layer since then "
+                        "replaced its buffers)");
+    ae_status s = check_finite(grad_output, batch, ae_model_input_size(m),
+                               "the output gradient");
+    if (s == AE_OK && grad_code != NULL)
+        s = check_finite(grad_code, batch, ae_model_code_size(m),
+                         "the code gradient");
+    if (s != AE_OK)
+        return s;
+    const int accumulate = !m->grads_zero;
+    if (accumulate && m->grad_saved == NULL && m->n_params > 0) {
+        m->grad_saved = ae__calloc(m->cap_params, sizeof(float));
+        if (m->grad_saved == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY, "ae_model_backward: cannot "
+                            "allocate room to accumulate %zu gradients",
+                            m->n_params);
+    }
+    if (accumulate && m->n_params > 0)
+        memcpy(m->grad_saved, m->grads, m->n_params * sizeof(float));
+    s = ae__model_backward(m, m->train_input, batch, grad_output,
+                           (flags & AE_GRAD_PREACTIVATION) != 0, 0.0f,
+                           grad_code);
+    if (s == AE_OK && accumulate)
+        for (size_t i = 0; i < m->n_params; i++)
+            m->grads[i] += m->grad_saved[i];
+    return s;
+}
+
+ae_status ae_model_zero_gradients(ae_model *m)
+{
+    AE_REQUIRE(m);
+    if (m->n_params > 0)
+        memset(m->grads, 0, m->n_params * sizeof(float));
+    m->grads_zero = 1;
+    return AE_OK;
+}
+
+ae_status ae_model_get_gradients(const ae_model *m, float *grads, size_t n)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(grads);
+    if (n != m->n_params)
+        return ae__fail(AE_ERR_SHAPE, "ae_model_get_gradients: the model has "
+                        "%zu parameters, not %zu", m->n_params, n);
+    if (n > 0)
+        memcpy(grads, m->grads, n * sizeof(float));
+    return AE_OK;
 }

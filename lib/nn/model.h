@@ -35,11 +35,12 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
  * the loss gradient with respect to the model output; when
  * dy_is_preactivation is set it is already with respect to the last
  * layer's pre-activation (the fused sigmoid + cross-entropy case).  When
- * l1_code > 0, l1_code * sign(code) is added to the code's gradient.
- * Parameter gradients land in ae__model_grads(). */
+ * l1_code > 0, l1_code * sign(code) is added to the code's gradient, and
+ * dcode (batch * code size floats), if not NULL, too.  Parameter
+ * gradients are written (not added) to ae__model_grads(). */
 ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
                              const float *dy, int dy_is_preactivation,
-                             float l1_code);
+                             float l1_code, const float *dcode);
 
 /* The image of the call that image 0 of the current pass is: a
  * forward-only call runs its images in passes of a bounded size, and a

@@ -3,8 +3,10 @@
  * gradient, no dampening, no Nesterov). */
 #include <math.h>
 
-#include "train/optimizer.h"
+#include "common/finite.h"
 #include "common/parallel.h"
+#include "nn/model.h"
+#include "train/optimizer.h"
 
 typedef enum { OPT_ADAM = AE__OPT_ADAM, OPT_SGD = AE__OPT_SGD } opt_kind;
 
@@ -347,4 +349,18 @@ void ae__optimizer_adopt(ae_optimizer *o, const ae__opt_state *st)
     o->n = st->n;
     o->m = st->m;
     o->v = st->v;
+}
+
+ae_status ae_optimizer_step(ae_optimizer *opt, ae_model *m)
+{
+    AE_REQUIRE(opt);
+    AE_REQUIRE(m);
+    size_t n = ae_model_param_count(m);
+    /* Checked before the update, so that a blow-up leaves the weights as
+     * they were (as ae_trainer_step does). */
+    if (!ae__all_finite(ae__model_grads(m), n))
+        return ae__fail(AE_ERR_NOT_FINITE, "ae_optimizer_step: a gradient "
+                        "is NaN or infinite");
+    return ae__optimizer_update(opt, ae__model_params(m), ae__model_grads(m),
+                                n);
 }

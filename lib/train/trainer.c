@@ -107,7 +107,7 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     ae_status s = forward_loss(t, x, target, batch, loss, &fused);
     if (s == AE_OK)
         s = ae__model_backward(m, x, batch, t->dy, fused,
-                               l1_weight(t, batch));
+                               l1_weight(t, batch), NULL);
     if (s != AE_OK)
         return s;
     size_t n = ae_model_param_count(m);

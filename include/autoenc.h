@@ -746,8 +746,9 @@ AE_API ae_status ae_optimizer_step(ae_optimizer *opt, ae_model *m);
  * only, with respect to the pre-activation of a Sigmoid that made the
  * outputs).  Returns AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT for an
  * unknown kind or flag, n 0, or (BCE) an output or target outside
- * [0, 1], as PyTorch's BCELoss refuses them; AE_ERR_NOT_FINITE if the
- * loss is not finite (a NaN among the values).  Since 0.2. */
+ * [0, 1], as PyTorch's BCELoss refuses them; AE_ERR_NOT_FINITE for NaN or
+ * infinity among the outputs or targets.  On failure nothing is written.
+ * Since 0.2. */
 AE_API ae_status ae_loss_compute(ae_loss kind, const float *output,
                                  const float *target, size_t n,
                                  unsigned flags, float *grad, double *loss);

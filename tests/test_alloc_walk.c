@@ -912,6 +912,48 @@ static void snap_created(fixture *f, bytes *b)
                    (f->ts != NULL) << 4);
 }
 
+/* Training step by step: a training pass on a model that never ran (its
+ * input copy and buffers), and a second backward pass, the first that
+ * accumulates (its room for the gradients so far). */
+static ae_status call_forward_train(fixture *f)
+{
+    const float *y = NULL;
+    ae_status s = ae_model_forward_train(f->m, f->x, BATCH, &y, NULL);
+    if (s == AE_OK)
+        memcpy(f->y, y, f->ny * sizeof(float));
+    return s;
+}
+
+static void setup_backward_again(fixture *f)
+{
+    setup_cold(f, f->conv);
+    ck_assert_ae_ok(call_forward_train(f));
+    ck_assert_ae_ok(ae_model_backward(f->m, f->x, NULL, 0));
+}
+
+static void setup_backward_again_dense(fixture *f) { setup_backward_again(f); }
+
+static void setup_backward_again_conv(fixture *f)
+{
+    f->conv = 1;
+    setup_backward_again(f);
+}
+
+static ae_status call_backward(fixture *f)
+{
+    return ae_model_backward(f->m, f->x, NULL, 0);
+}
+
+static void snap_gradients(fixture *f, bytes *b)
+{
+    size_t n = ae_model_param_count(f->m);
+    float *g = new_floats(n);
+    ck_assert_ae_ok(ae_model_get_gradients(f->m, g, n));
+    snap_floats(b, g, n);
+    free(g);
+    snap_model(b, f->m);
+}
+
 /* NumPy arrays: a file written (the old content stays on failure) and
  * read back from memory and from the file. */
 static void setup_npy(fixture *f)
@@ -1036,6 +1078,14 @@ static const walk_case cases[] = {
     {"png_grid_rgb_stretched", setup_png, call_png_rgb_stretched,
      snap_files, 0},
     {"png_image_rgb", setup_png, call_png_image, snap_files, 0},
+    {"forward_train_cold_dense", setup_cold_dense, call_forward_train,
+     snap_forward, 0},
+    {"forward_train_cold_conv", setup_cold_conv, call_forward_train,
+     snap_forward, 0},
+    {"backward_accumulate_dense", setup_backward_again_dense, call_backward,
+     snap_gradients, 0},
+    {"backward_accumulate_conv", setup_backward_again_conv, call_backward,
+     snap_gradients, 0},
     {"npy_save", setup_npy_old_file, call_npy_save, snap_files, 0},
     {"npy_load_memory", setup_npy, call_npy_load_memory, snap_npy, 0},
     {"npy_load_file", setup_npy, call_npy_load_file, snap_npy, 0},

@@ -95,6 +95,7 @@ typedef struct world {
     ae_metrics *o_mt;
     ae_pca *o_pca;
     ae_tsne *o_ts;
+    ae_npy *o_npy;
     const char *o_name;
 
     /* serialized data */
@@ -318,6 +319,7 @@ static void reset_outputs(void)
     W.o_mt = NOT_SET;
     W.o_pca = NOT_SET;
     W.o_ts = NOT_SET;
+    W.o_npy = NOT_SET;
     W.o_name = NOT_SET;
 }
 
@@ -1369,7 +1371,104 @@ static void snap_world(bytes *b)
     X(class_name_past_end, INV, 0,                                             \
       return ae_dataset_class_name(W.dspng, 2, &W.o_name);)                    \
     X(class_name_negative, INV, 0,                                             \
-      return ae_dataset_class_name(W.dspng, -1, &W.o_name);)
+      return ae_dataset_class_name(W.dspng, -1, &W.o_name);)                   \
+    /* ---- training step by step ---- */                                     \
+    X(forward_train_null_model, NUL, 0,                                        \
+      const float *y; return ae_model_forward_train(NULL, W.x, 1, &y, NULL);) \
+    X(forward_train_null_input, NUL, 0,                                        \
+      const float *y; return ae_model_forward_train(W.m, NULL, 1, &y, NULL);) \
+    X(forward_train_null_output, NUL, 0,                                       \
+      return ae_model_forward_train(W.m, W.x, 1, NULL, NULL);)                 \
+    X(forward_train_zero_batch, INV, 0,                                        \
+      const float *y; return ae_model_forward_train(W.m, W.x, 0, &y, NULL);)  \
+    X(forward_train_nan, NF, 0,                                                \
+      const float *y; return ae_model_forward_train(W.m, W.xnan, N, &y, NULL);) \
+    X(forward_train_late_nan, NF, 0,                                           \
+      const float *y;                                                          \
+      return ae_model_forward_train(W.m, W.xlate, 2, &y, NULL);)               \
+    X(forward_train_incomplete, S, 0,                                          \
+      const float *y; return ae_model_forward_train(W.mb, W.x, 1, &y, NULL);) \
+    X(backward_null_model, NUL, 0,                                             \
+      return ae_model_backward(NULL, W.x, NULL, 0);)                           \
+    X(backward_null_gradient, NUL, 0,                                          \
+      return ae_model_backward(W.m, NULL, NULL, 0);)                           \
+    X(backward_unknown_flags, INV, 0,                                          \
+      return ae_model_backward(W.m, W.x, NULL, 2);)                            \
+    X(backward_before_forward, AE_ERR_BAD_STATE, 0,                            \
+      return ae_model_backward(W.m, W.x, NULL, 0);)                            \
+    X(zero_gradients_null, NUL, 0, return ae_model_zero_gradients(NULL);)     \
+    X(get_gradients_null_model, NUL, 0,                                        \
+      return ae_model_get_gradients(NULL, W.out, 1);)                          \
+    X(get_gradients_null_out, NUL, 0,                                          \
+      return ae_model_get_gradients(W.m, NULL, ae_model_param_count(W.m));)    \
+    X(get_gradients_wrong_count, S, 0,                                         \
+      return ae_model_get_gradients(W.m, W.out, 3);)                           \
+    X(optimizer_step_null_opt, NUL, 0, return ae_optimizer_step(NULL, W.m);)  \
+    X(optimizer_step_null_model, NUL, 0,                                       \
+      return ae_optimizer_step(W.adam, NULL);)                                 \
+    X(loss_null_output, NUL, 0,                                                \
+      return ae_loss_compute(AE_LOSS_MSE, NULL, W.x, 4, 0, W.out, W.out_d);)   \
+    X(loss_null_target, NUL, 0,                                                \
+      return ae_loss_compute(AE_LOSS_MSE, W.x, NULL, 4, 0, W.out, W.out_d);)   \
+    X(loss_null_grad, NUL, 0,                                                  \
+      return ae_loss_compute(AE_LOSS_MSE, W.x, W.x, 4, 0, NULL, W.out_d);)     \
+    X(loss_null_value, NUL, 0,                                                 \
+      return ae_loss_compute(AE_LOSS_MSE, W.x, W.x, 4, 0, W.out, NULL);)       \
+    X(loss_unknown_kind, INV, 0,                                               \
+      return ae_loss_compute((ae_loss)7, W.x, W.x, 4, 0, W.out, W.out_d);)     \
+    X(loss_zero_n, INV, 0,                                                     \
+      return ae_loss_compute(AE_LOSS_MSE, W.x, W.x, 0, 0, W.out, W.out_d);)    \
+    X(loss_preactivation_mse, INV, 0,                                          \
+      return ae_loss_compute(AE_LOSS_MSE, W.x, W.x, 4,                         \
+                             AE_GRAD_PREACTIVATION, W.out, W.out_d);)          \
+    X(loss_bce_out_of_range, INV, 0,                                           \
+      const float y[4] = {0.5f, 2.0f, 0.5f, 0.5f};                             \
+      return ae_loss_compute(AE_LOSS_BCE, y, W.x, 4, 0, W.out, W.out_d);)      \
+    X(loss_inf, NF, 0,                                                         \
+      return ae_loss_compute(AE_LOSS_BCE, W.xinf, W.x, 8, 0, W.out, W.out_d);) \
+    X(loss_mse_nan, NF, 0,                                                     \
+      return ae_loss_compute(AE_LOSS_MSE, W.xnan, W.x, 8, 0, W.out, W.out_d);) \
+    /* ---- NumPy arrays ---- */                                              \
+    X(npy_save_null_path, NUL, 0,                                              \
+      size_t sh[1] = {4}; return ae_npy_save(NULL, AE_NPY_F32, W.x, sh, 1);)  \
+    X(npy_save_null_data, NUL, 0,                                              \
+      size_t sh[1] = {4};                                                      \
+      return ae_npy_save(W.path, AE_NPY_F32, NULL, sh, 1);)                    \
+    X(npy_save_null_shape, NUL, 0,                                             \
+      return ae_npy_save(W.path, AE_NPY_F32, W.x, NULL, 1);)                   \
+    X(npy_save_empty_path, INV, 0,                                             \
+      size_t sh[1] = {4}; return ae_npy_save("", AE_NPY_F32, W.x, sh, 1);)    \
+    X(npy_save_unknown_type, INV, 0,                                           \
+      size_t sh[1] = {4};                                                      \
+      return ae_npy_save(W.path, (ae_npy_type)5, W.x, sh, 1);)                 \
+    X(npy_save_too_many_dims, INV, 0,                                          \
+      size_t sh[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};                              \
+      return ae_npy_save(W.path, AE_NPY_F32, W.x, sh, 9);)                     \
+    X(npy_save_negative_dims, INV, 0,                                          \
+      size_t sh[1] = {4}; return ae_npy_save(W.path, AE_NPY_F32, W.x, sh, -1);) \
+    X(npy_save_overflow, AE_ERR_LIMIT, 0,                                      \
+      size_t sh[2] = {SIZE_MAX / 2, 3};                                        \
+      return ae_npy_save(W.path, AE_NPY_F32, W.x, sh, 2);)                     \
+    X(npy_save_missing_folder, AE_ERR_IO, 0,                                   \
+      size_t sh[1] = {4};                                                      \
+      return ae_npy_save(W.missing, AE_NPY_F32, W.x, sh, 1);)                  \
+    X(npy_save_memory_null_size, NUL, 0,                                       \
+      size_t sh[1] = {4};                                                      \
+      return ae_npy_save_memory(AE_NPY_F32, W.x, sh, 1, NULL, 0, NULL);)       \
+    X(npy_save_memory_too_small, INV, 0,                                       \
+      size_t sh[1] = {4}, sz = 0;                                              \
+      ae_status s = ae_npy_save_memory(AE_NPY_F32, W.x, sh, 1, W.out8, 8,      \
+                                       &sz);                                   \
+      ck_assert_uint_eq(sz, 128 + 16); return s;)                              \
+    X(npy_load_null_out, NUL, 0, return ae_npy_load(NULL, W.path);)            \
+    X(npy_load_null_path, NUL, 1, return ae_npy_load(&W.o_npy, NULL);)         \
+    X(npy_load_missing, AE_ERR_IO, 1, return ae_npy_load(&W.o_npy, W.missing);) \
+    X(npy_load_not_npy, AE_ERR_FORMAT, 1,                                      \
+      return ae_npy_load(&W.o_npy, W.model_path);)                             \
+    X(npy_load_memory_null_data, NUL, 1,                                       \
+      return ae_npy_load_memory(&W.o_npy, NULL, 10);)                          \
+    X(npy_load_memory_garbage, AE_ERR_FORMAT, 1,                               \
+      return ae_npy_load_memory(&W.o_npy, W.idx_images, W.idx_images_size);)
 
 /* ---- helpers the rows call ------------------------------------------------ */
 
@@ -1503,7 +1602,7 @@ static void provoke_sentinel(char *msg, size_t size)
 static int handle_outputs_null_or_unset(int *nulls)
 {
     void *h[] = {W.o_ds, W.o_ds2, W.o_it, W.o_m, W.o_layer, W.o_opt,
-                 W.o_t, W.o_mt, W.o_pca, W.o_ts};
+                 W.o_t, W.o_mt, W.o_pca, W.o_ts, W.o_npy};
     *nulls = 0;
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
         if (h[i] == NULL)
@@ -1560,7 +1659,8 @@ START_TEST(every_bad_call)
          * after it see the same world. */
         void **outs[] = {(void **)&W.o_ds, (void **)&W.o_ds2, (void **)&W.o_it,
                          (void **)&W.o_m, (void **)&W.o_opt, (void **)&W.o_t,
-                         (void **)&W.o_mt, (void **)&W.o_pca, (void **)&W.o_ts};
+                         (void **)&W.o_mt, (void **)&W.o_pca, (void **)&W.o_ts,
+                         (void **)&W.o_npy};
         if (W.o_ds != NOT_SET) ae_dataset_free(W.o_ds);
         if (W.o_ds2 != NOT_SET) ae_dataset_free(W.o_ds2);
         if (W.o_it != NOT_SET) ae_batches_free(W.o_it);
@@ -1570,6 +1670,7 @@ START_TEST(every_bad_call)
         if (W.o_mt != NOT_SET) ae_metrics_free(W.o_mt);
         if (W.o_pca != NOT_SET) ae_pca_free(W.o_pca);
         if (W.o_ts != NOT_SET) ae_tsne_free(W.o_ts);
+        if (W.o_npy != NOT_SET) ae_npy_free(W.o_npy);
         for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++)
             *outs[k] = NOT_SET;
         if (why != NULL) {

@@ -2,8 +2,9 @@
  * MSELoss and BCELoss, and the L1 penalty on the code. */
 #include <math.h>
 
-#include "nn/loss.h"
+#include "common/finite.h"
 #include "common/parallel.h"
+#include "nn/loss.h"
 
 /* PyTorch clamps each log term at -100 so a saturated prediction gives a
  * large finite loss, and bounds the BCE gradient's denominator below. */
@@ -122,6 +123,11 @@ ae_status ae_loss_compute(ae_loss kind, const float *output,
                         "sigmoid only)", flags);
     if (n == 0)
         return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: n is 0");
+    /* Checked first, so that a failure writes nothing. */
+    if (!ae__all_finite(output, n) || !ae__all_finite(target, n))
+        return ae__fail(AE_ERR_NOT_FINITE, "ae_loss_compute: the %s hold NaN "
+                        "or infinity", ae__all_finite(output, n) ? "targets"
+                                                                 : "outputs");
     for (size_t i = 0; kind == AE_LOSS_BCE && i < n; i++)
         if (output[i] < 0.0f || output[i] > 1.0f || target[i] < 0.0f ||
             target[i] > 1.0f)
@@ -129,11 +135,8 @@ ae_status ae_loss_compute(ae_loss kind, const float *output,
                             "needs outputs and targets in [0, 1]; value %zu "
                             "is %g against %g", i, (double)output[i],
                             (double)target[i]);
-    double l = ae__loss(kind, output, target, n, grad,
-                        (flags & AE_GRAD_PREACTIVATION) != 0);
-    if (!isfinite(l))
-        return ae__fail(AE_ERR_NOT_FINITE, "ae_loss_compute: the loss is "
-                        "%g (BCE needs outputs and targets in [0, 1])", l);
-    *loss = l;
+    /* Finite values (in [0, 1] for BCE) give a finite loss. */
+    *loss = ae__loss(kind, output, target, n, grad,
+                     (flags & AE_GRAD_PREACTIVATION) != 0);
     return AE_OK;
 }

@@ -843,6 +843,38 @@ AE_API ae_status ae_pca_explained_variance(const ae_pca *p, double *out,
 AE_API ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
                                                  size_t n);
 
+/* How a fit finds the components.  Since 0.2. */
+typedef enum ae_pca_solver {
+    /* The covariance in double and LAPACK's SVD of it: exact to rounding.
+     * The default. */
+    AE_PCA_EXACT = 0,
+    /* A randomized SVD (Halko, Martinsson and Tropp, 2011) of the centred
+     * data, in float, streaming the rows: faster on large n, O((n + d)
+     * (components + oversamples)) memory, and approximate.  Bound, tested
+     * on MNIST with 30 components and the defaults below: the
+     * reconstruction MSE is within 1e-5 of the exact solver's, and every
+     * explained variance within 1% of it.  The result depends on the
+     * seed, and on the thread count through BLAS's sums. */
+    AE_PCA_RANDOMIZED = 1
+} ae_pca_solver;
+
+typedef enum ae_pca_param {
+    AE_PCA_SOLVER = 0,           /* an ae_pca_solver, default AE_PCA_EXACT */
+    AE_PCA_OVERSAMPLES = 1,      /* randomized: extra directions, 0..1000,
+                                    default 20 */
+    AE_PCA_POWER_ITERATIONS = 2, /* randomized: 0..100, default 4 */
+    AE_PCA_SEED = 3              /* randomized: of the Gaussian test
+                                    matrix, a whole number 0..2^53,
+                                    default 0 */
+} ae_pca_param;
+
+/* Set or read a parameter; the next fit uses it.  AE_ERR_INVALID_ARGUMENT
+ * for an unknown parameter or a value out of its range (nothing changes).
+ * Since 0.2. */
+AE_API ae_status ae_pca_set(ae_pca *p, ae_pca_param param, double value);
+AE_API ae_status ae_pca_get(const ae_pca *p, ae_pca_param param,
+                            double *value);
+
 /* ------------------------------------------------------------------------ */
 /* t-SNE                                                                     */
 /* ------------------------------------------------------------------------ */

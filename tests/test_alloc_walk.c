@@ -713,6 +713,15 @@ static ae_status call_pca_fit(fixture *f)
     return ae_pca_fit(f->pca, f->x, PCA_ROWS, PCA_DIM);
 }
 
+/* The same with the randomized solver (its range, test matrix and small
+ * SVD), over a previous exact fit that a failure must keep. */
+static void setup_pca_randomized(fixture *f)
+{
+    setup_pca(f);
+    ck_assert_ae_ok(ae_pca_set(f->pca, AE_PCA_SOLVER, AE_PCA_RANDOMIZED));
+    ck_assert_ae_ok(ae_pca_set(f->pca, AE_PCA_OVERSAMPLES, 2));
+}
+
 static void snap_pca(fixture *f, bytes *b)
 {
     size_t d = ae_pca_dim(f->pca);
@@ -1067,6 +1076,7 @@ static const walk_case cases[] = {
     {"checkpoint_load_conv", setup_ckpt_load_conv, call_ckpt_load,
      snap_checkpoint, 0},
     {"pca_fit", setup_pca, call_pca_fit, snap_pca, 0},
+    {"pca_fit_randomized", setup_pca_randomized, call_pca_fit, snap_pca, 0},
     {"pca_fit_dataset", setup_pca_dataset, call_pca_fit_dataset,
      snap_pca_dataset, 0},
     {"metrics_update_uniform7", setup_metrics7, call_metrics_update,

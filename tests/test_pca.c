@@ -440,6 +440,149 @@ START_TEST(test_mnist_pca30_matches_direct_svd)
 }
 END_TEST
 
+/* The randomized solver against the exact one on the 10,000 MNIST test
+ * images, 30 components, default settings: the bound the header states
+ * (reconstruction MSE within 1e-5, each explained variance within 1%),
+ * components nearly parallel, the same result from the dataset and from
+ * the array, and a different seed giving a different but equally good
+ * fit. */
+static double recon_mse(const ae_pca *p, const float *x, size_t n, size_t d)
+{
+    size_t k = (size_t)ae_pca_components(p);
+    float *codes = malloc(n * k * sizeof(float));
+    float *recon = malloc(n * d * sizeof(float));
+    ck_assert(codes && recon);
+    ck_assert_ae_ok(ae_pca_transform(p, x, n, codes));
+    ck_assert_ae_ok(ae_pca_inverse_transform(p, codes, n, recon));
+    double mse = 0;
+    for (size_t i = 0; i < n * d; i++)
+        mse += ((double)x[i] - recon[i]) * ((double)x[i] - recon[i]);
+    free(codes);
+    free(recon);
+    return mse / (double)(n * d);
+}
+
+START_TEST(test_mnist_randomized_within_bound)
+{
+    if (!tu_require_mnist())
+        return;
+    enum { K = 30 };
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_idx(
+        &ds, tu_mnist_path("t10k-images-idx3-ubyte.gz"), NULL));
+    const size_t n = ae_dataset_count(ds), d = ae_dataset_image_size(ds);
+    float *x = malloc(n * d * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, n, x, NULL));
+    ae_pca *exact = make_pca(K), *r = make_pca(K), *rd = make_pca(K),
+           *r2 = make_pca(K);
+    ck_assert_ae_ok(ae_pca_fit(exact, x, n, d));
+    for (int i = 0; i < 3; i++) {
+        ae_pca *p = i == 0 ? r : i == 1 ? rd : r2;
+        ck_assert_ae_ok(ae_pca_set(p, AE_PCA_SOLVER, AE_PCA_RANDOMIZED));
+    }
+    ck_assert_ae_ok(ae_pca_set(r2, AE_PCA_SEED, 7));
+    ck_assert_ae_ok(ae_pca_fit(r, x, n, d));
+    ck_assert_ae_ok(ae_pca_fit_dataset(rd, ds));
+    ck_assert_ae_ok(ae_pca_fit(r2, x, n, d));
+
+    double me = recon_mse(exact, x, n, d), mr = recon_mse(r, x, n, d);
+    double mr2 = recon_mse(r2, x, n, d);
+    printf("mnist pca-%d: exact MSE %.10f, randomized %.10f (seed 7: %.10f), "
+           "|diff| %.3g\n", K, me, mr, mr2, fabs(mr - me));
+    ck_assert_msg(fabs(mr - me) < 1e-5, "randomized %.10f, exact %.10f", mr,
+                  me);
+    ck_assert_msg(fabs(mr2 - me) < 1e-5, "seed 7: %.10f, exact %.10f", mr2,
+                  me);
+    double ve[K], vr[K], ratio[K];
+    ck_assert_ae_ok(ae_pca_explained_variance(exact, ve, K));
+    ck_assert_ae_ok(ae_pca_explained_variance(r, vr, K));
+    ck_assert_ae_ok(ae_pca_explained_variance_ratio(r, ratio, K));
+    float *ce = malloc(K * d * sizeof(float)), *cr = malloc(K * d * sizeof(float));
+    float *crd = malloc(K * d * sizeof(float)), *cr2 = malloc(K * d * sizeof(float));
+    ck_assert(ce && cr && crd && cr2);
+    ck_assert_ae_ok(ae_pca_get_components(exact, ce, K * d));
+    ck_assert_ae_ok(ae_pca_get_components(r, cr, K * d));
+    ck_assert_ae_ok(ae_pca_get_components(rd, crd, K * d));
+    ck_assert_ae_ok(ae_pca_get_components(r2, cr2, K * d));
+    ck_assert_mem_eq(cr, crd, K * d * sizeof(float));
+    ck_assert_int_ne(memcmp(cr, cr2, K * d * sizeof(float)), 0);
+    for (int c = 0; c < K; c++) {
+        ck_assert_msg(fabs(vr[c] - ve[c]) < 0.01 * ve[c],
+                      "variance %d: randomized %.6g, exact %.6g", c, vr[c],
+                      ve[c]);
+        ck_assert(ratio[c] > 0 && ratio[c] < 1);
+    }
+    /* the leading components are the same directions (|cos| near 1) */
+    for (int c = 0; c < 10; c++) {
+        double dot = 0;
+        for (size_t j = 0; j < d; j++)
+            dot += (double)ce[c * d + j] * cr[c * d + j];
+        ck_assert_msg(fabs(dot) > 0.999, "component %d: cos %.6f", c, dot);
+    }
+    free(ce);
+    free(cr);
+    free(crd);
+    free(cr2);
+    free(x);
+    ae_pca_free(exact);
+    ae_pca_free(r);
+    ae_pca_free(rd);
+    ae_pca_free(r2);
+    ae_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(test_solver_settings)
+{
+    ae_pca *p = make_pca(3);
+    double v;
+    ck_assert_ae_ok(ae_pca_get(p, AE_PCA_SOLVER, &v));
+    ck_assert(v == AE_PCA_EXACT);
+    ck_assert_ae_ok(ae_pca_get(p, AE_PCA_OVERSAMPLES, &v));
+    ck_assert(v == 20);
+    ck_assert_ae_ok(ae_pca_get(p, AE_PCA_POWER_ITERATIONS, &v));
+    ck_assert(v == 4);
+    ck_assert_ae_status(ae_pca_set(p, AE_PCA_SOLVER, 2),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_set(p, AE_PCA_OVERSAMPLES, -1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_set(p, AE_PCA_POWER_ITERATIONS, 1.5),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_set(p, AE_PCA_SEED, NAN),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_set(p, (ae_pca_param)9, 0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_get(p, (ae_pca_param)9, &v),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_pca_get(p, AE_PCA_SEED, NULL), AE_ERR_NULL);
+    ck_assert_ae_status(ae_pca_set(NULL, AE_PCA_SEED, 1), AE_ERR_NULL);
+    ck_assert_ae_ok(ae_pca_get(p, AE_PCA_OVERSAMPLES, &v));
+    ck_assert(v == 20); /* failures changed nothing */
+    /* a small exact case: three orthogonal directions of variance 9, 4, 1
+     * are found by the randomized solver to rounding */
+    enum { N = 200, D = 6 };
+    float x[N * D];
+    memset(x, 0, sizeof x);
+    for (int i = 0; i < N; i++) {
+        float s = (i % 2 ? 1.0f : -1.0f);
+        x[i * D + 0] = 3.0f * s * (float)((i / 2) % 2 ? 1 : -1);
+        x[i * D + 2] = 2.0f * s;
+        x[i * D + 4] = (float)(((i / 4) % 2) ? 1 : -1);
+    }
+    ck_assert_ae_ok(ae_pca_set(p, AE_PCA_SOLVER, AE_PCA_RANDOMIZED));
+    ck_assert_ae_ok(ae_pca_set(p, AE_PCA_OVERSAMPLES, 0));
+    ck_assert_ae_ok(ae_pca_fit(p, x, N, D));
+    double var[3];
+    ck_assert_ae_ok(ae_pca_explained_variance(p, var, 3));
+    double scale = (double)N / (N - 1);
+    ck_assert_double_eq_tol(var[0], 9 * scale, 1e-4);
+    ck_assert_double_eq_tol(var[1], 4 * scale, 1e-4);
+    ck_assert_double_eq_tol(var[2], 1 * scale, 1e-4);
+    ae_pca_free(p);
+}
+END_TEST
+
 static Suite *pca_suite(void)
 {
     Suite *s = suite_create("pca");
@@ -449,9 +592,11 @@ static Suite *pca_suite(void)
     tcase_add_test(tc, test_full_rank_round_trip);
     tcase_add_test(tc, test_fit_dataset_matches_fit);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_solver_settings);
     suite_add_tcase(s, tc);
     TCase *real = tcase_create("mnist");
     tcase_add_test(real, test_mnist_pca30_matches_direct_svd);
+    tcase_add_test(real, test_mnist_randomized_within_bound);
     suite_add_tcase(s, real);
     return s;
 }

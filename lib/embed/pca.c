@@ -14,11 +14,10 @@
 
 #include "common/finite.h"
 #include "common/internal.h"
+#include "embed/pca_randomized.h"
+#include "embed/pca_source.h"
 
-/* Rows per block: big enough for BLAS to run near peak, small enough that
- * the float and double copies of a block of MNIST (784 values a row) stay
- * a few megabytes. */
-enum { PCA_BLOCK_ROWS = 2048, PCA_MAX_DIM = 46340 };
+enum { PCA_BLOCK_ROWS = AE__PCA_BLOCK_ROWS, PCA_MAX_DIM = 46340 };
 
 struct ae_pca {
     int k;              /* components requested */
@@ -27,45 +26,10 @@ struct ae_pca {
     float *mean;        /* d */
     double *variance;   /* k */
     double *ratio;      /* k */
+
+    ae_pca_solver solver;
+    ae__pca_randomized_settings randomized;
 };
-
-/* Where fit reads its rows: an array, or a dataset through its batches. */
-typedef struct pca_source {
-    const float *x;        /* array rows, or NULL */
-    const ae_dataset *ds;  /* dataset, or NULL */
-    size_t n, d;
-} pca_source;
-
-/* Rows first .. first+count-1 of src: a pointer into the array, or
- * converted into buf (count x d floats). */
-static ae_status source_rows(const pca_source *src, size_t first,
-                             size_t count, float *buf, const float **rows)
-{
-    if (src->x != NULL) {
-        *rows = src->x + first * src->d;
-        return AE_OK;
-    }
-    ae_status s = ae_dataset_batch(src->ds, first, count, buf, NULL);
-    if (s != AE_OK)
-        return s;
-    *rows = buf;
-    return AE_OK;
-}
-
-/* Results of one fit, built aside so that a failure leaves the handle's
- * previous fit as it was. */
-typedef struct pca_fit {
-    float *components, *mean;
-    double *variance, *ratio;
-} pca_fit;
-
-static void fit_free(pca_fit *f)
-{
-    ae__free(f->components);
-    ae__free(f->mean);
-    ae__free(f->variance);
-    ae__free(f->ratio);
-}
 
 ae_status ae_pca_create(ae_pca **out, int components)
 {
@@ -78,6 +42,10 @@ ae_status ae_pca_create(ae_pca **out, int components)
     ae_pca *p;
     AE_ALLOC_OR_FAIL(p, 1, "the PCA handle");
     p->k = components;
+    p->solver = AE_PCA_EXACT;
+    p->randomized.oversamples = 20;
+    p->randomized.power_iterations = 4;
+    p->randomized.seed = 0;
     *out = p;
     return AE_OK;
 }
@@ -94,19 +62,11 @@ void ae_pca_free(ae_pca *p)
 }
 
 /* The whole fit from a row source; on success moves the result into p. */
-static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
+static ae_status fit_exact(const ae__pca_source *src, size_t k,
+                           ae__pca_fit *f, const char *fn)
 {
-    const size_t n = src->n, d = src->d, k = (size_t)p->k;
-    if (n < 2)
-        return ae__fail(AE_ERR_INVALID_ARGUMENT,
-                        "%s: n = %zu rows, need at least 2", fn, n);
-    if (d < 1)
-        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: dimension d is 0", fn);
-    if (k > n || k > d)
-        return ae__fail(AE_ERR_INVALID_ARGUMENT,
-                        "%s: %zu components exceed min(n, d) with n = %zu "
-                        "rows and d = %zu", fn, k, n, d);
-    size_t dd, kd, block_vals, nd;
+    const size_t n = src->n, d = src->d;
+    size_t dd, block_vals;
     const size_t block = n < PCA_BLOCK_ROWS ? n : PCA_BLOCK_ROWS;
     /* LAPACK indexes the d x d matrix with 32-bit integers: d^2 < 2^31. */
     if (d > PCA_MAX_DIM)
@@ -114,55 +74,31 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
                         "%s: dimension d = %zu exceeds %d (the covariance "
                         "would not fit 32-bit LAPACK indexing)", fn, d,
                         (int)PCA_MAX_DIM);
-    if (!ae__mul_size(d, d, &dd) || !ae__mul_size(k, d, &kd) ||
-        !ae__mul_size(block, d, &block_vals))
+    if (!ae__mul_size(d, d, &dd) || !ae__mul_size(block, d, &block_vals))
         return ae__fail(AE_ERR_LIMIT, "%s: dimension d = %zu is too large",
                         fn, d);
-    if (!ae__mul_size(n, d, &nd))
-        return ae__fail(AE_ERR_LIMIT, "%s: n = %zu rows of d = %zu values "
-                        "overflow the address space", fn, n, d);
-
-    (void)ae__thread_count(); /* make sure BLAS runs with our thread count */
 
     ae_status status = AE_OK;
-    pca_fit f = {0};
+    double total_unused;
     double *mean = ae__calloc(d, sizeof(double));
     double *cov = ae__calloc(dd, sizeof(double));
     double *vt = ae__calloc(dd, sizeof(double));
     double *sv = ae__calloc(d, sizeof(double));
     double *centred = ae__calloc(block_vals, sizeof(double));
     float *buf = src->ds != NULL ? ae__calloc(block_vals, sizeof(float)) : NULL;
-    f.components = ae__calloc(kd, sizeof(float));
-    f.mean = ae__calloc(d, sizeof(float));
-    f.variance = ae__calloc(k, sizeof(double));
-    f.ratio = ae__calloc(k, sizeof(double));
     if (!mean || !cov || !vt || !sv || !centred ||
-        (src->ds != NULL && !buf) || !f.components || !f.mean ||
-        !f.variance || !f.ratio) {
+        (src->ds != NULL && !buf)) {
         status = ae__fail(AE_ERR_NO_MEMORY,
                           "%s: cannot allocate the covariance workspace "
                           "(d = %zu)", fn, d);
         goto done;
     }
 
-    /* Pass 1: mean = sum x / n (and the finiteness check). */
-    for (size_t first = 0; first < n; first += block) {
-        size_t m = n - first < block ? n - first : block;
-        const float *rows;
-        if ((status = source_rows(src, first, m, buf, &rows)) != AE_OK)
-            goto done;
-        if (!ae__all_finite(rows, m * d)) {
-            status = ae__fail(AE_ERR_NOT_FINITE,
-                              "%s: rows %zu..%zu hold a NaN or infinity", fn,
-                              first, first + m - 1);
-            goto done;
-        }
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < d; j++)
-                mean[j] += rows[i * d + j];
-    }
-    for (size_t j = 0; j < d; j++)
-        mean[j] /= (double)n;
+    /* Pass 1: mean = sum x / n (and the finiteness check).  The total
+     * variance comes exactly from the covariance's trace below. */
+    status = ae__pca_moments(src, buf, mean, &total_unused, fn);
+    if (status != AE_OK)
+        goto done;
 
     /* Pass 2: upper triangle of sum (x - mean)^T (x - mean), in double all
      * the way.  Float block products (ssyrk) added into a double
@@ -172,7 +108,7 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
     for (size_t first = 0; first < n; first += block) {
         size_t m = n - first < block ? n - first : block;
         const float *rows;
-        if ((status = source_rows(src, first, m, buf, &rows)) != AE_OK)
+        if ((status = ae__pca_rows(src, first, m, buf, &rows)) != AE_OK)
             goto done;
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < d; j++)
@@ -215,40 +151,15 @@ static ae_status fit_source(ae_pca *p, const pca_source *src, const char *fn)
     }
 
     for (size_t c = 0; c < k; c++) {
-        /* Column-major V^T: row c is vt[c + j d].  Fix the sign so that the
-         * entry of largest magnitude (the first such) is positive. */
-        size_t arg = 0;
-        double best = -1.0;
-        for (size_t j = 0; j < d; j++) {
-            double a = fabs(vt[c + j * d]);
-            if (a > best) {
-                best = a;
-                arg = j;
-            }
-        }
-        double sign = vt[c + arg * d] < 0.0 ? -1.0 : 1.0;
-        for (size_t j = 0; j < d; j++)
-            f.components[c * d + j] = (float)(sign * vt[c + j * d]);
-        f.variance[c] = sv[c];
-        f.ratio[c] = total > 0.0 ? sv[c] / total : 0.0;
+        /* Column-major V^T: row c is vt[c + j d]. */
+        ae__pca_set_component(f, c, d, vt + c, d);
+        f->variance[c] = sv[c];
+        f->ratio[c] = total > 0.0 ? sv[c] / total : 0.0;
     }
     for (size_t j = 0; j < d; j++)
-        f.mean[j] = (float)mean[j];
-
-    /* Success: replace the previous fit. */
-    ae__free(p->components);
-    ae__free(p->mean);
-    ae__free(p->variance);
-    ae__free(p->ratio);
-    p->components = f.components;
-    p->mean = f.mean;
-    p->variance = f.variance;
-    p->ratio = f.ratio;
-    p->d = d;
-    memset(&f, 0, sizeof f);
+        f->mean[j] = (float)mean[j];
 
 done:
-    fit_free(&f);
     ae__free(mean);
     ae__free(cov);
     ae__free(vt);
@@ -258,11 +169,52 @@ done:
     return status;
 }
 
+/* The fit by p's solver; on success it replaces p's previous fit. */
+static ae_status fit_source(ae_pca *p, const ae__pca_source *src,
+                            const char *fn)
+{
+    const size_t n = src->n, d = src->d, k = (size_t)p->k;
+    if (n < 2)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "%s: n = %zu rows, need at least 2", fn, n);
+    if (d < 1)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: dimension d is 0", fn);
+    if (k > n || k > d)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "%s: %zu components exceed min(n, d) with n = %zu "
+                        "rows and d = %zu", fn, k, n, d);
+    size_t kd, nd;
+    if (!ae__mul_size(k, d, &kd) || !ae__mul_size(n, d, &nd))
+        return ae__fail(AE_ERR_LIMIT, "%s: n = %zu rows of d = %zu values "
+                        "overflow the address space", fn, n, d);
+    (void)ae__thread_count(); /* make sure BLAS runs with our thread count */
+    ae__pca_fit f = {0};
+    ae_status s = ae__pca_fit_alloc(&f, k, d, fn);
+    if (s == AE_OK)
+        s = p->solver == AE_PCA_RANDOMIZED
+                ? ae__pca_fit_randomized(src, k, &p->randomized, &f, fn)
+                : fit_exact(src, k, &f, fn);
+    if (s != AE_OK) {
+        ae__pca_fit_free(&f);
+        return s;
+    }
+    ae__free(p->components);
+    ae__free(p->mean);
+    ae__free(p->variance);
+    ae__free(p->ratio);
+    p->components = f.components;
+    p->mean = f.mean;
+    p->variance = f.variance;
+    p->ratio = f.ratio;
+    p->d = d;
+    return AE_OK;
+}
+
 ae_status ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d)
 {
     AE_REQUIRE(p);
     AE_REQUIRE(x);
-    pca_source src = {x, NULL, n, d};
+    ae__pca_source src = {x, NULL, n, d};
     return fit_source(p, &src, "ae_pca_fit");
 }
 
@@ -270,8 +222,8 @@ ae_status ae_pca_fit_dataset(ae_pca *p, const ae_dataset *ds)
 {
     AE_REQUIRE(p);
     AE_REQUIRE(ds);
-    pca_source src = {NULL, ds, ae_dataset_count(ds),
-                      ae_dataset_image_size(ds)};
+    ae__pca_source src = {NULL, ds, ae_dataset_count(ds),
+                          ae_dataset_image_size(ds)};
     return fit_source(p, &src, "ae_pca_fit_dataset");
 }
 
@@ -416,4 +368,57 @@ ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
     if (s == AE_OK)
         memcpy(out, p->ratio, n * sizeof(double));
     return s;
+}
+
+static int is_whole(double v, double lo, double hi)
+{
+    return isfinite(v) && v >= lo && v <= hi && v == floor(v);
+}
+
+ae_status ae_pca_set(ae_pca *p, ae_pca_param param, double v)
+{
+    AE_REQUIRE(p);
+    int ok = 0;
+    switch (param) {
+    case AE_PCA_SOLVER:
+        if ((ok = is_whole(v, AE_PCA_EXACT, AE_PCA_RANDOMIZED)))
+            p->solver = (ae_pca_solver)v;
+        break;
+    case AE_PCA_OVERSAMPLES:
+        if ((ok = is_whole(v, 0, 1000)))
+            p->randomized.oversamples = (int)v;
+        break;
+    case AE_PCA_POWER_ITERATIONS:
+        if ((ok = is_whole(v, 0, 100)))
+            p->randomized.power_iterations = (int)v;
+        break;
+    case AE_PCA_SEED:
+        if ((ok = is_whole(v, 0, 9007199254740992.0)))
+            p->randomized.seed = (uint64_t)v;
+        break;
+    default:
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_pca_set: unknown PCA parameter %d", (int)param);
+    }
+    if (!ok)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_pca_set: PCA parameter %d: %g is out of range",
+                        (int)param, v);
+    return AE_OK;
+}
+
+ae_status ae_pca_get(const ae_pca *p, ae_pca_param param, double *v)
+{
+    AE_REQUIRE(p);
+    AE_REQUIRE(v);
+    switch (param) {
+    case AE_PCA_SOLVER: *v = p->solver; break;
+    case AE_PCA_OVERSAMPLES: *v = p->randomized.oversamples; break;
+    case AE_PCA_POWER_ITERATIONS: *v = p->randomized.power_iterations; break;
+    case AE_PCA_SEED: *v = (double)p->randomized.seed; break;
+    default:
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "ae_pca_get: unknown PCA parameter %d", (int)param);
+    }
+    return AE_OK;
 }

@@ -504,6 +504,15 @@ typedef enum ae_optimizer_param {
 /* Adam as PyTorch's torch.optim.Adam (bias-corrected moments). */
 AE_API ae_status ae_optimizer_create_adam(ae_optimizer **out,
                                           float learning_rate);
+/* AdamW as torch.optim.AdamW: Adam with the weight decay decoupled from
+ * the gradient (w *= 1 - lr * weight_decay, then Adam's step on the
+ * gradient alone; PyTorch's default weight decay is 0.01).  Checkpoints
+ * store it as optimizer kind 3.  AE_ERR_INVALID_ARGUMENT for a learning
+ * rate that is not positive and finite or a weight decay that is not
+ * finite and >= 0.  Since 0.2. */
+AE_API ae_status ae_optimizer_create_adamw(ae_optimizer **out,
+                                           float learning_rate,
+                                           float weight_decay);
 /* SGD with momentum as torch.optim.SGD (v = mu v + g; w -= lr v). */
 AE_API ae_status ae_optimizer_create_sgd(ae_optimizer **out,
                                          float learning_rate, float momentum);
@@ -734,6 +743,14 @@ AE_API ae_status ae_model_zero_gradients(ae_model *m);
  * parameter count.  Since 0.2. */
 AE_API ae_status ae_model_get_gradients(const ae_model *m, float *grads,
                                         size_t n);
+/* Scale the gradient array so that its L2 norm (over every parameter) is
+ * at most max_norm, as torch.nn.utils.clip_grad_norm_ does: by max_norm /
+ * (norm + 1e-6) when that is below 1, else not at all.  *norm (may be
+ * NULL) receives the norm before clipping.  AE_ERR_INVALID_ARGUMENT for a
+ * max_norm that is not positive and finite; AE_ERR_NOT_FINITE, nothing
+ * scaled, when the norm is not finite.  Since 0.2. */
+AE_API ae_status ae_model_clip_gradients(ae_model *m, double max_norm,
+                                         double *norm);
 /* One update of m's parameters by opt from m's gradient array (Adam's or
  * SGD's rule, the optimizer's step count advancing).  AE_ERR_NOT_FINITE,
  * with the parameters and the optimizer untouched, if a gradient is NaN

@@ -927,6 +927,14 @@ static void snap_world(bytes *b)
     X(adam_lr_nan, INV, 1, return ae_optimizer_create_adam(&W.o_opt, NAN);)    \
     X(adam_lr_inf, INV, 1,                                                     \
       return ae_optimizer_create_adam(&W.o_opt, INFINITY);)                    \
+    X(adamw_null_out, NUL, 0,                                                  \
+      return ae_optimizer_create_adamw(NULL, 0.1f, 0.01f);)                    \
+    X(adamw_zero_lr, INV, 1,                                                   \
+      return ae_optimizer_create_adamw(&W.o_opt, 0.0f, 0.01f);)                \
+    X(adamw_negative_decay, INV, 1,                                            \
+      return ae_optimizer_create_adamw(&W.o_opt, 0.1f, -0.01f);)               \
+    X(adamw_nan_decay, INV, 1,                                                 \
+      return ae_optimizer_create_adamw(&W.o_opt, 0.1f, NAN);)                  \
     X(sgd_null_out, NUL, 0, return ae_optimizer_create_sgd(NULL, 0.1f, 0.0f);) \
     X(sgd_lr_negative, INV, 1,                                                 \
       return ae_optimizer_create_sgd(&W.o_opt, -0.1f, 0.0f);)                  \

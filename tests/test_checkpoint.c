@@ -574,7 +574,9 @@ enum { ST = 240, MOM = 464 };
 static const crafted lies[] = {
     {"version 2", 8, 4, 2, 0, AE_ERR_UNSUPPORTED},
     {"version 0", 8, 4, 0, 0, AE_ERR_FORMAT},
-    {"optimizer kind 3", 12, 4, 3, 0, AE_ERR_FORMAT},
+    {"optimizer kind 4 (no such kind)", 12, 4, 4, 0, AE_ERR_FORMAT},
+    {"optimizer kind AdamW (not the trainer's Adam)", 12, 4, 3, 0,
+     AE_ERR_INVALID_ARGUMENT},
     {"optimizer kind SGD (sizes no longer fit)", 12, 4, 2, 0, AE_ERR_FORMAT},
     {"huge model size", 16, 8, UINT64_C(1) << 40, 0, AE_ERR_LIMIT},
     {"huge moment count", 24, 8, UINT64_C(1) << 40, 0, AE_ERR_LIMIT},

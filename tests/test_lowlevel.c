@@ -336,6 +336,53 @@ START_TEST(optimizer_refuses_nan_gradients)
 }
 END_TEST
 
+/* Clipping by the gradient's norm, as torch.nn.utils.clip_grad_norm_. */
+START_TEST(clipping_by_norm)
+{
+    ae_model *m = small_model(AE_ACT_SIGMOID);
+    float x[BATCH * PIX], dy[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 10);
+    tu_fill_uniform(dy, BATCH * PIX, -1.0f, 1.0f, 11);
+    const float *y;
+    ck_assert_ae_ok(ae_model_zero_gradients(m));
+    ck_assert_ae_ok(ae_model_forward_train(m, x, BATCH, &y, NULL));
+    ck_assert_ae_ok(ae_model_backward(m, dy, NULL, 0));
+    size_t n = ae_model_param_count(m);
+    float *g = malloc(n * sizeof *g), *h = malloc(n * sizeof *h);
+    ck_assert(g && h);
+    ck_assert_ae_ok(ae_model_get_gradients(m, g, n));
+    double want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += (double)g[i] * g[i];
+    want = sqrt(want);
+    double norm;
+    /* a bound above the norm changes nothing */
+    ck_assert_ae_ok(ae_model_clip_gradients(m, 2 * want, &norm));
+    ck_assert_double_eq_tol(norm, want, 1e-9 * want);
+    ck_assert_ae_ok(ae_model_get_gradients(m, h, n));
+    ck_assert_mem_eq(g, h, n * sizeof *g);
+    /* a bound below it scales every gradient by max / (norm + 1e-6) */
+    ck_assert_ae_ok(ae_model_clip_gradients(m, want / 4, &norm));
+    ck_assert_ae_ok(ae_model_get_gradients(m, h, n));
+    float c = (float)((want / 4) / (want + 1e-6));
+    double after = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_float_eq(h[i], g[i] * c);
+        after += (double)h[i] * h[i];
+    }
+    ck_assert_double_eq_tol(sqrt(after), want / 4, 1e-5 * want);
+    ck_assert_ae_status(ae_model_clip_gradients(m, 0.0, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_clip_gradients(m, NAN, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_model_clip_gradients(NULL, 1.0, NULL),
+                        AE_ERR_NULL);
+    free(g);
+    free(h);
+    ae_model_free(m);
+}
+END_TEST
+
 static Suite *lowlevel_suite(void)
 {
     Suite *s = suite_create("lowlevel");
@@ -346,6 +393,7 @@ static Suite *lowlevel_suite(void)
     tcase_add_test(tc, gradients_accumulate);
     tcase_add_test(tc, wrong_order_and_bad_arguments);
     tcase_add_test(tc, optimizer_refuses_nan_gradients);
+    tcase_add_test(tc, clipping_by_norm);
     suite_add_tcase(s, tc);
     return s;
 }

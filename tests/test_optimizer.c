@@ -1,5 +1,6 @@
 /* test_optimizer.c - Adam and SGD against steps computed by hand. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "train/optimizer.h"
 #include "testutil.h"
@@ -41,6 +42,108 @@ START_TEST(adam_three_steps_with_weight_decay)
         ck_assert_double_eq_tol(w, ref, 1e-6);
     }
     ae_optimizer_free(o);
+}
+END_TEST
+
+/* AdamW, as torch.optim.AdamW steps it: w *= 1 - lr wd, then Adam on the
+ * gradient alone; three steps against the rule written out in double. */
+START_TEST(adamw_three_steps_decoupled_decay)
+{
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_adamw(&o, 0.1f, 0.05f));
+    double wd;
+    ck_assert_ae_ok(ae_optimizer_get(o, AE_OPT_WEIGHT_DECAY, &wd));
+    ck_assert_double_eq_tol(wd, 0.05, 1e-9);
+    float w = 0.7f;
+    double ref = 0.7, m = 0, v = 0;
+    const float grads[3] = {0.5f, -0.25f, 0.125f};
+    for (int t = 1; t <= 3; t++) {
+        ck_assert_ae_ok(ae__optimizer_update(o, &w, &grads[t - 1], 1));
+        double g = grads[t - 1];
+        ref *= 1 - 0.1 * 0.05;
+        m = 0.9 * m + 0.1 * g;
+        v = 0.999 * v + 0.001 * g * g;
+        double mhat = m / (1 - pow(0.9, t)), vhat = v / (1 - pow(0.999, t));
+        ref -= 0.1 * mhat / (sqrt(vhat) + 1e-8);
+        ck_assert_double_eq_tol(w, ref, 3e-6); /* float steps */
+    }
+    /* with no weight decay it is Adam, bit for bit */
+    ae_optimizer *a, *b;
+    ck_assert_ae_ok(ae_optimizer_create_adamw(&a, 0.01f, 0.0f));
+    ck_assert_ae_ok(ae_optimizer_create_adam(&b, 0.01f));
+    float wa[2] = {1.0f, -0.5f}, wb[2] = {1.0f, -0.5f};
+    const float g[2] = {0.3f, 0.7f};
+    for (int t = 0; t < 4; t++) {
+        ck_assert_ae_ok(ae__optimizer_update(a, wa, g, 2));
+        ck_assert_ae_ok(ae__optimizer_update(b, wb, g, 2));
+    }
+    ck_assert_mem_eq(wa, wb, sizeof wa);
+    ck_assert_ae_status(ae_optimizer_create_adamw(&a, 0.01f, -1.0f),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(a);
+    ck_assert_ae_status(ae_optimizer_create_adamw(&a, 0.0f, 0.1f),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_optimizer_create_adamw(&a, 0.01f, NAN),
+                        AE_ERR_INVALID_ARGUMENT);
+    ae_optimizer_free(b);
+    ae_optimizer_free(o);
+}
+END_TEST
+
+/* An AdamW training resumes from its checkpoint exactly, and a trainer
+ * with Adam refuses AdamW's state. */
+START_TEST(adamw_checkpoint_resumes)
+{
+    ae_model *m1, *m2;
+    ae_optimizer *o1, *o2, *adam;
+    ae_trainer *t1, *t2, *t3;
+    for (int k = 0; k < 2; k++) {
+        ae_model **m = k ? &m2 : &m1;
+        ck_assert_ae_ok(ae_model_create(m, 1, 4, 4, 9));
+        ck_assert_ae_ok(ae_model_add_dense(*m, AE_ENCODER, 3, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_dense(*m, AE_DECODER, 16,
+                                           AE_ACT_SIGMOID));
+    }
+    ck_assert_ae_ok(ae_optimizer_create_adamw(&o1, 0.01f, 0.1f));
+    ck_assert_ae_ok(ae_optimizer_create_adamw(&o2, 0.01f, 0.1f));
+    ck_assert_ae_ok(ae_optimizer_create_adam(&adam, 0.01f));
+    ck_assert_ae_ok(ae_trainer_create(&t1, m1, o1));
+    ck_assert_ae_ok(ae_trainer_create(&t2, m2, o2));
+    ck_assert_ae_ok(ae_trainer_create(&t3, m2, adam));
+    float x[5 * 16];
+    tu_fill_uniform(x, 5 * 16, 0.0f, 1.0f, 3);
+    float l1, l2;
+    ck_assert_ae_ok(ae_trainer_step(t1, x, NULL, 5, &l1));
+    const char *path = tu_tmp_path("adamw.ckpt");
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(t1, path));
+    ck_assert_ae_status(ae_trainer_load_checkpoint(t3, path),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_ok(ae_trainer_load_checkpoint(t2, path));
+    ck_assert_ae_ok(ae_trainer_step(t1, x, NULL, 5, &l1));
+    ck_assert_ae_ok(ae_trainer_step(t2, x, NULL, 5, &l2));
+    ck_assert_mem_eq(&l1, &l2, sizeof l1);
+    size_t n = ae_model_param_count(m1);
+    float *g1 = malloc(n * sizeof *g1), *g2 = malloc(n * sizeof *g2);
+    ck_assert(g1 && g2);
+    ae_layer *a, *b;
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_ae_ok(ae_model_layer(m1, i, &a));
+        ck_assert_ae_ok(ae_model_layer(m2, i, &b));
+        size_t nw = ae_layer_weight_count(a);
+        ck_assert_ae_ok(ae_layer_get_weights(a, g1, nw));
+        ck_assert_ae_ok(ae_layer_get_weights(b, g2, nw));
+        ck_assert_mem_eq(g1, g2, nw * sizeof *g1);
+    }
+    free(g1);
+    free(g2);
+    ae_trainer_free(t1);
+    ae_trainer_free(t2);
+    ae_trainer_free(t3);
+    ae_optimizer_free(o1);
+    ae_optimizer_free(o2);
+    ae_optimizer_free(adam);
+    ae_model_free(m1);
+    ae_model_free(m2);
 }
 END_TEST
 
@@ -117,6 +220,8 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, adam_first_step_is_lr_times_sign);
     tcase_add_test(tc, adam_three_steps_with_weight_decay);
+    tcase_add_test(tc, adamw_three_steps_decoupled_decay);
+    tcase_add_test(tc, adamw_checkpoint_resumes);
     tcase_add_test(tc, sgd_momentum_steps);
     tcase_add_test(tc, plain_sgd_with_weight_decay);
     tcase_add_test(tc, parameters_and_errors);

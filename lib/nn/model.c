@@ -822,3 +822,30 @@ ae_status ae_model_get_gradients(const ae_model *m, float *grads, size_t n)
         memcpy(grads, m->grads, n * sizeof(float));
     return AE_OK;
 }
+
+ae_status ae_model_clip_gradients(ae_model *m, double max_norm,
+                                  double *norm)
+{
+    AE_REQUIRE(m);
+    if (!(isfinite(max_norm) && max_norm > 0.0))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_clip_gradients: "
+                        "max_norm %g must be positive and finite", max_norm);
+    double sum = 0.0;
+    for (size_t i = 0; i < m->n_params; i++)
+        sum += (double)m->grads[i] * m->grads[i];
+    double total = sqrt(sum);
+    if (!isfinite(total))
+        return ae__fail(AE_ERR_NOT_FINITE, "ae_model_clip_gradients: the "
+                        "gradient's norm is %g", total);
+    /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6)
+     * when that is below 1. */
+    double coef = max_norm / (total + 1e-6);
+    if (coef < 1.0) {
+        float c = (float)coef;
+        for (size_t i = 0; i < m->n_params; i++)
+            m->grads[i] *= c;
+    }
+    if (norm != NULL)
+        *norm = total;
+    return AE_OK;
+}

@@ -67,7 +67,7 @@ enum {
 
 static int moments_per_param(uint32_t kind)
 {
-    return kind == AE__OPT_ADAM ? 2 : 1;
+    return ae__optimizer_moments(kind);
 }
 
 /* Bytes of a checkpoint with a model file of model_size bytes and n
@@ -186,7 +186,7 @@ static ae_status serialize(const ae_trainer *t, const ae__opt_state *st,
     put_position(p, t);
     p += STATE_SIZE;
     put_floats(p, st->m, st->n);
-    if (st->kind == AE__OPT_ADAM)
+    if (ae__optimizer_moments(st->kind) == 2)
         put_floats(p + 4 * st->n, st->v, st->n);
     ae__put_u32(buf + total - CRC_SIZE, ae__crc32(buf, total - CRC_SIZE));
     return AE_OK;
@@ -238,9 +238,9 @@ static ae_status check_header(const uint8_t *d, size_t size)
                         "library reads 1 to %d", H_VERSION,
                         (unsigned long)version, CKPT_VERSION);
     uint32_t kind = ae__get_u32(d + H_OPT_KIND);
-    if (kind != AE__OPT_ADAM && kind != AE__OPT_SGD)
+    if (ae__optimizer_moments(kind) == 0)
         return ae__fail(AE_ERR_FORMAT, "offset %d (optimizer kind): %lu is "
-                        "neither Adam (1) nor SGD (2)", H_OPT_KIND,
+                        "none of Adam (1), SGD (2), AdamW (3)", H_OPT_KIND,
                         (unsigned long)kind);
     return AE_OK;
 }
@@ -461,7 +461,7 @@ static ae_status read_moments(const uint8_t *p, ae__opt_state *st)
     st->m = st->v = NULL;
     if (st->n == 0)
         return AE_OK;
-    int adam = st->kind == AE__OPT_ADAM;
+    int adam = ae__optimizer_moments(st->kind) == 2;
     st->m = ae__calloc(st->n, sizeof(float));
     st->v = adam ? ae__calloc(st->n, sizeof(float)) : NULL;
     ae_status s = AE_OK;

@@ -8,7 +8,16 @@
 #include "nn/model.h"
 #include "train/optimizer.h"
 
-typedef enum { OPT_ADAM = AE__OPT_ADAM, OPT_SGD = AE__OPT_SGD } opt_kind;
+typedef enum {
+    OPT_ADAM = AE__OPT_ADAM,
+    OPT_SGD = AE__OPT_SGD,
+    OPT_ADAMW = AE__OPT_ADAMW
+} opt_kind;
+
+int ae__optimizer_moments(uint32_t kind)
+{
+    return kind == OPT_ADAM || kind == OPT_ADAMW ? 2 : kind == OPT_SGD ? 1 : 0;
+}
 
 struct ae_optimizer {
     opt_kind kind;
@@ -40,6 +49,21 @@ static ae_status create(ae_optimizer **out, opt_kind kind, float lr)
 ae_status ae_optimizer_create_adam(ae_optimizer **out, float learning_rate)
 {
     return create(out, OPT_ADAM, learning_rate);
+}
+
+ae_status ae_optimizer_create_adamw(ae_optimizer **out, float learning_rate,
+                                    float weight_decay)
+{
+    if (!(isfinite(weight_decay) && weight_decay >= 0.0f)) {
+        if (out)
+            *out = NULL;
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "AdamW weight decay %g "
+                        "must be finite and >= 0", (double)weight_decay);
+    }
+    ae_status s = create(out, OPT_ADAMW, learning_rate);
+    if (s == AE_OK)
+        (*out)->weight_decay = weight_decay;
+    return s;
 }
 
 ae_status ae_optimizer_create_sgd(ae_optimizer **out, float learning_rate,
@@ -151,8 +175,9 @@ static ae_status bind(ae_optimizer *o, size_t n)
                         "has %zu (call ae_optimizer_reset to reuse it)",
                         o->n, n);
     float *m = ae__calloc(n, sizeof(float));
-    float *v = o->kind == OPT_ADAM ? ae__calloc(n, sizeof(float)) : NULL;
-    if (m == NULL || (o->kind == OPT_ADAM && v == NULL)) {
+    const int two = ae__optimizer_moments(o->kind) == 2;
+    float *v = two ? ae__calloc(n, sizeof(float)) : NULL;
+    if (m == NULL || (two && v == NULL)) {
         ae__free(m);
         ae__free(v);
         return ae__fail(AE_ERR_NO_MEMORY,
@@ -171,6 +196,7 @@ typedef struct update_job {
     float *w, *m, *v;
     const float *grad;
     float b1, b2, wd, eps, step, inv_sqrt_bc2; /* Adam */
+    float decay;                               /* AdamW: 1 - lr wd */
     float lr, mu;                              /* SGD */
 } update_job;
 
@@ -184,6 +210,23 @@ static void adam_range(const update_job *j, size_t first, size_t last)
     const float *restrict grad = j->grad;
     for (size_t i = first; i < last; i++) {
         float g = grad[i] + wd * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        w[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+/* AdamW (torch.optim.AdamW): the weight decay is decoupled from the
+ * gradient, w *= 1 - lr wd, then Adam's step on the gradient alone. */
+static void adamw_range(const update_job *j, size_t first, size_t last)
+{
+    const float b1 = j->b1, b2 = j->b2, eps = j->eps, decay = j->decay;
+    const float step = j->step, inv_sqrt_bc2 = j->inv_sqrt_bc2;
+    float *restrict w = j->w, *restrict m = j->m, *restrict v = j->v;
+    const float *restrict grad = j->grad;
+    for (size_t i = first; i < last; i++) {
+        float g = grad[i];
+        w[i] *= decay;
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
         w[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
@@ -269,7 +312,8 @@ static void adam_update(ae_optimizer *o, float *w, const float *grad,
     j.eps = (float)o->epsilon;
     j.step = (float)(o->lr / bc1);
     j.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    update_all(&j, adam_range, n);
+    j.decay = (float)(1.0 - o->lr * o->weight_decay);
+    update_all(&j, o->kind == OPT_ADAMW ? adamw_range : adam_range, n);
 }
 
 static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
@@ -293,7 +337,7 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                      one would leave steps without moments, which a
                      checkpoint rightly refuses as inconsistent */
     opt->steps++;
-    if (opt->kind == OPT_ADAM)
+    if (opt->kind == OPT_ADAM || opt->kind == OPT_ADAMW)
         adam_update(opt, params, grads, n);
     else
         sgd_update(opt, params, grads, n);
@@ -315,13 +359,16 @@ void ae__optimizer_export(const ae_optimizer *o, ae__opt_state *st)
 
 static const char *kind_name(uint32_t kind)
 {
-    return kind == OPT_ADAM ? "Adam" : kind == OPT_SGD ? "SGD" : "unknown";
+    return kind == OPT_ADAM    ? "Adam"
+           : kind == OPT_SGD   ? "SGD"
+           : kind == OPT_ADAMW ? "AdamW"
+                               : "unknown";
 }
 
 ae_status ae__optimizer_check_state(const ae_optimizer *o,
                                     const ae__opt_state *st)
 {
-    if (st->kind != OPT_ADAM && st->kind != OPT_SGD)
+    if (ae__optimizer_moments(st->kind) == 0)
         return ae__fail(AE_ERR_FORMAT, "optimizer kind %lu is unknown",
                         (unsigned long)st->kind);
     if (st->kind != (uint32_t)o->kind)

@@ -15,7 +15,12 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
  * enum order; n is 0 before the first update (m and v NULL), else the
  * bound parameter count, m its first moments (SGD: momentum buffer) and v
  * its second moments (Adam only, NULL for SGD). */
-enum { AE__OPT_ADAM = 1, AE__OPT_SGD = 2, AE__OPT_PARAMS = 6 };
+enum { AE__OPT_ADAM = 1, AE__OPT_SGD = 2, AE__OPT_ADAMW = 3,
+       AE__OPT_PARAMS = 6 };
+
+/* Moment arrays an optimizer kind keeps (Adam and AdamW 2, SGD 1), or 0
+ * for a number that is no kind. */
+int ae__optimizer_moments(uint32_t kind);
 typedef struct ae__opt_state {
     uint32_t kind;
     double hp[AE__OPT_PARAMS];

@@ -559,7 +559,14 @@ typedef enum ae_train_param {
                                  N-th batch of the fit call (counted from
                                  the call's first epoch, so a resumed call
                                  keeps the rhythm) and at the end of every
-                                 epoch (since 0.1) */
+                                 epoch (since 0.1) */,
+    AE_TRAIN_RANK = 10,       /* data-parallel training: this worker's
+                                 number, 0 .. workers - 1, default 0; used
+                                 only with a reduction installed (since
+                                 0.2).  Not stored in checkpoints: it is
+                                 where a trainer runs, not how it trains */
+    AE_TRAIN_WORKERS = 11     /* the number of workers, >= 1, default 1
+                                 (since 0.2; not stored in checkpoints) */
 } ae_train_param;
 
 /* What the fit callback is told.  Filled by the library; `size` is
@@ -609,6 +616,43 @@ AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
  * and, if noise is set, inputs corrupted from a fixed seed. */
 AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
                                      double *loss);
+
+/* ---- Data-parallel training ----------------------------------------------
+ * Several processes (or machines) train one model together: each worker
+ * runs a trainer over the same model, seeds and data set, and the trainer
+ * sums what must agree through a reduction the caller installs
+ * (libautoenc-mpi binds it to MPI_Allreduce; any transport will do).
+ *
+ * With AE_TRAIN_WORKERS w and AE_TRAIN_RANK r, every step (ae_trainer_step,
+ * and each batch of ae_trainer_fit, whose batch order comes from the
+ * shared seed exactly as one process would draw it) takes the whole global
+ * batch of `count` images, corrupts it as one process would, and trains
+ * on images [count r / w, count (r + 1) / w) of it.  Its loss gradient is
+ * scaled by its share of the images, so that the sum over workers is the
+ * gradient one process would compute for the whole batch (to float
+ * rounding).  The trainer then calls the reduction once on the whole
+ * gradient array (ae_model_param_count floats, in one contiguous call),
+ * and once on the loss (one float: the workers' shares sum to the batch's
+ * loss), before the optimizer steps.  Every worker so steps with the same
+ * summed gradient and keeps the same weights.  A NaN on any worker reaches
+ * every worker through the sum, and each stops with AE_ERR_NOT_FINITE,
+ * its weights as they were.
+ *
+ * Evaluation (the validation loss of a fit) runs on every worker over the
+ * whole set, with no reduction.  Without a reduction installed, nothing of
+ * this applies: the same bits as a trainer that never heard of it. */
+
+/* Sum n floats in place across every worker (an all-reduce): on return
+ * data holds, on every worker, the element-wise sum of all workers' data.
+ * Return AE_OK, or a status (the trainer's call then fails with it; a
+ * transport that cannot reach a worker should return AE_ERR_IO rather than
+ * wait forever).  Since 0.2. */
+typedef ae_status (*ae_reduce_fn)(float *data, size_t n, void *user);
+
+/* Install (or, with fn NULL, remove) the reduction of data-parallel
+ * training; user is passed to fn.  Since 0.2. */
+AE_API ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn,
+                                       void *user);
 
 /* ---- Checkpoints ---------------------------------------------------------
  * A checkpoint holds everything a training needs to go on exactly as if it

@@ -68,12 +68,14 @@ static float l1_weight(const ae_trainer *t, size_t batch)
     return t->l1_per_image ? t->l1_code / (float)batch : t->l1_code;
 }
 
-/* Forward pass and loss (reconstruction + L1 on the code); the gradient of
- * the reconstruction term is left in t->dy.  *fused tells whether it is
+/* Forward pass and its loss's two terms: the reconstruction term's value
+ * in *recon and its gradient in t->dy, the L1 term's value (weight
+ * l1_weight(t, images)) in *penalty.  *fused tells whether the gradient is
  * with respect to the output's pre-activation. */
-static ae_status forward_loss(ae_trainer *t, const float *x,
-                              const float *target, size_t batch,
-                              double *loss, int *fused)
+static ae_status forward_terms(ae_trainer *t, const float *x,
+                               const float *target, size_t batch,
+                               size_t images, double *recon, double *penalty,
+                               int *fused)
 {
     ae_model *m = t->model;
     size_t layers = ae_model_layer_count(m);
@@ -85,11 +87,29 @@ static ae_status forward_loss(ae_trainer *t, const float *x,
         return s;
     *fused = t->loss == AE_LOSS_BCE && out_layer->act == AE_ACT_SIGMOID;
     size_t n = batch * ae_model_input_size(m);
-    *loss = ae__loss(t->loss, y, target, n, t->dy, *fused);
+    *recon = ae__loss(t->loss, y, target, n, t->dy, *fused);
+    *penalty = t->l1_code > 0.0f
+                   ? ae__l1_penalty(ae__model_code(m),
+                                    batch * ae_model_code_size(m),
+                                    l1_weight(t, images))
+                   : 0.0;
+    return AE_OK;
+}
+
+/* Forward pass and loss (reconstruction + L1 on the code) of one process;
+ * the gradient of the reconstruction term is left in t->dy. */
+static ae_status forward_loss(ae_trainer *t, const float *x,
+                              const float *target, size_t batch,
+                              double *loss, int *fused)
+{
+    double recon = 0.0, penalty = 0.0;
+    ae_status s = forward_terms(t, x, target, batch, batch, &recon, &penalty,
+                                fused);
+    if (s != AE_OK)
+        return s;
+    *loss = recon;
     if (t->l1_code > 0.0f)
-        *loss += ae__l1_penalty(ae__model_code(m),
-                                batch * ae_model_code_size(m),
-                                l1_weight(t, batch));
+        *loss += penalty;
     if (!isfinite(*loss))
         return ae__fail(AE_ERR_NOT_FINITE,
                         "loss is %g: training diverged or the data holds "
@@ -118,6 +138,72 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
                         "a gradient is NaN or infinite (loss %g)", *loss);
     return ae__optimizer_update(t->opt, ae__model_params(m),
                                 ae__model_grads(m), n);
+}
+
+/* The step of worker t->rank of t->workers on the global batch x of count
+ * images (see "Data-parallel training" in autoenc.h): its slice's
+ * gradient, scaled by the slice's share, summed over the workers through
+ * t->reduce, then the update.  Every worker reaches both reductions
+ * whatever its slice held, so that a NaN on one stops them all together
+ * rather than leaving the others waiting. */
+static ae_status train_shared(ae_trainer *t, const float *x,
+                              const float *target, size_t count,
+                              double *loss)
+{
+    ae_model *m = t->model;
+    const size_t in = ae_model_input_size(m), n = ae_model_param_count(m);
+    const size_t lo = count * (size_t)t->rank / (size_t)t->workers;
+    const size_t hi = count * ((size_t)t->rank + 1) / (size_t)t->workers;
+    const size_t mine = hi - lo;
+    double recon = 0.0, penalty = 0.0;
+    ae_status s = AE_OK;
+    if (mine > 0) {
+        int fused = 0;
+        s = forward_terms(t, x + lo * in, target + lo * in, mine, count,
+                          &recon, &penalty, &fused);
+        /* The slice's mean-reduced gradient times its share of the batch:
+         * the workers' gradients then sum to the batch's. */
+        const float share = (float)((double)mine / (double)count);
+        for (size_t i = 0; s == AE_OK && i < mine * in; i++)
+            t->dy[i] *= share;
+        if (s == AE_OK)
+            s = ae__model_backward(m, x + lo * in, mine, t->dy, fused,
+                                   l1_weight(t, count), NULL);
+    } else if (n > 0) {
+        memset(ae__model_grads(m), 0, n * sizeof(float));
+    }
+    if (s != AE_OK)
+        return s; /* out of memory: the transport must notice the absence */
+    float total = (float)(recon * (double)mine / (double)count + penalty);
+    s = t->reduce(ae__model_grads(m), n, t->reduce_user);
+    if (s == AE_OK)
+        s = t->reduce(&total, 1, t->reduce_user);
+    if (s != AE_OK)
+        return ae__fail_context(s, "the workers' reduction");
+    *loss = total;
+    if (!isfinite(total))
+        return ae__fail(AE_ERR_NOT_FINITE,
+                        "loss is %g on some worker: training diverged or the "
+                        "data holds values the loss cannot take", total);
+    if (!ae__all_finite(ae__model_grads(m), n))
+        return ae__fail(AE_ERR_NOT_FINITE,
+                        "a summed gradient is NaN or infinite (loss %g)",
+                        *loss);
+    return ae__optimizer_update(t->opt, ae__model_params(m),
+                                ae__model_grads(m), n);
+}
+
+/* One step on a batch: this process's, or the workers' share of it. */
+static ae_status train_batch(ae_trainer *t, const float *x,
+                             const float *target, size_t count, double *loss)
+{
+    if (t->reduce == NULL)
+        return train_on(t, x, target, count, loss);
+    if (t->rank >= t->workers)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "rank %d of %d workers (AE_TRAIN_RANK must be below "
+                        "AE_TRAIN_WORKERS)", t->rank, t->workers);
+    return train_shared(t, x, target, count, loss);
 }
 
 /* The noise settings are checked one by one when set; a salt-and-pepper
@@ -164,7 +250,7 @@ ae_status ae_trainer_step(ae_trainer *t, const float *input,
     ae__rng rng = t->noise_rng;
     const float *x = corrupt(t, &rng, input, n);
     double value = 0.0;
-    s = train_on(t, x, target ? target : input, batch, &value);
+    s = train_batch(t, x, target ? target : input, batch, &value);
     if (s != AE_OK)
         return s;
     t->noise_rng = rng;
@@ -293,7 +379,7 @@ static ae_status run_epoch(ae_trainer *t, fit_ctx *c)
             break;
         const float *x = corrupt(t, &t->noise_rng, t->images, count * in);
         double loss = 0.0;
-        s = train_on(t, x, t->images, count, &loss);
+        s = train_batch(t, x, t->images, count, &loss);
         if (s != AE_OK) {
             return ae__fail_context(s, "epoch %d, batch %zu", c->p.epoch,
                                     (size_t)t->run.batch + 1);

@@ -23,6 +23,7 @@ ae_status ae_trainer_create(ae_trainer **out, ae_model *m, ae_optimizer *opt)
     t->batch_size = 64;
     t->shuffle = 1;
     t->range = AE_RANGE_UNIT;
+    t->workers = 1;
     ae__rng_seed(&t->noise_rng, 0, AE__STREAM_NOISE);
     *out = t;
     return AE_OK;
@@ -92,6 +93,14 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
         if ((ok = is_whole(v, 0, AE__TRAIN_WHOLE_MAX)))
             t->checkpoint_every = (uint64_t)v;
         break;
+    case AE_TRAIN_RANK: /* below the worker count: checked by each step */
+        if ((ok = is_whole(v, 0, 1 << 24)))
+            t->rank = (int)v;
+        break;
+    case AE_TRAIN_WORKERS:
+        if ((ok = is_whole(v, 1, 1 << 24)))
+            t->workers = (int)v;
+        break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "unknown training parameter %d", (int)p);
@@ -118,6 +127,8 @@ ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p, double *v)
     case AE_TRAIN_SEED: *v = (double)t->seed; break;
     case AE_TRAIN_RANGE: *v = t->range; break;
     case AE_TRAIN_CHECKPOINT_EVERY: *v = (double)t->checkpoint_every; break;
+    case AE_TRAIN_RANK: *v = t->rank; break;
+    case AE_TRAIN_WORKERS: *v = t->workers; break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "unknown training parameter %d", (int)p);
@@ -143,5 +154,13 @@ ae_status ae_trainer_set_checkpoint_path(ae_trainer *t, const char *path)
     }
     ae__free(t->checkpoint_path);
     t->checkpoint_path = copy;
+    return AE_OK;
+}
+
+ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn, void *user)
+{
+    AE_REQUIRE(t);
+    t->reduce = fn;
+    t->reduce_user = fn != NULL ? user : NULL;
     return AE_OK;
 }

@@ -35,6 +35,9 @@ struct ae_trainer {
     uint64_t seed;
     ae_pixel_range range;
     uint64_t checkpoint_every; /* batches between checkpoints; 0: none */
+    int rank, workers;         /* data-parallel position */
+    ae_reduce_fn reduce;       /* NULL: one process */
+    void *reduce_user;
     char *checkpoint_path;     /* from ae__alloc, or NULL */
 
     ae__rng noise_rng;

@@ -1,0 +1,342 @@
+/* test_reduce.c - data-parallel training through the reduction hook, with
+ * two workers as two threads of this process and an all-reduce over
+ * shared memory: the workers keep the same weights bit for bit, their
+ * first summed gradient is one process's to float rounding, a fit stays
+ * close to one process's, and a NaN on one worker stops both. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+enum { WORKERS = 2, SIDE = 8, PIX = SIDE * SIDE, IMAGES = 96, BATCH = 16 };
+
+/* An all-reduce over shared memory: every worker publishes its array,
+ * each sums them in rank order (so every worker gets the same bits), and
+ * nobody leaves before everybody has read. */
+typedef struct shared {
+    pthread_barrier_t barrier;
+    float *data[WORKERS];
+    float *sum;
+    size_t cap;
+    int poison_rank; /* this worker's data gets a NaN, or -1 */
+    int calls;
+} shared;
+
+typedef struct worker {
+    shared *sh;
+    int rank;
+} worker;
+
+static ae_status all_reduce(float *data, size_t n, void *user)
+{
+    worker *w = user;
+    shared *sh = w->sh;
+    if (w->rank == sh->poison_rank && n > 0)
+        data[n / 2] = NAN;
+    sh->data[w->rank] = data;
+    pthread_barrier_wait(&sh->barrier);
+    if (w->rank == 0) {
+        if (n > sh->cap) {
+            free(sh->sum);
+            sh->sum = malloc(n * sizeof(float));
+            sh->cap = n;
+        }
+        for (size_t i = 0; i < n; i++) {
+            float s = 0.0f;
+            for (int r = 0; r < WORKERS; r++)
+                s += sh->data[r][i];
+            sh->sum[i] = s;
+        }
+        sh->calls++;
+    }
+    pthread_barrier_wait(&sh->barrier);
+    memcpy(data, sh->sum, n * sizeof(float));
+    pthread_barrier_wait(&sh->barrier);
+    return AE_OK;
+}
+
+static ae_dataset *images(void)
+{
+    size_t size;
+    uint8_t *buf = tu_idx_images(IMAGES, SIDE, SIDE, NULL, &size);
+    ae_dataset *ds;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, buf, size, NULL, 0));
+    free(buf);
+    return ds;
+}
+
+typedef struct run {
+    ae_model *m;
+    ae_optimizer *opt;
+    ae_trainer *t;
+} run;
+
+static run start(void)
+{
+    run r;
+    ck_assert_ae_ok(ae_model_create(&r.m, 1, SIDE, SIDE, 5));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, 12, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, 4, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_DECODER, 12, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_DECODER, PIX,
+                                       AE_ACT_SIGMOID));
+    ck_assert_ae_ok(ae_optimizer_create_adam(&r.opt, 1e-2f));
+    ck_assert_ae_ok(ae_trainer_create(&r.t, r.m, r.opt));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_BATCH_SIZE, BATCH));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SEED, 11));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_L1_CODE, 1e-3));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_NOISE, AE_NOISE_GAUSSIAN));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_NOISE_LEVEL, 0.1));
+    return r;
+}
+
+static void finish(run *r)
+{
+    ae_trainer_free(r->t);
+    ae_optimizer_free(r->opt);
+    ae_model_free(r->m);
+}
+
+static float *weights(ae_model *m)
+{
+    size_t n = ae_model_param_count(m), off = 0;
+    float *p = malloc(n * sizeof *p);
+    ck_assert(p);
+    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
+        ae_layer *l;
+        ck_assert_ae_ok(ae_model_layer(m, i, &l));
+        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
+        ck_assert_ae_ok(ae_layer_get_weights(l, p + off, nw));
+        ck_assert_ae_ok(ae_layer_get_bias(l, p + off + nw, nb));
+        off += nw + nb;
+    }
+    return p;
+}
+
+/* What each worker thread does, and what it leaves for the test. */
+typedef enum job { JOB_FIT, JOB_STEP } job;
+
+typedef struct task {
+    worker w;
+    job what;
+    const ae_dataset *ds;
+    const float *batch;
+    ae_status status;
+    float loss;
+    float *params, *grads;
+} task;
+
+static void *work(void *arg)
+{
+    task *k = arg;
+    run r = start();
+    ae_trainer_set(r.t, AE_TRAIN_RANK, k->w.rank);
+    ae_trainer_set(r.t, AE_TRAIN_WORKERS, WORKERS);
+    ae_trainer_set_reduce(r.t, all_reduce, &k->w);
+    if (k->what == JOB_FIT)
+        k->status = ae_trainer_fit(r.t, k->ds, NULL, 2, NULL, NULL);
+    else
+        k->status = ae_trainer_step(r.t, k->batch, NULL, BATCH, &k->loss);
+    size_t n = ae_model_param_count(r.m);
+    k->params = weights(r.m);
+    k->grads = malloc(n * sizeof(float));
+    ae_model_get_gradients(r.m, k->grads, n);
+    finish(&r);
+    return NULL;
+}
+
+static void run_workers(task *tasks, shared *sh)
+{
+    pthread_t th[WORKERS];
+    for (int r = 0; r < WORKERS; r++) {
+        tasks[r].w.sh = sh;
+        tasks[r].w.rank = r;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, work, &tasks[r]), 0);
+    }
+    for (int r = 0; r < WORKERS; r++)
+        pthread_join(th[r], NULL);
+}
+
+static void free_tasks(task *tasks)
+{
+    for (int r = 0; r < WORKERS; r++) {
+        free(tasks[r].params);
+        free(tasks[r].grads);
+    }
+}
+
+static void shared_init(shared *sh, int poison)
+{
+    memset(sh, 0, sizeof *sh);
+    pthread_barrier_init(&sh->barrier, NULL, WORKERS);
+    sh->poison_rank = poison;
+}
+
+static void shared_free(shared *sh)
+{
+    pthread_barrier_destroy(&sh->barrier);
+    free(sh->sum);
+}
+
+START_TEST(first_step_sums_to_one_process)
+{
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 21);
+    run one = start();
+    float loss1;
+    ck_assert_ae_ok(ae_trainer_step(one.t, x, NULL, BATCH, &loss1));
+    size_t n = ae_model_param_count(one.m);
+    float *g1 = malloc(n * sizeof *g1);
+    ck_assert(g1);
+    ck_assert_ae_ok(ae_model_get_gradients(one.m, g1, n));
+
+    shared sh;
+    shared_init(&sh, -1);
+    task tasks[WORKERS] = {0};
+    for (int r = 0; r < WORKERS; r++) {
+        tasks[r].what = JOB_STEP;
+        tasks[r].batch = x;
+    }
+    run_workers(tasks, &sh);
+    ck_assert_int_eq(sh.calls, 2); /* the gradient and the loss */
+    for (int r = 0; r < WORKERS; r++)
+        ck_assert_ae_ok(tasks[r].status);
+    ck_assert_mem_eq(tasks[0].params, tasks[1].params, n * sizeof(float));
+    ck_assert_mem_eq(&tasks[0].loss, &tasks[1].loss, sizeof(float));
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)tasks[0].grads[i] - g1[i]));
+        scale = fmax(scale, fabs(g1[i]));
+    }
+    ck_assert_msg(worst <= 1e-5 * scale, "summed gradient off by %g (of %g)",
+                  worst, scale);
+    ck_assert_float_eq_tol(tasks[0].loss, loss1, 1e-6f);
+    free_tasks(tasks);
+    shared_free(&sh);
+    free(g1);
+    finish(&one);
+}
+END_TEST
+
+START_TEST(fit_keeps_the_workers_equal)
+{
+    ae_dataset *ds = images();
+    run one = start();
+    ck_assert_ae_ok(ae_trainer_fit(one.t, ds, NULL, 2, NULL, NULL));
+    float *p1 = weights(one.m);
+    size_t n = ae_model_param_count(one.m);
+
+    shared sh;
+    shared_init(&sh, -1);
+    task tasks[WORKERS] = {0};
+    for (int r = 0; r < WORKERS; r++) {
+        tasks[r].what = JOB_FIT;
+        tasks[r].ds = ds;
+    }
+    run_workers(tasks, &sh);
+    for (int r = 0; r < WORKERS; r++)
+        ck_assert_ae_ok(tasks[r].status);
+    ck_assert_int_eq(sh.calls, 2 * 2 * (IMAGES / BATCH));
+    ck_assert_mem_eq(tasks[0].params, tasks[1].params, n * sizeof(float));
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)tasks[0].params[i] - p1[i]));
+    ck_assert_msg(worst < 1e-3, "weights off one process's by %g", worst);
+    free_tasks(tasks);
+    shared_free(&sh);
+    free(p1);
+    finish(&one);
+    ae_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(nan_on_one_worker_stops_both)
+{
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 22);
+    run fresh = start();
+    float *p0 = weights(fresh.m);
+    size_t n = ae_model_param_count(fresh.m);
+    finish(&fresh);
+    shared sh;
+    shared_init(&sh, 1);
+    task tasks[WORKERS] = {0};
+    for (int r = 0; r < WORKERS; r++) {
+        tasks[r].what = JOB_STEP;
+        tasks[r].batch = x;
+    }
+    run_workers(tasks, &sh);
+    for (int r = 0; r < WORKERS; r++) {
+        ck_assert_int_eq(tasks[r].status, AE_ERR_NOT_FINITE);
+        ck_assert_mem_eq(tasks[r].params, p0, n * sizeof(float));
+    }
+    free_tasks(tasks);
+    shared_free(&sh);
+    free(p0);
+}
+END_TEST
+
+static ae_status never_called(float *data, size_t n, void *user)
+{
+    (void)data;
+    (void)n;
+    (void)user;
+    return AE_ERR_IO;
+}
+
+START_TEST(settings_and_errors)
+{
+    run r = start();
+    double v;
+    ck_assert_ae_ok(ae_trainer_get(r.t, AE_TRAIN_WORKERS, &v));
+    ck_assert(v == 1);
+    ck_assert_ae_ok(ae_trainer_get(r.t, AE_TRAIN_RANK, &v));
+    ck_assert(v == 0);
+    ck_assert_ae_status(ae_trainer_set(r.t, AE_TRAIN_WORKERS, 0),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set(r.t, AE_TRAIN_RANK, -1),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ae_status(ae_trainer_set_reduce(NULL, never_called, NULL),
+                        AE_ERR_NULL);
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 23);
+    /* rank outside the workers: refused before any reduction */
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_RANK, 2));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_WORKERS, 2));
+    ck_assert_ae_ok(ae_trainer_set_reduce(r.t, never_called, NULL));
+    ck_assert_ae_status(ae_trainer_step(r.t, x, NULL, BATCH, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    /* a failing transport fails the step, weights untouched */
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_RANK, 1));
+    float *p0 = weights(r.m);
+    ck_assert_ae_status(ae_trainer_step(r.t, x, NULL, BATCH, NULL),
+                        AE_ERR_IO);
+    float *p1 = weights(r.m);
+    ck_assert_mem_eq(p0, p1, ae_model_param_count(r.m) * sizeof(float));
+    /* removed, the trainer is one process again */
+    ck_assert_ae_ok(ae_trainer_set_reduce(r.t, NULL, NULL));
+    ck_assert_ae_ok(ae_trainer_step(r.t, x, NULL, BATCH, NULL));
+    free(p0);
+    free(p1);
+    finish(&r);
+}
+END_TEST
+
+static Suite *reduce_suite(void)
+{
+    Suite *s = suite_create("reduce");
+    TCase *tc = tcase_create("workers");
+    tcase_add_test(tc, first_step_sums_to_one_process);
+    tcase_add_test(tc, fit_keeps_the_workers_equal);
+    tcase_add_test(tc, nan_on_one_worker_stops_both);
+    tcase_add_test(tc, settings_and_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run_suite(reduce_suite());
+}

@@ -32,34 +32,7 @@
 #include "snapshot.h"
 #include "testutil.h"
 
-/* ---- the counting allocator --------------------------------------------- */
-
-static atomic_long alloc_calls;  /* allocations since the walk step began */
-static atomic_long alloc_live;   /* blocks not yet freed */
-static atomic_long alloc_fail_at; /* 0: never fail */
-static atomic_int alloc_sticky;  /* fail every allocation from fail_at on */
-
-static void *walk_alloc(void *opaque, size_t size)
-{
-    (void)opaque;
-    long k = ++alloc_calls;
-    long f = alloc_fail_at;
-    if (f > 0 && (k == f || (alloc_sticky && k > f)))
-        return NULL;
-    void *p = malloc(size);
-    if (p != NULL)
-        alloc_live++;
-    return p;
-}
-
-static void walk_free(void *opaque, void *p)
-{
-    (void)opaque;
-    if (p != NULL) {
-        alloc_live--;
-        free(p);
-    }
-}
+/* The counting allocator is testutil.c's (tu_walk_alloc). */
 
 /* ---- snapshots of observable state -------------------------------------- */
 
@@ -1108,7 +1081,7 @@ enum { N_CASES = sizeof cases / sizeof cases[0] };
  * failing call wrote its own message. */
 static void provoke_sentinel_error(char *msg, size_t size)
 {
-    ck_assert_int_eq(ae_set_allocator(walk_alloc, NULL, NULL),
+    ck_assert_int_eq(ae_set_allocator(tu_walk_alloc, NULL, NULL),
                      AE_ERR_INVALID_ARGUMENT);
     snprintf(msg, size, "%s", ae_last_error());
     ck_assert_msg(msg[0] != '\0', "sentinel error has no message");
@@ -1123,34 +1096,34 @@ static int mentions_memory(const char *msg)
 static long walk(const walk_case *c, int sticky)
 {
     /* The reference: the call never failing. */
-    long base = alloc_live;
+    long base = tu_walk_live;
     fixture f = {0};
     bytes want = {0}, before = {0}, after = {0};
-    alloc_fail_at = 0;
+    tu_walk_fail_at = 0;
     c->setup(&f);
     ck_assert_ae_ok(c->call(&f));
     snap_probe = 1;
     c->snap(&f, &want);
     snap_probe = 0;
     fixture_free(&f);
-    ck_assert_msg(alloc_live == base, "%s: %ld blocks leaked without failure",
-                  c->name, (long)(alloc_live - base));
+    ck_assert_msg(tu_walk_live == base, "%s: %ld blocks leaked without failure",
+                  c->name, (long)(tu_walk_live - base));
 
     long n;
     for (n = 1;; n++) {
         ck_assert_msg(n < 100000, "%s: the walk does not end", c->name);
-        alloc_fail_at = 0;
+        tu_walk_fail_at = 0;
         c->setup(&f);
         c->snap(&f, &before);
         char sentinel[512];
         provoke_sentinel_error(sentinel, sizeof sentinel);
 
-        alloc_calls = 0;
-        alloc_sticky = sticky;
-        alloc_fail_at = n;
+        tu_walk_calls = 0;
+        tu_walk_sticky = sticky;
+        tu_walk_fail_at = n;
         ae_status s = c->call(&f);
-        long made = alloc_calls;
-        alloc_fail_at = 0;
+        long made = tu_walk_calls;
+        tu_walk_fail_at = 0;
 
         if (s == AE_OK) {
             /* Allocation n was never reached: every point is covered. */
@@ -1162,8 +1135,8 @@ static long walk(const walk_case *c, int sticky)
             ck_assert_msg(bytes_same(&after, &want),
                           "%s: result differs from the reference", c->name);
             fixture_free(&f);
-            ck_assert_msg(alloc_live == base, "%s: %ld blocks leaked",
-                          c->name, (long)(alloc_live - base));
+            ck_assert_msg(tu_walk_live == base, "%s: %ld blocks leaked",
+                          c->name, (long)(tu_walk_live - base));
             break;
         }
         const char *msg = ae_last_error();
@@ -1197,9 +1170,9 @@ static long walk(const walk_case *c, int sticky)
                       "%s, allocation %ld failing (%s): retry differs from "
                       "the reference", c->name, n, sticky ? "sticky" : "once");
         fixture_free(&f);
-        ck_assert_msg(alloc_live == base, "%s, allocation %ld failing: %ld "
+        ck_assert_msg(tu_walk_live == base, "%s, allocation %ld failing: %ld "
                       "blocks leaked", c->name, n,
-                      (long)(alloc_live - base));
+                      (long)(tu_walk_live - base));
         before.n = after.n = 0;
     }
     bytes_free(&want);
@@ -1210,7 +1183,7 @@ static long walk(const walk_case *c, int sticky)
 
 static void setup_allocator(void)
 {
-    ck_assert_ae_ok(ae_set_allocator(walk_alloc, walk_free, NULL));
+    ck_assert_ae_ok(ae_set_allocator(tu_walk_alloc, tu_walk_free, NULL));
 }
 
 /* Every case, failing each allocation once (sticky 0) or from then on
@@ -1251,10 +1224,10 @@ START_TEST(warm_step_allocates_nothing)
     for (int conv = 0; conv < 2; conv++) {
         fixture f = {0};
         setup_trainer(&f, conv, 1);
-        alloc_calls = 0;
+        tu_walk_calls = 0;
         ck_assert_ae_ok(call_step(&f));
         ck_assert_ae_ok(call_step(&f));
-        ck_assert_int_eq(alloc_calls, 0);
+        ck_assert_int_eq(tu_walk_calls, 0);
         fixture_free(&f);
     }
 }

@@ -130,21 +130,6 @@ static uint8_t *checkpoint_bytes(const ae_trainer *t, size_t *size)
     return b;
 }
 
-static float *params_of(ae_model *m)
-{
-    size_t n = ae_model_param_count(m), off = 0;
-    float *p = malloc(n * sizeof *p + 1);
-    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
-        ae_layer *l;
-        ck_assert_ae_ok(ae_model_layer(m, i, &l));
-        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
-        ck_assert_ae_ok(ae_layer_get_weights(l, p + off, nw));
-        ck_assert_ae_ok(ae_layer_get_bias(l, p + off + nw, nb));
-        off += nw + nb;
-    }
-    return p;
-}
-
 /* ---- progress records --------------------------------------------------- */
 
 typedef struct event {
@@ -209,7 +194,7 @@ static void train_straight(int kind, int sgd, const ae_dataset *train,
     memset(&ref->rec, 0, sizeof ref->rec);
     ck_assert_ae_ok(ae_trainer_fit(r.t, train, val, EPOCHS, record,
                                    &ref->rec));
-    ref->params = params_of(r.m);
+    ref->params = tu_model_params(r.m);
     ref->ckpt = checkpoint_bytes(r.t, &ref->ckpt_size);
     free_rig(&r);
 }
@@ -233,7 +218,7 @@ static void resume_and_compare(int kind, int sgd, const char *path,
     ck_assert_int_eq(from + rec.n, ref->rec.n);
     for (int i = 0; i < rec.n; i++)
         assert_same_event(&ref->rec.ev[from + i], &rec.ev[i], from + i);
-    float *p = params_of(r.m);
+    float *p = tu_model_params(r.m);
     ck_assert_msg(memcmp(p, ref->params,
                          ae_model_param_count(r.m) * sizeof *p) == 0,
                   "weights differ after resuming at event %d", from);
@@ -338,7 +323,7 @@ START_TEST(fit_writes_checkpoints_to_resume_from)
         ck_assert_int_eq(from + rest.n, ref.rec.n);
         for (int i = 0; i < rest.n; i++)
             assert_same_event(&ref.rec.ev[from + i], &rest.ev[i], from + i);
-        float *p = params_of(h.m);
+        float *p = tu_model_params(h.m);
         ck_assert(memcmp(p, ref.params,
                          ae_model_param_count(h.m) * sizeof *p) == 0);
         free(p);
@@ -431,7 +416,7 @@ static void take(snapshot *s, const rig *r)
         memcpy(s->m, s->o.m, s->o.n * sizeof(float));
         memcpy(s->v, s->o.v, s->o.n * sizeof(float));
     }
-    s->params = params_of(r->m);
+    s->params = tu_model_params(r->m);
 }
 
 static void assert_unchanged(const snapshot *s, const rig *r)

@@ -16,7 +16,6 @@
  * new layer type cannot skip any of these (docs/ARCHITECTURE.md's
  * checklist). */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,29 +395,6 @@ END_TEST
 
 /* ---- the allocation-failure walk --------------------------------------- */
 
-static atomic_long alloc_calls, alloc_live, alloc_fail_at;
-
-static void *walk_alloc(void *opaque, size_t size)
-{
-    (void)opaque;
-    long k = ++alloc_calls;
-    if (alloc_fail_at > 0 && k >= alloc_fail_at) /* memory stays short */
-        return NULL;
-    void *p = malloc(size);
-    if (p != NULL)
-        alloc_live++;
-    return p;
-}
-
-static void walk_free(void *opaque, void *p)
-{
-    (void)opaque;
-    if (p != NULL) {
-        alloc_live--;
-        free(p);
-    }
-}
-
 /* The parameter count must be what the layers hold: a failed append that
  * grew the arrays but not the layer list would show here. */
 static void expect_consistent(const layer_rig *r, ae_model *m, long at)
@@ -438,12 +414,13 @@ static void expect_consistent(const layer_rig *r, ae_model *m, long at)
 START_TEST(building_survives_every_failed_allocation)
 {
     const layer_rig *r = &rigs[_i];
-    ck_assert_ae_ok(ae_set_allocator(walk_alloc, walk_free, NULL));
+    ck_assert_ae_ok(ae_set_allocator(tu_walk_alloc, tu_walk_free, NULL));
     long points = 0;
     for (long at = 1;; at++) {
-        alloc_calls = 0;
-        alloc_live = 0;
-        alloc_fail_at = at;
+        tu_walk_calls = 0;
+        tu_walk_live = 0;
+        tu_walk_sticky = 1; /* memory stays short */
+        tu_walk_fail_at = at;
         ae_model *m = NULL;
         ae_status s = ae_model_create(&m, IN_C, IN_H, IN_W, 1234);
         if (s == AE_OK) {
@@ -451,11 +428,11 @@ START_TEST(building_survives_every_failed_allocation)
             if (s != AE_OK)
                 expect_consistent(r, m, at);
         }
-        long reached = alloc_calls;
+        long reached = tu_walk_calls;
         ae_model_free(m);
-        ck_assert_msg(alloc_live == 0,
+        ck_assert_msg(tu_walk_live == 0,
                       "%s rig: %ld blocks leaked when allocation %ld failed",
-                      r->what, (long)alloc_live, at);
+                      r->what, (long)tu_walk_live, at);
         if (reached < at) { /* nothing failed: the walk is over */
             ck_assert_ae_ok(s);
             break;
@@ -467,7 +444,7 @@ START_TEST(building_survives_every_failed_allocation)
         ck_assert_msg(ae_last_error()[0] != '\0', "no detail message");
         points++;
     }
-    alloc_fail_at = 0;
+    tu_walk_fail_at = 0;
     ck_assert_ae_ok(ae_set_allocator(NULL, NULL, NULL));
     ck_assert_msg(points > 0, "%s rig: building allocated nothing",
                   r->what);

@@ -23,22 +23,6 @@ static ae_model *small_model(ae_activation out_act)
     return m;
 }
 
-static float *params_of(ae_model *m)
-{
-    size_t total = ae_model_param_count(m), off = 0;
-    float *p = malloc(total * sizeof *p);
-    ck_assert(p);
-    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
-        ae_layer *l;
-        ck_assert_ae_ok(ae_model_layer(m, i, &l));
-        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
-        ck_assert_ae_ok(ae_layer_get_weights(l, p + off, nw));
-        ck_assert_ae_ok(ae_layer_get_bias(l, p + off + nw, nb));
-        off += nw + nb;
-    }
-    return p;
-}
-
 /* ---- the library's losses, by hand ----------------------------------- */
 
 typedef struct setting {
@@ -92,7 +76,7 @@ START_TEST(library_losses_give_the_trainers_bits)
         ck_assert_ae_ok(ae_trainer_step(t, x, x, BATCH, &loss));
         step_by_hand(b, ob, st, x);
     }
-    float *pa = params_of(a), *pb = params_of(b);
+    float *pa = tu_model_params(a), *pb = tu_model_params(b);
     ck_assert_msg(memcmp(pa, pb, ae_model_param_count(a) * sizeof *pa) == 0,
                   "setting %d: the weights differ from ae_trainer_step's",
                   _i);
@@ -271,17 +255,17 @@ START_TEST(wrong_order_and_bad_arguments)
                         AE_ERR_NOT_FINITE);
     ck_assert_ptr_null(y);
     /* a step after a good pass moves the weights; a NULL optimizer none */
-    float *start = params_of(m);
+    float *start = tu_model_params(m);
     ck_assert_ae_ok(ae_model_zero_gradients(m));
     tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 6);
     ck_assert_ae_ok(ae_model_forward_train(m, x, BATCH, &y, NULL));
     ck_assert_ae_ok(ae_model_backward(m, dy, NULL, 0));
     ck_assert_ae_ok(ae_optimizer_step(opt, m));
-    float *p0 = params_of(m);
+    float *p0 = tu_model_params(m);
     ck_assert_int_ne(memcmp(start, p0, n * sizeof *p0), 0);
     free(start);
     ck_assert_ae_status(ae_optimizer_step(NULL, m), AE_ERR_NULL);
-    float *p1 = params_of(m);
+    float *p1 = tu_model_params(m);
     ck_assert_int_eq(memcmp(p0, p1, n * sizeof *p0), 0);
     /* losses */
     double loss;
@@ -324,9 +308,9 @@ START_TEST(optimizer_refuses_nan_gradients)
     ck_assert_ae_ok(ae_model_forward_train(m, x, BATCH, &y, NULL));
     for (int k = 0; k < 3; k++) /* the sums overflow to infinity */
         ck_assert_ae_ok(ae_model_backward(m, dy, NULL, 0));
-    float *p0 = params_of(m);
+    float *p0 = tu_model_params(m);
     ck_assert_ae_status(ae_optimizer_step(opt, m), AE_ERR_NOT_FINITE);
-    float *p1 = params_of(m);
+    float *p1 = tu_model_params(m);
     ck_assert_int_eq(memcmp(p0, p1, ae_model_param_count(m) * sizeof *p0),
                      0);
     free(p0);

@@ -99,22 +99,6 @@ static void finish(run *r)
     ae_model_free(r->m);
 }
 
-static float *weights(ae_model *m)
-{
-    size_t n = ae_model_param_count(m), off = 0;
-    float *p = malloc(n * sizeof *p);
-    ck_assert(p);
-    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
-        ae_layer *l;
-        ck_assert_ae_ok(ae_model_layer(m, i, &l));
-        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
-        ck_assert_ae_ok(ae_layer_get_weights(l, p + off, nw));
-        ck_assert_ae_ok(ae_layer_get_bias(l, p + off + nw, nb));
-        off += nw + nb;
-    }
-    return p;
-}
-
 /* What each worker thread does, and what it leaves for the test. */
 typedef enum job { JOB_FIT, JOB_STEP } job;
 
@@ -140,7 +124,7 @@ static void *work(void *arg)
     else
         k->status = ae_trainer_step(r.t, k->batch, NULL, BATCH, &k->loss);
     size_t n = ae_model_param_count(r.m);
-    k->params = weights(r.m);
+    k->params = tu_model_params(r.m);
     k->grads = malloc(n * sizeof(float));
     ae_model_get_gradients(r.m, k->grads, n);
     finish(&r);
@@ -225,7 +209,7 @@ START_TEST(fit_keeps_the_workers_equal)
     ae_dataset *ds = images();
     run one = start();
     ck_assert_ae_ok(ae_trainer_fit(one.t, ds, NULL, 2, NULL, NULL));
-    float *p1 = weights(one.m);
+    float *p1 = tu_model_params(one.m);
     size_t n = ae_model_param_count(one.m);
 
     shared sh;
@@ -257,7 +241,7 @@ START_TEST(nan_on_one_worker_stops_both)
     float x[BATCH * PIX];
     tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 22);
     run fresh = start();
-    float *p0 = weights(fresh.m);
+    float *p0 = tu_model_params(fresh.m);
     size_t n = ae_model_param_count(fresh.m);
     finish(&fresh);
     shared sh;
@@ -310,10 +294,10 @@ START_TEST(settings_and_errors)
                         AE_ERR_INVALID_ARGUMENT);
     /* a failing transport fails the step, weights untouched */
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_RANK, 1));
-    float *p0 = weights(r.m);
+    float *p0 = tu_model_params(r.m);
     ck_assert_ae_status(ae_trainer_step(r.t, x, NULL, BATCH, NULL),
                         AE_ERR_IO);
-    float *p1 = weights(r.m);
+    float *p1 = tu_model_params(r.m);
     ck_assert_mem_eq(p0, p1, ae_model_param_count(r.m) * sizeof(float));
     /* removed, the trainer is one process again */
     ck_assert_ae_ok(ae_trainer_set_reduce(r.t, NULL, NULL));

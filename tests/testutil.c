@@ -211,3 +211,44 @@ void tu_image_pairs(int n, int channels, int h, int w, int range, float *ref,
                     }
                 }
 }
+
+float *tu_model_params(ae_model *m)
+{
+    size_t n = ae_model_param_count(m), off = 0;
+    float *p = malloc(n * sizeof *p + 1);
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < ae_model_layer_count(m); i++) {
+        ae_layer *l;
+        ck_assert_ae_ok(ae_model_layer(m, i, &l));
+        size_t nw = ae_layer_weight_count(l), nb = ae_layer_bias_count(l);
+        ck_assert_ae_ok(ae_layer_get_weights(l, p + off, nw));
+        ck_assert_ae_ok(ae_layer_get_bias(l, p + off + nw, nb));
+        off += nw + nb;
+    }
+    return p;
+}
+
+_Atomic long tu_walk_calls, tu_walk_live, tu_walk_fail_at;
+_Atomic int tu_walk_sticky;
+
+void *tu_walk_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    long k = ++tu_walk_calls;
+    long f = tu_walk_fail_at;
+    if (f > 0 && (k == f || (tu_walk_sticky && k > f)))
+        return NULL;
+    void *p = malloc(size);
+    if (p != NULL)
+        tu_walk_live++;
+    return p;
+}
+
+void tu_walk_free(void *opaque, void *p)
+{
+    (void)opaque;
+    if (p != NULL) {
+        tu_walk_live--;
+        free(p);
+    }
+}

@@ -54,6 +54,21 @@ uint8_t *tu_read_file(const char *path, size_t *size);
 /* Deterministic pseudo-random floats in [lo, hi) for test inputs. */
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed);
 
+/* Every parameter of m through the public accessors, layer by layer,
+ * weights then biases (the order of ae_model_get_gradients), in a new
+ * malloc'd array of ae_model_param_count floats (one spare). */
+float *tu_model_params(ae_model *m);
+
+/* A counting allocator for allocation-failure walks, installed with
+ * ae_set_allocator(tu_walk_alloc, tu_walk_free, NULL): it counts the
+ * allocations since tu_walk_calls was last zeroed and the blocks still
+ * live, and fails allocation tu_walk_fail_at (0: none) and, when
+ * tu_walk_sticky is set, every later one (the way memory runs out). */
+extern _Atomic long tu_walk_calls, tu_walk_live, tu_walk_fail_at;
+extern _Atomic int tu_walk_sticky;
+void *tu_walk_alloc(void *opaque, size_t size);
+void tu_walk_free(void *opaque, void *p);
+
 /* Run a suite and return the process exit code. */
 int tu_run_suite(Suite *s);
 

@@ -249,6 +249,23 @@ const char *out_path(const options *opt, const char *name)
     return b;
 }
 
+void write_npy_rows(const options *opt, const char *name, const float *x,
+                    size_t n, size_t per)
+{
+    size_t image[4] = {n, 1, 28, 28}, rows[2] = {n, per};
+    int is_image = per == 28 * 28;
+    check(ae_npy_save(out_path(opt, name), AE_NPY_F32, x,
+                      is_image ? image : rows, is_image ? 4 : 2),
+          "writing a NumPy array");
+}
+
+void write_npy_labels(const options *opt, const char *name,
+                      const uint8_t *labels, size_t n)
+{
+    check(ae_npy_save(out_path(opt, name), AE_NPY_U8, labels, &n, 1),
+          "writing the labels as a NumPy array");
+}
+
 /* ---- Buffers, training runs, measurements, filters, table cells -------- */
 
 void *xmalloc(size_t size)

@@ -52,6 +52,15 @@ void progress_set_images(size_t images);
 /* path = out_dir/name, in a static buffer (rotating among 4). */
 const char *out_path(const options *opt, const char *name);
 
+/* Results for NumPy, beside the figures: n rows of `per` floats as
+ * out_dir/name, a float32 .npy of shape (n, per), or (n, 1, 28, 28) for
+ * rows of 784 pixels; labels as a uint8 .npy of shape (n,).  Exit with a
+ * message if the file cannot be written. */
+void write_npy_rows(const options *opt, const char *name, const float *x,
+                    size_t n, size_t per);
+void write_npy_labels(const options *opt, const char *name,
+                      const uint8_t *labels, size_t n);
+
 /* ---- The prologue every experiment program shares ---------------------- */
 
 typedef struct report report; /* report.h */

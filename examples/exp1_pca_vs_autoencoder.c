@@ -161,6 +161,19 @@ int main(int argc, char **argv)
     float *codes = xmalloc(n_test * 32 * sizeof *codes);
     check(ae_model_encode(runs[ONE32].model, test_x, n_test, codes),
           "encoding");
+    write_npy_rows(opt, "codes_one_layer_32.npy", codes, n_test, 32);
+    write_npy_labels(opt, "test_labels.npy", labels, n_test);
+    float *deep_codes = xmalloc(n_test * 30 * sizeof *deep_codes);
+    check(ae_model_encode(runs[DEEP30].model, test_x, n_test, deep_codes),
+          "encoding");
+    write_npy_rows(opt, "codes_deep_30.npy", deep_codes, n_test, 30);
+    free(deep_codes);
+    float *shown = xmalloc(SHOWN * PIXELS * sizeof *shown);
+    check(ae_model_reconstruct(runs[DEEP30].model, test_x, SHOWN, shown),
+          "reconstructing");
+    write_npy_rows(opt, "reconstructions_deep_30.npy", shown, SHOWN, PIXELS);
+    write_npy_rows(opt, "originals.npy", test_x, SHOWN, PIXELS);
+    free(shown);
     pca_run(2, codes, n_test, codes, n_test, 32, NULL, xy, &kept_codes);
     scatter(opt, "pca2_codes.png",
             "PCA-2 of the one-layer autoencoder's 32-D codes", xy, labels,

@@ -81,6 +81,8 @@ int main(int argc, char **argv)
     float *x = read_images(ex.test, 0, probes, &labels);
     float *codes = xmalloc(probes * CODE * sizeof *codes);
     check(ae_model_encode(r.model, x, probes, codes), "encoding");
+    write_npy_rows(opt, "codes_8.npy", codes, probes, CODE);
+    write_npy_labels(opt, "test_labels.npy", labels, probes);
     double spread = 0; /* R, the codes' typical size */
     for (size_t i = 0; i < probes * CODE; i++)
         spread += (double)codes[i] * codes[i];

@@ -31,10 +31,16 @@ grep -q "^Total params: $params\$" "$work/out" && ok "info: total params $params
 grep -q "Dense (relu)" "$work/out" && grep -q "(None, 784)" "$work/out" && ok "info: kinds and output shapes" || bad "info: layers"
 grep -q "format version 1" "$work/out" && ok "info: format version" || bad "info: version"
 
-expect "encode MNIST IDX" 0 "$tool" encode "$work/model.aemodel" "$data/t10k-images-idx3-ubyte.gz" -o "$work/codes.npy"
-[ ! -s "$work/out" ] && ok "encode: nothing on stdout" || bad "encode printed: $(cat "$work/out")"
-read -r kind ndim n k _ < <("$npy_tool" read "$work/codes.npy")
-[ "$kind $ndim $n $k" = "f32 2 10000 16" ] && ok "encode: codes are 10000 x 16 float32" || bad "encode: got $kind $ndim $n $k"
+if [ -r "$data/t10k-images-idx3-ubyte.gz" ]; then
+  expect "encode MNIST IDX" 0 "$tool" encode "$work/model.aemodel" "$data/t10k-images-idx3-ubyte.gz" -o "$work/codes.npy"
+  [ ! -s "$work/out" ] && ok "encode: nothing on stdout" || bad "encode printed: $(cat "$work/out")"
+  read -r kind ndim n k _ < <("$npy_tool" read "$work/codes.npy")
+  [ "$kind $ndim $n $k" = "f32 2 10000 16" ] && ok "encode: codes are 10000 x 16 float32" || bad "encode: got $kind $ndim $n $k"
+elif [ -n "${AE_TEST_ALLOW_MISSING_DATA:-}" ]; then
+  echo "skip encode of the MNIST IDX file: no data in $data"
+else
+  bad "no MNIST test images in $data"
+fi
 
 expect "reconstruct uint8 .npy" 0 "$tool" reconstruct "$work/model.aemodel" "$work/u8.npy" -o "$work/rec.npy"
 read -r kind ndim a b c d _ < <("$npy_tool" read "$work/rec.npy")

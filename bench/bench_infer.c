@@ -1,0 +1,144 @@
+/* bench_infer.c - inference as a user calls it: microseconds per image of
+ * ae_model_reconstruct at batch 1, 8 and 64 for the experiment-1 dense
+ * model and the experiment-7 conv model, and the memory and speed of
+ * reconstructing 10,000 images in one call against batches of 128.
+ *
+ *   bench_infer [--threads N] [--reps N]
+ *
+ * Times are the best of --reps rounds (default 5) of enough calls to take
+ * about 0.2 s; peak memory is the process's resident high-water mark
+ * (VmHWM), reset before each measurement through /proc/self/clear_refs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "models.h"
+
+static long peak_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+/* Best microseconds per image of reconstructing `batch` images. */
+static double us_per_image(ae_model *m, const float *x, float *y,
+                           size_t batch, int reps)
+{
+    bench_check(ae_model_reconstruct(m, x, batch, y), "warming up");
+    double t0 = bench_now();
+    int calls = 0;
+    while (bench_now() - t0 < 0.05) {
+        bench_check(ae_model_reconstruct(m, x, batch, y), "reconstructing");
+        calls++;
+    }
+    calls = calls * 4 + 1; /* about 0.2 s a round */
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t = bench_now();
+        for (int c = 0; c < calls; c++)
+            bench_check(ae_model_reconstruct(m, x, batch, y),
+                        "reconstructing");
+        double per = (bench_now() - t) / calls / (double)batch * 1e6;
+        best = per < best ? per : best;
+    }
+    return best;
+}
+
+static void latency(const char *name, ae_model *m, int reps)
+{
+    enum { MAX_BATCH = 64 };
+    size_t in = ae_model_input_size(m);
+    float *x = malloc(MAX_BATCH * in * sizeof *x);
+    float *y = malloc(MAX_BATCH * in * sizeof *y);
+    if (x == NULL || y == NULL)
+        bench_check(AE_ERR_NO_MEMORY, "allocating");
+    for (size_t i = 0; i < MAX_BATCH * in; i++)
+        x[i] = (float)(i % 97) / 97.0f;
+    static const size_t batches[] = {1, 8, 64};
+    for (int b = 0; b < 3; b++)
+        printf("%-26s batch %2zu: %9.1f us per image (%d threads)\n", name,
+               batches[b], us_per_image(m, x, y, batches[b], reps),
+               ae_threads());
+    free(x);
+    free(y);
+}
+
+/* Reconstruct n images in one call, then in calls of 128: seconds per
+ * image and the peak resident memory each way. */
+static void one_call(const char *name, ae_model *m, size_t n)
+{
+    size_t in = ae_model_input_size(m);
+    float *x = malloc(n * in * sizeof *x), *y = malloc(n * in * sizeof *y);
+    if (x == NULL || y == NULL)
+        bench_check(AE_ERR_NO_MEMORY, "allocating");
+    for (size_t i = 0; i < n * in; i++)
+        x[i] = (float)(i % 89) / 89.0f;
+    memset(y, 0, n * in * sizeof *y); /* the caller's arrays, resident */
+    long base = peak_kb();
+    reset_peak();
+    base = peak_kb();
+    double t = bench_now();
+    bench_check(ae_model_reconstruct(m, x, n, y), "reconstructing");
+    double whole = bench_now() - t;
+    long whole_kb = peak_kb() - base;
+    reset_peak();
+    base = peak_kb();
+    t = bench_now();
+    for (size_t first = 0; first < n; first += 128) {
+        size_t k = n - first < 128 ? n - first : 128;
+        bench_check(ae_model_reconstruct(m, x + first * in, k,
+                                         y + first * in),
+                    "reconstructing");
+    }
+    double chunked = bench_now() - t;
+    long chunked_kb = peak_kb() - base;
+    printf("%-26s %zu images in one call: %.1f us per image, peak +%ld MB; "
+           "in calls of 128: %.1f us per image, peak +%ld MB\n", name, n,
+           whole / (double)n * 1e6, whole_kb / 1024, chunked / (double)n * 1e6,
+           chunked_kb / 1024);
+    free(x);
+    free(y);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 0, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_infer [--threads N] [--reps N]\n");
+            return 2;
+        }
+    }
+    bench_check(ae_set_threads(threads), "setting the threads");
+    ae_model *dense = bench_dense_autoencoder(), *conv = NULL;
+    bench_check(model_exp7_conv_denoiser(&conv, 28, 28, 1), "building");
+    printf("dense: %s\nconv: %s\n", bench_describe(dense),
+           bench_describe(conv));
+    latency("experiment-1 dense", dense, reps);
+    latency("experiment-7 conv", conv, reps);
+    one_call("experiment-7 conv", conv, 10000);
+    ae_model_free(dense);
+    ae_model_free(conv);
+    return 0;
+}

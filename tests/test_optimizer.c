@@ -78,6 +78,7 @@ START_TEST(adamw_three_steps_decoupled_decay)
         ck_assert_ae_ok(ae__optimizer_update(b, wb, g, 2));
     }
     ck_assert_mem_eq(wa, wb, sizeof wa);
+    ae_optimizer_free(a);
     ck_assert_ae_status(ae_optimizer_create_adamw(&a, 0.01f, -1.0f),
                         AE_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(a);

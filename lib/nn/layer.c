@@ -97,7 +97,7 @@ ae_status ae_layer_get_weights(const ae_layer *l, float *w, size_t n)
     AE_REQUIRE(l);
     AE_REQUIRE(w);
     ae_status s = check_count(l, n, l->n_weights, "weights");
-    if (s == AE_OK)
+    if (s == AE_OK && n > 0) /* a layer without weights has no array */
         memcpy(w, l->weights, n * sizeof(float));
     return s;
 }
@@ -107,7 +107,7 @@ ae_status ae_layer_get_bias(const ae_layer *l, float *b, size_t n)
     AE_REQUIRE(l);
     AE_REQUIRE(b);
     ae_status s = check_count(l, n, l->n_bias, "biases");
-    if (s == AE_OK)
+    if (s == AE_OK && n > 0)
         memcpy(b, l->bias, n * sizeof(float));
     return s;
 }
@@ -124,7 +124,8 @@ static ae_status set_params(ae_layer *l, float *dst, size_t count,
         return ae__fail(AE_ERR_NOT_FINITE,
                         "layer %zu: new %s contain NaN or infinity", l->index,
                         what);
-    memcpy(dst, src, n * sizeof(float));
+    if (n > 0)
+        memcpy(dst, src, n * sizeof(float));
     return AE_OK;
 }
 

@@ -505,8 +505,10 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
     if (s == AE_OK)
         s = read_moments(p + STATE_SIZE, &st);
     if (s == AE_OK) {
-        memcpy(ae__model_params(t->model), ae__model_params_const(cm),
-               ae_model_param_count(cm) * sizeof(float));
+        size_t n_params = ae_model_param_count(cm);
+        if (n_params > 0) /* a model without parameters has no array */
+            memcpy(ae__model_params(t->model), ae__model_params_const(cm),
+                   n_params * sizeof(float));
         ae__optimizer_adopt(t->opt, &st);
         *t = nt;
         t->resume = 1;

@@ -124,10 +124,12 @@ ae_status ae_loss_compute(ae_loss kind, const float *output,
     if (n == 0)
         return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_loss_compute: n is 0");
     /* Checked first, so that a failure writes nothing. */
-    if (!ae__all_finite(output, n) || !ae__all_finite(target, n))
+    const char *bad = !ae__all_finite(output, n)   ? "outputs"
+                      : !ae__all_finite(target, n) ? "targets"
+                                                   : NULL;
+    if (bad != NULL)
         return ae__fail(AE_ERR_NOT_FINITE, "ae_loss_compute: the %s hold NaN "
-                        "or infinity", ae__all_finite(output, n) ? "targets"
-                                                                 : "outputs");
+                        "or infinity", bad);
     for (size_t i = 0; kind == AE_LOSS_BCE && i < n; i++)
         if (output[i] < 0.0f || output[i] > 1.0f || target[i] < 0.0f ||
             target[i] > 1.0f)

@@ -84,6 +84,12 @@ AE_API const char *ae_status_name(ae_status status);
 /* Detailed message of the most recent failing call on this thread, or "" if
  * none failed yet.  Valid until the next library call on this thread. */
 AE_API const char *ae_last_error(void);
+/* Set this thread's ae_last_error() text (message NULL: status's own
+ * message, longer messages are cut) and return status.  For the caller's
+ * callbacks, a reduction above all: the library call that called the
+ * callback fails with the callback's status and its message after a
+ * prefix naming where ("the workers' reduction: ...").  Since 0.2. */
+AE_API ae_status ae_set_last_error(ae_status status, const char *message);
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide settings                                                     */
@@ -637,6 +643,11 @@ AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
  * summed gradient and keeps the same weights.  A NaN on any worker reaches
  * every worker through the sum, and each stops with AE_ERR_NOT_FINITE,
  * its weights as they were.
+ *
+ * Checkpoints: worker 0 alone writes them (ae_trainer_fit skips the write
+ * on the others, which need no checkpoint path); a checkpoint holds no
+ * rank, so every worker resumes from the same file.  Worker 0's
+ * ae_trainer_save_checkpoint is the one to call by hand.
  *
  * Evaluation (the validation loss of a fit) runs on every worker over the
  * whole set, with no reduction.  Without a reduction installed, nothing of

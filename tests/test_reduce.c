@@ -2,11 +2,13 @@
  * two workers as two threads of this process and an all-reduce over
  * shared memory: the workers keep the same weights bit for bit, their
  * first summed gradient is one process's to float rounding, a fit stays
- * close to one process's, and a NaN on one worker stops both. */
+ * close to one process's, a NaN on one worker stops both, a transport's
+ * failure says why, and worker 0 alone writes checkpoints. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -270,6 +272,80 @@ static ae_status never_called(float *data, size_t n, void *user)
     return AE_ERR_IO;
 }
 
+static ae_status says_why(float *data, size_t n, void *user)
+{
+    (void)data;
+    (void)n;
+    (void)user;
+    return ae_set_last_error(AE_ERR_IO, "rank 1 did not answer");
+}
+
+/* The transport's own words reach the caller after the trainer's prefix;
+ * a transport that gives none gets its status's message, never the text
+ * of an earlier, unrelated failure. */
+START_TEST(transport_failure_says_why)
+{
+    run r = start();
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 24);
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_WORKERS, 2));
+    ck_assert_ae_ok(ae_trainer_set_reduce(r.t, says_why, NULL));
+    ck_assert_ae_status(ae_trainer_step(r.t, x, NULL, BATCH, NULL),
+                        AE_ERR_IO);
+    ck_assert_str_eq(ae_last_error(),
+                     "the workers' reduction: rank 1 did not answer");
+    ck_assert_ae_status(ae_trainer_set(r.t, AE_TRAIN_SEED, -1),
+                        AE_ERR_INVALID_ARGUMENT); /* an unrelated message */
+    ck_assert_ae_ok(ae_trainer_set_reduce(r.t, never_called, NULL));
+    ck_assert_ae_status(ae_trainer_step(r.t, x, NULL, BATCH, NULL),
+                        AE_ERR_IO);
+    ck_assert_str_eq(ae_last_error(), "the workers' reduction failed: file "
+                     "could not be opened, read or written");
+    ck_assert_int_eq(ae_set_last_error(AE_ERR_SHAPE, NULL), AE_ERR_SHAPE);
+    ck_assert_str_eq(ae_last_error(), ae_status_message(AE_ERR_SHAPE));
+    finish(&r);
+}
+END_TEST
+
+/* Worker 0 writes the checkpoints; the others need no path and write
+ * nothing, so one file is written whole by one process. */
+static ae_status keep(float *data, size_t n, void *user)
+{
+    (void)data;
+    (void)n;
+    (void)user;
+    return AE_OK;
+}
+
+START_TEST(only_worker_zero_writes_checkpoints)
+{
+    ae_dataset *ds = images();
+    char path[] = "/tmp/ae_reduce_ckpt_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    for (int rank = 0; rank < 2; rank++) {
+        run r = start();
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_WORKERS, 2));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_RANK, rank));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_CHECKPOINT_EVERY, 2));
+        ck_assert_ae_ok(ae_trainer_set_reduce(r.t, keep, NULL));
+        if (rank == 0) /* worker 0 without a path: refused as always */
+            ck_assert_ae_status(ae_trainer_fit(r.t, ds, NULL, 1, NULL, NULL),
+                                AE_ERR_INVALID_ARGUMENT);
+        else /* the others go on without one */
+            ck_assert_ae_ok(ae_trainer_fit(r.t, ds, NULL, 1, NULL, NULL));
+        ck_assert_ae_ok(ae_trainer_set_checkpoint_path(r.t, path));
+        ck_assert_ae_ok(ae_trainer_fit(r.t, ds, NULL, 1, NULL, NULL));
+        ck_assert_int_eq(access(path, F_OK) == 0, rank == 0);
+        unlink(path);
+        finish(&r);
+    }
+    ae_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(settings_and_errors)
 {
     run r = start();
@@ -316,6 +392,8 @@ static Suite *reduce_suite(void)
     tcase_add_test(tc, fit_keeps_the_workers_equal);
     tcase_add_test(tc, nan_on_one_worker_stops_both);
     tcase_add_test(tc, settings_and_errors);
+    tcase_add_test(tc, transport_failure_says_why);
+    tcase_add_test(tc, only_worker_zero_writes_checkpoints);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,9 @@ ae_status ae__fail_context(ae_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Empty the thread's error detail, so that a callback's failure can be
+ * told apart from an earlier one (see ae_set_last_error). */
+void ae__clear_error(void);
 
 /* AE_ERR_IO: "cannot <what> <path>: <the system's reason for err>", as
  * every file error reads: ae__fail_io("open", path, errno). */

@@ -48,6 +48,18 @@ const char *ae_last_error(void)
     return last_error;
 }
 
+ae_status ae_set_last_error(ae_status status, const char *message)
+{
+    snprintf(last_error, sizeof last_error, "%s",
+             message != NULL ? message : ae_status_message(status));
+    return status;
+}
+
+void ae__clear_error(void)
+{
+    last_error[0] = '\0';
+}
+
 ae_status ae__fail(ae_status status, const char *fmt, ...)
 {
     va_list ap;

@@ -175,9 +175,13 @@ static ae_status train_shared(ae_trainer *t, const float *x,
     if (s != AE_OK)
         return s; /* out of memory: the transport must notice the absence */
     float total = (float)(recon * (double)mine / (double)count + penalty);
+    ae__clear_error();
     s = t->reduce(ae__model_grads(m), n, t->reduce_user);
     if (s == AE_OK)
         s = t->reduce(&total, 1, t->reduce_user);
+    if (s != AE_OK && ae_last_error()[0] == '\0')
+        return ae__fail(s, "the workers' reduction failed: %s",
+                        ae_status_message(s));
     if (s != AE_OK)
         return ae__fail_context(s, "the workers' reduction");
     *loss = total;
@@ -331,12 +335,19 @@ typedef struct fit_ctx {
     int stop;       /* the callback asked to stop */
 } fit_ctx;
 
+/* In data-parallel training only worker 0 writes the checkpoints: every
+ * worker holds the same state, and one writer keeps the file whole. */
+static int writes_checkpoints(const ae_trainer *t)
+{
+    return t->reduce == NULL || t->rank == 0;
+}
+
 /* Write a checkpoint if checkpointing is on and, unless at_epoch_end, the
  * run's batch count is a multiple of the period. */
 static ae_status checkpoint_if_due(ae_trainer *t, const fit_ctx *c,
                                    int at_epoch_end)
 {
-    if (t->checkpoint_every == 0)
+    if (t->checkpoint_every == 0 || !writes_checkpoints(t))
         return AE_OK;
     uint64_t run_batch = (t->epochs_done - t->run.start) *
                              (uint64_t)c->p.batches + t->run.batch;
@@ -477,7 +488,8 @@ static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "salt-and-pepper level %g is above 1",
                         (double)t->noise_level);
-    if (t->checkpoint_every > 0 && t->checkpoint_path == NULL)
+    if (t->checkpoint_every > 0 && t->checkpoint_path == NULL &&
+        writes_checkpoints(t))
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "checkpoints every %llu batches need a path "
                         "(ae_trainer_set_checkpoint_path)",

@@ -12,7 +12,8 @@
 # lapacke, zlib, libpng) are the system's, and the sysroot prefixes their
 # paths too; so each folder on the way to the installed files gets symbolic
 # links to the real system's other entries, and the sysroot looks like the
-# system with libautoenc installed in it.
+# system with libautoenc installed in it.  Where libautoenc-mpi was built,
+# a second program is built through autoenc-mpi.pc and run under mpirun.
 #
 # Exit 77 (skipped) without pkg-config or a C compiler.
 set -euo pipefail
@@ -93,4 +94,18 @@ if readelf -d "$tmp/consumer_static" | grep -q 'NEEDED.*libautoenc'; then
   echo "the static program still needs libautoenc.so"; exit 1
 fi
 "$tmp/consumer_static"
+
+# libautoenc-mpi, where it was built: its own .pc file brings MPI's flags
+# and libautoenc's; the program runs on one rank under mpirun.
+mpi_c=$(dirname "$source_c")/consumer_mpi.c
+if [ -f "${pc%/*}/autoenc-mpi.pc" ]; then
+  # shellcheck disable=SC2086
+  "$cc" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags autoenc-mpi) \
+    -o "$tmp/consumer_mpi" "$mpi_c" $(pkg-config --libs autoenc-mpi)
+  echo "mpi: $cc ... $(pkg-config --libs autoenc-mpi)"
+  LD_LIBRARY_PATH="$root$libdir" mpirun -np 1 --allow-run-as-root \
+    -x LD_LIBRARY_PATH "$tmp/consumer_mpi"
+else
+  echo "no autoenc-mpi.pc (built with -Dmpi=disabled): not checked"
+fi
 echo "pkg-config consumer: OK"

@@ -6,13 +6,16 @@
  *
  *   mpirun -np R bench_mpi [--model dense|conv] [--images N]
  *                          [--threads T] [--epochs E] [--data DIR]
+ *                          [--timeout S]   (0: blocking MPI_Allreduce)
  *
  * dense: experiment 1's deep autoencoder (808,494 parameters, batch 64);
  * conv: experiment 7's convolutional denoiser (74,497 parameters, batch
  * 128).  Prints one line for rank 0 with the slowest rank's figures:
  *   ranks R threads T model M images N: epoch S s, I img/s, reductions
- *   X s (P% of the epoch), Y us a step, Z bytes a step; compute U us an
- *   image */
+ *   X s (P% of the epoch), Y us a step, Z bytes a step (V us for the
+ *   transport alone); compute U us an image.  The reductions' time
+ *   includes waiting for the slower rank; "the transport alone" times
+ *   MPI_Allreduce of the gradient with the ranks in step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
     const char *data = "/usr/share/datasets/fashion-mnist";
     size_t images = 20000;
     int threads = 1, epochs = 1;
+    double timeout = -1; /* the adapter's default */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--model"))
             model = argv[i + 1];
@@ -49,6 +53,8 @@ int main(int argc, char **argv)
             threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--epochs"))
             epochs = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--timeout"))
+            timeout = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--data"))
             data = argv[i + 1];
     }
@@ -78,6 +84,23 @@ int main(int argc, char **argv)
     if (conv)
         must(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_BCE), "loss");
     must(ae_mpi_attach(&w, t, m, adam, MPI_COMM_WORLD), "attach");
+    if (timeout >= 0)
+        must(ae_mpi_set_timeout(w, timeout), "timeout");
+
+    /* The transport alone: all-reduces of the gradient's size, the ranks
+     * in step, so no rank waits for another's compute. */
+    const size_t n = ae_model_param_count(m);
+    float *g = calloc(n, sizeof *g);
+    double transport = 0;
+    for (int k = 0; k < 22 && g != NULL; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = bench_now();
+        MPI_Allreduce(MPI_IN_PLACE, g, (int)n, MPI_FLOAT, MPI_SUM,
+                      MPI_COMM_WORLD);
+        if (k >= 2) /* the first two set up the shared-memory segments */
+            transport += (bench_now() - t0) / 20;
+    }
+    free(g);
 
     MPI_Barrier(MPI_COMM_WORLD);
     double start = bench_now();
@@ -96,12 +119,12 @@ int main(int argc, char **argv)
         const double compute = (worst[0] - worst[1]) / steps / batch;
         printf("ranks %d threads %d model %s images %zu: epoch %.3f s, "
                "%.0f img/s, reductions %.3f s (%.1f%% of the epoch), %.0f us "
-               "a step, %zu bytes a step; compute %.2f us an image of the "
-               "batch\n", ranks, threads, model, images, epoch,
+               "a step, %zu bytes a step (%.0f us for the transport alone); "
+               "compute %.2f us an image of the batch\n", ranks, threads, model, images, epoch,
                (double)images / epoch, worst[1] / epochs,
                100.0 * worst[1] / worst[0], 1e6 * worst[1] / steps,
                (ae_model_param_count(m) + 1) * sizeof(float),
-               1e6 * compute);
+               1e6 * transport, 1e6 * compute);
     }
     ae_mpi_free(w);
     ae_trainer_free(t);

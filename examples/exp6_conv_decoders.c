@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "grid_figure.h"
 #include "models.h"
 #include "report.h"
 
@@ -37,7 +38,8 @@ static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
  * convolution stores them in_c x out_c, so it is read transposed.)  Each
  * k x k kernel sits in a black frame one pixel wide (a value below its
  * smallest), so that neighbouring kernels stay apart. */
-static void write_decoder_filters(const char *path, const ae_layer *l)
+static void write_decoder_filters(const char *path, const char *title,
+                                  const ae_layer *l)
 {
     int in_c, out_c;
     check(ae_layer_input_shape(l, &in_c, NULL, NULL), "reading a shape");
@@ -68,8 +70,22 @@ static void write_decoder_filters(const char *path, const ae_layer *l)
                                        ? lo - 0.3f * (hi - lo) - 1e-6f
                                        : kernel[(y - 1) * k + x - 1];
         }
-    check(ae_image_grid_write_png(path, tiles, n / kk, in_c, 1, f, f, 0.0f,
-                                  0.0f, 6), "writing the filters");
+    char (*texts)[24] = xmalloc(((size_t)out_c + in_c) * sizeof *texts);
+    const char **rows = xmalloc((size_t)out_c * sizeof *rows);
+    const char **cols = xmalloc((size_t)in_c * sizeof *cols);
+    for (int o = 0; o < out_c; o++)
+        snprintf(texts[o], sizeof texts[o], "output %d", o),
+            rows[o] = texts[o];
+    for (int c = 0; c < in_c; c++)
+        snprintf(texts[out_c + c], sizeof texts[0], "%d", c),
+            cols[c] = texts[out_c + c];
+    grid_figure g = {out_c, in_c, f, f, tiles, 0.0f, 0.0f, 6, title, rows,
+                     cols, "input channel", NULL};
+    if (grid_figure_write(path, &g) != 0)
+        exit(1);
+    free(cols);
+    free(rows);
+    free(texts);
     free(tiles);
     free(w);
 }
@@ -106,8 +122,15 @@ int main(int argc, char **argv)
     sheet grid;
     sheet_init(&grid, 4, SHOWN, 28, 28);
     const float *shown = sheet_tile(&grid, 0, 0);
-    check(ae_dataset_batch(x.test, 0, SHOWN, sheet_tile(&grid, 0, 0), NULL),
-          "reading images");
+    uint8_t labels[SHOWN];
+    check(ae_dataset_batch(x.test, 0, SHOWN, sheet_tile(&grid, 0, 0),
+                           labels), "reading images");
+    sheet_title(&grid, "Test %s and their reconstructions by three "
+                "convolutional decoders", item_word(opt, 1));
+    sheet_label_row(&grid, 0, "original");
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
+        sheet_label_row(&grid, k + 1, "%s decoder", names[k]);
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, x.test, labels);
     double loss[3];
     size_t params[3];
     int collapsed[3];
@@ -132,6 +155,8 @@ int main(int argc, char **argv)
         ae_layer *l = NULL;
         size_t index = first_decoder_conv(m, &l);
         write_decoder_filters(out_path(opt, cell("filters_%s.png", names[k])),
+                              cell("Kernels of the %s decoder's first "
+                                   "convolution, each stretched", names[k]),
                               l);
         if (all_maps == NULL)
             all_maps = xmalloc(ae_layer_output_size(l) * sizeof *all_maps);
@@ -198,9 +223,24 @@ int main(int argc, char **argv)
                                  "to 7x7)"
                                : "transposed convolution (stride 1), after "
                                  "the first unpooling"));
-    check(ae_image_grid_write_png(out_path(opt, "feature_maps.png"), maps,
-                                  3 * MAPS, MAPS, 1, SIDE, SIDE, 0.0f, 0.0f,
-                                  8), "writing the feature maps");
+    char decoder_text[3][32], channel_text[MAPS][8];
+    const char *decoders[3], *channels[MAPS];
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
+        snprintf(decoder_text[k], sizeof decoder_text[k], "%s decoder",
+                 names[k]),
+            decoders[k] = decoder_text[k];
+    for (int c = 0; c < MAPS; c++)
+        snprintf(channel_text[c], sizeof channel_text[c], "%d", c),
+            channels[c] = channel_text[c];
+    grid_figure maps_figure = {3, MAPS, SIDE, SIDE, maps, 0.0f, 0.0f, 8,
+                               cell("Feature maps of the first test %s "
+                                    "(%s), each stretched",
+                                    item_word(opt, 0),
+                                    item_label(opt, x.test, labels[0])),
+                               decoders, channels, "channel", NULL};
+    if (grid_figure_write(out_path(opt, "feature_maps.png"), &maps_figure) !=
+        0)
+        exit(1);
     report_figure(rep, "feature_maps.png", cell(
         "What those layers make of the first test image (the top-left %s "
         "above): channels 0 to 7 of the 7x7 output of the first decoder "

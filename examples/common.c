@@ -496,11 +496,11 @@ void write_filter_pair(const options *opt, ae_model *m, const char *tag,
 {
     const char *which = units ? "64 most active" : "first 64";
     write_dense_filters(out_path(opt, cell("encoder_%s.png", tag)),
-                        cell("Encoder weights, %s: the %s hidden units",
-                             name, which), m, 0, units, 64, 8);
+                        cell("Encoder weights, %s: the %s hidden units, "
+                             "by number", name, which), m, 0, units, 64, 8);
     write_dense_filters(out_path(opt, cell("decoder_%s.png", tag)),
-                        cell("Decoder weights, %s: the %s hidden units",
-                             name, which), m, 1, units, 64, 8);
+                        cell("Decoder weights, %s: the %s hidden units, "
+                             "by number", name, which), m, 1, units, 64, 8);
 }
 
 void sheet_init(sheet *s, int rows, int cols, int h, int w)

@@ -96,11 +96,17 @@ static void write_noise_levels(const options *opt, const ae_dataset *test,
                    PIXELS * sizeof *clean);
     }
     sheet_title(&s, "Gaussian noise as the models see it");
-    for (int i = 0; i < IMAGES; i++)
-        sheet_label_row(&s, i, "%s", item_label(opt, test, labels[i]));
-    sheet_label_col(&s, 0, "clean");
-    sheet_label_col(&s, 1, "noise 0.1");
-    sheet_label_col(&s, 2, "noise 0.5");
+    for (int i = 0; i < IMAGES; i++) {
+        const char *name = item_label(opt, test, labels[i]);
+        if (class_names(opt))
+            sheet_label_row(&s, i, "%s", name);
+        else
+            sheet_label_row(&s, i, "digit %s", name);
+    }
+    sheet_col_heading(&s, "noise");
+    sheet_label_col(&s, 0, "none");
+    sheet_label_col(&s, 1, "f=0.1");
+    sheet_label_col(&s, 2, "f=0.5");
     sheet_write(&s, out_path(opt, file), 0.0f, 1.0f);
     sheet_free(&s);
     free(labels);

@@ -33,12 +33,11 @@ static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
     }
 }
 
-/* That layer's kernels as a grid: row o holds the in_c kernels that make
- * output channel o, each stretched to its own range.  (A transposed
- * convolution stores them in_c x out_c, so it is read transposed.)  Each
- * k x k kernel sits in a black frame one pixel wide (a value below its
- * smallest), so that neighbouring kernels stay apart. */
-static void write_decoder_filters(const char *path, const char *title,
+/* That layer's kernels as a labelled grid: row o holds the in_c kernels
+ * that make output channel o, each stretched to its own range.  (A
+ * transposed convolution stores them in_c x out_c, so it is read
+ * transposed.) */
+static void write_decoder_filters(const char *path, const char *decoder,
                                   const ae_layer *l)
 {
     int in_c, out_c;
@@ -48,27 +47,16 @@ static void write_decoder_filters(const char *path, const char *title,
     int k = 1;
     while ((size_t)(k * k) < kk)
         k++;
-    const int f = k + 2; /* framed side */
     float *w = xmalloc(n * sizeof *w);
-    float *tiles = xmalloc(n / kk * f * f * sizeof *tiles);
+    float *tiles = xmalloc(n * sizeof *tiles);
     check(ae_layer_get_weights(l, w, n), "reading the filters");
     int transposed = ae_layer_get_kind(l) == AE_LAYER_CONV_TRANSPOSE2D;
     for (int o = 0; o < out_c; o++)
         for (int c = 0; c < in_c; c++) {
             const float *kernel = w + (transposed ? (size_t)c * out_c + o
                                                   : (size_t)o * in_c + c) * kk;
-            float *t = tiles + ((size_t)o * in_c + c) * f * f;
-            float lo = kernel[0], hi = kernel[0];
-            for (size_t i = 1; i < kk; i++) {
-                lo = kernel[i] < lo ? kernel[i] : lo;
-                hi = kernel[i] > hi ? kernel[i] : hi;
-            }
-            for (int y = 0; y < f; y++)
-                for (int x = 0; x < f; x++)
-                    t[y * f + x] = y == 0 || x == 0 || y == f - 1 ||
-                                           x == f - 1
-                                       ? lo - 0.3f * (hi - lo) - 1e-6f
-                                       : kernel[(y - 1) * k + x - 1];
+            memcpy(tiles + ((size_t)o * in_c + c) * kk, kernel,
+                   kk * sizeof *kernel);
         }
     char (*texts)[24] = xmalloc(((size_t)out_c + in_c) * sizeof *texts);
     const char **rows = xmalloc((size_t)out_c * sizeof *rows);
@@ -79,7 +67,11 @@ static void write_decoder_filters(const char *path, const char *title,
     for (int c = 0; c < in_c; c++)
         snprintf(texts[out_c + c], sizeof texts[0], "%d", c),
             cols[c] = texts[out_c + c];
-    grid_figure g = {out_c, in_c, f, f, tiles, 0.0f, 0.0f, 6, title, rows,
+    const char *title = cell("Kernels of the %s decoder's first %s, each "
+                             "stretched", decoder,
+                             transposed ? "transposed convolution"
+                                        : "convolution");
+    grid_figure g = {out_c, in_c, k, k, tiles, 0.0f, 0.0f, 10, title, rows,
                      cols, "input channel", NULL};
     if (grid_figure_write(path, &g) != 0)
         exit(1);
@@ -155,9 +147,7 @@ int main(int argc, char **argv)
         ae_layer *l = NULL;
         size_t index = first_decoder_conv(m, &l);
         write_decoder_filters(out_path(opt, cell("filters_%s.png", names[k])),
-                              cell("Kernels of the %s decoder's first "
-                                   "convolution, each stretched", names[k]),
-                              l);
+                              names[k], l);
         if (all_maps == NULL)
             all_maps = xmalloc(ae_layer_output_size(l) * sizeof *all_maps);
         check(ae_model_activations(m, index, shown, 1, all_maps),
@@ -217,7 +207,7 @@ int main(int argc, char **argv)
             "The %s decoder's first %s (16 -> 16 channels, 3x3): row o holds "
             "the 16 kernels that make output channel o from the 16 input "
             "channels, each stretched to its own range (darkest to "
-            "lightest gray) in a black frame.", names[k],
+            "lightest gray).", names[k],
             k == CONV_UNPOOL ? "convolution, after the first unpooling"
             : k == CONV_DECONV ? "transposed convolution (stride 2, 3x3 code "
                                  "to 7x7)"

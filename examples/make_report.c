@@ -7,11 +7,11 @@
  * as a base64 data URI) with a header naming the data set and the date, a
  * table of contents and every section.  Links to an experiment's files
  * (the charts' SVG versions) are pointed at <experiment>/FILE, so they work
- * from index.html while the folders stay beside it.  Also writes REPORT_DIR/results.json,
- * the JSON array of the experiments' results.json files.  The data set's
- * name comes from --data-name, else from the first results.json.  Exits
- * with 1 if an image or a linked file is missing (the page is still
- * written, showing it broken) or there is no section at all. */
+ * from index.html while the folders stay beside it.  Also writes
+ * REPORT_DIR/results.json, the JSON array of the experiments' results.json
+ * files.  The data set's name comes from --data-name, else from the first
+ * results.json.  Exits with 1 if an image or a linked file is missing (the
+ * page is still written, showing it broken) or there is no section at all. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -124,8 +124,13 @@ static void draw_labels(unsigned char *canvas, int width, int height,
  * non-white pixels found.  -1 if a label runs out of its band. */
 static int measure(const char *path, label *labels, int n)
 {
-    if (n == 0)
-        return 0;
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        labels[i].ink = (ink){0, 0, 0, 0, 1};
+        any |= labels[i].text && labels[i].text[0];
+    }
+    if (!any)
+        return 0; /* no need to start PLplot for nothing */
     size_t longest = 0;
     double size = 0;
     for (int i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grid_figure.h"
 #include "plot.h"
 #include "report.h"
 
@@ -451,8 +452,8 @@ void measure_reconstruction(ae_model *m, const float *input,
     free(y);
 }
 
-void write_dense_filters(const char *path, ae_model *m, size_t index,
-                         const int *units, int count, int cols)
+void write_dense_filters(const char *path, const char *title, ae_model *m,
+                         size_t index, const int *units, int count, int cols)
 {
     enum { PIXELS = 28 * 28 };
     ae_layer *l = NULL;
@@ -462,8 +463,12 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
     if (in != PIXELS && out != PIXELS)
         check(AE_ERR_SHAPE, "drawing filters of a layer that neither reads "
                             "nor writes a 28 x 28 image");
+    int rows = (count + cols - 1) / cols;
     float *w = xmalloc(n * sizeof *w), *tiles = xmalloc(
-        (size_t)count * PIXELS * sizeof *tiles);
+        (size_t)rows * cols * PIXELS * sizeof *tiles);
+    char (*numbers)[16] = xmalloc((size_t)rows * cols * sizeof *numbers);
+    const char **tile_labels = xmalloc((size_t)rows * cols *
+                                       sizeof *tile_labels);
     check(ae_layer_get_weights(l, w, n), "reading the weights");
     for (int t = 0; t < count; t++) {
         size_t j = (size_t)(units ? units[t] : t);
@@ -472,27 +477,38 @@ void write_dense_filters(const char *path, ae_model *m, size_t index,
              * writing layer's unit j is column j */
             tiles[(size_t)t * PIXELS + p] =
                 in == PIXELS ? w[j * in + p] : w[p * in + j];
+        snprintf(numbers[t], sizeof numbers[t], "%zu", j);
+        tile_labels[t] = numbers[t];
     }
-    check(ae_image_grid_write_png(path, tiles, (size_t)count, cols, 1, 28, 28,
-                                  0.0f, 0.0f, 2),
-          "writing the filters");
+    /* Cells of a last row left empty are constant: mid-gray, unlabelled. */
+    grid_figure g = {rows, cols, 28, 28, tiles, 0.0f, 0.0f, 2, title, NULL,
+                     NULL, NULL, tile_labels};
+    if (grid_figure_write(path, &g) != 0)
+        exit(1);
+    free(tile_labels);
+    free(numbers);
     free(w);
     free(tiles);
 }
 
 void write_filter_pair(const options *opt, ae_model *m, const char *tag,
-                       const int *units)
+                       const char *name, const int *units)
 {
-    write_dense_filters(out_path(opt, cell("encoder_%s.png", tag)), m, 0,
-                        units, 64, 8);
-    write_dense_filters(out_path(opt, cell("decoder_%s.png", tag)), m, 1,
-                        units, 64, 8);
+    const char *which = units ? "64 most active" : "first 64";
+    write_dense_filters(out_path(opt, cell("encoder_%s.png", tag)),
+                        cell("Encoder weights, %s: the %s hidden units, "
+                             "by number", name, which), m, 0, units, 64, 8);
+    write_dense_filters(out_path(opt, cell("decoder_%s.png", tag)),
+                        cell("Decoder weights, %s: the %s hidden units, "
+                             "by number", name, which), m, 1, units, 64, 8);
 }
 
 void sheet_init(sheet *s, int rows, int cols, int h, int w)
 {
-    *s = (sheet){rows, cols, h, w, NULL};
+    *s = (sheet){rows, cols, h, w, NULL, NULL, NULL, NULL, NULL};
     s->tiles = xmalloc((size_t)rows * cols * h * w * sizeof *s->tiles);
+    s->row_labels = xmalloc((size_t)rows * sizeof *s->row_labels);
+    s->col_labels = xmalloc((size_t)cols * sizeof *s->col_labels);
 }
 
 float *sheet_tile(const sheet *s, int row, int col)
@@ -514,17 +530,94 @@ void sheet_reconstruct_row(sheet *s, int row, ae_model *m,
           "reconstructing");
 }
 
+/* *slot = the formatted text, replacing what it held. */
+static void set_text(char **slot, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    free(*slot);
+    *slot = xmalloc(n < 0 ? 1 : (size_t)n + 1);
+    vsnprintf(*slot, (size_t)n + 1, fmt, again);
+    va_end(again);
+}
+
+void sheet_title(sheet *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_text(&s->title, fmt, ap);
+    va_end(ap);
+}
+
+void sheet_label_row(sheet *s, int row, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_text(&s->row_labels[row], fmt, ap);
+    va_end(ap);
+}
+
+void sheet_label_col(sheet *s, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_text(&s->col_labels[col], fmt, ap);
+    va_end(ap);
+}
+
+void sheet_col_heading(sheet *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_text(&s->col_heading, fmt, ap);
+    va_end(ap);
+}
+
+void sheet_label_cols_by_class(sheet *s, int first, int n,
+                               const options *opt, const ae_dataset *ds,
+                               const uint8_t *labels)
+{
+    for (int c = 0; c < n; c++)
+        sheet_label_col(s, first + c, "%s", item_label(opt, ds, labels[c]));
+    int digits = strcmp(opt->data_name, "MNIST") == 0 &&
+                 ae_dataset_class_count(ds) == 0;
+    sheet_col_heading(s, "%s", digits ? "label" : "class");
+}
+
 void sheet_write(const sheet *s, const char *path, float lo, float hi)
 {
-    check(ae_image_grid_write_png(path, s->tiles, (size_t)s->rows * s->cols,
-                                  s->cols, 1, s->h, s->w, lo, hi, 2),
-          "writing a picture");
+    for (int r = 0; r < s->rows; r++)
+        if (s->row_labels[r] == NULL) {
+            fprintf(stderr, "%s: row %d of the grid has no label\n", path, r);
+            exit(1);
+        }
+    for (int c = 0; c < s->cols; c++)
+        if (s->col_labels[c] == NULL) {
+            fprintf(stderr, "%s: column %d of the grid has no label\n", path,
+                    c);
+            exit(1);
+        }
+    grid_figure g = {s->rows, s->cols, s->h, s->w, s->tiles, lo, hi, 2,
+                     s->title, (const char *const *)s->row_labels,
+                     (const char *const *)s->col_labels, s->col_heading,
+                     NULL};
+    if (grid_figure_write(path, &g) != 0)
+        exit(1);
 }
 
 void sheet_free(sheet *s)
 {
+    for (int r = 0; s->row_labels && r < s->rows; r++)
+        free(s->row_labels[r]);
+    for (int c = 0; s->col_labels && c < s->cols; c++)
+        free(s->col_labels[c]);
+    free(s->row_labels);
+    free(s->col_labels);
+    free(s->title);
+    free(s->col_heading);
     free(s->tiles);
-    s->tiles = NULL;
+    *s = (sheet){0};
 }
 
 const char *const *class_names(const options *opt)
@@ -533,6 +626,18 @@ const char *const *class_names(const options *opt)
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     return strcmp(opt->data_name, "Fashion-MNIST") == 0 ? fashion : NULL;
+}
+
+const char *item_label(const options *opt, const ae_dataset *ds, int label)
+{
+    const char *name = NULL;
+    if (ds && ae_dataset_class_count(ds) > 0 &&
+        ae_dataset_class_name(ds, label, &name) == AE_OK)
+        return name;
+    const char *const *names = class_names(opt);
+    if (names && label >= 0 && label < 10)
+        return names[label];
+    return cell("%d", label);
 }
 
 const char *item_word(const options *opt, int plural)

@@ -156,26 +156,33 @@ void measure_reconstruction(ae_model *m, const float *input,
 
 /* The weights of `count` units of dense layer `index` (those listed in
  * units, or the first ones if units is NULL) as 28 x 28 tiles in a grid
- * `cols` wide, each tile stretched to its own range: rows of the weight
- * matrix for a layer reading the image (units x 784), columns for a layer
- * writing it (784 x units). */
-void write_dense_filters(const char *path, ae_model *m, size_t index,
-                         const int *units, int count, int cols);
+ * `cols` wide, each tile stretched to its own range and labelled with its
+ * unit's number, under `title`: rows of the weight matrix for a layer
+ * reading the image (units x 784), columns for a layer writing it
+ * (784 x units). */
+void write_dense_filters(const char *path, const char *title, ae_model *m,
+                         size_t index, const int *units, int count, int cols);
 
 /* The filters of a one-hidden-layer model: out_dir/encoder_TAG.png and
  * out_dir/decoder_TAG.png, 64 units (those listed in units, or the first
- * 64) 8 to a row, as write_dense_filters draws them. */
+ * 64) 8 to a row, as write_dense_filters draws them; `name` names the
+ * model in their titles. */
 void write_filter_pair(const options *opt, ae_model *m, const char *tag,
-                       const int *units);
+                       const char *name, const int *units);
 
 /* A sheet of rows x cols pictures of 1 x h x w pixels (originals beside
- * reconstructions, noise levels), written as one PNG grid. */
+ * reconstructions, noise levels), written as one PNG grid that carries its
+ * labels (grid_figure.h): a title, a label for every row and every column
+ * and, optionally, a heading saying what the column labels are. */
 typedef struct sheet {
     int rows, cols, h, w;
-    float *tiles; /* rows x cols x h x w, row by row */
+    float *tiles;      /* rows x cols x h x w, row by row */
+    char *title, *col_heading;
+    char **row_labels; /* rows entries, NULL until labelled */
+    char **col_labels; /* cols entries */
 } sheet;
 
-/* A sheet of zeros. */
+/* A sheet of zeros, without labels. */
 void sheet_init(sheet *s, int rows, int cols, int h, int w);
 /* The picture in row `row`, column `col`: h x w floats. */
 float *sheet_tile(const sheet *s, int row, int col);
@@ -184,14 +191,37 @@ void sheet_set_row(sheet *s, int row, const float *images);
 /* Row `row` = m's reconstructions of the cols pictures of input. */
 void sheet_reconstruct_row(sheet *s, int row, ae_model *m,
                            const float *input);
-/* Write the sheet to path as a PNG grid at twice the size (so digits are
- * large enough to see), values lo..hi black to white. */
+/* The sheet's title, the label of row `row`, of column `col`, and the
+ * heading of the column labels (printf-style; each replaces an earlier
+ * one, so a sheet drawn again with other rows can be relabelled). */
+void sheet_title(sheet *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sheet_label_row(sheet *s, int row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sheet_label_col(sheet *s, int col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sheet_col_heading(sheet *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Label columns first .. first+n-1 with the classes of labels[0 .. n-1]
+ * (item_label), under the heading "label" (digits) or "class". */
+void sheet_label_cols_by_class(sheet *s, int first, int n,
+                               const options *opt, const ae_dataset *ds,
+                               const uint8_t *labels);
+/* Write the sheet to path as a labelled PNG grid at twice the size (so
+ * digits are large enough to see), values lo..hi black to white.  Exits
+ * naming the row or column if one has no label. */
 void sheet_write(const sheet *s, const char *path, float lo, float hi);
 void sheet_free(sheet *s);
 
 /* Legend names of the labels for plot_scatter: Fashion-MNIST's ten
  * clothing classes, or NULL (digits "0".."9") for MNIST. */
 const char *const *class_names(const options *opt);
+
+/* The name of class `label` for labels and captions: the folder's name
+ * for a dataset read from a PNG folder (ds may be NULL), else the
+ * Fashion-MNIST class name or the digit.  The text is borrowed (from ds,
+ * a table or cell()'s buffers). */
+const char *item_label(const options *opt, const ae_dataset *ds, int label);
 
 /* The noun for the data set's pictures in captions, titles and sentences:
  * "digit" ("digits" if plural) on MNIST, "image" ("images") on

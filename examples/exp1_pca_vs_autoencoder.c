@@ -233,6 +233,14 @@ int main(int argc, char **argv)
                 "is on held-out test images.", verdict, mse[DEEP30], pca30,
                 mse[ONE32], names[best], mse[best], pca32);
 
+    sheet_title(&grid, "Test %s and their reconstructions from codes of 30 "
+                "and 32 numbers", item_word(opt, 1));
+    sheet_label_row(&grid, 0, "original");
+    sheet_label_row(&grid, 1, "PCA-30");
+    sheet_label_row(&grid, 3, "PCA-32");
+    for (int k = 0; k < MODELS; k++)
+        sheet_label_row(&grid, k == DEEP30 ? 2 : k + 3, "%s", names[k]);
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, x.test, labels);
     sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     report_figure(rep, "reconstructions.png",
                   cell("Rows, top to bottom: ten test images; PCA-30; the "

@@ -47,7 +47,8 @@ int main(int argc, char **argv)
     experiment_banner(&x, epochs, NULL);
 
     /* The inputs: the test set, a noisy copy of it, and uniform noise. */
-    float *clean = read_images(x.test, 0, n_test, NULL);
+    uint8_t *labels = NULL;
+    float *clean = read_images(x.test, 0, n_test, &labels);
     float *noisy = noisy_copy(clean, n_test * PIXELS, AE_NOISE_GAUSSIAN, 0.3f,
                               0.0f, 1.0f, opt->seed + 1);
     float *random = xmalloc(NOISE_IMAGES * PIXELS * sizeof *random);
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
         measure_reconstruction(r->model, random, random, NOISE_IMAGES, 1.0f,
                                &mse_random[i], NULL, NULL);
         sheet_reconstruct_row(&grid, i + 1, r->model, sheet_tile(&grid, 0, 0));
-        write_filter_pair(opt, r->model, cell("h%d", hidden[i]), NULL);
+        write_filter_pair(opt, r->model, cell("h%d", hidden[i]), names[i],
+                          NULL);
         printf("h = %3d: test MSE %.5f, noisy %s %.5f, uniform noise "
                "%.5f\n", hidden[i], mse[i], items, mse_noisy[i],
                mse_random[i]);
@@ -133,6 +135,16 @@ int main(int argc, char **argv)
                           : cell("only %d of the %d models' outputs are "
                                  "closer", cleaner, MODELS);
 
+    sheet_title(&grid, "Three kinds of input and their reconstructions");
+    sheet_label_row(&grid, 0, "input");
+    for (int i = 0; i < MODELS; i++)
+        sheet_label_row(&grid, i + 1, "%s", names[i]);
+    for (int k = 0; k < EACH; k++) {
+        const char *name = item_label(opt, x.test, labels[k]);
+        sheet_label_col(&grid, k, "%s", name);
+        sheet_label_col(&grid, EACH + k, "uniform noise");
+        sheet_label_col(&grid, 2 * EACH + k, "%s + noise", name);
+    }
     sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     report_figure(rep, "reconstructions.png", cell(
         "Top row: three test %s, three images of uniform random noise, the "
@@ -168,6 +180,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < MODELS; i++)
         run_free(&runs[i]);
     sheet_free(&grid);
+    free(labels);
     free(random);
     free(noisy);
     free(clean);

@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     size_t n_test = x.n_test;
     experiment_banner(&x, epochs, NULL);
 
-    float *clean = read_images(x.test, 0, n_test, NULL);
+    uint8_t *labels = NULL;
+    float *clean = read_images(x.test, 0, n_test, &labels);
     /* Rows of the figure: the originals, then each model's output. */
     sheet grid;
     sheet_init(&grid, MODELS + 1, SHOWN, 28, 28);
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
          * penalty most of the first 64 units never fire. */
         int top[64];
         most_active(unit_means, hidden[i], top, 64);
-        write_filter_pair(opt, r->model, tags[i], top);
+        write_filter_pair(opt, r->model, tags[i], names[i], top);
     }
 
     const char *headers[] = {"model", "hidden units", "lambda",
@@ -190,6 +191,12 @@ int main(int argc, char **argv)
         "than those of every sparse model.", thin,
         falls ? "gets quieter" : "does not get steadily quieter",
         std_louder ? "more" : "not more"));
+    sheet_title(&grid, "Test %s and their reconstructions by sparse and "
+                "standard autoencoders", item_word(opt, 1));
+    sheet_label_row(&grid, 0, "original");
+    for (int i = 0; i < MODELS; i++)
+        sheet_label_row(&grid, i + 1, "%s", names[i]);
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, x.test, labels);
     sheet_write(&grid, out_path(opt, "reconstructions.png"), 0.0f, 1.0f);
     /* The cost of sparsity, measured: does the strongest penalty give the
      * largest test error of the sparse models? */
@@ -227,6 +234,7 @@ int main(int argc, char **argv)
     free(unit_means);
     sheet_free(&grid);
     free(clean);
+    free(labels);
     experiment_finish(&x);
     return 0;
 }

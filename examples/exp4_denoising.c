@@ -45,11 +45,15 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
 {
     int epochs = epochs_for(opt, 5);
     size_t n = ae_dataset_count(test);
-    float *clean = read_images(test, 0, n, NULL);
+    uint8_t *labels = NULL;
+    float *clean = read_images(test, 0, n, &labels);
     /* Rows of each level's figure: clean, noisy, standard, denoising. */
     sheet grid;
     sheet_init(&grid, 4, SHOWN, 28, 28);
     sheet_set_row(&grid, 0, clean);
+    sheet_label_row(&grid, 0, "original");
+    sheet_label_row(&grid, 2, "standard AE");
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, test, labels);
 
     report_text(rep, "Part 1. One hidden layer of 256 units (ReLU, Sigmoid "
                 "output), %d epochs on %zu %s training images: a standard "
@@ -64,7 +68,8 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
     run_start(standard, "standard", model_256(opt), opt);
     run_fit(standard, train, test, epochs);
     write_dense_filters(out_path(opt, "encoder_standard.png"),
-                        standard->model, 0, NULL, 64, 8);
+                        "Encoder weights, standard autoencoder: the first 64 "
+                        "hidden units", standard->model, 0, NULL, 64, 8);
 
     const char *headers[] = {"noise f", "noisy input", "standard AE",
                              "denoising AE", "denoising wins"};
@@ -96,11 +101,17 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
         sheet_set_row(&grid, 1, noisy);
         sheet_reconstruct_row(&grid, 2, standard->model, noisy);
         sheet_reconstruct_row(&grid, 3, r->model, noisy);
+        sheet_title(&grid, "Noise f = %.1f: standard against denoising "
+                    "autoencoder", levels[k]);
+        sheet_label_row(&grid, 1, "noisy f=%.1f", levels[k]);
+        sheet_label_row(&grid, 3, "denoising AE f=%.1f", levels[k]);
         sheet_write(&grid, out_path(opt, cell("denoising_f%.1f.png",
                                               levels[k])), 0.0f, 1.0f);
         write_dense_filters(out_path(opt, cell("encoder_f%.1f.png",
                                                levels[k])),
-                            r->model, 0, NULL, 64, 8);
+                            cell("Encoder weights, denoising autoencoder "
+                                 "f=%.1f: the first 64 hidden units",
+                                 levels[k]), r->model, 0, NULL, 64, 8);
         free(noisy);
     }
 
@@ -153,6 +164,7 @@ static void noise_sweep(const options *opt, const ae_dataset *train,
         run_free(&runs[k]);
     sheet_free(&grid);
     free(clean);
+    free(labels);
 }
 
 /* ---- Part 2: [-1, 1] pixels, deeper model, per-epoch quality ---------- */
@@ -308,6 +320,12 @@ static void quality_variant(const options *opt, const ae_dataset *full,
     sheet_set_row(&grid, 0, clean);
     sheet_set_row(&grid, 1, noisy);
     sheet_reconstruct_row(&grid, 2, r.model, noisy);
+    sheet_title(&grid, "Validation %s in [-1, 1], noise 0.3, denoised",
+                item_word(opt, 1));
+    sheet_label_row(&grid, 0, "original");
+    sheet_label_row(&grid, 1, "noisy 0.3");
+    sheet_label_row(&grid, 2, "denoised");
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, val, labels);
     sheet_write(&grid, out_path(opt, "variant_denoising.png"), -1.0f, 1.0f);
     report_figure(rep, "variant_denoising.png", "Rows: clean validation "
                   "images, with noise 0.3, denoised.");

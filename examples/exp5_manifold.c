@@ -159,6 +159,16 @@ int main(int argc, char **argv)
                 r.val_loss[r.epochs - 1], spread, n_ref, probes, items);
     report_value(rep, "test_mse", r.val_loss[r.epochs - 1]);
     report_value(rep, "code_rms", spread);
+    sheet_title(&grid, "Noise of level s in the image and in the 8-D code "
+                "(R = %.2f)", spread);
+    for (int d = 0; d < SHOWN; d++)
+        for (int k = 0; k < KINDS; k++)
+            sheet_label_row(&grid, d * KINDS + k, "%s: %s",
+                            item_label(opt, ex.test, labels[d]), kinds[k]);
+    sheet_col_heading(&grid, "noise s");
+    sheet_label_col(&grid, 0, "0");
+    for (int l = 0; l < LEVELS; l++)
+        sheet_label_col(&grid, 1 + l, "%.1f", level[l]);
     sheet_write(&grid, out_path(opt, "input_vs_code_noise.png"), 0.0f, 1.0f);
     /* The caption quotes, for each row kind, how often the result still
      * has the original's label at the lowest and the highest level. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "grid_figure.h"
 #include "models.h"
 #include "report.h"
 
@@ -32,12 +33,12 @@ static size_t first_decoder_conv(const ae_model *m, ae_layer **layer)
     }
 }
 
-/* That layer's kernels as a grid: row o holds the in_c kernels that make
- * output channel o, each stretched to its own range.  (A transposed
- * convolution stores them in_c x out_c, so it is read transposed.)  Each
- * k x k kernel sits in a black frame one pixel wide (a value below its
- * smallest), so that neighbouring kernels stay apart. */
-static void write_decoder_filters(const char *path, const ae_layer *l)
+/* That layer's kernels as a labelled grid: row o holds the in_c kernels
+ * that make output channel o, each stretched to its own range.  (A
+ * transposed convolution stores them in_c x out_c, so it is read
+ * transposed.) */
+static void write_decoder_filters(const char *path, const char *decoder,
+                                  const ae_layer *l)
 {
     int in_c, out_c;
     check(ae_layer_input_shape(l, &in_c, NULL, NULL), "reading a shape");
@@ -46,30 +47,37 @@ static void write_decoder_filters(const char *path, const ae_layer *l)
     int k = 1;
     while ((size_t)(k * k) < kk)
         k++;
-    const int f = k + 2; /* framed side */
     float *w = xmalloc(n * sizeof *w);
-    float *tiles = xmalloc(n / kk * f * f * sizeof *tiles);
+    float *tiles = xmalloc(n * sizeof *tiles);
     check(ae_layer_get_weights(l, w, n), "reading the filters");
     int transposed = ae_layer_get_kind(l) == AE_LAYER_CONV_TRANSPOSE2D;
     for (int o = 0; o < out_c; o++)
         for (int c = 0; c < in_c; c++) {
             const float *kernel = w + (transposed ? (size_t)c * out_c + o
                                                   : (size_t)o * in_c + c) * kk;
-            float *t = tiles + ((size_t)o * in_c + c) * f * f;
-            float lo = kernel[0], hi = kernel[0];
-            for (size_t i = 1; i < kk; i++) {
-                lo = kernel[i] < lo ? kernel[i] : lo;
-                hi = kernel[i] > hi ? kernel[i] : hi;
-            }
-            for (int y = 0; y < f; y++)
-                for (int x = 0; x < f; x++)
-                    t[y * f + x] = y == 0 || x == 0 || y == f - 1 ||
-                                           x == f - 1
-                                       ? lo - 0.3f * (hi - lo) - 1e-6f
-                                       : kernel[(y - 1) * k + x - 1];
+            memcpy(tiles + ((size_t)o * in_c + c) * kk, kernel,
+                   kk * sizeof *kernel);
         }
-    check(ae_image_grid_write_png(path, tiles, n / kk, in_c, 1, f, f, 0.0f,
-                                  0.0f, 6), "writing the filters");
+    char (*texts)[24] = xmalloc(((size_t)out_c + in_c) * sizeof *texts);
+    const char **rows = xmalloc((size_t)out_c * sizeof *rows);
+    const char **cols = xmalloc((size_t)in_c * sizeof *cols);
+    for (int o = 0; o < out_c; o++)
+        snprintf(texts[o], sizeof texts[o], "output %d", o),
+            rows[o] = texts[o];
+    for (int c = 0; c < in_c; c++)
+        snprintf(texts[out_c + c], sizeof texts[0], "%d", c),
+            cols[c] = texts[out_c + c];
+    const char *title = cell("Kernels of the %s decoder's first %s, each "
+                             "stretched", decoder,
+                             transposed ? "transposed convolution"
+                                        : "convolution");
+    grid_figure g = {out_c, in_c, k, k, tiles, 0.0f, 0.0f, 10, title, rows,
+                     cols, "input channel", NULL};
+    if (grid_figure_write(path, &g) != 0)
+        exit(1);
+    free(cols);
+    free(rows);
+    free(texts);
     free(tiles);
     free(w);
 }
@@ -106,8 +114,15 @@ int main(int argc, char **argv)
     sheet grid;
     sheet_init(&grid, 4, SHOWN, 28, 28);
     const float *shown = sheet_tile(&grid, 0, 0);
-    check(ae_dataset_batch(x.test, 0, SHOWN, sheet_tile(&grid, 0, 0), NULL),
-          "reading images");
+    uint8_t labels[SHOWN];
+    check(ae_dataset_batch(x.test, 0, SHOWN, sheet_tile(&grid, 0, 0),
+                           labels), "reading images");
+    sheet_title(&grid, "Test %s and their reconstructions by three "
+                "convolutional decoders", item_word(opt, 1));
+    sheet_label_row(&grid, 0, "original");
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
+        sheet_label_row(&grid, k + 1, "%s decoder", names[k]);
+    sheet_label_cols_by_class(&grid, 0, SHOWN, opt, x.test, labels);
     double loss[3];
     size_t params[3];
     int collapsed[3];
@@ -132,7 +147,7 @@ int main(int argc, char **argv)
         ae_layer *l = NULL;
         size_t index = first_decoder_conv(m, &l);
         write_decoder_filters(out_path(opt, cell("filters_%s.png", names[k])),
-                              l);
+                              names[k], l);
         if (all_maps == NULL)
             all_maps = xmalloc(ae_layer_output_size(l) * sizeof *all_maps);
         check(ae_model_activations(m, index, shown, 1, all_maps),
@@ -192,15 +207,30 @@ int main(int argc, char **argv)
             "The %s decoder's first %s (16 -> 16 channels, 3x3): row o holds "
             "the 16 kernels that make output channel o from the 16 input "
             "channels, each stretched to its own range (darkest to "
-            "lightest gray) in a black frame.", names[k],
+            "lightest gray).", names[k],
             k == CONV_UNPOOL ? "convolution, after the first unpooling"
             : k == CONV_DECONV ? "transposed convolution (stride 2, 3x3 code "
                                  "to 7x7)"
                                : "transposed convolution (stride 1), after "
                                  "the first unpooling"));
-    check(ae_image_grid_write_png(out_path(opt, "feature_maps.png"), maps,
-                                  3 * MAPS, MAPS, 1, SIDE, SIDE, 0.0f, 0.0f,
-                                  8), "writing the feature maps");
+    char decoder_text[3][32], channel_text[MAPS][8];
+    const char *decoders[3], *channels[MAPS];
+    for (int k = CONV_UNPOOL; k <= CONV_BOTH; k++)
+        snprintf(decoder_text[k], sizeof decoder_text[k], "%s decoder",
+                 names[k]),
+            decoders[k] = decoder_text[k];
+    for (int c = 0; c < MAPS; c++)
+        snprintf(channel_text[c], sizeof channel_text[c], "%d", c),
+            channels[c] = channel_text[c];
+    grid_figure maps_figure = {3, MAPS, SIDE, SIDE, maps, 0.0f, 0.0f, 8,
+                               cell("Feature maps of the first test %s "
+                                    "(%s), each stretched",
+                                    item_word(opt, 0),
+                                    item_label(opt, x.test, labels[0])),
+                               decoders, channels, "channel", NULL};
+    if (grid_figure_write(out_path(opt, "feature_maps.png"), &maps_figure) !=
+        0)
+        exit(1);
     report_figure(rep, "feature_maps.png", cell(
         "What those layers make of the first test image (the top-left %s "
         "above): channels 0 to 7 of the 7x7 output of the first decoder "

@@ -34,9 +34,9 @@ static float *noisy_images(const options *opt, const float *clean,
 /* Train one model on inputs with `noise` (r->name names it), then write
  * the noisy / denoised / clean rows of ten test images; returns the MSE of
  * the denoised test images against the clean ones. */
-static double train_denoiser(const options *opt, run *r, ae_dataset *train,
-                             ae_dataset *test, ae_noise noise, float level,
-                             int epochs)
+static double train_denoiser(const options *opt, run *r, const char *what,
+                             ae_dataset *train, ae_dataset *test,
+                             ae_noise noise, float level, int epochs)
 {
     int h, w;
     check(ae_dataset_shape(train, NULL, &h, &w), "reading the image size");
@@ -50,7 +50,8 @@ static double train_denoiser(const options *opt, run *r, ae_dataset *train,
     run_fit(r, train, test, epochs);
 
     size_t n = ae_dataset_count(test);
-    float *clean = read_images(test, 0, n, NULL);
+    uint8_t *labels = NULL;
+    float *clean = read_images(test, 0, n, &labels);
     float *noisy = noisy_images(opt, clean, test, noise, level);
     double mse;
     measure_reconstruction(r->model, noisy, clean, n, 1.0f, &mse, NULL, NULL);
@@ -60,12 +61,18 @@ static double train_denoiser(const options *opt, run *r, ae_dataset *train,
     sheet_set_row(&rows, 0, noisy);
     sheet_reconstruct_row(&rows, 1, r->model, noisy);
     sheet_set_row(&rows, 2, clean);
+    sheet_title(&rows, "Trained on %s", what);
+    sheet_label_row(&rows, 0, "with the noise");
+    sheet_label_row(&rows, 1, "denoised");
+    sheet_label_row(&rows, 2, "original");
+    sheet_label_cols_by_class(&rows, 0, SHOWN, opt, test, labels);
     sheet_write(&rows, out_path(opt, cell("denoising_%s.png", r->name)), 0.0f,
                 1.0f);
     printf("%s: denoised held-out MSE %.5f\n", r->name, mse);
     sheet_free(&rows);
     free(noisy);
     free(clean);
+    free(labels);
     return mse;
 }
 
@@ -76,7 +83,8 @@ static void write_noise_levels(const options *opt, const ae_dataset *test,
 {
     enum { IMAGES = 3 };
     size_t n = ae_dataset_count(test);
-    float *clean = read_images(test, 0, n, NULL);
+    uint8_t *labels = NULL;
+    float *clean = read_images(test, 0, n, &labels);
     float *low = noisy_images(opt, clean, test, AE_NOISE_GAUSSIAN, 0.1f);
     float *high = noisy_images(opt, clean, test, AE_NOISE_GAUSSIAN, 0.5f);
     sheet s;
@@ -87,8 +95,21 @@ static void write_noise_levels(const options *opt, const ae_dataset *test,
             memcpy(sheet_tile(&s, i, c), column[c] + (size_t)i * PIXELS,
                    PIXELS * sizeof *clean);
     }
+    sheet_title(&s, "Gaussian noise as the models see it");
+    for (int i = 0; i < IMAGES; i++) {
+        const char *name = item_label(opt, test, labels[i]);
+        if (class_names(opt))
+            sheet_label_row(&s, i, "%s", name);
+        else
+            sheet_label_row(&s, i, "digit %s", name);
+    }
+    sheet_col_heading(&s, "noise");
+    sheet_label_col(&s, 0, "none");
+    sheet_label_col(&s, 1, "f=0.1");
+    sheet_label_col(&s, 2, "f=0.5");
     sheet_write(&s, out_path(opt, file), 0.0f, 1.0f);
     sheet_free(&s);
+    free(labels);
     free(high);
     free(low);
     free(clean);
@@ -182,7 +203,8 @@ int main(int argc, char **argv)
     double mse[KINDS + 1];
     for (int k = 0; k < KINDS; k++) {
         runs[k].name = kinds[k].name;
-        mse[k] = train_denoiser(opt, &runs[k], x.train, x.test,
+        mse[k] = train_denoiser(opt, &runs[k], kinds[k].what, x.train,
+                                x.test,
                                 kinds[k].noise, kinds[k].level, epochs);
         runs[k].label = kinds[k].label;
     }
@@ -209,7 +231,9 @@ int main(int argc, char **argv)
            "validation)\n", png_dir, ae_dataset_count(folder), n_classes,
            ae_dataset_count(png_train), ae_dataset_count(png_val));
     runs[PNG].name = "png_gaussian";
-    mse[PNG] = train_denoiser(opt, &runs[PNG], png_train, png_val,
+    mse[PNG] = train_denoiser(opt, &runs[PNG],
+                              "Gaussian noise 0.5, the PNG-folder dataset",
+                              png_train, png_val,
                               AE_NOISE_GAUSSIAN, 0.5f, epochs);
 
     const char *headers[] = {"noise", "final training BCE", "test BCE",

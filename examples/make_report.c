@@ -5,11 +5,13 @@
  * Reads REPORT_DIR/<experiment>/section.html in sorted folder order and
  * writes REPORT_DIR/index.html: one self-contained page (every <img> inlined
  * as a base64 data URI) with a header naming the data set and the date, a
- * table of contents and every section.  Also writes REPORT_DIR/results.json,
- * the JSON array of the experiments' results.json files.  The data set's
- * name comes from --data-name, else from the first results.json.  Exits
- * with 1 if an image is missing (the page is still written, showing it
- * broken) or there is no section at all. */
+ * table of contents and every section.  Links to an experiment's files
+ * (the charts' SVG versions) are pointed at <experiment>/FILE, so they work
+ * from index.html while the folders stay beside it.  Also writes
+ * REPORT_DIR/results.json, the JSON array of the experiments' results.json
+ * files.  The data set's name comes from --data-name, else from the first
+ * results.json.  Exits with 1 if an image or a linked file is missing (the
+ * page is still written, showing it broken) or there is no section at all. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,13 +138,23 @@ static void unescape(char *s)
     *w = '\0';
 }
 
-/* Copy a section to out with each <img src="FILE"> inlined. */
-static void inline_images(FILE *out, const char *html, const char *dir)
+/* Copy the section of experiment folder `name` (the path dir) to out,
+ * each <img src="FILE"> inlined as a data URI and each <a href="FILE"> to
+ * a file of the folder (a chart's SVG) pointed at NAME/FILE, where it lies
+ * beside index.html.  Missing files are counted as problems. */
+static void copy_section(FILE *out, const char *section, const char *dir,
+                         const char *name)
 {
-    static const char tag[] = "<img src=\"";
-    const char *p = html, *hit;
-    while ((hit = strstr(p, tag)) != NULL) {
-        const char *src = hit + strlen(tag), *end = strchr(src, '"');
+    static const char img_tag[] = "<img src=\"", link_tag[] = "<a href=\"";
+    const char *p = section;
+    for (;;) {
+        const char *img = strstr(p, img_tag), *link = strstr(p, link_tag);
+        int is_img = img && (!link || img < link);
+        const char *hit = is_img ? img : link;
+        if (hit == NULL)
+            break;
+        const char *src = hit + (is_img ? strlen(img_tag) : strlen(link_tag));
+        const char *end = strchr(src, '"');
         if (end == NULL)
             break;
         fwrite(p, 1, (size_t)(src - p), out);
@@ -151,22 +163,37 @@ static void inline_images(FILE *out, const char *html, const char *dir)
         if (file == NULL)
             die("out of memory in", dir);
         unescape(file);
-        if (strncmp(file, "data:", 5) == 0 || strstr(file, "://")) {
+        if (strncmp(file, "data:", 5) == 0 || strstr(file, "://") ||
+            file[0] == '#' || file[0] == '/') {
             fwrite(src, 1, (size_t)(end - src), out);
             free(file);
             continue;
         }
         char *path = join(dir, file);
-        text img = slurp(path);
-        if (img.data == NULL || img.size == 0) {
-            fprintf(stderr, "make_report: missing image %s\n", path);
-            problems++;
-            fwrite(src, 1, (size_t)(end - src), out); /* shows as broken */
+        if (!is_img) {
+            struct stat st;
+            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+                st.st_size == 0) {
+                fprintf(stderr, "make_report: missing linked file %s\n",
+                        path);
+                problems++;
+            }
+            char buf[1024];
+            fprintf(out, "%s/", html(name, buf, sizeof buf));
+            fwrite(src, 1, (size_t)(end - src), out);
         } else {
-            fprintf(out, "data:%s;base64,", mime_type(file));
-            base64(out, (const unsigned char *)img.data, img.size);
+            text img_data = slurp(path);
+            if (img_data.data == NULL || img_data.size == 0) {
+                fprintf(stderr, "make_report: missing image %s\n", path);
+                problems++;
+                fwrite(src, 1, (size_t)(end - src), out); /* shows broken */
+            } else {
+                fprintf(out, "data:%s;base64,", mime_type(file));
+                base64(out, (const unsigned char *)img_data.data,
+                       img_data.size);
+            }
+            free(img_data.data);
         }
-        free(img.data);
         free(path);
         free(file);
     }
@@ -372,7 +399,7 @@ int main(int argc, char **argv)
     fputs("</ol>\n</nav>\n</header>\n<main>\n", f);
     for (size_t i = 0; i < n; i++) {
         char *sub = join(dir, parts[i].name);
-        inline_images(f, parts[i].html.data, sub);
+        copy_section(f, parts[i].html.data, sub, parts[i].name);
         free(sub);
     }
     fputs("</main>\n</body>\n</html>\n", f);

@@ -1,4 +1,5 @@
-/* plot.c - the charts of plot.h, drawn by PLplot's cairo driver.
+/* plot.c - the charts of plot.h, drawn by PLplot's cairo driver, each
+ * twice: pngcairo for the PNG and svgcairo for its SVG twin.
  *
  * Every chart has its own PLplot stream, made and ended within the call,
  * so charts never share settings.  The page is 960 x 600 pixels on white
@@ -220,8 +221,8 @@ out:
     free(syms);
 }
 
-int plot_lines(const char *path, const char *title, const char *xlabel,
-               const char *ylabel, const plot_series *series, size_t count)
+static int lines(const char *path, const char *title, const char *xlabel,
+                 const char *ylabel, const plot_series *series, size_t count)
 {
     if (series == NULL || count == 0)
         return fail(path, "no series to draw");
@@ -315,9 +316,9 @@ int plot_lines(const char *path, const char *title, const char *xlabel,
     return 0;
 }
 
-int plot_scatter(const char *path, const char *title, const char *xlabel,
-                 const char *ylabel, const float *xy, const uint8_t *labels,
-                 size_t n, const char *const *class_names, int n_classes)
+static int scatter(const char *path, const char *title, const char *xlabel,
+                   const char *ylabel, const float *xy, const uint8_t *labels,
+                   size_t n, const char *const *class_names, int n_classes)
 {
     if (xy == NULL || labels == NULL || n == 0)
         return fail(path, "no points to draw");
@@ -394,9 +395,9 @@ static void colour_map(int diverging)
     plscmap1n(256);
 }
 
-int plot_heatmap(const char *path, const char *title, const char *xlabel,
-                 const char *ylabel, const float *matrix, int rows, int cols,
-                 float lo, float hi)
+static int heatmap(const char *path, const char *title, const char *xlabel,
+                   const char *ylabel, const float *matrix, int rows,
+                   int cols, float lo, float hi)
 {
     if (matrix == NULL || rows < 1 || cols < 1)
         return fail(path, "no matrix to draw");
@@ -517,17 +518,77 @@ static int bars(const char *path, const char *title, const char *xlabel,
     return 0;
 }
 
+/* The SVG twin of a chart's PNG: path with .png replaced by .svg, into
+ * buf; 0 if path does not end in .png (an .svg is drawn once). */
+static int svg_twin(const char *path, char *buf, size_t size)
+{
+    size_t n = path ? strlen(path) : 0;
+    if (!ends_with(path ? path : "", ".png") || n + 1 > size)
+        return 0;
+    memcpy(buf, path, n - 4);
+    memcpy(buf + n - 4, ".svg", 5);
+    return 1;
+}
+
+int plot_lines(const char *path, const char *title, const char *xlabel,
+               const char *ylabel, const plot_series *series, size_t count)
+{
+    char svg[4096];
+    if (lines(path, title, xlabel, ylabel, series, count) != 0)
+        return -1;
+    return svg_twin(path, svg, sizeof svg)
+               ? lines(svg, title, xlabel, ylabel, series, count)
+               : 0;
+}
+
+int plot_scatter(const char *path, const char *title, const char *xlabel,
+                 const char *ylabel, const float *xy, const uint8_t *labels,
+                 size_t n, const char *const *class_names, int n_classes)
+{
+    char svg[4096];
+    if (scatter(path, title, xlabel, ylabel, xy, labels, n, class_names,
+                n_classes) != 0)
+        return -1;
+    return svg_twin(path, svg, sizeof svg)
+               ? scatter(svg, title, xlabel, ylabel, xy, labels, n,
+                         class_names, n_classes)
+               : 0;
+}
+
+int plot_heatmap(const char *path, const char *title, const char *xlabel,
+                 const char *ylabel, const float *matrix, int rows, int cols,
+                 float lo, float hi)
+{
+    char svg[4096];
+    if (heatmap(path, title, xlabel, ylabel, matrix, rows, cols, lo, hi) != 0)
+        return -1;
+    return svg_twin(path, svg, sizeof svg)
+               ? heatmap(svg, title, xlabel, ylabel, matrix, rows, cols, lo,
+                         hi)
+               : 0;
+}
+
 int plot_bars(const char *path, const char *title, const char *xlabel,
               const char *ylabel, const float *values, size_t n)
 {
-    return bars(path, title, xlabel, ylabel, values, NULL, n);
+    char svg[4096];
+    if (bars(path, title, xlabel, ylabel, values, NULL, n) != 0)
+        return -1;
+    return svg_twin(path, svg, sizeof svg)
+               ? bars(svg, title, xlabel, ylabel, values, NULL, n)
+               : 0;
 }
 
 int plot_bars_named(const char *path, const char *title, const char *xlabel,
                     const char *ylabel, const float *values,
                     const char *const *names, size_t n)
 {
+    char svg[4096];
     if (names == NULL)
         return fail(path, "no bar names");
-    return bars(path, title, xlabel, ylabel, values, names, n);
+    if (bars(path, title, xlabel, ylabel, values, names, n) != 0)
+        return -1;
+    return svg_twin(path, svg, sizeof svg)
+               ? bars(svg, title, xlabel, ylabel, values, names, n)
+               : 0;
 }

@@ -1,6 +1,8 @@
 /* plot.h - charts for the experiment programs, drawn by PLplot's cairo
- * driver.  The file name's ending picks the format: .png or .svg.
- * Each function returns 0, or -1 after printing why on stderr. */
+ * driver.  A chart named NAME.png is written twice: as that PNG (which the
+ * report shows) and as NAME.svg beside it (which the report links, and
+ * which scales without blurring); a name ending in .svg gives the SVG
+ * alone.  Each function returns 0, or -1 after printing why on stderr. */
 #ifndef EXAMPLES_PLOT_H
 #define EXAMPLES_PLOT_H
 

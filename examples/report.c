@@ -121,6 +121,17 @@ void report_figure(report *r, const char *file, const char *caption)
     escape(r->html, caption);
     fputs("\"><figcaption>", r->html);
     escape(r->html, caption);
+    /* A chart's SVG twin (plot.h), where there is one: linked, since the
+     * page shows the PNG. */
+    size_t n = strlen(file);
+    if (n > 4 && strcmp(file + n - 4, ".png") == 0) {
+        const char *svg = cell("%.*s.svg", (int)(n - 4), file);
+        if (access(out_path(r->opt, svg), R_OK) == 0) {
+            fputs(" <a href=\"", r->html);
+            escape(r->html, svg);
+            fputs("\" class=\"svg\">(SVG)</a>", r->html);
+        }
+    }
     fputs("</figcaption></figure>\n", r->html);
 }
 

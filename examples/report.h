@@ -14,7 +14,9 @@ report *report_open(const options *opt, int number, const char *title);
 /* A paragraph (printf-style; text is HTML-escaped). */
 void report_text(report *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* A figure: an image file in out_dir and a sentence saying what it shows. */
+/* A figure: an image file in out_dir and a sentence saying what it shows;
+ * if a file of the same name ending in .svg lies beside a .png (a chart's
+ * SVG twin), the caption links it. */
 void report_figure(report *r, const char *file, const char *caption);
 /* A table with a caption and ncols column headers, then rows of cells. */
 void report_table(report *r, const char *caption, int ncols,

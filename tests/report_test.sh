@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The report test: run every experiment in --quick mode into a fresh
 # report, open report/index.html in headless Chromium and fail if any image
-# is missing or broken, any table is empty, or results.json is not JSON.
+# is missing or broken, an SVG a chart was written as is not linked or a
+# link does not load as a picture, any table is empty, or results.json is
+# not JSON.
 #
 #   report_test.sh SOURCE_ROOT BUILD_ROOT MNIST_DIR
 #   report_test.sh --check REPORT_DIR    (check an existing report only)
@@ -35,7 +37,9 @@ fi
 # The page under test plus a checker that runs once everything has loaded
 # and writes its verdict into the DOM, which --dump-dom prints.  Content
 # after </html> is parsed into the body, so the page itself is unchanged.
-check=$work/check.html
+# The copy lies beside index.html, so that its links resolve as the page's.
+check=$report/.report-check.html
+trap 'rm -f "$check"; [ -n "${KEEP_REPORT:-}" ] || rm -rf "$work"' EXIT
 cp "$report/index.html" "$check"
 cat >> "$check" <<'JS'
 <script>
@@ -50,6 +54,24 @@ window.addEventListener('load', function () {
     else if (!/^data:/.test(img.getAttribute('src')))
       bad.push('image not inlined: ' + img.getAttribute('src'));
   });
+  // The charts' captions link their SVG versions (the grids of pictures
+  // have none); each link must load as a picture.
+  var links = document.querySelectorAll('figcaption a.svg');
+  if (links.length === 0) bad.push('no SVG links at all');
+  var loads = Array.prototype.map.call(links, function (a) {
+    return new Promise(function (done) {
+      var img = new Image();
+      img.onload = function () {
+        if (!(img.naturalWidth > 0)) bad.push('empty SVG: ' + a.href);
+        done();
+      };
+      img.onerror = function () {
+        bad.push('SVG link does not load: ' + a.getAttribute('href'));
+        done();
+      };
+      img.src = a.href;
+    });
+  });
   var tables = document.querySelectorAll('table');
   if (tables.length === 0) bad.push('no tables at all');
   tables.forEach(function (t, i) {
@@ -63,11 +85,14 @@ window.addEventListener('load', function () {
   document.querySelectorAll('main section').forEach(function (s) {
     if (!s.querySelector('h2')) bad.push('section without heading: ' + s.id);
   });
-  var v = document.createElement('pre');
-  v.id = 'verdict';
-  v.textContent = bad.length ? 'REPORT-FAIL\n' + bad.join('\n') :
-    'REPORT-OK ' + imgs.length + ' images, ' + tables.length + ' tables';
-  document.body.appendChild(v);
+  Promise.all(loads).then(function () {
+    var v = document.createElement('pre');
+    v.id = 'verdict';
+    v.textContent = bad.length ? 'REPORT-FAIL\n' + bad.join('\n') :
+      'REPORT-OK ' + imgs.length + ' images, ' + links.length +
+      ' SVG links, ' + tables.length + ' tables';
+    document.body.appendChild(v);
+  });
 });
 </script>
 JS
@@ -89,6 +114,17 @@ case $verdict in
   REPORT-OK*) ;;
   *) echo "the report is broken (see above)" >&2; exit 1 ;;
 esac
+
+# Every SVG the experiments wrote is linked from the page.
+unlinked=0
+for svg in "$report"/*/*.svg; do
+  [ -e "$svg" ] || continue
+  if ! grep -qF "href=\"${svg#"$report"/}\"" "$report/index.html"; then
+    echo "not linked from the report: ${svg#"$report"/}" >&2
+    unlinked=1
+  fi
+done
+[ "$unlinked" = 0 ] || exit 1
 
 # results.json must be valid JSON with one entry per section.
 sections=$(grep -c '<section id=' "$report/index.html")

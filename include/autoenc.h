@@ -1,14 +1,15 @@
-/*
- * autoenc.h - libautoenc public API: autoencoders and PCA on image data.
+/**
+ * @file autoenc.h
+ * libautoenc public API: autoencoders and PCA on image data.
  *
  * Conventions (they hold for every function below unless it says otherwise):
- *  - Names read ae_<object>_<verb>.  Handles are opaque; each has a create
+ *  - Names read `ae_<object>_<verb>`.  Handles are opaque; each has a create
  *    (or load) call and a free call, and every free call accepts NULL.
  *  - Functions that can fail return an ae_status.  AE_OK is 0.  On failure
  *    nothing the caller owns has been changed, outputs are left untouched
  *    (pointer-to-handle outputs are set to NULL), and ae_last_error() on the
  *    same thread returns a detailed message naming the file, offset, layer or
- *    dimension at fault.
+ *    dimension at fault.  A NULL handle or required pointer is AE_ERR_NULL.
  *  - Arrays of images are row-major, batch first, each image stored as
  *    channels x height x width floats.  The caller owns every array it passes
  *    in; the library never keeps a pointer to one after the call returns.
@@ -22,6 +23,11 @@
  * ABI: within one major version (the soname), no function is removed or
  * changes signature and no enum value changes meaning.  All versions noted
  * "since 0.1" below belong to the first release.
+ *
+ * Comments here are the API reference: Doxygen builds it (-Ddocs), and a
+ * public name, parameter, return value, field or enum value left without
+ * its comment fails the build (docs/ARCHITECTURE.md, "Checklist:
+ * documenting a public call").
  */
 #ifndef AUTOENC_H
 #define AUTOENC_H
@@ -31,6 +37,9 @@
 
 #include "autoenc_version.h"
 
+/** Marks the library's public functions: default symbol visibility while
+ * the library itself is built (every other symbol stays hidden), nothing
+ * for the programs that use it. */
 #if defined(AE_BUILDING_LIBRARY) && defined(__GNUC__)
 #define AE_API __attribute__((visibility("default")))
 #else
@@ -44,18 +53,30 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
+/** @defgroup version Version
+ * The version of the library linked at run time; autoenc_version.h has
+ * the version of the header compiled against.
+ * @{ */
 
-/* Run-time version: AE_VERSION_NUMBER of the library actually linked
- * (major * 10000 + minor * 100 + patch), and its dotted string. */
+/** Run-time version: AE_VERSION_NUMBER of the library actually linked
+ * (major * 10000 + minor * 100 + patch).
+ * @return the version number */
 AE_API unsigned ae_version_number(void);
+/** Run-time version as a dotted string, AE_VERSION_STRING of the library
+ * actually linked.
+ * @return a static string, never NULL */
 AE_API const char *ae_version_string(void);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Status codes and error messages                                           */
 /* ------------------------------------------------------------------------ */
+/** @defgroup status Status codes and error messages
+ * @{ */
 
-/* One list gives the codes, their names and their messages.  Values are
- * fixed forever; new codes take new numbers. */
+/** One list gives the codes, their names and their messages.  Values are
+ * fixed forever; new codes take new numbers.  Each entry is
+ * X(name, value, message). */
 #define AE_STATUS_LIST(X)                                                      \
     X(AE_OK, 0, "success")                                                     \
     X(AE_ERR_NULL, 1, "a required handle or pointer is NULL")                  \
@@ -71,31 +92,44 @@ AE_API const char *ae_version_string(void);
     X(AE_ERR_UNSUPPORTED, 11, "operation not supported for this object")       \
     X(AE_ERR_LIMIT, 12, "input exceeds a size limit")
 
+/** What a call that can fail returns: AE_OK, or why it failed (each code's
+ * message is the one ae_status_message returns). */
 typedef enum ae_status {
 #define AE_STATUS_ENUM_(name, value, message) name = value,
     AE_STATUS_LIST(AE_STATUS_ENUM_)
 #undef AE_STATUS_ENUM_
 } ae_status;
 
-/* Static, human-readable description of a status code; never NULL. */
+/** Static, human-readable description of a status code.
+ * @param status any value; an unknown one gives "unknown status code"
+ * @return a static string, never NULL */
 AE_API const char *ae_status_message(ae_status status);
-/* Static identifier of a status code ("AE_ERR_SHAPE"); never NULL. */
+/** Static identifier of a status code ("AE_ERR_SHAPE").
+ * @param status any value; an unknown one gives "AE_UNKNOWN_STATUS"
+ * @return a static string, never NULL */
 AE_API const char *ae_status_name(ae_status status);
-/* Detailed message of the most recent failing call on this thread, or "" if
- * none failed yet.  Valid until the next library call on this thread. */
+/** Detailed message of the most recent failing call on this thread.
+ * @return the message, or "" if no call failed yet on this thread; valid
+ *         until the next library call on this thread */
 AE_API const char *ae_last_error(void);
-/* Set this thread's ae_last_error() text (message NULL: status's own
- * message, longer messages are cut) and return status.  For the caller's
- * callbacks, a reduction above all: the library call that called the
- * callback fails with the callback's status and its message after a
- * prefix naming where ("the workers' reduction: ...").  Since 0.2. */
+/** Set this thread's ae_last_error() text, for the caller's callbacks (a
+ * reduction above all): the library call that called the callback fails
+ * with the callback's status and its message after a prefix naming where
+ * ("the workers' reduction: ...").  Since 0.2.
+ * @param status the status to return
+ * @param message the text (copied; longer than 511 bytes is cut), or NULL
+ *        for status's own message (ae_status_message)
+ * @return status */
 AE_API ae_status ae_set_last_error(ae_status status, const char *message);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide settings                                                     */
 /* ------------------------------------------------------------------------ */
+/** @defgroup settings Process-wide settings
+ * @{ */
 
-/* Number of threads the library uses, BLAS included: one setting for both,
+/** Number of threads the library uses, BLAS included: one setting for both,
  * and never more busy threads than n.  Training splits each batch among
  * the library's own threads (started on first use, asleep when idle), each
  * calling BLAS single-threaded; BLAS gets the n threads back for the work
@@ -106,32 +140,54 @@ AE_API ae_status ae_set_last_error(ae_status status, const char *message);
  * depend on the thread count at all, BLAS's may.  When several threads of
  * the program call the library at once, one call at a time gets the
  * library's threads and the others run on their callers' threads: safe,
- * but BLAS may then round as with another thread count. */
+ * but BLAS may then round as with another thread count.
+ * @param n number of threads, 1 .. 4096, or 0 for the default
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for n outside 0 .. 4096 */
 AE_API ae_status ae_set_threads(int n);
+/** The thread count in force (ae_set_threads).
+ * @return the number of threads the library uses */
 AE_API int ae_threads(void);
 
-/* Route the library's own allocations through alloc_fn/free_fn (both, or
- * neither: NULL restores malloc/free).  opaque is passed to both.  Must be
- * called before any handle exists.  BLAS, LAPACK and zlib allocate outside
- * this hook. */
+/** An allocation function of ae_set_allocator: like malloc.
+ * @param opaque the pointer given to ae_set_allocator
+ * @param size bytes wanted, > 0
+ * @return the memory, or NULL when there is none */
 typedef void *(*ae_alloc_fn)(void *opaque, size_t size);
+/** The matching free function of ae_set_allocator: like free.
+ * @param opaque the pointer given to ae_set_allocator
+ * @param ptr memory from the allocation function, or NULL */
 typedef void (*ae_free_fn)(void *opaque, void *ptr);
+/** Route the library's own allocations through alloc_fn/free_fn (both, or
+ * neither: NULL restores malloc/free).  Must be called before any handle
+ * exists.  BLAS, LAPACK and zlib allocate outside this hook.
+ * @param alloc_fn allocation function, or NULL
+ * @param free_fn free function, or NULL
+ * @param opaque passed to both
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for one function NULL and
+ *         the other not */
 AE_API ae_status ae_set_allocator(ae_alloc_fn alloc_fn, ae_free_fn free_fn,
                                   void *opaque);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                  */
 /* ------------------------------------------------------------------------ */
+/** @defgroup datasets Datasets
+ * Images (and labels) loaded from IDX files, memory or a folder of PNG
+ * pictures, handed out as floats in batches.
+ * @{ */
 
+/** A loaded set of images, uint8 pixels of one shape, with or without
+ * labels.  Read-only after loading: it may be shared by threads. */
 typedef struct ae_dataset ae_dataset;
 
-/* How pixels (0..255) become floats in batches. */
+/** How pixels (0..255) become floats in batches. */
 typedef enum ae_pixel_range {
-    AE_RANGE_UNIT = 0,      /* p / 255, in [0, 1] (the default) */
-    AE_RANGE_SYMMETRIC = 1  /* p / 127.5 - 1, in [-1, 1] */
+    AE_RANGE_UNIT = 0,      /**< p / 255, in [0, 1] (the default) */
+    AE_RANGE_SYMMETRIC = 1  /**< p / 127.5 - 1, in [-1, 1] */
 } ae_pixel_range;
 
-/* Load MNIST-style IDX files: images (magic 0x00000803, uint8, N x H x W) and
+/** Load MNIST-style IDX files: images (magic 0x00000803, uint8, N x H x W) and
  * optionally labels (magic 0x00000801, uint8, N; labels_path may be NULL).
  * Each file may be raw or gzip-compressed (detected from its content).
  * Magic, dimensions and lengths are checked against the data: N, H and W
@@ -141,17 +197,27 @@ typedef enum ae_pixel_range {
  * inflated past the declared size.  Image and label counts must agree
  * (AE_ERR_SHAPE); label values are not restricted.  Pixels are kept as
  * uint8, one channel.  Errors name the file; AE_ERR_IO if it cannot be
- * opened or read. */
+ * opened or read.
+ * @param[out] out the new dataset (free it with ae_dataset_free)
+ * @param images_path the image file
+ * @param labels_path the label file, or NULL for none
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_dataset_load_idx(ae_dataset **out, const char *images_path,
                                      const char *labels_path);
-/* The same from memory buffers, which are copied; labels may be NULL with
- * labels_size 0 (NULL with a non-zero size is AE_ERR_NULL). */
+/** The same from memory buffers, which are copied; labels may be NULL with
+ * labels_size 0 (NULL with a non-zero size is AE_ERR_NULL).
+ * @param[out] out the new dataset
+ * @param images the bytes of an IDX image file
+ * @param images_size their number
+ * @param labels the bytes of an IDX label file, or NULL
+ * @param labels_size their number (0 with NULL labels)
+ * @return AE_OK, or the codes of ae_dataset_load_idx */
 AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
                                             const void *images,
                                             size_t images_size,
                                             const void *labels,
                                             size_t labels_size);
-/* Open a raw (uncompressed) IDX image file by memory-mapping it instead of
+/** Open a raw (uncompressed) IDX image file by memory-mapping it instead of
  * reading it, for data sets larger than memory: the pixels are read in place
  * from a read-only mapping, and training, batches, subsets and splits work
  * as on a loaded dataset, in the same order.  The header and the exact file
@@ -168,58 +234,110 @@ AE_API ae_status ae_dataset_load_idx_memory(ae_dataset **out,
  * allows).  The file is unmapped when the last handle sharing it (subsets,
  * splits, batch iterators) is freed.  It must not be truncated or rewritten
  * while mapped: a read past a truncated end kills the process with SIGBUS.
- * Since 0.1. */
+ * Since 0.1.
+ * @param[out] out the new dataset
+ * @param images_path the raw image file
+ * @param labels_path the label file, or NULL for none
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_dataset_map_idx(ae_dataset **out, const char *images_path,
                                     const char *labels_path);
+/** Free a dataset; NULL is accepted.  Subsets and splits sharing its
+ * storage stay valid.
+ * @param ds the dataset */
 AE_API void ae_dataset_free(ae_dataset *ds);
 
-/* Number of images (>= 1: a dataset is never empty; 0 for a NULL handle). */
+/** Number of images.
+ * @param ds the dataset
+ * @return the count, >= 1 (a dataset is never empty); 0 for a NULL handle */
 AE_API size_t ae_dataset_count(const ae_dataset *ds);
-/* Image shape; any output pointer may be NULL. */
+/** Image shape; any output pointer may be NULL.
+ * @param ds the dataset
+ * @param[out] channels channels per image (1 for IDX and PNG data)
+ * @param[out] height rows per image
+ * @param[out] width columns per image
+ * @return AE_OK, or AE_ERR_NULL for ds */
 AE_API ae_status ae_dataset_shape(const ae_dataset *ds, int *channels,
                                   int *height, int *width);
-/* Floats per image: channels * height * width (0 for a NULL handle). */
+/** Floats per image.
+ * @param ds the dataset
+ * @return channels * height * width (0 for a NULL handle) */
 AE_API size_t ae_dataset_image_size(const ae_dataset *ds);
-/* 1 if the dataset has labels, else 0. */
+/** Whether the dataset has labels.
+ * @param ds the dataset
+ * @return 1 if the dataset has labels, else 0 */
 AE_API int ae_dataset_has_labels(const ae_dataset *ds);
 
-/* Pixel range used by ae_dataset_batch and training (default AE_RANGE_UNIT).
+/** Pixel range used by ae_dataset_batch and training (default AE_RANGE_UNIT).
  * It belongs to the handle: subsets and splits inherit it when made, and
  * setting it later on one handle leaves the others alone.  0 and 255 map
- * exactly to the ends of the range. */
+ * exactly to the ends of the range.
+ * @param ds the dataset
+ * @param range the new range
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown range */
 AE_API ae_status ae_dataset_set_range(ae_dataset *ds, ae_pixel_range range);
+/** The pixel range of the handle (ae_dataset_set_range).
+ * @param ds the dataset
+ * @return its range (AE_RANGE_UNIT for a NULL handle) */
 AE_API ae_pixel_range ae_dataset_range(const ae_dataset *ds);
 
-/* Copy images first .. first+count-1 as floats into images (count *
+/** Copy images first .. first+count-1 as floats into images (count *
  * image_size floats) and, if labels is not NULL, their labels.  A range
  * past the end is AE_ERR_INVALID_ARGUMENT, labels on a dataset without
- * them AE_ERR_UNSUPPORTED; on failure nothing is written. */
+ * them AE_ERR_UNSUPPORTED; on failure nothing is written.
+ * @param ds the dataset
+ * @param first index of the first image
+ * @param count number of images
+ * @param[out] images count * ae_dataset_image_size floats
+ * @param[out] labels count bytes, or NULL
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_dataset_batch(const ae_dataset *ds, size_t first,
                                   size_t count, float *images,
                                   uint8_t *labels);
-/* The same for an arbitrary list of indices (repeats allowed); any index
- * >= count is AE_ERR_INVALID_ARGUMENT and nothing is written. */
+/** The same for an arbitrary list of indices (repeats allowed); any index
+ * >= count is AE_ERR_INVALID_ARGUMENT and nothing is written.
+ * @param ds the dataset
+ * @param indices count image indices
+ * @param count their number
+ * @param[out] images count * ae_dataset_image_size floats
+ * @param[out] labels count bytes, or NULL
+ * @return AE_OK, or the codes of ae_dataset_batch */
 AE_API ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
                                    size_t count, float *images,
                                    uint8_t *labels);
-/* Label of one image (AE_ERR_UNSUPPORTED if the dataset has none). */
+/** Label of one image (AE_ERR_UNSUPPORTED if the dataset has none).
+ * @param ds the dataset
+ * @param index the image, < ae_dataset_count (else AE_ERR_INVALID_ARGUMENT)
+ * @param[out] label its label
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_dataset_label(const ae_dataset *ds, size_t index,
                                   uint8_t *label);
 
-/* A new dataset of images first .. first+count-1 (count >= 1).  It shares
+/** A new dataset of images first .. first+count-1 (count >= 1).  It shares
  * the pixel storage (freeing either handle is safe in any order, and handles
- * sharing storage may be used and freed on different threads). */
+ * sharing storage may be used and freed on different threads).
+ * @param ds the dataset
+ * @param first index of the first image
+ * @param count number of images, >= 1
+ * @param[out] out the new dataset
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a range that is empty or
+ *         past the end */
 AE_API ae_status ae_dataset_subset(const ae_dataset *ds, size_t first,
                                    size_t count, ae_dataset **out);
-/* Random split: a permutation drawn from seed puts round(train_fraction * N)
+/** Random split: a permutation drawn from seed puts round(train_fraction * N)
  * images in *train and the rest in *validation, each in permuted order.
  * train_fraction must lie strictly between 0 and 1 and leave both parts
- * non-empty (else AE_ERR_INVALID_ARGUMENT).  Both share storage. */
+ * non-empty (else AE_ERR_INVALID_ARGUMENT).  Both share storage.
+ * @param ds the dataset
+ * @param train_fraction share of the images that go to *train
+ * @param seed of the permutation
+ * @param[out] train the first part
+ * @param[out] validation the rest
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
                                   uint64_t seed, ae_dataset **train,
                                   ae_dataset **validation);
 
-/* Mini-batch iteration: each epoch visits every image once, in an order
+/** Mini-batch iteration: each epoch visits every image once, in an order
  * drawn from the seed and the epoch number alone (so it does not depend on
  * batch_size), or in stored order when shuffle is 0.  The last batch of an
  * epoch may be smaller; a batch_size above the image count gives one short
@@ -227,84 +345,140 @@ AE_API ae_status ae_dataset_split(const ae_dataset *ds, double train_fraction,
  * keeps its own reference to ds's images (ds may be freed first) and uses
  * ds's pixel range as it was at creation. */
 typedef struct ae_batches ae_batches;
+/** A batch iterator over ds (see ae_batches).
+ * @param[out] out the new iterator
+ * @param ds the dataset
+ * @param batch_size images per batch, >= 1
+ * @param shuffle 1 for a new order each epoch, 0 for stored order
+ * @param seed of the orders
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_batches_create(ae_batches **out, const ae_dataset *ds,
                                    size_t batch_size, int shuffle,
                                    uint64_t seed);
+/** Free an iterator; NULL is accepted.
+ * @param it the iterator */
 AE_API void ae_batches_free(ae_batches *it);
-/* Fill the next batch: images (batch_size * image_size floats) and, unless
+/** Fill the next batch: images (batch_size * image_size floats) and, unless
  * labels is NULL, labels (batch_size bytes; AE_ERR_UNSUPPORTED if the
  * dataset has none).  *count receives its size, 0 once the epoch is over
- * (the following call starts the next epoch). */
+ * (the following call starts the next epoch).
+ * @param it the iterator
+ * @param[out] images batch_size * ae_dataset_image_size floats
+ * @param[out] labels batch_size bytes, or NULL
+ * @param[out] count images written, 0 at the end of an epoch
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_batches_next(ae_batches *it, float *images,
                                  uint8_t *labels, size_t *count);
-/* Number of batches per epoch, ceil(N / batch_size) (0 for NULL). */
+/** Number of batches per epoch.
+ * @param it the iterator
+ * @return ceil(N / batch_size) (0 for NULL) */
 AE_API size_t ae_batches_per_epoch(const ae_batches *it);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Noise                                                                     */
 /* ------------------------------------------------------------------------ */
+/** @defgroup noise Noise
+ * @{ */
 
+/** Kinds of noise that corrupt images (ae_corrupt, AE_TRAIN_NOISE). */
 typedef enum ae_noise {
-    AE_NOISE_NONE = 0,
-    /* x + level * N(0,1), clipped to [lo, hi] */
+    AE_NOISE_NONE = 0, /**< the images as they are */
+    /** x + level * N(0,1), clipped to [lo, hi] */
     AE_NOISE_GAUSSIAN = 1,
-    /* each value independently set to lo with probability level/2, to hi
+    /** each value independently set to lo with probability level/2, to hi
      * with probability level/2, else kept */
     AE_NOISE_SALT_PEPPER = 2
 } ae_noise;
 
-/* out[i] = corrupted in[i] for i < n; in and out may be the same array.
+/** out[i] = corrupted in[i] for i < n; in and out may be the same array.
  * The noise is drawn from seed alone, so a call is reproducible.  level must
  * be finite and >= 0 (<= 1 for salt and pepper) and lo < hi, both finite,
- * else AE_ERR_INVALID_ARGUMENT; n may be 0. */
+ * else AE_ERR_INVALID_ARGUMENT; n may be 0.
+ * @param kind the noise
+ * @param level its strength: the standard deviation (Gaussian) or the
+ *        share of values replaced (salt and pepper)
+ * @param lo smallest value
+ * @param hi largest value
+ * @param seed of the noise
+ * @param in n values
+ * @param[out] out n values
+ * @param n their number
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_corrupt(ae_noise kind, float level, float lo, float hi,
                             uint64_t seed, const float *in, float *out,
                             size_t n);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Layers and models                                                         */
 /* ------------------------------------------------------------------------ */
+/** @defgroup models Layers and models
+ * @{ */
 
+/** An autoencoder: encoder layers, then decoder layers, and their weights. */
 typedef struct ae_model ae_model;
+/** One layer of a model, borrowed from it (ae_model_layer). */
 typedef struct ae_layer ae_layer;
 
+/** The function after a dense or convolution layer. */
 typedef enum ae_activation {
-    AE_ACT_NONE = 0,
-    AE_ACT_RELU = 1,
-    AE_ACT_LEAKY_RELU = 2, /* slope for x < 0: 0.01 unless set */
-    AE_ACT_TANH = 3,
-    AE_ACT_SIGMOID = 4
+    AE_ACT_NONE = 0,       /**< identity: a linear layer */
+    AE_ACT_RELU = 1,       /**< max(0, x) */
+    AE_ACT_LEAKY_RELU = 2, /**< x, or slope * x for x < 0: slope 0.01 unless
+                                set (ae_layer_set_activation) */
+    AE_ACT_TANH = 3,       /**< tanh(x), in (-1, 1) */
+    AE_ACT_SIGMOID = 4     /**< 1 / (1 + exp(-x)), in (0, 1) */
 } ae_activation;
 
+/** What a layer is (ae_layer_get_kind); each comes from one ae_model_add_ call. */
 typedef enum ae_layer_kind {
-    AE_LAYER_DENSE = 1,
-    AE_LAYER_CONV2D = 2,
-    AE_LAYER_MAXPOOL2D = 3,
-    AE_LAYER_MAXUNPOOL2D = 4,
-    AE_LAYER_UPSAMPLE2D = 5,
-    AE_LAYER_CONV_TRANSPOSE2D = 6,
-    AE_LAYER_RESHAPE = 7
+    AE_LAYER_DENSE = 1,            /**< ae_model_add_dense */
+    AE_LAYER_CONV2D = 2,           /**< ae_model_add_conv2d */
+    AE_LAYER_MAXPOOL2D = 3,        /**< ae_model_add_maxpool2d */
+    AE_LAYER_MAXUNPOOL2D = 4,      /**< ae_model_add_maxunpool2d */
+    AE_LAYER_UPSAMPLE2D = 5,       /**< ae_model_add_upsample2d */
+    AE_LAYER_CONV_TRANSPOSE2D = 6, /**< ae_model_add_conv_transpose2d */
+    AE_LAYER_RESHAPE = 7           /**< ae_model_add_reshape */
 } ae_layer_kind;
 
-/* Which half of the autoencoder a layer belongs to.  The output of the last
+/** Which half of the autoencoder a layer belongs to.  The output of the last
  * encoder layer is the code. */
-typedef enum ae_part { AE_ENCODER = 0, AE_DECODER = 1 } ae_part;
+typedef enum ae_part {
+    AE_ENCODER = 0, /**< input to code */
+    AE_DECODER = 1  /**< code to reconstruction */
+} ae_part;
 
-/* An empty model for inputs of channels x height x width.  Layers added
+/** An empty model for inputs of channels x height x width.  Layers added
  * later draw their initial weights, in order, from a generator seeded with
- * seed. */
+ * seed.
+ * @param[out] out the new model (free it with ae_model_free)
+ * @param channels channels of the input images, >= 1
+ * @param height rows of the input images, >= 1
+ * @param width columns of the input images, >= 1
+ * @param seed of the initial weights
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a side < 1 or beyond the
+ *         library's limits, AE_ERR_LIMIT for an input too large */
 AE_API ae_status ae_model_create(ae_model **out, int channels, int height,
                                  int width, uint64_t seed);
+/** Free a model and its layers; NULL is accepted.
+ * @param m the model */
 AE_API void ae_model_free(ae_model *m);
 
-/* Append a fully connected layer of `units` outputs to the encoder or the
+/** Append a fully connected layer of `units` outputs to the encoder or the
  * decoder (encoder layers must all come first).  Its input is the previous
  * layer's output (or the model input), flattened.  Weights and bias are drawn
- * like PyTorch's nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+ * like PyTorch's nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param units outputs, >= 1
+ * @param act the activation after it
+ * @return AE_OK, or the argument errors of the image-shaped layers */
 AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
                                     ae_activation act);
 
-/* ---- Image-shaped layers ------------------------------------------------
+/** @defgroup image_layers Image-shaped layers
+ * @ingroup models
  * Every layer sees each image as channels x height x width (C x H x W
  * below, the previous layer's output shape, or the model input's) and
  * knows its output shape when added, so a layer whose shape does not fit
@@ -319,11 +493,14 @@ AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
  *
  * Filters: ae_layer_get_weights copies a convolution's kernels out in
  * PyTorch's layout (below); ae_model_activations gives any layer's output
- * feature maps, batch x C x H x W, for inputs of the model. */
+ * feature maps, batch x C x H x W, for inputs of the model.
+ * @{ */
 
-/* 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), square
+/** 2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), square
  * kernel, zero padding on every side, bias, then `act`:
- *   y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*s-pad+u][j*s-pad+v]
+ *
+ *     y[o][i][j] = b[o] + sum_{c,u,v} W[o][c][u][v] x[c][i*s-pad+u][j*s-pad+v]
+ *
  * (s the stride; x is 0 outside the input).
  * Output: out_channels x ((H + 2 pad - kernel) / stride + 1) x (the same
  * for W), rounded down.  padding -1 means "same": (kernel - 1) / 2, which
@@ -332,23 +509,36 @@ AE_API ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
  * like PyTorch's: weights and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
  * fan_in = C * kernel * kernel.  Errors: out_channels, kernel or stride
  * < 1, padding < -1, or -1 with an even kernel: AE_ERR_INVALID_ARGUMENT;
- * kernel bigger than the padded input: AE_ERR_SHAPE.  Since 0.1. */
+ * kernel bigger than the padded input: AE_ERR_SHAPE.  Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param out_channels output channels (filters), >= 1
+ * @param kernel side of the square kernel, >= 1
+ * @param stride step between windows, >= 1
+ * @param padding zeros on every side, >= 0, or -1 for "same"
+ * @param act the activation after it
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_conv2d(ae_model *m, ae_part part,
                                      int out_channels, int kernel, int stride,
                                      int padding, ae_activation act);
 
-/* 2-D max pooling, no padding (PyTorch's nn.MaxPool2d): each output is the
+/** 2-D max pooling, no padding (PyTorch's nn.MaxPool2d): each output is the
  * largest value of its kernel x kernel window; the output side is
  * floor((H - kernel) / stride) + 1, so odd sizes drop the last row or
  * column (7 -> 3 with kernel 2, stride 2).  A NaN in a window wins.  The
  * layer records where each maximum came from, for its backward pass and
  * for a max-unpooling layer.  Errors: kernel or stride < 1:
  * AE_ERR_INVALID_ARGUMENT; kernel bigger than H or W: AE_ERR_SHAPE.
- * Since 0.1. */
+ * Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param kernel side of the square window, >= 1
+ * @param stride step between windows, >= 1
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_maxpool2d(ae_model *m, ae_part part,
                                         int kernel, int stride);
 
-/* 2-D max unpooling (PyTorch's nn.MaxUnpool2d) paired with the max-pooling
+/** 2-D max unpooling (PyTorch's nn.MaxUnpool2d) paired with the max-pooling
  * layer numbered pool_layer, normally of the encoder: each value goes back
  * to the position its partner took it from, every other output is 0 (where
  * overlapping windows picked one position twice, the later one wins).  The
@@ -363,20 +553,32 @@ AE_API ae_status ae_model_add_maxpool2d(ae_model *m, ae_part part,
  * pool_layer not an earlier layer, or not a max-pooling layer:
  * AE_ERR_INVALID_ARGUMENT; this layer's input shape differs from the
  * partner's output shape, or out_height x out_width from the partner's
- * input size: AE_ERR_SHAPE, naming both layers.  Since 0.1. */
+ * input size: AE_ERR_SHAPE, naming both layers.  Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param pool_layer index of the partner max-pooling layer
+ * @param out_height rows of the output: the partner's input rows
+ * @param out_width columns of the output: the partner's input columns
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_maxunpool2d(ae_model *m, ae_part part,
                                           size_t pool_layer, int out_height,
                                           int out_width);
 
-/* Nearest-neighbour upsampling by an integer factor (Keras' UpSampling2D):
+/** Nearest-neighbour upsampling by an integer factor (Keras' UpSampling2D):
  * y[c][i][j] = x[c][i / factor][j / factor]; output C x H*factor x
- * W*factor.  Errors: factor < 1: AE_ERR_INVALID_ARGUMENT.  Since 0.1. */
+ * W*factor.  Errors: factor < 1: AE_ERR_INVALID_ARGUMENT.  Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param factor of both sides, >= 1
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_upsample2d(ae_model *m, ae_part part,
                                          int factor);
 
-/* 2-D transposed convolution (PyTorch's nn.ConvTranspose2d, the adjoint of
+/** 2-D transposed convolution (PyTorch's nn.ConvTranspose2d, the adjoint of
  * a convolution), square kernel, then `act`:
- *   y[o][i*s-pad+u][j*s-pad+v] += W[c][o][u][v] x[c][i][j], plus b[o]
+ *
+ *     y[o][i*s-pad+u][j*s-pad+v] += W[c][o][u][v] x[c][i][j], plus b[o]
+ *
  * (s the stride; terms falling outside the output are dropped).
  * Output side (H - 1) * stride - 2 pad + kernel + output_padding, e.g.
  * 3 -> 7 with kernel 3, stride 2 and 7 -> 14 with kernel 4, stride 2,
@@ -384,40 +586,75 @@ AE_API ae_status ae_model_add_upsample2d(ae_model *m, ae_part part,
  * layout), drawn like PyTorch's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
  * fan_in = out_channels * kernel * kernel.  Errors: out_channels, kernel
  * or stride < 1, padding < 0, or output_padding outside [0, stride):
- * AE_ERR_INVALID_ARGUMENT; an output side < 1: AE_ERR_SHAPE.  Since 0.1. */
+ * AE_ERR_INVALID_ARGUMENT; an output side < 1: AE_ERR_SHAPE.  Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param out_channels output channels, >= 1
+ * @param kernel side of the square kernel, >= 1
+ * @param stride step between input positions in the output, >= 1
+ * @param padding removed from every side of the output, >= 0
+ * @param output_padding added to the bottom and right sides, [0, stride)
+ * @param act the activation after it
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_conv_transpose2d(ae_model *m, ae_part part,
                                                int out_channels, int kernel,
                                                int stride, int padding,
                                                int output_padding,
                                                ae_activation act);
 
-/* Reinterpret each image as channels x height x width, values in the same
+/** Reinterpret each image as channels x height x width, values in the same
  * order; flattening is a reshape to (C*H*W, 1, 1).  Errors: a side < 1:
  * AE_ERR_INVALID_ARGUMENT; a total other than C*H*W: AE_ERR_SHAPE.
- * Since 0.1. */
+ * Since 0.1.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param channels new channels, >= 1
+ * @param height new rows, >= 1
+ * @param width new columns, >= 1
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_reshape(ae_model *m, ae_part part, int channels,
                                       int height, int width);
+/** @} */
 
-/* Number of layers, encoder and decoder together; layers are numbered from
- * 0 in order of addition. */
+/** Number of layers, encoder and decoder together; layers are numbered from
+ * 0 in order of addition.
+ * @param m the model
+ * @return the number of layers (0 for NULL) */
 AE_API size_t ae_model_layer_count(const ae_model *m);
-/* Number of encoder layers (the code is the output of layer
- * encoder_layers - 1). */
+/** Number of encoder layers (the code is the output of layer
+ * encoder_layers - 1).
+ * @param m the model
+ * @return the number of encoder layers (0 for NULL) */
 AE_API size_t ae_model_encoder_layer_count(const ae_model *m);
-/* Borrow layer `index`; it lives as long as the model. */
+/** Borrow layer `index`; it lives as long as the model.
+ * @param m the model
+ * @param index the layer, < ae_model_layer_count
+ * @param[out] layer the layer
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an index past the end */
 AE_API ae_status ae_model_layer(const ae_model *m, size_t index,
                                 ae_layer **layer);
-/* Floats per input image and per code. */
+/** Floats per input image.
+ * @param m the model
+ * @return channels * height * width of the input (0 for NULL) */
 AE_API size_t ae_model_input_size(const ae_model *m);
+/** Floats per code.
+ * @param m the model
+ * @return the output size of the last encoder layer (0 for NULL or a
+ *         model without encoder layers) */
 AE_API size_t ae_model_code_size(const ae_model *m);
-/* Total number of trainable parameters. */
+/** Total number of trainable parameters.
+ * @param m the model
+ * @return weights and biases of every layer (0 for NULL) */
 AE_API size_t ae_model_param_count(const ae_model *m);
-/* Check that the model is complete: at least one encoder and one decoder
+/** Check that the model is complete: at least one encoder and one decoder
  * layer, and a decoder output of the input's size.  Called by the
- * functions below; useful to get the error early. */
+ * functions below; useful to get the error early.
+ * @param m the model
+ * @return AE_OK, or AE_ERR_SHAPE naming what is missing */
 AE_API ae_status ae_model_validate(const ae_model *m);
 
-/* Forward passes on `batch` images (any batch size >= 1).  input holds
+/** @name Forward passes
+ * Forward passes on `batch` images (any batch size >= 1).  input holds
  * batch * input_size floats, code batch * code_size, output batch *
  * input_size.  ae_model_reconstruct's output may alias its input.
  * Memory: a batch that fits the buffers training left (its batch size)
@@ -427,138 +664,281 @@ AE_API ae_status ae_model_validate(const ae_model *m);
  * layer with an unpooling partner, which keeps its positions for every
  * image of the latest call (4 bytes per pooled value), as
  * ae_model_add_maxunpool2d promises.  Results do not depend on how the
- * batch is split. */
+ * batch is split.
+ * @{ */
+/** Encode images into codes (see "Forward passes").
+ * @param m the model
+ * @param input batch * ae_model_input_size floats
+ * @param batch number of images, >= 1
+ * @param[out] code batch * ae_model_code_size floats
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_model_encode(ae_model *m, const float *input, size_t batch,
                                  float *code);
+/** Decode codes into images (see "Forward passes").
+ * @param m the model
+ * @param code batch * ae_model_code_size floats
+ * @param batch number of codes, >= 1
+ * @param[out] output batch * ae_model_input_size floats
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_model_decode(ae_model *m, const float *code, size_t batch,
                                  float *output);
+/** Encode and decode images (see "Forward passes").
+ * @param m the model
+ * @param input batch * ae_model_input_size floats
+ * @param batch number of images, >= 1
+ * @param[out] output batch * ae_model_input_size floats; may be input
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_model_reconstruct(ae_model *m, const float *input,
                                       size_t batch, float *output);
-/* Output of layer `index` (after its activation) for `batch` inputs; out
- * holds batch * ae_layer_output_size floats. */
+/** @} */
+/** Output of layer `index` (after its activation) for `batch` inputs; out
+ * holds batch * ae_layer_output_size floats.
+ * @param m the model
+ * @param index the layer
+ * @param input batch * ae_model_input_size floats
+ * @param batch number of images, >= 1
+ * @param[out] out batch * ae_layer_output_size floats
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_model_activations(ae_model *m, size_t index,
                                       const float *input, size_t batch,
                                       float *out);
-/* Mean of layer `index`'s output over every image of ds: per unit into
+/** Mean of layer `index`'s output over every image of ds: per unit into
  * per_unit (ae_layer_output_size floats, may be NULL) and over all units
- * into *overall (may be NULL). */
+ * into *overall (may be NULL).
+ * @param m the model
+ * @param index the layer
+ * @param ds the images
+ * @param[out] per_unit ae_layer_output_size floats, or NULL
+ * @param[out] overall the mean over all units, or NULL
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_model_mean_activation(ae_model *m, size_t index,
                                           const ae_dataset *ds,
                                           float *per_unit, double *overall);
 
-/* Save a model (architecture and weights) to path.  The file is written to a
+/** Save a model (architecture and weights) to path.  The file is written to a
  * temporary name beside it and renamed into place, so path always holds
  * either its old content or the complete new model.  Format: docs/FORMAT.md.
+ * @param m the model
+ * @param path the file
+ * @return AE_OK, or a failure status (AE_ERR_IO naming path, say)
  */
 AE_API ae_status ae_model_save(const ae_model *m, const char *path);
-/* Load a model saved by ae_model_save.  Any truncated, corrupted or hostile
- * file gives an error, never a crash. */
+/** Load a model saved by ae_model_save.  Any truncated, corrupted or hostile
+ * file gives an error, never a crash.
+ * @param[out] out the model
+ * @param path the file
+ * @return AE_OK, or the loading codes of ae_model_save_memory, or
+ *         AE_ERR_IO */
 AE_API ae_status ae_model_load(ae_model **out, const char *path);
-/* The same through memory.  *size (required) always receives the
+/** The same through memory.  *size (required) always receives the
  * serialized size, even when the call fails because capacity is too small
  * (AE_ERR_INVALID_ARGUMENT, nothing written): call with buffer NULL to
  * learn it.  Models with NaN or infinite parameters are refused
  * (AE_ERR_NOT_FINITE).  Loading returns AE_ERR_FORMAT for malformed data,
  * AE_ERR_CHECKSUM for a CRC mismatch, AE_ERR_UNSUPPORTED for a newer format
  * version or unknown layer kind, AE_ERR_LIMIT for sizes beyond the limits
- * of docs/FORMAT.md. */
+ * of docs/FORMAT.md.
+ * @param m the model
+ * @param[out] buffer capacity bytes, or NULL with capacity 0
+ * @param capacity bytes available at buffer
+ * @param[out] size the serialized size
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_save_memory(const ae_model *m, void *buffer,
                                       size_t capacity, size_t *size);
+/** Load a model from the size bytes at data (ae_model_save_memory).
+ * @param[out] out the model
+ * @param data the serialized model
+ * @param size its bytes
+ * @return AE_OK, or the loading codes of ae_model_save_memory */
 AE_API ae_status ae_model_load_memory(ae_model **out, const void *data,
                                       size_t size);
 
-/* Layer properties.  Shapes: any output pointer may be NULL. */
+/** The kind of a layer.
+ * @param l the layer
+ * @return its kind (0 for NULL) */
 AE_API ae_layer_kind ae_layer_get_kind(const ae_layer *l);
+/** A layer's input shape; any output pointer may be NULL.
+ * @param l the layer
+ * @param[out] channels its input's channels
+ * @param[out] height its input's rows
+ * @param[out] width its input's columns
+ * @return AE_OK, or AE_ERR_NULL for l */
 AE_API ae_status ae_layer_input_shape(const ae_layer *l, int *channels,
                                       int *height, int *width);
+/** A layer's output shape; any output pointer may be NULL (a dense layer's
+ * is units x 1 x 1).
+ * @param l the layer
+ * @param[out] channels its output's channels
+ * @param[out] height its output's rows
+ * @param[out] width its output's columns
+ * @return AE_OK, or AE_ERR_NULL for l */
 AE_API ae_status ae_layer_output_shape(const ae_layer *l, int *channels,
                                        int *height, int *width);
+/** Floats per image of a layer's output.
+ * @param l the layer
+ * @return channels * height * width of its output (0 for NULL) */
 AE_API size_t ae_layer_output_size(const ae_layer *l);
-/* Change the activation after the layer (param is the LeakyReLU slope, >= 0,
- * ignored otherwise).  Only for layers that have one (dense, convolutions). */
+/** Change the activation after the layer (param is the LeakyReLU slope, in
+ * [0, 1), ignored otherwise).  Only for layers that have one (dense, convolutions).
+ * @param l the layer
+ * @param act the new activation
+ * @param param the LeakyReLU slope, in [0, 1)
+ * @return AE_OK, AE_ERR_INVALID_ARGUMENT for an unknown activation or a
+ *         bad slope, AE_ERR_UNSUPPORTED for a layer without activation */
 AE_API ae_status ae_layer_set_activation(ae_layer *l, ae_activation act,
                                          float param);
+/** The activation after the layer.
+ * @param l the layer
+ * @return its activation (AE_ACT_NONE for a layer without one, or NULL) */
 AE_API ae_activation ae_layer_activation(const ae_layer *l);
 
-/* Weights and biases, copied out or in, row-major in PyTorch's layouts:
+/** @name Weights and biases
+ * Weights and biases, copied out or in, row-major in PyTorch's layouts:
  * dense out x in, conv2d out_c x in_c x k x k, conv_transpose2d in_c x
  * out_c x k x k; biases one per output unit or channel.  Pooling,
  * unpooling, upsampling and reshape layers have none (count 0).  n must
- * equal the count. */
+ * equal the count.
+ * @{ */
+/** Number of weights of a layer.
+ * @param l the layer
+ * @return the count (0 for a layer without weights, or NULL) */
 AE_API size_t ae_layer_weight_count(const ae_layer *l);
+/** Number of biases of a layer.
+ * @param l the layer
+ * @return the count (0 for a layer without biases, or NULL) */
 AE_API size_t ae_layer_bias_count(const ae_layer *l);
+/** Copy a layer's weights out.
+ * @param l the layer
+ * @param[out] w n floats
+ * @param n ae_layer_weight_count (else AE_ERR_SHAPE)
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_layer_get_weights(const ae_layer *l, float *w, size_t n);
+/** Copy weights into a layer.
+ * @param l the layer
+ * @param w n floats
+ * @param n ae_layer_weight_count (else AE_ERR_SHAPE)
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_layer_set_weights(ae_layer *l, const float *w, size_t n);
+/** Copy a layer's biases out.
+ * @param l the layer
+ * @param[out] b n floats
+ * @param n ae_layer_bias_count (else AE_ERR_SHAPE)
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_layer_get_bias(const ae_layer *l, float *b, size_t n);
+/** Copy biases into a layer.
+ * @param l the layer
+ * @param b n floats
+ * @param n ae_layer_bias_count (else AE_ERR_SHAPE)
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_layer_set_bias(ae_layer *l, const float *b, size_t n);
+/** @} */
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Optimizers                                                                */
 /* ------------------------------------------------------------------------ */
+/** @defgroup optimizers Optimizers
+ * @{ */
 
+/** A rule that updates a model's parameters from their gradients, with its
+ * state (moments, step count). */
 typedef struct ae_optimizer ae_optimizer;
 
+/** Hyperparameters of an optimizer (ae_optimizer_set). */
 typedef enum ae_optimizer_param {
-    AE_OPT_LEARNING_RATE = 0, /* > 0 */
-    AE_OPT_BETA1 = 1,         /* Adam, [0, 1), default 0.9 */
-    AE_OPT_BETA2 = 2,         /* Adam, [0, 1), default 0.999 */
-    AE_OPT_EPSILON = 3,       /* Adam, > 0, default 1e-8 */
-    AE_OPT_MOMENTUM = 4,      /* SGD, [0, 1), default 0 */
-    AE_OPT_WEIGHT_DECAY = 5   /* >= 0, default 0: L2 added to the gradient */
+    AE_OPT_LEARNING_RATE = 0, /**< > 0 */
+    AE_OPT_BETA1 = 1,         /**< Adam, [0, 1), default 0.9 */
+    AE_OPT_BETA2 = 2,         /**< Adam, [0, 1), default 0.999 */
+    AE_OPT_EPSILON = 3,       /**< Adam, > 0, default 1e-8 */
+    AE_OPT_MOMENTUM = 4,      /**< SGD, [0, 1), default 0 */
+    AE_OPT_WEIGHT_DECAY = 5   /**< >= 0, default 0: L2 added to the gradient */
 } ae_optimizer_param;
 
-/* Adam as PyTorch's torch.optim.Adam (bias-corrected moments). */
+/** Adam as PyTorch's torch.optim.Adam (bias-corrected moments).
+ * @param[out] out the new optimizer
+ * @param learning_rate > 0
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a bad learning rate */
 AE_API ae_status ae_optimizer_create_adam(ae_optimizer **out,
                                           float learning_rate);
-/* AdamW as torch.optim.AdamW: Adam with the weight decay decoupled from
+/** AdamW as torch.optim.AdamW: Adam with the weight decay decoupled from
  * the gradient (w *= 1 - lr * weight_decay, then Adam's step on the
  * gradient alone; PyTorch's default weight decay is 0.01).  Checkpoints
- * store it as optimizer kind 3.  AE_ERR_INVALID_ARGUMENT for a learning
- * rate that is not positive and finite or a weight decay that is not
- * finite and >= 0.  Since 0.2. */
+ * store it as optimizer kind 3.  Since 0.2.
+ * @param[out] out the new optimizer
+ * @param learning_rate > 0 and finite
+ * @param weight_decay >= 0 and finite
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a learning rate that is not
+ *         positive and finite or a weight decay that is not finite and >= 0 */
 AE_API ae_status ae_optimizer_create_adamw(ae_optimizer **out,
                                            float learning_rate,
                                            float weight_decay);
-/* SGD with momentum as torch.optim.SGD (v = mu v + g; w -= lr v). */
+/** SGD with momentum as torch.optim.SGD (v = mu v + g; w -= lr v).
+ * @param[out] out the new optimizer
+ * @param learning_rate > 0
+ * @param momentum mu, in [0, 1)
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a value out of range */
 AE_API ae_status ae_optimizer_create_sgd(ae_optimizer **out,
                                          float learning_rate, float momentum);
+/** Free an optimizer; NULL is accepted.
+ * @param opt the optimizer */
 AE_API void ae_optimizer_free(ae_optimizer *opt);
+/** Set one hyperparameter.
+ * @param opt the optimizer
+ * @param p which one
+ * @param value its new value, in the range of ae_optimizer_param
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown parameter (or
+ *         one of another optimizer kind) or a value out of range */
 AE_API ae_status ae_optimizer_set(ae_optimizer *opt, ae_optimizer_param p,
                                   double value);
+/** Read one hyperparameter.
+ * @param opt the optimizer
+ * @param p which one
+ * @param[out] value its value
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown parameter */
 AE_API ae_status ae_optimizer_get(const ae_optimizer *opt,
                                   ae_optimizer_param p, double *value);
-/* Forget the moments and the step count. */
+/** Forget the moments and the step count.
+ * @param opt the optimizer
+ * @return AE_OK, or AE_ERR_NULL */
 AE_API ae_status ae_optimizer_reset(ae_optimizer *opt);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                  */
 /* ------------------------------------------------------------------------ */
+/** @defgroup training Training
+ * @{ */
 
+/** Trains a model with an optimizer: the loss, noise, batch and checkpoint
+ * settings, and where a fit call stands. */
 typedef struct ae_trainer ae_trainer;
 
+/** The losses the library computes. */
 typedef enum ae_loss {
-    AE_LOSS_MSE = 0, /* mean over all values of (y - t)^2 */
-    AE_LOSS_BCE = 1  /* mean of -(t log y + (1-t) log(1-y)), logs >= -100 */
+    AE_LOSS_MSE = 0, /**< mean over all values of (y - t)^2 */
+    AE_LOSS_BCE = 1  /**< mean of -(t log y + (1-t) log(1-y)), logs >= -100 */
 } ae_loss;
 
+/** Settings of a trainer (ae_trainer_set); each is stored in checkpoints
+ * unless it says otherwise. */
 typedef enum ae_train_param {
-    AE_TRAIN_LOSS = 0,        /* an ae_loss, default AE_LOSS_MSE */
-    AE_TRAIN_L1_CODE = 1,     /* lambda >= 0: adds lambda * sum |code| over
+    AE_TRAIN_LOSS = 0,        /**< an ae_loss, default AE_LOSS_MSE */
+    AE_TRAIN_L1_CODE = 1,     /**< lambda >= 0: adds lambda * sum |code| over
                                  the batch (experiment 3), default 0 */
-    AE_TRAIN_NOISE = 2,       /* an ae_noise applied to inputs, targets stay
+    AE_TRAIN_NOISE = 2,       /**< an ae_noise applied to inputs, targets stay
                                  clean, default AE_NOISE_NONE */
-    AE_TRAIN_NOISE_LEVEL = 3, /* >= 0, default 0 */
-    AE_TRAIN_BATCH_SIZE = 4,  /* >= 1, default 64 */
-    AE_TRAIN_SHUFFLE = 5,     /* 0 or 1, default 1 */
-    AE_TRAIN_SEED = 6,        /* shuffling and noise, default 0 */
-    AE_TRAIN_RANGE = 7        /* an ae_pixel_range: noise is clipped to it;
+    AE_TRAIN_NOISE_LEVEL = 3, /**< >= 0, default 0 */
+    AE_TRAIN_BATCH_SIZE = 4,  /**< >= 1, default 64 */
+    AE_TRAIN_SHUFFLE = 5,     /**< 0 or 1, default 1 */
+    AE_TRAIN_SEED = 6,        /**< shuffling and noise, default 0 */
+    AE_TRAIN_RANGE = 7        /**< an ae_pixel_range: noise is clipped to it;
                                  ae_trainer_fit sets it from the training
                                  data, default AE_RANGE_UNIT */,
-    AE_TRAIN_L1_PER_IMAGE = 8, /* 0 or 1, default 0.  1 divides the L1 term
+    AE_TRAIN_L1_PER_IMAGE = 8, /**< 0 or 1, default 0.  1 divides the L1 term
                                  by the batch size: lambda * sum |code| /
                                  batch, so lambda means the same at any
                                  batch size (since 0.1) */
-    AE_TRAIN_CHECKPOINT_EVERY = 9 /* a whole number in [0, 2^53], default 0
+    AE_TRAIN_CHECKPOINT_EVERY = 9 /**< a whole number in [0, 2^53], default 0
                                  (off).  N >= 1: ae_trainer_fit writes a
                                  checkpoint to the path given by
                                  ae_trainer_set_checkpoint_path after every
@@ -566,64 +946,101 @@ typedef enum ae_train_param {
                                  the call's first epoch, so a resumed call
                                  keeps the rhythm) and at the end of every
                                  epoch (since 0.1) */,
-    AE_TRAIN_RANK = 10,       /* data-parallel training: this worker's
+    AE_TRAIN_RANK = 10,       /**< data-parallel training: this worker's
                                  number, 0 .. workers - 1, default 0; used
                                  only with a reduction installed (since
                                  0.2).  Not stored in checkpoints: it is
                                  where a trainer runs, not how it trains */
-    AE_TRAIN_WORKERS = 11     /* the number of workers, >= 1, default 1
+    AE_TRAIN_WORKERS = 11     /**< the number of workers, >= 1, default 1
                                  (since 0.2; not stored in checkpoints) */
 } ae_train_param;
 
-/* What the fit callback is told.  Filled by the library; `size` is
+/** What the fit callback is told.  Filled by the library; `size` is
  * sizeof(ae_progress) of the library that filled it, so later versions can
  * append fields. */
 typedef struct ae_progress {
-    size_t size;
-    int epoch;            /* 1-based */
-    int epochs;
-    size_t batch;         /* 1-based batch within the epoch */
-    size_t batches;       /* batches per epoch */
-    int epoch_done;       /* 1 on the call after the epoch's last batch */
-    double loss;          /* batch: its loss; epoch_done: the epoch's mean */
-    double val_loss;      /* epoch_done with validation data, else NaN */
-    double seconds;       /* since the fit call started */
+    size_t size;          /**< sizeof(ae_progress) of the library */
+    int epoch;            /**< 1-based */
+    int epochs;           /**< epochs of the fit call */
+    size_t batch;         /**< 1-based batch within the epoch */
+    size_t batches;       /**< batches per epoch */
+    int epoch_done;       /**< 1 on the call after the epoch's last batch */
+    double loss;          /**< batch: its loss; epoch_done: the epoch's mean */
+    double val_loss;      /**< epoch_done with validation data, else NaN */
+    double seconds;       /**< since the fit call started */
 } ae_progress;
 
-/* Return 0 to go on, non-zero to stop training after this call.  The
- * callback runs between steps: it may run forward passes on the model
- * being trained (ae_model_reconstruct, ae_model_activations, to measure
- * quality per epoch), but must not change its layers or weights, nor free
- * the model, optimizer or trainer. */
+/** The callback of ae_trainer_fit.  It runs between steps: it may run
+ * forward passes on the model being trained (ae_model_reconstruct,
+ * ae_model_activations, to measure quality per epoch), but must not change
+ * its layers or weights, nor free the model, optimizer or trainer.
+ * @param p where the training stands
+ * @param user the pointer given to ae_trainer_fit
+ * @return 0 to go on, non-zero to stop training after this call */
 typedef int (*ae_progress_fn)(const ae_progress *p, void *user);
 
-/* A trainer borrows model and optimizer, which must outlive it. */
+/** A trainer borrows model and optimizer, which must outlive it.
+ * @param[out] out the new trainer
+ * @param m the model it trains
+ * @param opt the optimizer it steps
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_trainer_create(ae_trainer **out, ae_model *m,
                                    ae_optimizer *opt);
+/** Free a trainer (not its model or optimizer); NULL is accepted.
+ * @param t the trainer */
 AE_API void ae_trainer_free(ae_trainer *t);
+/** Change one setting.
+ * @param t the trainer
+ * @param p which one
+ * @param value its new value, in the range of ae_train_param
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown setting or a
+ *         value out of range */
 AE_API ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double value);
+/** Read one setting.
+ * @param t the trainer
+ * @param p which one
+ * @param[out] value its value
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown setting */
 AE_API ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p,
                                 double *value);
 
-/* One optimisation step on `batch` images.  target may be NULL (= input).
+/** One optimisation step on `batch` images.  target may be NULL (= input).
  * Input noise, if set, is applied to a copy of input.  *loss (may be NULL)
  * receives the batch loss including the L1 term.  A NaN or infinite loss
- * returns AE_ERR_NOT_FINITE and leaves the weights as they were. */
+ * returns AE_ERR_NOT_FINITE and leaves the weights as they were.
+ * @param t the trainer
+ * @param input batch * ae_model_input_size floats
+ * @param target as many floats, or NULL to train towards input
+ * @param batch number of images, >= 1
+ * @param[out] loss the batch loss, or NULL
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_trainer_step(ae_trainer *t, const float *input,
                                  const float *target, size_t batch,
                                  float *loss);
-/* Train for `epochs` epochs on train; after each epoch, the loss on
+/** Train for `epochs` epochs on train; after each epoch, the loss on
  * validation (may be NULL) is computed.  progress (may be NULL) is called
- * after every batch and at each epoch's end. */
+ * after every batch and at each epoch's end.
+ * @param t the trainer
+ * @param train the training images
+ * @param validation images for the validation loss, or NULL
+ * @param epochs number of epochs, >= 1
+ * @param progress the callback, or NULL
+ * @param user passed to progress
+ * @return AE_OK (also when progress stopped it), or a failure status */
 AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                                 const ae_dataset *validation, int epochs,
                                 ae_progress_fn progress, void *user);
-/* Mean loss over ds without training, with the trainer's loss and L1 term
- * and, if noise is set, inputs corrupted from a fixed seed. */
+/** Mean loss over ds without training, with the trainer's loss and L1 term
+ * and, if noise is set, inputs corrupted from a fixed seed.
+ * @param t the trainer
+ * @param ds the images
+ * @param[out] loss the mean loss
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
                                      double *loss);
 
-/* ---- Data-parallel training ----------------------------------------------
+/** @defgroup data_parallel Data-parallel training
+ * @ingroup training
  * Several processes (or machines) train one model together: each worker
  * runs a trainer over the same model, seeds and data set, and the trainer
  * sums what must agree through a reduction the caller installs
@@ -651,21 +1068,32 @@ AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
  *
  * Evaluation (the validation loss of a fit) runs on every worker over the
  * whole set, with no reduction.  Without a reduction installed, nothing of
- * this applies: the same bits as a trainer that never heard of it. */
+ * this applies: the same bits as a trainer that never heard of it.
+ * @{ */
 
-/* Sum n floats in place across every worker (an all-reduce): on return
+/** Sum n floats in place across every worker (an all-reduce): on return
  * data holds, on every worker, the element-wise sum of all workers' data.
- * Return AE_OK, or a status (the trainer's call then fails with it; a
- * transport that cannot reach a worker should return AE_ERR_IO rather than
- * wait forever).  Since 0.2. */
+ * Since 0.2.
+ * @param data n floats, replaced by their sum over the workers
+ * @param n their number
+ * @param user the pointer given to ae_trainer_set_reduce
+ * @return AE_OK, or a status (the trainer's call then fails with it; a
+ *         transport that cannot reach a worker should return AE_ERR_IO
+ *         rather than wait forever) */
 typedef ae_status (*ae_reduce_fn)(float *data, size_t n, void *user);
 
-/* Install (or, with fn NULL, remove) the reduction of data-parallel
- * training; user is passed to fn.  Since 0.2. */
+/** Install (or, with fn NULL, remove) the reduction of data-parallel
+ * training; user is passed to fn.  Since 0.2.
+ * @param t the trainer
+ * @param fn the reduction, or NULL
+ * @param user passed to fn
+ * @return AE_OK, or AE_ERR_NULL for t */
 AE_API ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn,
                                        void *user);
+/** @} */
 
-/* ---- Checkpoints ---------------------------------------------------------
+/** @defgroup checkpoints Checkpoints
+ * @ingroup training
  * A checkpoint holds everything a training needs to go on exactly as if it
  * had never stopped: the model (architecture and weights), the optimizer
  * (kind, hyperparameters, step count, moments), the trainer's settings
@@ -684,59 +1112,71 @@ AE_API ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn,
  * and losses.  `epochs` counts from the start of the interrupted call; a
  * larger value trains longer.  A checkpoint of a finished fit call (or
  * taken outside any) resumes nothing: the next fit call starts afresh, as
- * on the trainer that saved it. */
+ * on the trainer that saved it.
+ * @{ */
 
-/* Write t's checkpoint to path.  The file is written to a temporary file
- * beside path (path.tmp.<pid>.<n>), synced and renamed into place, so path
+/** Write t's checkpoint to path.  The file is written to a temporary file
+ * beside path (`path.tmp.<pid>.<n>`), synced and renamed into place, so path
  * always holds either its old content or the complete checkpoint; a
  * process killed while saving may leave that temporary file behind, never
- * a partial path.  May be called from a fit callback.  Returns AE_OK, or
+ * a partial path.  May be called from a fit callback.  Since 0.1.
+ * @param t the trainer
+ * @param path the file
+ * @return AE_OK, or
  * AE_ERR_NULL for t or path; AE_ERR_INVALID_ARGUMENT for an empty path;
  * AE_ERR_NOT_FINITE for a NaN or infinite weight or a NaN moment;
  * AE_ERR_SHAPE if the optimizer holds state for another parameter count;
  * AE_ERR_LIMIT beyond the format's limits; AE_ERR_NO_MEMORY; AE_ERR_IO
- * naming path and the system's reason.  Since 0.1. */
+ * naming path and the system's reason. */
 AE_API ae_status ae_trainer_save_checkpoint(const ae_trainer *t,
                                             const char *path);
 
-/* Restore the checkpoint at path into t, its model and its optimizer: the
+/** Restore the checkpoint at path into t, its model and its optimizer: the
  * weights, the optimizer's kind-specific state and hyperparameters, the
  * trainer's settings (every ae_train_param, AE_TRAIN_CHECKPOINT_EVERY
  * included; the checkpoint path stays t's own) and the fit position.
- * Returns AE_OK, or (with t, its model and its optimizer unchanged):
+ * After a successful load, a fit call that resumes the checkpoint's fit
+ * call must use a training set of the same size and unchanged batch size,
+ * shuffle and seed settings (AE_ERR_INVALID_ARGUMENT otherwise).
+ * Since 0.1.
+ * @param t the trainer
+ * @param path the file
+ * @return AE_OK, or (with t, its model and its optimizer unchanged):
  * AE_ERR_NULL for t or path; AE_ERR_SHAPE if the checkpoint's model
  * differs from t's in input shape or in any layer's kind, part,
  * configuration or activation; AE_ERR_INVALID_ARGUMENT if its optimizer
  * is of another kind (Adam vs SGD); AE_ERR_IO, AE_ERR_FORMAT (truncated or
  * malformed, or inconsistent values), AE_ERR_CHECKSUM (CRC mismatch),
  * AE_ERR_UNSUPPORTED (newer version), AE_ERR_LIMIT, AE_ERR_NOT_FINITE or
- * AE_ERR_NO_MEMORY, the message naming path, offset and field.  After a
- * successful load, a fit call that resumes the checkpoint's fit call must
- * use a training set of the same size and unchanged batch size, shuffle
- * and seed settings (AE_ERR_INVALID_ARGUMENT otherwise).  Since 0.1. */
+ * AE_ERR_NO_MEMORY, the message naming path, offset and field. */
 AE_API ae_status ae_trainer_load_checkpoint(ae_trainer *t, const char *path);
 
-/* Where ae_trainer_fit writes checkpoints when AE_TRAIN_CHECKPOINT_EVERY is
+/** Where ae_trainer_fit writes checkpoints when AE_TRAIN_CHECKPOINT_EVERY is
  * set (each one replacing the last, atomically).  The string is copied;
  * NULL forgets the path.  A fit call with checkpoints on and no path is
  * AE_ERR_INVALID_ARGUMENT; a checkpoint that cannot be written stops the
- * fit with its error.  Returns AE_OK, or AE_ERR_NULL for t,
+ * fit with its error.  Since 0.1.
+ * @param t the trainer
+ * @param path the file, or NULL
+ * @return AE_OK, or AE_ERR_NULL for t,
  * AE_ERR_INVALID_ARGUMENT for an empty path, AE_ERR_NO_MEMORY (the old
- * path is then kept).  Since 0.1. */
+ * path is then kept). */
 AE_API ae_status ae_trainer_set_checkpoint_path(ae_trainer *t,
                                                 const char *path);
+/** @} */
 
-/* ---- Training step by step ----------------------------------------------
+/** @defgroup step_by_step Training step by step
+ * @ingroup training
  * The calls ae_trainer_step is made of, for a loss of your own (a penalty
  * on the code, a total-variation term, a VAE's KL term):
  *
- *   ae_model_zero_gradients(m);
- *   ae_model_forward_train(m, x, batch, &y, &code);   keeps what backward
- *                                                     needs
- *   ... your loss L(y, code), its gradients dL/dy (batch * input_size
- *   floats) and, if L reads the code, dL/dcode (batch * code_size) ...
- *   ae_model_backward(m, dL_dy, dL_dcode, 0);          adds dL/dparameters
- *   ae_optimizer_step(opt, m);                         one update from them
+ *     ae_model_zero_gradients(m);
+ *     ae_model_forward_train(m, x, batch, &y, &code);   keeps what backward
+ *                                                       needs
+ *     ... your loss L(y, code), its gradients dL/dy (batch * input_size
+ *     floats) and, if L reads the code, dL/dcode (batch * code_size) ...
+ *     ae_model_backward(m, dL_dy, dL_dcode, 0);          adds dL/dparameters
+ *     ae_optimizer_step(opt, m);                         one update from them
  *
  * The arrays: y and code are the model's output and code for the batch,
  * images one after another as everywhere; gradients have the same shapes
@@ -756,171 +1196,290 @@ AE_API ae_status ae_trainer_set_checkpoint_path(ae_trainer *t,
  * gradient array, which only ae_model_zero_gradients clears (a trainer
  * step writes it afresh).  Several backward calls after one forward pass
  * add up, as loss.backward() twice does in PyTorch.  The optimizer reads
- * the gradient array as it stands.  All since 0.2. */
+ * the gradient array as it stands.  All since 0.2.
+ * @{ */
 
-/* Flags of ae_model_backward and ae_loss_compute.  Since 0.2. */
+/** Flags of ae_model_backward and ae_loss_compute.  Since 0.2. */
 typedef enum ae_grad_flags {
-    /* The output gradient is with respect to the last layer's input to
+    /** The output gradient is with respect to the last layer's input to
      * its activation (its pre-activation), not its output: BCE after a
      * Sigmoid gives the simple, exact (y - t) / n this way, which is what
      * ae_trainer_step uses. */
     AE_GRAD_PREACTIVATION = 1
 } ae_grad_flags;
 
-/* A training-mode forward pass of batch images through every layer,
+/** A training-mode forward pass of batch images through every layer,
  * keeping each layer's output for ae_model_backward.  *output (required)
  * receives the reconstruction, batch * input_size floats; *code (may be
  * NULL) the code, batch * code_size floats; both borrowed (lifetimes
- * above).  Returns AE_OK, or AE_ERR_NULL, AE_ERR_INVALID_ARGUMENT for
+ * above).  Since 0.2.
+ * @param m the model
+ * @param input batch * ae_model_input_size floats
+ * @param batch number of images, >= 1
+ * @param[out] output the reconstruction, borrowed
+ * @param[out] code the code, borrowed; or NULL
+ * @return AE_OK, or AE_ERR_NULL, AE_ERR_INVALID_ARGUMENT for
  * batch 0, AE_ERR_SHAPE for an incomplete model, AE_ERR_NOT_FINITE for
- * NaN or infinity in the input, AE_ERR_NO_MEMORY.  Since 0.2. */
+ * NaN or infinity in the input, AE_ERR_NO_MEMORY. */
 AE_API ae_status ae_model_forward_train(ae_model *m, const float *input,
                                         size_t batch, const float **output,
                                         const float **code);
-/* Back through every layer of the latest ae_model_forward_train: add the
+/** Back through every layer of the latest ae_model_forward_train: add the
  * gradients of the loss with respect to every parameter to the model's
  * gradient array, given grad_output, dL/d(output) (batch * input_size
  * floats; with AE_GRAD_PREACTIVATION, dL/d(pre-activation) instead) and
  * grad_code, dL/d(code) added where the code is (batch * code_size
- * floats, or NULL).  Returns AE_OK, or AE_ERR_NULL;
+ * floats, or NULL).  On failure the gradients are as before.
+ * Since 0.2.
+ * @param m the model
+ * @param grad_output gradient with respect to the output
+ * @param grad_code gradient with respect to the code, or NULL
+ * @param flags 0 or AE_GRAD_PREACTIVATION
+ * @return AE_OK, or AE_ERR_NULL;
  * AE_ERR_INVALID_ARGUMENT for unknown flags; AE_ERR_BAD_STATE when no
  * training pass's buffers are there to go back through; AE_ERR_NOT_FINITE
  * for NaN or infinity in a gradient given; AE_ERR_NO_MEMORY (the first
- * time gradients accumulate).  On failure the gradients are as before.
- * Since 0.2. */
+ * time gradients accumulate). */
 AE_API ae_status ae_model_backward(ae_model *m, const float *grad_output,
                                    const float *grad_code, unsigned flags);
-/* Set every parameter gradient to 0.  Since 0.2. */
+/** Set every parameter gradient to 0.  Since 0.2.
+ * @param m the model
+ * @return AE_OK, or AE_ERR_NULL */
 AE_API ae_status ae_model_zero_gradients(ae_model *m);
-/* Copy the ae_model_param_count gradients out, in the order of the
+/** Copy the ae_model_param_count gradients out, in the order of the
  * parameters: layer by layer, each layer's weights (in the layouts of
- * ae_layer_get_weights) then its biases.  AE_ERR_SHAPE if n is not the
- * parameter count.  Since 0.2. */
+ * ae_layer_get_weights) then its biases.  Since 0.2.
+ * @param m the model
+ * @param[out] grads n floats
+ * @param n ae_model_param_count
+ * @return AE_OK, or AE_ERR_SHAPE if n is not the parameter count */
 AE_API ae_status ae_model_get_gradients(const ae_model *m, float *grads,
                                         size_t n);
-/* Scale the gradient array so that its L2 norm (over every parameter) is
+/** Scale the gradient array so that its L2 norm (over every parameter) is
  * at most max_norm, as torch.nn.utils.clip_grad_norm_ does: by max_norm /
- * (norm + 1e-6) when that is below 1, else not at all.  *norm (may be
- * NULL) receives the norm before clipping.  AE_ERR_INVALID_ARGUMENT for a
+ * (norm + 1e-6) when that is below 1, else not at all.  Since 0.2.
+ * @param m the model
+ * @param max_norm the largest norm, > 0 and finite
+ * @param[out] norm the norm before clipping, or NULL
+ * @return AE_OK, AE_ERR_INVALID_ARGUMENT for a
  * max_norm that is not positive and finite; AE_ERR_NOT_FINITE, nothing
- * scaled, when the norm is not finite.  Since 0.2. */
+ * scaled, when the norm is not finite. */
 AE_API ae_status ae_model_clip_gradients(ae_model *m, double max_norm,
                                          double *norm);
-/* One update of m's parameters by opt from m's gradient array (Adam's or
- * SGD's rule, the optimizer's step count advancing).  AE_ERR_NOT_FINITE,
+/** One update of m's parameters by opt from m's gradient array (Adam's or
+ * SGD's rule, the optimizer's step count advancing).  Since 0.2.
+ * @param opt the optimizer
+ * @param m the model
+ * @return AE_OK, AE_ERR_NOT_FINITE,
  * with the parameters and the optimizer untouched, if a gradient is NaN
  * or infinite; AE_ERR_SHAPE if opt has stepped a model of another
- * parameter count (reset it with ae_optimizer_reset).  Since 0.2. */
+ * parameter count (reset it with ae_optimizer_reset). */
 AE_API ae_status ae_optimizer_step(ae_optimizer *opt, ae_model *m);
-/* The library's loss `kind` of n outputs against n targets, mean-reduced
+/** The library's loss `kind` of n outputs against n targets, mean-reduced
  * as PyTorch's MSELoss and BCELoss: *loss, and its gradient with respect
  * to each output into grad (n floats; with AE_GRAD_PREACTIVATION, BCE
  * only, with respect to the pre-activation of a Sigmoid that made the
- * outputs).  Returns AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT for an
+ * outputs).  On failure nothing is written.  Since 0.2.
+ * @param kind AE_LOSS_MSE or AE_LOSS_BCE
+ * @param output n values
+ * @param target n values
+ * @param n their number, >= 1
+ * @param flags 0 or AE_GRAD_PREACTIVATION
+ * @param[out] grad n floats of gradient
+ * @param[out] loss the loss
+ * @return AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT for an
  * unknown kind or flag, n 0, or (BCE) an output or target outside
  * [0, 1], as PyTorch's BCELoss refuses them; AE_ERR_NOT_FINITE for NaN or
- * infinity among the outputs or targets.  On failure nothing is written.
- * Since 0.2. */
+ * infinity among the outputs or targets. */
 AE_API ae_status ae_loss_compute(ae_loss kind, const float *output,
                                  const float *target, size_t n,
                                  unsigned flags, float *grad, double *loss);
+/** @} */
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Metrics                                                                   */
 /* ------------------------------------------------------------------------ */
+/** @defgroup metrics Metrics
+ * @{ */
 
+/** Accumulates reconstruction metrics over batches of image pairs. */
 typedef struct ae_metrics ae_metrics;
 
+/** The metrics ae_metrics_value gives. */
 typedef enum ae_metric {
-    AE_METRIC_MSE = 0,  /* mean squared error over every value */
-    /* binary cross-entropy, test as prediction, reference as target, logs
+    AE_METRIC_MSE = 0,  /**< mean squared error over every value */
+    /** binary cross-entropy, test as prediction, reference as target, logs
      * clamped at >= -100 (torch.nn.BCELoss); needs every test value in
      * [0, 1], else ae_metrics_value refuses it (AE_ERR_INVALID_ARGUMENT) */
     AE_METRIC_BCE = 1,
-    /* mean over images of 10 log10(range^2 / mse of the image), each image
+    /** mean over images of 10 log10(range^2 / mse of the image), each image
      * capped at 100 dB: identical images count 100 dB (skimage: inf) */
     AE_METRIC_PSNR = 2,
-    /* mean over images (and channels) of mean SSIM, as skimage's
+    /** mean over images (and channels) of mean SSIM, as skimage's
      * structural_similarity with data_range = range (images must be at
      * least as large as the window, else AE_ERR_SHAPE) */
     AE_METRIC_SSIM = 3
 } ae_metric;
 
+/** The window of AE_METRIC_SSIM. */
 typedef enum ae_ssim_window {
-    /* scikit-image's structural_similarity defaults: 7x7 uniform window,
+    /** scikit-image's structural_similarity defaults: 7x7 uniform window,
      * sample covariance */
     AE_SSIM_UNIFORM7 = 0,
-    /* Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, population
+    /** Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, population
      * covariance (skimage: gaussian_weights=True, sample covariance off) */
     AE_SSIM_GAUSSIAN11 = 1
 } ae_ssim_window;
 
-/* Accumulates metrics over batches of images of the given shape whose
+/** Accumulates metrics over batches of images of the given shape whose
  * values span data_range (1 for [0,1], 2 for [-1,1]; > 0 and finite).
  * Sums are kept in double, so any split into batches gives the same
- * values.  The SSIM window defaults to AE_SSIM_UNIFORM7. */
+ * values.  The SSIM window defaults to AE_SSIM_UNIFORM7.
+ * @param[out] out the new accumulator
+ * @param channels channels per image, >= 1
+ * @param height rows per image, >= 1
+ * @param width columns per image, >= 1
+ * @param data_range hi - lo of the values, > 0 and finite
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for a value out of range */
 AE_API ae_status ae_metrics_create(ae_metrics **out, int channels, int height,
                                    int width, float data_range);
+/** Free an accumulator; NULL is accepted.
+ * @param mt the accumulator */
 AE_API void ae_metrics_free(ae_metrics *mt);
-/* Choose the SSIM window; once images were added, only after a reset
- * (AE_ERR_BAD_STATE otherwise). */
+/** Choose the SSIM window; once images were added, only after a reset
+ * (AE_ERR_BAD_STATE otherwise).
+ * @param mt the accumulator
+ * @param window the window
+ * @return AE_OK, AE_ERR_INVALID_ARGUMENT for an unknown window, or
+ *         AE_ERR_BAD_STATE */
 AE_API ae_status ae_metrics_set_ssim_window(ae_metrics *mt,
                                             ae_ssim_window window);
-/* Add `batch` image pairs.  A NaN or infinity in either array gives
- * AE_ERR_NOT_FINITE and adds nothing. */
+/** Add `batch` image pairs.  A NaN or infinity in either array gives
+ * AE_ERR_NOT_FINITE and adds nothing.
+ * @param mt the accumulator
+ * @param reference batch images, the originals
+ * @param test batch images, their reconstructions
+ * @param batch number of pairs
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_metrics_update(ae_metrics *mt, const float *reference,
                                    const float *test, size_t batch);
-/* Value over everything added since creation or the last reset
- * (AE_ERR_INVALID_ARGUMENT while nothing was added). */
+/** Value over everything added since creation or the last reset
+ * (AE_ERR_INVALID_ARGUMENT while nothing was added).
+ * @param mt the accumulator
+ * @param which the metric
+ * @param[out] value its value
+ * @return AE_OK, or one of the codes above (and of ae_metric) */
 AE_API ae_status ae_metrics_value(const ae_metrics *mt, ae_metric which,
                                   double *value);
-/* Number of images added since creation or the last reset. */
+/** Number of images added since creation or the last reset.
+ * @param mt the accumulator
+ * @return the count (0 for NULL) */
 AE_API size_t ae_metrics_count(const ae_metrics *mt);
-/* Forget every image added; the shape, range and window stay. */
+/** Forget every image added; the shape, range and window stay.
+ * @param mt the accumulator; NULL is accepted */
 AE_API void ae_metrics_reset(ae_metrics *mt);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* PCA                                                                       */
 /* ------------------------------------------------------------------------ */
+/** @defgroup pca PCA
+ * @{ */
 
+/** A principal component analysis: its settings and, after a fit, its
+ * components, mean and variances. */
 typedef struct ae_pca ae_pca;
 
-/* A PCA of `components` components (>= 1). */
+/** A PCA of `components` components (>= 1).
+ * @param[out] out the new PCA
+ * @param components number of components, >= 1
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for components < 1 */
 AE_API ae_status ae_pca_create(ae_pca **out, int components);
+/** Free a PCA; NULL is accepted.
+ * @param p the PCA */
 AE_API void ae_pca_free(ae_pca *p);
-/* Fit on n rows of d floats (n >= 2, components <= min(n, d)).  The
+/** Fit on n rows of d floats (n >= 2, components <= min(n, d)).  The
  * covariance (n - 1 denominator) is accumulated in double and decomposed
  * by LAPACKE's SVD.  A failed fit leaves the previous one in place.  The
- * other calls below need a fit first (AE_ERR_BAD_STATE). */
+ * other calls below need a fit first (AE_ERR_BAD_STATE).
+ * @param p the PCA
+ * @param x n rows of d floats, row-major
+ * @param n rows, >= 2
+ * @param d values per row
+ * @return AE_OK, or a failure status (AE_ERR_NUMERIC if the SVD did not
+ *         converge) */
 AE_API ae_status ae_pca_fit(ae_pca *p, const float *x, size_t n, size_t d);
-/* Fit on every image of ds, converted batch by batch. */
+/** Fit on every image of ds, converted batch by batch.
+ * @param p the PCA
+ * @param ds the images, in their pixel range
+ * @return AE_OK, or the codes of ae_pca_fit */
 AE_API ae_status ae_pca_fit_dataset(ae_pca *p, const ae_dataset *ds);
-/* Project n rows of d floats to n x components, and back. */
+/** Project n rows of d floats to n x components.
+ * @param p the fitted PCA
+ * @param x n rows of ae_pca_dim floats
+ * @param n number of rows
+ * @param[out] codes n rows of ae_pca_components floats
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_pca_transform(const ae_pca *p, const float *x, size_t n,
                                   float *codes);
+/** Map n rows of components back to n x d (the reconstruction).
+ * @param p the fitted PCA
+ * @param codes n rows of ae_pca_components floats
+ * @param n number of rows
+ * @param[out] x n rows of ae_pca_dim floats
+ * @return AE_OK, or a failure status */
 AE_API ae_status ae_pca_inverse_transform(const ae_pca *p, const float *codes,
                                           size_t n, float *x);
-/* Dimension d of the fitted data (0 before a fit) and component count. */
+/** Dimension d of the fitted data.
+ * @param p the PCA
+ * @return d (0 before a fit, or for NULL) */
 AE_API size_t ae_pca_dim(const ae_pca *p);
+/** Component count.
+ * @param p the PCA
+ * @return the components of ae_pca_create (0 for NULL) */
 AE_API int ae_pca_components(const ae_pca *p);
-/* Components (components x d, rows of unit length, sign fixed so the largest
+/** @name Fitted values
+ * Components (components x d, rows of unit length, sign fixed so the largest
  * absolute entry is positive), mean (d), explained variance and its ratio
  * (components each).  Explained variance is the covariance eigenvalue (n - 1
  * denominator, as sklearn); the ratio divides it by the total variance.
- * n must equal the count (AE_ERR_SHAPE otherwise). */
+ * n must equal the count (AE_ERR_SHAPE otherwise).
+ * @{ */
+/** The components, row by row.
+ * @param p the fitted PCA
+ * @param[out] out n floats
+ * @param n components * d
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_pca_get_components(const ae_pca *p, float *out, size_t n);
+/** The mean of the fitted data.
+ * @param p the fitted PCA
+ * @param[out] out n floats
+ * @param n d
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_pca_get_mean(const ae_pca *p, float *out, size_t n);
+/** The variance along each component.
+ * @param p the fitted PCA
+ * @param[out] out n values
+ * @param n components
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_pca_explained_variance(const ae_pca *p, double *out,
                                            size_t n);
+/** The share of the total variance along each component.
+ * @param p the fitted PCA
+ * @param[out] out n values
+ * @param n components
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_pca_explained_variance_ratio(const ae_pca *p, double *out,
                                                  size_t n);
+/** @} */
 
-/* How a fit finds the components.  Since 0.2. */
+/** How a fit finds the components.  Since 0.2. */
 typedef enum ae_pca_solver {
-    /* The covariance in double and LAPACK's SVD of it: exact to rounding.
+    /** The covariance in double and LAPACK's SVD of it: exact to rounding.
      * The default. */
     AE_PCA_EXACT = 0,
-    /* A randomized SVD (Halko, Martinsson and Tropp, 2011) of the centred
+    /** A randomized SVD (Halko, Martinsson and Tropp, 2011) of the centred
      * data, in float, streaming the rows: faster on large n, O((n + d)
      * (components + oversamples)) memory, and approximate.  Bound, tested
      * on MNIST with 30 components and the defaults below: the
@@ -930,28 +1489,41 @@ typedef enum ae_pca_solver {
     AE_PCA_RANDOMIZED = 1
 } ae_pca_solver;
 
+/** Settings of a PCA (ae_pca_set).  Since 0.2. */
 typedef enum ae_pca_param {
-    AE_PCA_SOLVER = 0,           /* an ae_pca_solver, default AE_PCA_EXACT */
-    AE_PCA_OVERSAMPLES = 1,      /* randomized: extra directions, 0..1000,
+    AE_PCA_SOLVER = 0,           /**< an ae_pca_solver, default AE_PCA_EXACT */
+    AE_PCA_OVERSAMPLES = 1,      /**< randomized: extra directions, 0..1000,
                                     default 20 */
-    AE_PCA_POWER_ITERATIONS = 2, /* randomized: 0..100, default 4 */
-    AE_PCA_SEED = 3              /* randomized: of the Gaussian test
+    AE_PCA_POWER_ITERATIONS = 2, /**< randomized: 0..100, default 4 */
+    AE_PCA_SEED = 3              /**< randomized: of the Gaussian test
                                     matrix, a whole number 0..2^53,
                                     default 0 */
 } ae_pca_param;
 
-/* Set or read a parameter; the next fit uses it.  AE_ERR_INVALID_ARGUMENT
+/** Set a parameter; the next fit uses it.  AE_ERR_INVALID_ARGUMENT
  * for an unknown parameter or a value out of its range (nothing changes).
- * Since 0.2. */
+ * Since 0.2.
+ * @param p the PCA
+ * @param param which one
+ * @param value its new value
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_pca_set(ae_pca *p, ae_pca_param param, double value);
+/** Read a parameter.  Since 0.2.
+ * @param p the PCA
+ * @param param which one
+ * @param[out] value its value
+ * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for an unknown parameter */
 AE_API ae_status ae_pca_get(const ae_pca *p, ae_pca_param param,
                             double *value);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* t-SNE                                                                     */
 /* ------------------------------------------------------------------------ */
+/** @defgroup tsne t-SNE
+ * @{ */
 
-/* Exact t-SNE (van der Maaten and Hinton, 2008) to draw codes as a 2-D or
+/** Exact t-SNE (van der Maaten and Hinton, 2008) to draw codes as a 2-D or
  * 3-D map: input affinities p_ij from Gaussian kernels whose widths give
  * each point the chosen perplexity, map affinities q_ij from a Student-t
  * kernel, and gradient descent on KL(P || Q) with early exaggeration,
@@ -966,57 +1538,86 @@ AE_API ae_status ae_pca_get(const ae_pca *p, ae_pca_param param,
  * not depend on the thread count at all (BLAS's have not been seen to). */
 typedef struct ae_tsne ae_tsne;
 
-/* Largest number of points ae_tsne_run accepts.  Since 0.1. */
+/** Largest number of points ae_tsne_run accepts.  Since 0.1. */
 #define AE_TSNE_MAX_POINTS 5000
 
+/** Parameters of a t-SNE (ae_tsne_set). */
 typedef enum ae_tsne_param {
-    /* effective number of neighbours, >= 1, default 30; ae_tsne_run also
+    /** effective number of neighbours, >= 1, default 30; ae_tsne_run also
      * needs 3 * perplexity <= n - 1 */
     AE_TSNE_PERPLEXITY = 0,
-    /* gradient steps, a whole number in [1, 1000000], default 1000 */
+    /** gradient steps, a whole number in [1, 1000000], default 1000 */
     AE_TSNE_ITERATIONS = 1,
-    /* step size eta, > 0 and <= 1e6, default 200 */
+    /** step size eta, > 0 and <= 1e6, default 200 */
     AE_TSNE_LEARNING_RATE = 2,
-    /* factor on P during the first iterations, in [1, 1000], default 12 */
+    /** factor on P during the first iterations, in [1, 1000], default 12 */
     AE_TSNE_EARLY_EXAGGERATION = 3,
-    /* initial map, a whole number in [0, 2^53], default 0 */
+    /** initial map, a whole number in [0, 2^53], default 0 */
     AE_TSNE_SEED = 4,
-    /* how many of the first iterations exaggerate P and use momentum 0.5
+    /** how many of the first iterations exaggerate P and use momentum 0.5
      * (0.8 after), a whole number in [0, 1000000], default 250 */
     AE_TSNE_EXAGGERATION_ITERATIONS = 5
 } ae_tsne_param;
 
-/* A t-SNE to out_dims dimensions (2 or 3, else AE_ERR_INVALID_ARGUMENT)
- * with the default parameters.  Since 0.1. */
+/** A t-SNE to out_dims dimensions (2 or 3, else AE_ERR_INVALID_ARGUMENT)
+ * with the default parameters.  Since 0.1.
+ * @param[out] out the new t-SNE
+ * @param out_dims 2 or 3
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_tsne_create(ae_tsne **out, int out_dims);
-/* Free a t-SNE; NULL is accepted.  Since 0.1. */
+/** Free a t-SNE; NULL is accepted.  Since 0.1.
+ * @param t the t-SNE */
 AE_API void ae_tsne_free(ae_tsne *t);
-/* Set or read one parameter; a value out of its range or an unknown
- * parameter is AE_ERR_INVALID_ARGUMENT and changes nothing.  Since 0.1. */
+/** Set one parameter; a value out of its range or an unknown
+ * parameter is AE_ERR_INVALID_ARGUMENT and changes nothing.  Since 0.1.
+ * @param t the t-SNE
+ * @param p which one
+ * @param value its new value
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_tsne_set(ae_tsne *t, ae_tsne_param p, double value);
+/** Read one parameter; an unknown parameter is AE_ERR_INVALID_ARGUMENT.
+ * Since 0.1.
+ * @param t the t-SNE
+ * @param p which one
+ * @param[out] value its value
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_tsne_get(const ae_tsne *t, ae_tsne_param p,
                              double *value);
 
-/* Embed n rows of d floats (x, row-major) into y (n x out_dims floats,
+/** Embed n rows of d floats (x, row-major) into y (n x out_dims floats,
  * row-major).  Affinities use squared Euclidean distances between rows,
  * computed in double.  The map starts from N(0, (1e-4)^2) draws of the
- * seed and is centred after every step.  Errors: n < 4 or d = 0:
+ * seed and is centred after every step.  On failure y is not written.
+ * Since 0.1.
+ * @param t the t-SNE
+ * @param x n rows of d floats
+ * @param n number of points, 4 .. AE_TSNE_MAX_POINTS
+ * @param d values per point, >= 1
+ * @param[out] y n rows of out_dims floats
+ * @return AE_OK, or: n < 4 or d = 0:
  * AE_ERR_INVALID_ARGUMENT; n > AE_TSNE_MAX_POINTS: AE_ERR_LIMIT;
  * perplexity too large for n (3 * perplexity > n - 1):
  * AE_ERR_INVALID_ARGUMENT; a NaN or infinity in x, or a map that diverged
- * (learning rate far too large): AE_ERR_NOT_FINITE; AE_ERR_NO_MEMORY.  On
- * failure y is not written.  Since 0.1. */
+ * (learning rate far too large): AE_ERR_NOT_FINITE; AE_ERR_NO_MEMORY. */
 AE_API ae_status ae_tsne_run(ae_tsne *t, const float *x, size_t n, size_t d,
                              float *y);
-/* KL(P || Q) of the map of the last successful ae_tsne_run, in nats
- * (AE_ERR_BAD_STATE before one).  Since 0.1. */
+/** KL(P || Q) of the map of the last successful ae_tsne_run, in nats
+ * (AE_ERR_BAD_STATE before one).  Since 0.1.
+ * @param t the t-SNE
+ * @param[out] kl the divergence
+ * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_tsne_kl_divergence(const ae_tsne *t, double *kl);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Pictures                                                                  */
 /* ------------------------------------------------------------------------ */
+/** @defgroup pictures Pictures
+ * PNG pictures written from images, filters and activations, and datasets
+ * read from folders of PNG images.
+ * @{ */
 
-/* Write `count` tiles as one PNG picture, a grid of min(cols, count)
+/** Write `count` tiles as one PNG picture, a grid of min(cols, count)
  * columns and ceil(count / cols) rows, tile k at row k / cols, column
  * k % cols.  Each tile is channels x height x width floats (the library's
  * image layout), so tiles holds count * channels * height * width floats.
@@ -1046,21 +1647,31 @@ AE_API ae_status ae_tsne_kl_divergence(const ae_tsne *t, double *kl);
  * The picture is written to a temporary file beside path, synced and
  * renamed into place, so path always holds either its old content or the
  * complete picture; a replaced file keeps its permissions.  The caller
- * keeps ownership of tiles, which is only read.
+ * keeps ownership of tiles, which is only read.  Since 0.1.
  *
- * Returns AE_OK, or: AE_ERR_NULL for path or tiles; AE_ERR_INVALID_ARGUMENT
+ * @param path the PNG file
+ * @param tiles count * channels * height * width floats
+ * @param count number of tiles, >= 1
+ * @param cols tiles per row, >= 1
+ * @param channels 1 or 3
+ * @param height rows per tile, 1..4096
+ * @param width columns per tile, 1..4096
+ * @param lo value drawn black (with lo < hi)
+ * @param hi value drawn white (lo >= hi: each tile stretched)
+ * @param scale pixels per tile pixel, 1..16
+ * @return AE_OK, or: AE_ERR_NULL for path or tiles; AE_ERR_INVALID_ARGUMENT
  * for an empty path, count 0, cols < 1, channels other than 1 or 3, height
  * or width outside 1..4096, scale outside 1..16, or lo or hi not finite;
  * AE_ERR_NOT_FINITE if a tile holds a NaN or an infinity (naming the tile);
  * AE_ERR_LIMIT for a picture too large; AE_ERR_IO naming path and the
  * system's reason when the file cannot be created, written or renamed (no
- * temporary file is left behind).  Since 0.1. */
+ * temporary file is left behind). */
 AE_API ae_status ae_image_grid_write_png(const char *path, const float *tiles,
                                          size_t count, int cols, int channels,
                                          int height, int width, float lo,
                                          float hi, int scale);
 
-/* Write one image as a PNG picture of exactly height x width pixels: no
+/** Write one image as a PNG picture of exactly height x width pixels: no
  * gaps, no border, no scaling, so a folder of them is what
  * ae_dataset_load_png_folder reads (one subfolder per class).  pixels is
  * channels x height x width floats (the library's image layout); channels
@@ -1078,20 +1689,27 @@ AE_API ae_status ae_image_grid_write_png(const char *path, const float *tiles,
  * renamed into place, so path always holds either its old content or the
  * complete picture; a replaced file keeps its permissions.  The caller
  * keeps ownership of pixels, which is only read.
+ * Since 0.1.
  *
- * Returns AE_OK, or: AE_ERR_NULL for path or pixels;
+ * @param path the PNG file
+ * @param pixels channels * height * width floats
+ * @param channels 1 or 3
+ * @param height rows, 1..4096
+ * @param width columns, 1..4096
+ * @param lo value drawn black (with lo < hi)
+ * @param hi value drawn white (lo >= hi: the image stretched)
+ * @return AE_OK, or: AE_ERR_NULL for path or pixels;
  * AE_ERR_INVALID_ARGUMENT for an empty path, channels other than 1 or 3,
  * height or width outside 1..4096, or lo or hi not finite;
  * AE_ERR_NOT_FINITE if a pixel is a NaN or an infinity (naming it);
  * AE_ERR_IO naming path and the system's reason when the file cannot be
- * created, written or renamed (no temporary file is left behind).
- * Since 0.1. */
+ * created, written or renamed (no temporary file is left behind). */
 AE_API ae_status ae_image_write_png(const char *path, const float *pixels,
                                     int channels, int height, int width,
                                     float lo, float hi);
 
-/* Load a folder of PNG images, one subfolder per class, laid out as
- * torchvision's ImageFolder reads it:  dir/<class>/<image>.png.
+/** Load a folder of PNG images, one subfolder per class, laid out as
+ * torchvision's ImageFolder reads it:  `dir/<class>/<image>.png`.
  *
  * Classes: every subfolder of dir whose name does not start with '.' (at
  * most 256, else AE_ERR_LIMIT).  Labels are the classes' positions in
@@ -1111,9 +1729,11 @@ AE_API ae_status ae_image_write_png(const char *path, const float *pixels,
  * 0.114 B of the stored values; gAMA, sRGB and cHRM chunks are ignored, so
  * the result is within 1 of a PyTorch pipeline's), and alpha dropped, not
  * composited.  8-bit gray images are kept exactly.  The pixels are copied into the dataset
- * (AE_RANGE_UNIT, labels present); nothing stays open.
+ * (AE_RANGE_UNIT, labels present); nothing stays open.  Since 0.1.
  *
- * Returns AE_OK with *out a new dataset the caller frees with
+ * @param[out] out the new dataset (free it with ae_dataset_free)
+ * @param dir the folder of class folders
+ * @return AE_OK with *out a new dataset the caller frees with
  * ae_dataset_free, or (with *out NULL): AE_ERR_NULL for out or dir;
  * AE_ERR_INVALID_ARGUMENT for an empty dir; AE_ERR_IO naming the folder or
  * file that cannot be opened, listed or read (a missing dir, say);
@@ -1122,92 +1742,135 @@ AE_API ae_status ae_image_write_png(const char *path, const float *pixels,
  * complete, valid PNG (naming it and libpng's reason); AE_ERR_SHAPE for
  * images of different sizes, naming the offending file, the first file and
  * both sizes; AE_ERR_LIMIT for an image side over 4096 pixels or more than
- * 10,000,000 images.  Since 0.1. */
+ * 10,000,000 images. */
 AE_API ae_status ae_dataset_load_png_folder(ae_dataset **out, const char *dir);
 
-/* Number of named classes: for a dataset from ae_dataset_load_png_folder
- * (and its subsets and splits), its class count; 0 for other datasets and
- * for NULL.  Since 0.1. */
+/** Number of named classes: for a dataset from ae_dataset_load_png_folder
+ * (and its subsets and splits), its class count.  Since 0.1.
+ * @param ds the dataset
+ * @return the class count; 0 for other datasets and for NULL */
 AE_API size_t ae_dataset_class_count(const ae_dataset *ds);
-/* Name of class `label` (its folder's name) into *name.  The string is
- * borrowed: it stays valid until ds is freed.  Returns AE_OK, or
+/** Name of class `label` (its folder's name) into *name.  The string is
+ * borrowed: it stays valid until ds is freed.  *name is untouched on
+ * failure.  Since 0.1.
+ * @param ds the dataset
+ * @param label the class, 0 .. ae_dataset_class_count(ds) - 1
+ * @param[out] name its folder's name, borrowed
+ * @return AE_OK, or
  * AE_ERR_NULL for ds or name, AE_ERR_UNSUPPORTED for a dataset without
  * class names (from IDX files, say), AE_ERR_INVALID_ARGUMENT for a label
- * outside 0 .. ae_dataset_class_count(ds) - 1; *name is untouched on
- * failure.  Since 0.1. */
+ * outside 0 .. ae_dataset_class_count(ds) - 1. */
 AE_API ae_status ae_dataset_class_name(const ae_dataset *ds, int label,
                                        const char **name);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* NumPy arrays                                                              */
 /* ------------------------------------------------------------------------ */
-
-/* Arrays in NumPy's .npy format, so that codes, reconstructions and labels
+/** @defgroup npy NumPy arrays
+ * Arrays in NumPy's .npy format, so that codes, reconstructions and labels
  * go to NumPy as np.load(path) reads them, and arrays made in NumPy come
  * back.  Files are written in format version 1.0, little-endian, C order,
  * exactly as np.save writes them; versions 1.0, 2.0 and 3.0 are read.
  * Elements are float32 ('<f4') or uint8 ('|u1'; labels, pixels).  Values
- * are stored as they are, NaN and infinity included.  Since 0.2. */
+ * are stored as they are, NaN and infinity included.  Since 0.2.
+ * @{ */
+
+/** Element type of an array.  Since 0.2. */
 typedef enum ae_npy_type {
-    AE_NPY_F32 = 1, /* float, NumPy's '<f4' */
-    AE_NPY_U8 = 2   /* uint8_t, NumPy's '|u1' */
+    AE_NPY_F32 = 1, /**< float, NumPy's '<f4' */
+    AE_NPY_U8 = 2   /**< uint8_t, NumPy's '|u1' */
 } ae_npy_type;
 
-/* Most dimensions an array may have.  Since 0.2. */
+/** Most dimensions an array may have.  Since 0.2. */
 #define AE_NPY_MAX_DIMS 8
 
-/* Write the array at data (shape[0] x ... x shape[ndim-1] elements of
+/** Write the array at data (shape[0] x ... x shape[ndim-1] elements of
  * `type`, C order: the last index varies fastest) to path.  ndim 0 is a
  * scalar (one element; shape may then be NULL); a dimension may be 0.  The
  * file is written to a temporary file beside path, synced and renamed into
  * place, so path always holds its old content or the complete array.
- * Returns AE_OK, or: AE_ERR_NULL for path, data or (ndim > 0) shape;
+ * Since 0.2.
+ * @param path the .npy file
+ * @param type the element type
+ * @param data the elements
+ * @param shape ndim sizes (NULL allowed for ndim 0)
+ * @param ndim number of dimensions, 0 .. AE_NPY_MAX_DIMS
+ * @return AE_OK, or: AE_ERR_NULL for path, data or (ndim > 0) shape;
  * AE_ERR_INVALID_ARGUMENT for an empty path, an unknown type or ndim
  * outside 0 .. AE_NPY_MAX_DIMS; AE_ERR_LIMIT when the shape's product
  * overflows; AE_ERR_IO naming path and the system's reason (no temporary
- * file is left behind).  Since 0.2. */
+ * file is left behind). */
 AE_API ae_status ae_npy_save(const char *path, ae_npy_type type,
                              const void *data, const size_t *shape, int ndim);
-/* The same into memory.  *size (required) always receives the file's
+/** The same into memory.  *size (required) always receives the file's
  * size, even when the call fails because capacity is too small
  * (AE_ERR_INVALID_ARGUMENT, nothing written); call with buffer NULL and
- * capacity 0 to learn it.  Since 0.2. */
+ * capacity 0 to learn it.  Since 0.2.
+ * @param type the element type
+ * @param data the elements
+ * @param shape ndim sizes (NULL allowed for ndim 0)
+ * @param ndim number of dimensions, 0 .. AE_NPY_MAX_DIMS
+ * @param[out] buffer capacity bytes, or NULL with capacity 0
+ * @param capacity bytes available at buffer
+ * @param[out] size the file's size
+ * @return AE_OK, or the codes of ae_npy_save but AE_ERR_IO */
 AE_API ae_status ae_npy_save_memory(ae_npy_type type, const void *data,
                                     const size_t *shape, int ndim,
                                     void *buffer, size_t capacity,
                                     size_t *size);
 
-/* An array read from a .npy file: its element type, shape and elements,
+/** An array read from a .npy file: its element type, shape and elements,
  * owned by the handle.  Since 0.2. */
 typedef struct ae_npy ae_npy;
 
-/* Read a .npy file.  A truncated, corrupted or hostile file gives an
- * error, never a crash: AE_ERR_FORMAT for a missing magic, a malformed
+/** Read a .npy file.  A truncated, corrupted or hostile file gives an
+ * error, never a crash.  On failure *out is NULL.  Since 0.2.
+ * @param[out] out the array
+ * @param path the .npy file
+ * @return AE_OK, or: AE_ERR_FORMAT for a missing magic, a malformed
  * header (naming the offset of the byte at fault) or data shorter or
  * longer than the shape needs; AE_ERR_UNSUPPORTED for another format
  * version, an element type other than float32 and uint8, or a Fortran-order
  * array of two or more dimensions; AE_ERR_LIMIT for more than
  * AE_NPY_MAX_DIMS dimensions, a shape whose product overflows, or a file
- * over 16 GiB; AE_ERR_IO naming path; AE_ERR_NO_MEMORY.  On failure *out
- * is NULL.  Since 0.2. */
+ * over 16 GiB; AE_ERR_IO naming path; AE_ERR_NO_MEMORY. */
 AE_API ae_status ae_npy_load(ae_npy **out, const char *path);
-/* The same from size bytes in memory (copied: data may go once this
- * returns).  Since 0.2. */
+/** The same from size bytes in memory (copied: data may go once this
+ * returns).  Since 0.2.
+ * @param[out] out the array
+ * @param data the bytes of a .npy file
+ * @param size their number
+ * @return AE_OK, or the codes of ae_npy_load but AE_ERR_IO */
 AE_API ae_status ae_npy_load_memory(ae_npy **out, const void *data,
                                     size_t size);
-/* Free an array; NULL is accepted.  Since 0.2. */
+/** Free an array; NULL is accepted.  Since 0.2.
+ * @param a the array */
 AE_API void ae_npy_free(ae_npy *a);
-/* Element type (0 for NULL), number of dimensions (0 for a scalar or
- * NULL), size of dimension axis (0 outside 0 .. ndim-1 or for NULL), and
- * number of elements (the product of the shape; 0 for NULL).  Since 0.2. */
+/** Element type.  Since 0.2.
+ * @param a the array
+ * @return its type (0 for NULL) */
 AE_API ae_npy_type ae_npy_element_type(const ae_npy *a);
+/** Number of dimensions.  Since 0.2.
+ * @param a the array
+ * @return the count (0 for a scalar or NULL) */
 AE_API int ae_npy_ndim(const ae_npy *a);
+/** Size of dimension axis.  Since 0.2.
+ * @param a the array
+ * @param axis 0 .. ndim-1
+ * @return the size (0 outside 0 .. ndim-1 or for NULL) */
 AE_API size_t ae_npy_dim(const ae_npy *a, int axis);
+/** Number of elements.  Since 0.2.
+ * @param a the array
+ * @return the product of the shape (1 for a scalar; 0 for NULL) */
 AE_API size_t ae_npy_count(const ae_npy *a);
-/* The elements, ae_npy_count of them, as float (AE_NPY_F32) or uint8_t
- * (AE_NPY_U8), C order; borrowed: valid until the array is freed.  NULL
- * for NULL.  Since 0.2. */
+/** The elements, ae_npy_count of them, as float (AE_NPY_F32) or uint8_t
+ * (AE_NPY_U8), C order; borrowed: valid until the array is freed.
+ * Since 0.2.
+ * @param a the array
+ * @return the elements (NULL for NULL) */
 AE_API const void *ae_npy_data(const ae_npy *a);
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -6,14 +6,9 @@
 # one (`pkg-config --static`, so Requires.private and Libs.private must be
 # complete), and both programs run.
 #
-# The destination directory is used as a pkg-config sysroot
-# (PKG_CONFIG_SYSROOT_DIR), so every path of autoenc.pc (prefix /usr/local,
-# say) resolves inside it.  The packages autoenc.pc requires (openblas,
-# lapacke, zlib, libpng) are the system's, and the sysroot prefixes their
-# paths too; so each folder on the way to the installed files gets symbolic
-# links to the real system's other entries, and the sysroot looks like the
-# system with libautoenc installed in it.  Where libautoenc-mpi was built,
-# a second program is built through autoenc-mpi.pc and run under mpirun.
+# The installation is tests/shell_lib.sh's install_into_sysroot, which says
+# how the sysroot is made.  Where libautoenc-mpi was built, a second
+# program is built through autoenc-mpi.pc and run under mpirun.
 #
 # Exit 77 (skipped) without pkg-config or a C compiler.
 set -euo pipefail
@@ -28,41 +23,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/autoenc-consumer.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 
-# Only what a user's package gets: the library, header and .pc file.
-meson install -C "$build" --no-rebuild --destdir "$root" \
-  --tags runtime,devel > "$tmp/install.log" || {
-  cat "$tmp/install.log"; exit 1; }
-
-pc=$(find "$root" -name autoenc.pc -path '*/pkgconfig/*' | head -n 1)
-[ -n "$pc" ] || { echo "autoenc.pc was not installed"; exit 1; }
-
-# Link the real system's entries into each folder the install created.
-overlay() { # overlay DIR: DIR is a path of the real root, "" for /
-  local real=${1:-/} e name
-  for e in "$real"/* "$real"/.[!.]*; do
-    [ -e "$e" ] || [ -L "$e" ] || continue
-    name=${e##*/}
-    if [ -d "$root$1/$name" ] && [ ! -L "$root$1/$name" ]; then
-      overlay "$1/$name"
-    elif [ ! -e "$root$1/$name" ] && [ ! -L "$root$1/$name" ]; then
-      ln -s "$e" "$root$1/$name"
-    fi
-  done
-}
-overlay ""
-
-export PKG_CONFIG_PATH=${pc%/*}
-export PKG_CONFIG_SYSROOT_DIR=$root
-unset PKG_CONFIG_LIBDIR
-
-# pkgconf puts the sysroot in front of --variable values, pkg-config does
-# not: strip it to get the paths as the package sees them.
-prefix=$(pkg-config --variable=prefix autoenc)
-libdir=$(pkg-config --variable=libdir autoenc)
-prefix=${prefix#"$root"}
-libdir=${libdir#"$root"}
-echo "installed: prefix $prefix, libdir $libdir, version $(pkg-config --modversion autoenc)"
-[ -e "$root$libdir/libautoenc.so" ] || { echo "no shared library in $libdir"; exit 1; }
+# shellcheck source=shell_lib.sh
+. "$(dirname "$0")/shell_lib.sh"
+install_into_sysroot "$build" "$root"
+libdir=$installed_libdir
+echo "installed: prefix $installed_prefix, libdir $libdir, version $(pkg-config --modversion autoenc)"
 
 cflags=$(pkg-config --cflags autoenc)
 warn="-std=c11 -Wall -Wextra -Wpedantic -Werror"
@@ -98,7 +63,7 @@ fi
 # libautoenc-mpi, where it was built: its own .pc file brings MPI's flags
 # and libautoenc's; the program runs on one rank under mpirun.
 mpi_c=$(dirname "$source_c")/consumer_mpi.c
-if [ -f "${pc%/*}/autoenc-mpi.pc" ]; then
+if [ -f "$PKG_CONFIG_PATH/autoenc-mpi.pc" ]; then
   # shellcheck disable=SC2086
   "$cc" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags autoenc-mpi) \
     -o "$tmp/consumer_mpi" "$mpi_c" $(pkg-config --libs autoenc-mpi)

@@ -12,12 +12,9 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The first ```c block after the section's heading, up to its closing ```.
-awk '/^## Writing your own loss/ { in_section = 1 }
-     in_section && /^```c$/ { in_code = 1; next }
-     in_code && /^```$/ { exit }
-     in_code { print }' "$src/docs/API.md" > "$work/own_loss.c"
-[ -s "$work/own_loss.c" ] || { echo "no program found in docs/API.md"; exit 1; }
+# shellcheck source=shell_lib.sh
+. "$(dirname "$0")/shell_lib.sh"
+extract_c_program "$src/docs/API.md" "Writing your own loss" "$work/own_loss.c"
 
 cc -std=c11 -Wall -Wextra -Werror -O2 "$work/own_loss.c" \
    -I"$src/include" -I"$build/include" -L"$build/lib" -lautoenc \

@@ -22,6 +22,8 @@
 #include <autoenc.h>
 #include <plplot.h>
 
+#include "plot.h"
+
 enum {
     MARGIN = 10,      /* white around everything */
     LABEL_GAP = 7,    /* between labels and the tiles they name */
@@ -61,18 +63,6 @@ static int fail(const char *path, const char *why)
     return -1;
 }
 
-/* PLplot reads '#' as the start of an escape sequence: double it. */
-static void literal(const char *text, char *buf, size_t size)
-{
-    size_t j = 0;
-    for (const char *p = text ? text : ""; *p && j + 2 < size; p++) {
-        if (*p == '#')
-            buf[j++] = '#';
-        buf[j++] = *p;
-    }
-    buf[j] = '\0';
-}
-
 /* An RGBA picture of width x height, white. */
 static unsigned char *white_canvas(int width, int height)
 {
@@ -109,7 +99,7 @@ static void draw_labels(unsigned char *canvas, int width, int height,
     for (int i = 0; i < n; i++) {
         if (labels[i].text == NULL || labels[i].text[0] == '\0')
             continue;
-        literal(labels[i].text, buf, sizeof buf);
+        plot_literal(labels[i].text, buf, sizeof buf);
         plschr(labels[i].size / pixels_per_mm, 1.0);
         /* Direction in world coordinates, whose y points down. */
         plptex(labels[i].x, labels[i].y, labels[i].upright ? 0.0 : 1.0,

@@ -51,8 +51,7 @@ static int ends_with(const char *s, const char *tail)
     return n >= m && strcmp(s + n - m, tail) == 0;
 }
 
-/* PLplot reads '#' as the start of an escape sequence: double it. */
-static const char *literal(const char *text, char *buf, size_t size)
+const char *plot_literal(const char *text, char *buf, size_t size)
 {
     size_t j = 0;
     for (const char *p = text ? text : ""; *p && j + 2 < size; p++) {
@@ -119,15 +118,15 @@ static void title_and_labels(const char *title, const char *xlabel,
     char buf[512];
     plcol0(BLACK);
     plschr(0.0, 1.1);
-    plmtex("b", 3.0, 0.5, 0.5, literal(xlabel, buf, sizeof buf));
-    plmtex("l", 5.8, 0.5, 0.5, literal(ylabel, buf, sizeof buf));
+    plmtex("b", 3.0, 0.5, 0.5, plot_literal(xlabel, buf, sizeof buf));
+    plmtex("l", 5.8, 0.5, 0.5, plot_literal(ylabel, buf, sizeof buf));
     /* The title centred on the page, not over a plot narrowed by its
      * legend. */
     PLFLT x0, x1, y0, y1;
     plgvpd(&x0, &x1, &y0, &y1);
     plschr(0.0, 1.4);
     plmtex("t", 1.6, (0.5 - x0) / (x1 - x0), 0.5,
-           literal(title, buf, sizeof buf));
+           plot_literal(title, buf, sizeof buf));
     plschr(0.0, 1.1);
 }
 
@@ -264,7 +263,7 @@ static int lines(const char *path, const char *title, const char *xlabel,
         return fail(path, "out of memory");
     }
     for (size_t s = 0; s < count; s++)
-        text[s] = literal(series[s].label, names[s], sizeof names[s]);
+        text[s] = plot_literal(series[s].label, names[s], sizeof names[s]);
     viewport(right_edge_for_legend(text, (int)count));
     plwind(x0, x1, y0, y1);
     axes("bcnst", "bcnstv");
@@ -349,7 +348,7 @@ static int scatter(const char *path, const char *title, const char *xlabel,
     }
     for (int c = 0; c < n_classes; c++) {
         if (class_names && class_names[c])
-            literal(class_names[c], names[c], sizeof names[c]);
+            plot_literal(class_names[c], names[c], sizeof names[c]);
         else
             snprintf(names[c], sizeof names[c], "%d", c);
         text[c] = names[c];
@@ -510,7 +509,7 @@ static int bars(const char *path, const char *title, const char *xlabel,
         plschr(0.0, n > 8 ? 0.8 : 1.0);
         for (size_t i = 0; i < n; i++)
             plmtex("b", 1.4, (i + 0.5) / n, 0.5,
-                   literal(names[i], buf, sizeof buf));
+                   plot_literal(names[i], buf, sizeof buf));
         plschr(0.0, 1.1);
     }
     title_and_labels(title, xlabel, ylabel);

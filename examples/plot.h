@@ -43,4 +43,8 @@ int plot_bars_named(const char *path, const char *title, const char *xlabel,
                     const char *ylabel, const float *values,
                     const char *const *names, size_t n);
 
+/* text as PLplot must be given it to print it as it is: '#' starts an
+ * escape sequence there, so it is doubled.  Returns buf (size bytes). */
+const char *plot_literal(const char *text, char *buf, size_t size);
+
 #endif

@@ -37,13 +37,6 @@ static void must(ae_status s, const char *what)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
-static int quiet(const ae_progress *p, void *user)
-{
-    (void)p;
-    (void)user;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     int provided, ranks;
@@ -93,7 +86,7 @@ int main(int argc, char **argv)
         progress_set_images(ae_dataset_count(train));
     }
     must(ae_trainer_fit(t, train, NULL, epochs,
-                        rank == 0 ? print_epoch : quiet, NULL),
+                        rank == 0 ? print_epoch : NULL, NULL),
          "training");
 
     ae_mpi_stats st = {.size = sizeof st};

@@ -19,7 +19,7 @@ static double weighted_sum(ae_model *m, const float *x, size_t batch,
 {
     const float *y = NULL;
     size_t last = ae_model_layer_count(m) - 1;
-    ck_assert_ae_ok(ae__model_forward(m, 0, last, x, batch, &y));
+    ck_assert_ae_ok(ae__model_forward(m, 0, last, x, batch, 1, &y));
     double sum = 0.0;
     for (size_t i = 0; i < n_out; i++)
         sum += (double)r[i] * y[i];
@@ -42,7 +42,7 @@ gc_result gc_check_model(ae_model *m, size_t batch, float lo, float hi,
     tu_fill_uniform(r, n_out, -1.0f, 1.0f, seed + 1);
 
     const float *y = NULL;
-    ck_assert_ae_ok(ae__model_forward(m, 0, layers - 1, x, batch, &y));
+    ck_assert_ae_ok(ae__model_forward(m, 0, layers - 1, x, batch, 1, &y));
     ck_assert_ae_ok(ae__model_backward(m, x, batch, r, 0, 0.0f, NULL));
     float *params = ae__model_params(m);
     for (size_t i = 0; i < n_par; i++)

@@ -629,12 +629,12 @@ START_TEST(chunked_batches_match_single_images)
     tu_fill_uniform(x, B * n_in, -1, 1, 1);
     tu_fill_uniform(dy, B * n_out, -1, 1, 2);
     const float *out;
-    ck_assert_ae_ok(ae__model_forward(m, 0, 0, x, B, &out));
+    ck_assert_ae_ok(ae__model_forward(m, 0, 0, x, B, 1, &out));
     memcpy(y, out, B * n_out * sizeof *y);
     ck_assert_ae_ok(ae__model_backward(m, x, B, dy, 0, 0.0f, NULL));
     memcpy(g_all, ae__model_grads(m), n_par * sizeof *g_all);
     for (size_t b = 0; b < B; b++) {
-        ck_assert_ae_ok(ae__model_forward(m, 0, 0, x + b * n_in, 1, &out));
+        ck_assert_ae_ok(ae__model_forward(m, 0, 0, x + b * n_in, 1, 1, &out));
         assert_close(out, y + b * n_out, n_out, 1e-5, "chunked y");
         ck_assert_ae_ok(
             ae__model_backward(m, x + b * n_in, 1, dy + b * n_out, 0, 0.0f,

@@ -239,7 +239,7 @@ START_TEST(gradients_match_finite_differences)
         memcpy(x, input, n_in * sizeof *x);
     } else {
         const float *before = NULL;
-        ck_assert_ae_ok(ae__model_forward(m, 0, r->tested - 1, input, BATCH,
+        ck_assert_ae_ok(ae__model_forward(m, 0, r->tested - 1, input, BATCH, 1,
                                           &before));
         memcpy(x, before, n_in * sizeof *x);
     }

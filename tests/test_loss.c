@@ -109,7 +109,7 @@ START_TEST(l1_penalty_gradient)
     tu_fill_uniform(x, 36, -1, 1, 8);
     const float lambda = 0.3f;
     const float *y;
-    ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, &y));
+    ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, 1, &y));
     ck_assert_ae_ok(ae__model_backward(m, x, batch, zero, 0, lambda, NULL));
     size_t np = ae_model_param_count(m);
     float *grad = malloc(np * sizeof *grad);
@@ -119,10 +119,10 @@ START_TEST(l1_penalty_gradient)
     for (size_t i = 0; i < 9 * 5 + 5; i++) { /* encoder parameters */
         float keep = p[i], h = 1e-3f;
         p[i] = keep + h;
-        ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, &y));
+        ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, 1, &y));
         double up = ae__l1_penalty(ae__model_code(m), batch * 5, lambda);
         p[i] = keep - h;
-        ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, &y));
+        ck_assert_ae_ok(ae__model_forward(m, 0, 1, x, batch, 1, &y));
         double down = ae__l1_penalty(ae__model_code(m), batch * 5, lambda);
         p[i] = keep;
         ck_assert_double_eq_tol(grad[i], (up - down) / (2 * h), 2e-3);

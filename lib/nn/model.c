@@ -35,6 +35,7 @@ struct ae_model {
     float *scratch;        /* shared by the layers' passes */
 
     size_t pass_first; /* see ae__model_pass_first */
+    int training_pass; /* see ae__model_training_pass */
 
     /* The low-level training calls (ae_model_forward_train and after). */
     size_t train_batch;   /* images of the training pass whose outputs the
@@ -337,6 +338,11 @@ size_t ae__model_pass_first(const ae_model *m)
     return m->pass_first;
 }
 
+int ae__model_training_pass(const ae_model *m)
+{
+    return m->training_pass;
+}
+
 /* ---- workspace --------------------------------------------------------- */
 
 static ae_status reserve(ae_model *m, size_t batch)
@@ -391,10 +397,11 @@ static ae_status reserve(ae_model *m, size_t batch)
 /* ---- passes ------------------------------------------------------------ */
 
 ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
-                            const float *input, size_t batch,
+                            const float *input, size_t batch, int training,
                             const float **output)
 {
     m->train_batch = 0; /* the outputs are this pass's from now on */
+    m->training_pass = training;
     ae_status s = reserve(m, batch);
     if (s != AE_OK)
         return s;
@@ -538,6 +545,7 @@ static const float *forward_through(ae_model *m, size_t first, size_t last,
                                     const float *x, size_t n,
                                     pass_buffers *b)
 {
+    m->training_pass = 0;
     for (size_t i = first; i <= last; i++) {
         ae_layer *l = m->layers[i];
         float *y = b->out[(i - first) & 1];
@@ -602,7 +610,8 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
         if (own_buffers)
             y = forward_through(m, first, last, in + b0 * in_size, n, &b);
         else
-            s = ae__model_forward(m, first, last, in + b0 * in_size, n, &y);
+            s = ae__model_forward(m, first, last, in + b0 * in_size, n, 0,
+                                  &y);
         if (s == AE_OK)
             memmove(out + b0 * out_size, y, n * out_size * sizeof(float));
     }
@@ -750,7 +759,8 @@ ae_status ae_model_forward_train(ae_model *m, const float *input,
     }
     memcpy(m->train_input, input, n * sizeof(float));
     const float *y = NULL;
-    s = ae__model_forward(m, 0, m->n_layers - 1, m->train_input, batch, &y);
+    s = ae__model_forward(m, 0, m->n_layers - 1, m->train_input, batch, 1,
+                          &y);
     if (s != AE_OK)
         return s;
     m->train_batch = batch;

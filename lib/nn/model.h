@@ -26,10 +26,18 @@ uint64_t ae__model_seed(const ae_model *m);
 
 /* Forward layers [first, last] on batch inputs, keeping every layer's output
  * for a following backward pass; returns a pointer to layer last's output
- * (owned by the model, valid until the next pass). */
+ * (owned by the model, valid until the next pass).  training says which
+ * behaviour layers that differ between the two take (see
+ * ae__model_training_pass). */
 ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
-                            const float *input, size_t batch,
+                            const float *input, size_t batch, int training,
                             const float **output);
+
+/* 1 while the current pass is a training pass (the trainer's step,
+ * ae_model_forward_train), 0 in a forward-only one (encode, decode,
+ * reconstruct, activations, metrics): what a layer whose training and
+ * evaluation forms differ reads in its forward. */
+int ae__model_training_pass(const ae_model *m);
 
 /* Backward through every layer after a forward over all of them.  dy is
  * the loss gradient with respect to the model output; when

@@ -82,7 +82,7 @@ static ae_status forward_terms(ae_trainer *t, const float *x,
     ae_layer *out_layer = NULL;
     const float *y = NULL;
     ae_model_layer(m, layers - 1, &out_layer);
-    ae_status s = ae__model_forward(m, 0, layers - 1, x, batch, &y);
+    ae_status s = ae__model_forward(m, 0, layers - 1, x, batch, 1, &y);
     if (s != AE_OK)
         return s;
     *fused = t->loss == AE_LOSS_BCE && out_layer->act == AE_ACT_SIGMOID;

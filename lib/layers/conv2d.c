@@ -13,25 +13,17 @@
 #include <cblas.h>
 
 #include "layers/conv_gemm.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
-
-enum { CONV_OUT = 0, CONV_KERNEL = 1, CONV_STRIDE = 2, CONV_PAD = 3 };
 
 /* Largest output side accepted; the model bounds the total anyway, this
  * keeps every side product in range while configuring. */
 #define SIDE_LIMIT (1LL << 28)
 
-/* padding -1 asks for (k - 1) / 2, which keeps the size at stride 1. */
-static int conv_pad(const ae_layer *l)
-{
-    return l->cfg[CONV_PAD] == -1 ? (l->cfg[CONV_KERNEL] - 1) / 2
-                                  : l->cfg[CONV_PAD];
-}
-
 static ae_status conv_configure(ae_layer *l)
 {
-    const int out_c = l->cfg[CONV_OUT], k = l->cfg[CONV_KERNEL];
-    const int s = l->cfg[CONV_STRIDE], pad_arg = l->cfg[CONV_PAD];
+    const int out_c = l->cfg[AE__CONV_OUT], k = l->cfg[AE__CONV_KERNEL];
+    const int s = l->cfg[AE__CONV_STRIDE], pad_arg = l->cfg[AE__CONV_PAD];
     if (out_c < 1 || k < 1 || s < 1)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (conv2d): %d output channels, kernel %d, "
@@ -50,7 +42,7 @@ static ae_status conv_configure(ae_layer *l)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (conv2d): padding %d is too large",
                         l->index, pad_arg);
-    const long long p = conv_pad(l);
+    const long long p = ae__conv2d_padding(l);
     const long long ph = l->in.h + 2 * p, pw = l->in.w + 2 * p;
     if (k > ph || k > pw)
         return ae__fail(AE_ERR_SHAPE,
@@ -81,7 +73,7 @@ static ae_status conv_configure(ae_layer *l)
  * uses the same bound. */
 static void conv_init(ae_layer *l, ae__rng *rng)
 {
-    const int k = l->cfg[CONV_KERNEL];
+    const int k = l->cfg[AE__CONV_KERNEL];
     ae__layer_init_uniform(
         l, rng, 1.0f / sqrtf((float)l->in.c * (float)k * (float)k));
 }
@@ -93,9 +85,9 @@ static ae__patches conv_patches(const ae_layer *l)
     g.c = l->in.c;
     g.h = l->in.h;
     g.w = l->in.w;
-    g.k = l->cfg[CONV_KERNEL];
-    g.stride = l->cfg[CONV_STRIDE];
-    g.pad = conv_pad(l);
+    g.k = l->cfg[AE__CONV_KERNEL];
+    g.stride = l->cfg[AE__CONV_STRIDE];
+    g.pad = ae__conv2d_padding(l);
     g.oh = l->out.h;
     g.ow = l->out.w;
     return g;
@@ -124,7 +116,7 @@ typedef struct taps_form {
 /* Chunk scratch per image: Z, then Xc. */
 static size_t taps_per_image(const ae_layer *l)
 {
-    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
+    const size_t kk = (size_t)l->cfg[AE__CONV_KERNEL] * (size_t)l->cfg[AE__CONV_KERNEL];
     return ((size_t)l->out.c * kk + (size_t)l->in.c) *
            ((size_t)l->in.h * (size_t)l->in.w);
 }
@@ -164,7 +156,7 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
                       int back)
 {
     const size_t in_c = (size_t)l->in.c, out_c = (size_t)l->out.c;
-    const size_t kk = (size_t)l->cfg[CONV_KERNEL] * (size_t)l->cfg[CONV_KERNEL];
+    const size_t kk = (size_t)l->cfg[AE__CONV_KERNEL] * (size_t)l->cfg[AE__CONV_KERNEL];
     for (size_t o = 0; o < out_c; o++)
         for (size_t c = 0; c < in_c; c++)
             for (size_t t = 0; t < kk; t++) {
@@ -291,10 +283,10 @@ ae_status ae_model_add_conv2d(ae_model *m, ae_part part, int out_channels,
 {
     AE_REQUIRE(m);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[CONV_OUT] = out_channels;
-    cfg[CONV_KERNEL] = kernel;
-    cfg[CONV_STRIDE] = stride;
-    cfg[CONV_PAD] = padding;
+    cfg[AE__CONV_OUT] = out_channels;
+    cfg[AE__CONV_KERNEL] = kernel;
+    cfg[AE__CONV_STRIDE] = stride;
+    cfg[AE__CONV_PAD] = padding;
     return ae__model_append(m, part, &ae__conv2d_ops, cfg, act,
                             act == AE_ACT_LEAKY_RELU ? 0.01f : 0.0f);
 }

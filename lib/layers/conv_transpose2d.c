@@ -12,23 +12,16 @@
 #include <math.h>
 
 #include "layers/conv_gemm.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
-
-enum {
-    CONVT_OUT = 0,
-    CONVT_KERNEL = 1,
-    CONVT_STRIDE = 2,
-    CONVT_PAD = 3,
-    CONVT_OUT_PAD = 4
-};
 
 #define SIDE_LIMIT (1LL << 28)
 
 static ae_status convt_configure(ae_layer *l)
 {
-    const int out_c = l->cfg[CONVT_OUT], k = l->cfg[CONVT_KERNEL];
-    const int s = l->cfg[CONVT_STRIDE], p = l->cfg[CONVT_PAD];
-    const int op = l->cfg[CONVT_OUT_PAD];
+    const int out_c = l->cfg[AE__CONVT_OUT], k = l->cfg[AE__CONVT_KERNEL];
+    const int s = l->cfg[AE__CONVT_STRIDE], p = l->cfg[AE__CONVT_PAD];
+    const int op = l->cfg[AE__CONVT_OUT_PAD];
     if (out_c < 1 || k < 1 || s < 1)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (conv_transpose2d): %d output channels, "
@@ -80,7 +73,7 @@ static ae_status convt_configure(ae_layer *l)
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = out_c * k * k. */
 static void convt_init(ae_layer *l, ae__rng *rng)
 {
-    const int k = l->cfg[CONVT_KERNEL];
+    const int k = l->cfg[AE__CONVT_KERNEL];
     ae__layer_init_uniform(
         l, rng, 1.0f / sqrtf((float)l->out.c * (float)k * (float)k));
 }
@@ -93,9 +86,9 @@ static ae__patches convt_patches(const ae_layer *l)
     g.c = l->out.c;
     g.h = l->out.h;
     g.w = l->out.w;
-    g.k = l->cfg[CONVT_KERNEL];
-    g.stride = l->cfg[CONVT_STRIDE];
-    g.pad = l->cfg[CONVT_PAD];
+    g.k = l->cfg[AE__CONVT_KERNEL];
+    g.stride = l->cfg[AE__CONVT_STRIDE];
+    g.pad = l->cfg[AE__CONVT_PAD];
     g.oh = l->in.h;
     g.ow = l->in.w;
     return g;
@@ -176,11 +169,11 @@ ae_status ae_model_add_conv_transpose2d(ae_model *m, ae_part part,
 {
     AE_REQUIRE(m);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[CONVT_OUT] = out_channels;
-    cfg[CONVT_KERNEL] = kernel;
-    cfg[CONVT_STRIDE] = stride;
-    cfg[CONVT_PAD] = padding;
-    cfg[CONVT_OUT_PAD] = output_padding;
+    cfg[AE__CONVT_OUT] = out_channels;
+    cfg[AE__CONVT_KERNEL] = kernel;
+    cfg[AE__CONVT_STRIDE] = stride;
+    cfg[AE__CONVT_PAD] = padding;
+    cfg[AE__CONVT_OUT_PAD] = output_padding;
     return ae__model_append(m, part, &ae__conv_transpose2d_ops, cfg, act,
                             act == AE_ACT_LEAKY_RELU ? 0.01f : 0.0f);
 }

@@ -8,15 +8,14 @@
 #include <cblas.h>
 
 #include "common/parallel.h"
+#include "layers/layer_config.h"
 #include "nn/activation.h"
 #include "nn/layer.h"
 #include "nn/model.h"
 
-enum { DENSE_UNITS = 0 }; /* cfg slot */
-
 static ae_status dense_configure(ae_layer *l)
 {
-    int units = l->cfg[DENSE_UNITS];
+    int units = l->cfg[AE__DENSE_UNITS];
     size_t fan_in = ae__shape_size(l->in);
     if (units < 1)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
@@ -91,7 +90,7 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
     (void)part;
     const dense_job *j = ctx;
     const ae_layer *l = j->l;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     int c0, c1;
     cols_of(first, last, out, &c0, &c1);
     if (c1 <= c0)
@@ -119,7 +118,7 @@ static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
                           float *scratch)
 {
     (void)scratch;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     dense_job j = {l, x, NULL, y, NULL, batch, 0};
     ae__parallel_for_blas(blocks_of(out),
                           grain(2.0 * (double)batch * COL_BLOCK * in), 0,
@@ -146,7 +145,7 @@ static void backward_items(void *ctx, size_t first, size_t last, int part)
     (void)part;
     const dense_job *j = ctx;
     const ae_layer *l = j->l;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     const size_t items = j->items;
     int c0, c1;
     scaled(first, last, items, out, &c0, &c1);
@@ -175,7 +174,7 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
     (void)scratch;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[DENSE_UNITS];
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     /* Items: blocks of the larger of the two products' column counts. */
     size_t items = blocks_of(out);
     if (dx != NULL && blocks_of(in) > items)
@@ -202,7 +201,7 @@ ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,
 {
     AE_REQUIRE(m);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[DENSE_UNITS] = units;
+    cfg[AE__DENSE_UNITS] = units;
     return ae__model_append(m, part, &ae__dense_ops, cfg, act,
                             act == AE_ACT_LEAKY_RELU ? 0.01f : 0.0f);
 }

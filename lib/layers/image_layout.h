@@ -80,10 +80,6 @@ size_t ae__image_chunk(size_t per_image, size_t batch);
  * planes of `plane` floats: enough that waking a thread pays. */
 size_t ae__plane_grain(size_t plane);
 
-/* Configuration slots of the max-pooling layer, which the unpooling layer
- * reads from its partner. */
-enum { AE__POOL_KERNEL = 0, AE__POOL_STRIDE = 1 };
-
 /* The argmax positions a max-pooling layer recorded in its latest forward
  * pass: for image b < *recorded, out[b * out_size + o] is the index
  * (ih * in_w + iw) within its input plane of the maximum that output o

@@ -8,6 +8,7 @@
 
 #include "common/parallel.h"
 #include "layers/image_layout.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
 
 typedef struct pool_state {

@@ -19,14 +19,13 @@
 
 #include "common/parallel.h"
 #include "layers/image_layout.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
-
-enum { UNPOOL_PARTNER = 0, UNPOOL_HEIGHT = 1, UNPOOL_WIDTH = 2 };
 
 static ae_status unpool_configure(ae_layer *l)
 {
-    const int idx = l->cfg[UNPOOL_PARTNER];
-    const int oh = l->cfg[UNPOOL_HEIGHT], ow = l->cfg[UNPOOL_WIDTH];
+    const int idx = l->cfg[AE__UNPOOL_PARTNER];
+    const int oh = l->cfg[AE__UNPOOL_HEIGHT], ow = l->cfg[AE__UNPOOL_WIDTH];
     if (idx < 0 || (size_t)idx >= l->index)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (maxunpool2d): its pooling partner must "
@@ -79,7 +78,7 @@ static size_t unpool_scratch(const ae_layer *l, size_t batch)
 static const ae_layer *partner(const ae_layer *l)
 {
     ae_layer *p = NULL;
-    ae_model_layer(l->model, (size_t)l->cfg[UNPOOL_PARTNER], &p);
+    ae_model_layer(l->model, (size_t)l->cfg[AE__UNPOOL_PARTNER], &p);
     return p;
 }
 
@@ -197,7 +196,7 @@ static void unpool_backward(ae_layer *l, const float *x, const float *dy,
 /* Optional op (partner): the pooling layer whose positions this reads. */
 static size_t unpool_partner(const ae_layer *l)
 {
-    return (size_t)l->cfg[UNPOOL_PARTNER];
+    return (size_t)l->cfg[AE__UNPOOL_PARTNER];
 }
 
 const ae__layer_ops ae__maxunpool2d_ops = {
@@ -223,9 +222,9 @@ ae_status ae_model_add_maxunpool2d(ae_model *m, ae_part part,
                         "be an earlier layer, not layer %zu",
                         ae_model_layer_count(m), pool_layer);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[UNPOOL_PARTNER] = (int)pool_layer;
-    cfg[UNPOOL_HEIGHT] = out_height;
-    cfg[UNPOOL_WIDTH] = out_width;
+    cfg[AE__UNPOOL_PARTNER] = (int)pool_layer;
+    cfg[AE__UNPOOL_HEIGHT] = out_height;
+    cfg[AE__UNPOOL_WIDTH] = out_width;
     return ae__model_append(m, part, &ae__maxunpool2d_ops, cfg, AE_ACT_NONE,
                             0.0f);
 }

@@ -7,14 +7,13 @@
 #include <string.h>
 
 #include "layers/image_layout.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
-
-enum { RESHAPE_C = 0, RESHAPE_H = 1, RESHAPE_W = 2 };
 
 static ae_status reshape_configure(ae_layer *l)
 {
-    const int c = l->cfg[RESHAPE_C], h = l->cfg[RESHAPE_H];
-    const int w = l->cfg[RESHAPE_W];
+    const int c = l->cfg[AE__RESHAPE_C], h = l->cfg[AE__RESHAPE_H];
+    const int w = l->cfg[AE__RESHAPE_W];
     if (c < 1 || h < 1 || w < 1)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (reshape): shape %d x %d x %d, each side "
@@ -72,9 +71,9 @@ ae_status ae_model_add_reshape(ae_model *m, ae_part part, int channels,
 {
     AE_REQUIRE(m);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[RESHAPE_C] = channels;
-    cfg[RESHAPE_H] = height;
-    cfg[RESHAPE_W] = width;
+    cfg[AE__RESHAPE_C] = channels;
+    cfg[AE__RESHAPE_H] = height;
+    cfg[AE__RESHAPE_W] = width;
     return ae__model_append(m, part, &ae__reshape_ops, cfg, AE_ACT_NONE,
                             0.0f);
 }

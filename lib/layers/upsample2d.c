@@ -6,15 +6,14 @@
 
 #include "common/parallel.h"
 #include "layers/image_layout.h"
+#include "layers/layer_config.h"
 #include "nn/model.h"
-
-enum { UP_FACTOR = 0 };
 
 #define SIDE_LIMIT (1LL << 28)
 
 static ae_status up_configure(ae_layer *l)
 {
-    const int f = l->cfg[UP_FACTOR];
+    const int f = l->cfg[AE__UP_FACTOR];
     if (f < 1)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu (upsample2d): factor %d, need at least 1",
@@ -47,7 +46,7 @@ static void forward_rows(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
     const up_job *jb = ctx;
-    const int f = jb->l->cfg[UP_FACTOR], w = jb->l->in.w;
+    const int f = jb->l->cfg[AE__UP_FACTOR], w = jb->l->in.w;
     const size_t ow = (size_t)jb->l->out.w;
     /* One input row becomes one widened output row, copied f times. */
     for (size_t r = first; r < last; r++) {
@@ -67,7 +66,7 @@ static void up_forward(ae_layer *l, const float *x, float *y, size_t batch,
     (void)scratch;
     up_job jb = {l, x, NULL, y, NULL};
     const size_t rows = batch * (size_t)l->in.c * (size_t)l->in.h;
-    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[UP_FACTOR]),
+    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[AE__UP_FACTOR]),
                      0, forward_rows, &jb);
 }
 
@@ -76,7 +75,7 @@ static void backward_rows(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
     const up_job *jb = ctx;
-    const int f = jb->l->cfg[UP_FACTOR], w = jb->l->in.w;
+    const int f = jb->l->cfg[AE__UP_FACTOR], w = jb->l->in.w;
     const size_t ow = (size_t)jb->l->out.w;
     for (size_t r = first; r < last; r++) {
         const float *g = jb->dy + r * (size_t)f * ow;
@@ -99,7 +98,7 @@ static void up_backward(ae_layer *l, const float *x, const float *dy,
         return;
     up_job jb = {l, NULL, dy, NULL, dx};
     const size_t rows = batch * (size_t)l->in.c * (size_t)l->in.h;
-    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[UP_FACTOR]),
+    ae__parallel_for(rows, ae__plane_grain((size_t)l->out.w * l->cfg[AE__UP_FACTOR]),
                      0, backward_rows, &jb);
 }
 
@@ -117,7 +116,7 @@ ae_status ae_model_add_upsample2d(ae_model *m, ae_part part, int factor)
 {
     AE_REQUIRE(m);
     int cfg[AE__LAYER_CFG_MAX] = {0};
-    cfg[UP_FACTOR] = factor;
+    cfg[AE__UP_FACTOR] = factor;
     return ae__model_append(m, part, &ae__upsample2d_ops, cfg, AE_ACT_NONE,
                             0.0f);
 }

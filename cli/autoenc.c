@@ -4,6 +4,7 @@
  *   autoenc info MODEL
  *   autoenc encode MODEL IMAGES -o OUT.npy
  *   autoenc reconstruct MODEL IMAGES -o OUT.npy|OUT.png
+ *   autoenc export MODEL OUT.onnx [--part model|encoder|decoder]
  *
  * IMAGES is an IDX image file (raw or gzip), a folder of PNG images (one
  * subfolder per class), or a .npy array of float32 images in [0, 1]
@@ -23,12 +24,16 @@ static const char usage_text[] =
     "usage: autoenc info MODEL\n"
     "       autoenc encode MODEL IMAGES -o OUT.npy\n"
     "       autoenc reconstruct MODEL IMAGES -o OUT.npy|OUT.png\n"
+    "       autoenc export MODEL OUT.onnx [--part model|encoder|decoder]\n"
     "       autoenc --help | --version\n"
     "\n"
     "  info         the model's layers, output shapes and parameter counts\n"
     "  encode       the codes of IMAGES as a float32 .npy (N x code size)\n"
     "  reconstruct  the reconstructions of IMAGES as a float32 .npy in the\n"
     "               model's input shape, or a PNG grid of the first 64\n"
+    "  export       the model as an ONNX file (opset 13, any batch size):\n"
+    "               the whole autoencoder (the default), or with --part its\n"
+    "               encoder (input to code) or decoder (code to output)\n"
     "\n"
     "IMAGES: an IDX image file (raw or .gz), a folder of PNG images with one\n"
     "subfolder per class, or a .npy array (float32 in [0, 1], or uint8).\n";
@@ -259,6 +264,34 @@ static int run(int reconstruct, const char *model_path,
     return rc;
 }
 
+/* ---- export ---------------------------------------------------------------- */
+
+static int export_onnx(const char *model_path, const char *out_path,
+                       ae_onnx_part part)
+{
+    ae_model *m;
+    ae_status s = ae_model_load(&m, model_path);
+    if (s != AE_OK)
+        return fail("cannot load the model", model_path, s);
+    s = ae_model_export_onnx(m, out_path, part);
+    ae_model_free(m);
+    if (s != AE_OK)
+        return fail("cannot export the model to", out_path, s);
+    return 0;
+}
+
+/* The part named by --part's argument, or -1. */
+static int part_named(const char *name)
+{
+    if (strcmp(name, "model") == 0)
+        return AE_ONNX_MODEL;
+    if (strcmp(name, "encoder") == 0)
+        return AE_ONNX_ENCODER;
+    if (strcmp(name, "decoder") == 0)
+        return AE_ONNX_DECODER;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -277,5 +310,10 @@ int main(int argc, char **argv)
         strcmp(argv[4], "-o") == 0)
         return run(strcmp(argv[1], "reconstruct") == 0, argv[2], argv[3],
                    argv[5]);
+    if (argc == 4 && strcmp(argv[1], "export") == 0)
+        return export_onnx(argv[2], argv[3], AE_ONNX_MODEL);
+    if (argc == 6 && strcmp(argv[1], "export") == 0 &&
+        strcmp(argv[4], "--part") == 0 && part_named(argv[5]) >= 0)
+        return export_onnx(argv[2], argv[3], (ae_onnx_part)part_named(argv[5]));
     return usage();
 }

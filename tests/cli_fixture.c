@@ -3,8 +3,10 @@
  *
  *   cli_fixture DIR    writes DIR/model.aemodel, DIR/u8.npy (5 x 28 x 28
  *                      uint8), DIR/f32.npy (3 x 784 float32),
- *                      DIR/wrong.npy (2 x 10 float32); prints the model's
- *                      parameter count */
+ *                      DIR/wrong.npy (2 x 10 float32), DIR/unpool.aemodel
+ *                      (a decoder that unpools with the encoder's
+ *                      positions); prints the first model's parameter
+ *                      count */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,6 +48,13 @@ int main(int argc, char **argv)
     check(ae_npy_save(in(argv[1], "wrong.npy"), AE_NPY_F32, wrong, s_w, 2),
           "wrong");
     printf("%zu\n", ae_model_param_count(m));
+    ae_model_free(m);
+    check(ae_model_create(&m, 1, 4, 4, 3), "unpool model");
+    check(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2), "layer");
+    check(ae_model_add_maxunpool2d(m, AE_DECODER, 0, 4, 4), "layer");
+    check(ae_model_add_conv2d(m, AE_DECODER, 1, 1, 1, 0, AE_ACT_NONE),
+          "layer");
+    check(ae_model_save(m, in(argv[1], "unpool.aemodel")), "save");
     ae_model_free(m);
     return 0;
 }

@@ -49,6 +49,24 @@ read -r kind ndim a b c d _ < <("$npy_tool" read "$work/rec.npy")
 expect "reconstruct float .npy to PNG" 0 "$tool" reconstruct "$work/model.aemodel" "$work/f32.npy" -o "$work/rec.png"
 head -c 8 "$work/rec.png" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$' && ok "reconstruct: a PNG grid" || bad "reconstruct: not a PNG"
 
+expect "export" 0 "$tool" export "$work/model.aemodel" "$work/model.onnx"
+[ ! -s "$work/out" ] && ok "export: nothing on stdout" || bad "export printed: $(cat "$work/out")"
+# An ONNX ModelProto starts with field 1, ir_version (key 0x08), here 7.
+head -c 2 "$work/model.onnx" | od -An -tx1 | tr -d ' \n' | grep -q '^0807$' && ok "export: an ONNX file of IR version 7" || bad "export: $(head -c 16 "$work/model.onnx" | od -An -tx1)"
+expect "export --part encoder" 0 "$tool" export "$work/model.aemodel" "$work/enc.onnx" --part encoder
+expect "export --part decoder" 0 "$tool" export "$work/model.aemodel" "$work/dec.onnx" --part decoder
+enc=$(stat -c %s "$work/enc.onnx") dec=$(stat -c %s "$work/dec.onnx") all=$(stat -c %s "$work/model.onnx")
+[ "$enc" -gt 4 ] && [ "$dec" -gt 4 ] && [ "$enc" -lt "$all" ] && [ "$dec" -lt "$all" ] && ok "export: encoder ($enc bytes) and decoder ($dec) smaller than the model ($all)" || bad "export sizes: $enc $dec $all"
+expect "export --part unknown" 2 "$tool" export "$work/model.aemodel" "$work/x.onnx" --part middle
+expect "export without an output" 2 "$tool" export "$work/model.aemodel"
+expect "export of a decoder that needs the encoder's positions" 1 "$tool" export "$work/unpool.aemodel" "$work/x.onnx" --part decoder
+grep -q "x.onnx" "$work/err" && grep -q "whole model" "$work/err" && ok "export refusal: stderr names the file and says why" || bad "export refusal: $(cat "$work/err")"
+expect "export of the same model whole" 0 "$tool" export "$work/unpool.aemodel" "$work/unpool.onnx"
+expect "export into a missing folder" 1 "$tool" export "$work/model.aemodel" "$work/no/such/dir/m.onnx"
+grep -q "m.onnx" "$work/err" && ok "export into a missing folder: stderr names the file" || bad "export missing folder: $(cat "$work/err")"
+expect "export of a missing model" 1 "$tool" export "$work/none.aemodel" "$work/x.onnx"
+[ ! -e "$work/x.onnx" ] && ok "a failed export writes no file" || bad "a failed export left $work/x.onnx"
+
 expect "missing model" 1 "$tool" info "$work/none.aemodel"
 grep -q "none.aemodel" "$work/err" && ok "missing model: stderr names the file" || bad "missing model: $(cat "$work/err")"
 expect "images of the wrong size" 1 "$tool" encode "$work/model.aemodel" "$work/wrong.npy" -o "$work/x.npy"

@@ -406,6 +406,28 @@ static void snap_world(bytes *b)
     snap_file(b, W.model_path);
 }
 
+/* A path in the test folder an export may not leave behind. */
+static const char *onnx_path(void)
+{
+    static char p[700];
+    snprintf(p, sizeof p, "%s/model.onnx", W.dir);
+    return p;
+}
+
+/* The decoder alone of a model whose decoder unpools with the positions
+ * of the encoder's pooling: refused, with no file written.  The model is
+ * the row's own, freed before it returns. */
+static ae_status export_unpooling_decoder(void)
+{
+    ae_model *m = NULL;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 4, 4, 1));
+    ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+    ck_assert_ae_ok(ae_model_add_maxunpool2d(m, AE_DECODER, 0, 4, 4));
+    ae_status s = ae_model_export_onnx(m, onnx_path(), AE_ONNX_DECODER);
+    ae_model_free(m);
+    return s;
+}
+
 /* ---- the table ------------------------------------------------------------
  * X(name, expected status, handle output set to NULL (1) or not (0),
  *   body returning the call's status).  Rows follow autoenc.h from top to
@@ -919,6 +941,42 @@ static void snap_world(bytes *b)
       return ae_layer_set_bias(W.dense0, W.x, 17);)                            \
     X(set_bias_nan, NF, 0, return ae_layer_set_bias(W.dense0, W.xnan, 16);)    \
     X(set_bias_inf, NF, 0, return ae_layer_set_bias(W.dense0, W.xinf, 16);)    \
+    /* ---- ae_model_export_onnx / _memory ---- */                             \
+    X(export_onnx_null_model, NUL, 0,                                          \
+      return ae_model_export_onnx(NULL, onnx_path(), AE_ONNX_MODEL);)          \
+    X(export_onnx_null_path, NUL, 0,                                           \
+      return ae_model_export_onnx(W.m, NULL, AE_ONNX_MODEL);)                  \
+    X(export_onnx_empty_path, INV, 0,                                          \
+      return ae_model_export_onnx(W.m, "", AE_ONNX_MODEL);)                    \
+    X(export_onnx_part_3, INV, 0,                                              \
+      return ae_model_export_onnx(W.m, onnx_path(), (ae_onnx_part)3);)         \
+    X(export_onnx_part_negative, INV, 0,                                       \
+      return ae_model_export_onnx(W.m, onnx_path(), (ae_onnx_part)-1);)        \
+    X(export_onnx_incomplete_model, S, 0,                                      \
+      return ae_model_export_onnx(W.mb, onnx_path(), AE_ONNX_ENCODER);)        \
+    X(export_onnx_empty_model, S, 0,                                           \
+      return ae_model_export_onnx(W.me, onnx_path(), AE_ONNX_MODEL);)          \
+    X(export_onnx_missing_folder, AE_ERR_IO, 0,                                \
+      return ae_model_export_onnx(W.m, W.missing, AE_ONNX_MODEL);)             \
+    X(export_onnx_onto_folder, AE_ERR_IO, 0,                                   \
+      return ae_model_export_onnx(W.m, W.dir, AE_ONNX_MODEL);)                 \
+    X(export_onnx_decoder_of_encoder_positions, AE_ERR_UNSUPPORTED, 0,         \
+      return export_unpooling_decoder();)                                      \
+    X(export_onnx_memory_null_model, NUL, 0,                                   \
+      return ae_model_export_onnx_memory(NULL, AE_ONNX_MODEL, W.out8, BIG,     \
+                                         &W.out_sz);)                          \
+    X(export_onnx_memory_null_size, NUL, 0,                                    \
+      return ae_model_export_onnx_memory(W.m, AE_ONNX_MODEL, W.out8, BIG,      \
+                                         NULL);)                               \
+    X(export_onnx_memory_part_3, INV, 0,                                       \
+      return ae_model_export_onnx_memory(W.m, (ae_onnx_part)3, W.out8, BIG,    \
+                                         &W.out_sz);)                          \
+    X(export_onnx_memory_too_small, INV, 0, size_t need = 0, size = 0;         \
+      ck_assert_ae_ok(ae_model_export_onnx_memory(W.m, AE_ONNX_DECODER, NULL,  \
+                                                  0, &need));                  \
+      ae_status s = ae_model_export_onnx_memory(W.m, AE_ONNX_DECODER, W.out8,  \
+                                                need - 1, &size);              \
+      ck_assert_uint_eq(size, need); return s;)                                \
     /* ---- optimizers ---- */                                                \
     X(adam_null_out, NUL, 0, return ae_optimizer_create_adam(NULL, 0.1f);)     \
     X(adam_lr_zero, INV, 1, return ae_optimizer_create_adam(&W.o_opt, 0.0f);)  \

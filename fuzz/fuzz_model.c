@@ -7,11 +7,14 @@
  * small enough to run quickly (see run_cost), one ae_model_reconstruct of
  * a zero image; then ae_model_save_memory, which must give back exactly
  * the input bytes (the format has one encoding of each model), and those
- * must load again.
+ * must load again; and, for a complete model of a few MB at most, its
+ * ONNX export, whole, encoder and decoder, into memory.
  *
  * Promises checked: no crash, leak or undefined behaviour; a failure has
  * a status and a message and leaves *out NULL; a loaded model runs and
- * re-serialises to the same bytes.
+ * re-serialises to the same bytes; a complete model exports to ONNX, or
+ * is refused with AE_ERR_UNSUPPORTED (only a decoder that unpools with the
+ * encoder's positions), into exactly the size the size query gave.
  */
 #include <string.h>
 #include <zlib.h>
@@ -46,6 +49,29 @@ static int small_enough(ae_model *m)
     return work <= MAX_WORK;
 }
 
+/* Export every part of a complete model into memory.  The ONNX file is
+ * about as large as the model file, so size bounds the work. */
+static void export_onnx(ae_model *m)
+{
+    for (int part = AE_ONNX_MODEL; part <= AE_ONNX_DECODER; part++) {
+        size_t need = 0;
+        ae_status s = ae_model_export_onnx_memory(m, (ae_onnx_part)part,
+                                                  NULL, 0, &need);
+        if (s != AE_OK) {
+            FUZZ_CHECK(s == AE_ERR_UNSUPPORTED && part == AE_ONNX_DECODER);
+            fuzz_check_failure(s);
+            continue;
+        }
+        uint8_t *buf = malloc(need);
+        FUZZ_CHECK(buf != NULL);
+        size_t wrote = 0;
+        s = ae_model_export_onnx_memory(m, (ae_onnx_part)part, buf, need,
+                                        &wrote);
+        FUZZ_CHECK(s == AE_OK && wrote == need);
+        free(buf);
+    }
+}
+
 /* Load data; on success run, re-serialise and reload the model. */
 static void one_input(const uint8_t *data, size_t size, ae_status *status)
 {
@@ -68,6 +94,9 @@ static void one_input(const uint8_t *data, size_t size, ae_status *status)
         free(x);
         free(y);
     }
+
+    if (ae_model_validate(m) == AE_OK && size <= ((size_t)4 << 20))
+        export_onnx(m);
 
     size_t need = 0;
     FUZZ_CHECK(ae_model_save_memory(m, NULL, 0, &need) == AE_OK);

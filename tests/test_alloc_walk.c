@@ -604,6 +604,39 @@ static void snap_save_file(fixture *f, bytes *b)
     snap_files(f, b);
 }
 
+/* ONNX export: into memory (a buffer of the exact size), and to a file
+ * replacing an older one, which must survive a failure. */
+static void setup_onnx_memory(fixture *f)
+{
+    setup_saved(f, 1);
+    ck_assert_ae_ok(ae_model_export_onnx_memory(f->m, AE_ONNX_MODEL, NULL, 0,
+                                                &f->size2));
+    f->data2 = malloc(f->size2);
+    ck_assert_ptr_nonnull(f->data2);
+    memset(f->data2, 0xA5, f->size2);
+}
+
+static ae_status call_onnx_memory(fixture *f)
+{
+    size_t size = 0;
+    ae_status s = ae_model_export_onnx_memory(f->m, AE_ONNX_MODEL, f->data2,
+                                              f->size2, &size);
+    if (s == AE_OK)
+        ck_assert_uint_eq(size, f->size2);
+    return s;
+}
+
+static void snap_onnx_memory(fixture *f, bytes *b)
+{
+    snap_model(b, f->m);
+    bytes_put(b, f->data2, f->size2);
+}
+
+static ae_status call_onnx_file(fixture *f)
+{
+    return ae_model_export_onnx(f->m, f->path, AE_ONNX_ENCODER);
+}
+
 static ae_status call_load_memory(fixture *f)
 {
     ae_model *m = NOT_SET;
@@ -1038,6 +1071,10 @@ static const walk_case cases[] = {
     {"save_file_dense", setup_save_file_dense, call_save_file,
      snap_save_file, 0},
     {"save_file_conv", setup_save_file_conv, call_save_file, snap_save_file, 0},
+    {"onnx_export_memory_conv", setup_onnx_memory, call_onnx_memory,
+     snap_onnx_memory, 0},
+    {"onnx_export_file_conv", setup_save_file_conv, call_onnx_file,
+     snap_save_file, 0},
     {"load_memory_dense", setup_saved_dense, call_load_memory, snap_loaded, 0},
     {"load_memory_conv", setup_saved_conv, call_load_memory, snap_loaded, 0},
     {"load_file_dense", setup_saved_dense, call_load_file, snap_loaded, 0},

@@ -878,10 +878,10 @@ typedef enum ae_onnx_part {
  * left behind).  Since 0.2. */
 AE_API ae_status ae_model_export_onnx(const ae_model *m, const char *path,
                                       ae_onnx_part part);
-/* The same into memory.  *size (required) always receives the file's
- * size, even when the call fails because capacity is too small
- * (AE_ERR_INVALID_ARGUMENT, nothing written); call with buffer NULL and
- * capacity 0 to learn it.  Since 0.2. */
+/* The same into memory.  *size (required) receives the file's size
+ * whenever the part can be exported, even when the call fails because
+ * capacity is too small (AE_ERR_INVALID_ARGUMENT, nothing written); call
+ * with buffer NULL and capacity 0 to learn it.  Since 0.2. */
 AE_API ae_status ae_model_export_onnx_memory(const ae_model *m,
                                              ae_onnx_part part, void *buffer,
                                              size_t capacity, size_t *size);

@@ -119,11 +119,10 @@ static size_t params_of(const ae_model *m, size_t first, size_t last)
     return total;
 }
 
-/* 1 if unpooling layer i's partner is in the encoder: the model's
- * architecture, read back from the saved model's configuration through
- * the public API (the partner is the pooling layer whose output shape is
- * i's input shape and whose input shape is i's output shape, the nearest
- * one before i). */
+/* 1 if unpooling layer i's partner is in the encoder.  The public API
+ * does not name the partner, so it is found as the test's models build
+ * it: the nearest pooling layer before i whose output shape is i's input
+ * shape and whose input size is i's output size. */
 static int unpools_from_encoder(const ae_model *m, size_t i)
 {
     ae_layer *u;

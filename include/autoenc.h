@@ -838,53 +838,74 @@ AE_API ae_status ae_layer_set_bias(ae_layer *l, const float *b, size_t n);
 /* ONNX export                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* A model, or one half of it, as a standard ONNX file, which ONNX Runtime
+/** @defgroup onnx ONNX export
+ * A model, or one half of it, as a standard ONNX file, which ONNX Runtime
  * and other ONNX tools run without this library.
+ *
  * The file: ONNX IR version 7, operator set 13 of the default domain only,
  * producer "libautoenc"; the weights as initializers (raw little-endian
  * float32); tensors in the library's layout, batch x channels x height x
  * width (NCHW), with a symbolic batch dimension "N", so one file runs on
  * batches of any size.  Its one input and one output:
- *   AE_ONNX_MODEL    "input" [N, C, H, W] -> "reconstruction" [N, C, H, W]
- *   AE_ONNX_ENCODER  "input" [N, C, H, W] -> "code"
- *   AE_ONNX_DECODER  "code"               -> "reconstruction" [N, C, H, W]
+ *
+ *     AE_ONNX_MODEL    "input" [N, C, H, W] -> "reconstruction" [N, C, H, W]
+ *     AE_ONNX_ENCODER  "input" [N, C, H, W] -> "code"
+ *     AE_ONNX_DECODER  "code"               -> "reconstruction" [N, C, H, W]
+ *
  * C x H x W the model's input shape.  The code is shaped as the last
  * encoder layer's output: [N, units] after a dense layer, [N, C', H', W']
  * after the others; its values are those ae_model_encode writes, in the
  * same order.  The files compute what ae_model_reconstruct,
  * ae_model_encode and ae_model_decode compute, to float rounding
  * (tests/onnx/ checks them in ONNX Runtime to 1e-5); docs/FORMAT.md
- * ("ONNX export") lists the operators each layer becomes.  Since 0.2. */
+ * ("ONNX export") lists the operators each layer becomes.  Since 0.2.
+ * @{ */
+
+/** Which part of a model an ONNX file holds.  Since 0.2. */
 typedef enum ae_onnx_part {
-    AE_ONNX_MODEL = 0,   /* the whole autoencoder, ae_model_reconstruct */
-    AE_ONNX_ENCODER = 1, /* input to code, ae_model_encode */
-    AE_ONNX_DECODER = 2  /* code to reconstruction, ae_model_decode */
+    AE_ONNX_MODEL = 0,   /**< the whole autoencoder, ae_model_reconstruct */
+    AE_ONNX_ENCODER = 1, /**< input to code, ae_model_encode */
+    AE_ONNX_DECODER = 2  /**< code to reconstruction, ae_model_decode */
 } ae_onnx_part;
 
-/* Write `part` of m as an ONNX file at path.  The file is written to a
- * temporary file beside path, synced and renamed into place, so path
- * always holds its old content or the complete file; the model is only
- * read.  Returns AE_OK, or: AE_ERR_NULL for m or path;
- * AE_ERR_INVALID_ARGUMENT for an empty path or an unknown part; the error
- * of ae_model_validate for an incomplete model (AE_ERR_SHAPE);
- * AE_ERR_UNSUPPORTED, saying why, for a part ONNX cannot express: a
- * decoder alone whose max-unpooling layer takes its positions from a
- * max-pooling layer of the encoder (ae_model_decode reads the positions
- * the latest ae_model_encode call recorded, state a graph of the decoder
- * alone does not have; export the whole model instead);
- * AE_ERR_LIMIT for a file over 2 GiB, protobuf's limit (ONNX's external
- * data files, which larger models need, are not written); AE_ERR_NO_MEMORY;
- * AE_ERR_IO naming path and the system's reason (no temporary file is
- * left behind).  Since 0.2. */
+/** Write one part of a model as an ONNX file.
+ *
+ * The file is written to a temporary file beside path, synced and renamed
+ * into place, so path always holds its old content or the complete file;
+ * the model is only read.  A decoder alone whose max-unpooling layer takes
+ * its positions from a max-pooling layer of the encoder cannot be
+ * expressed: ae_model_decode reads the positions the latest
+ * ae_model_encode call recorded, state a graph of the decoder alone does
+ * not have; export the whole model instead.  Since 0.2.
+ * @param m the model (complete: ae_model_validate passes)
+ * @param path the file to write
+ * @param part AE_ONNX_MODEL, AE_ONNX_ENCODER or AE_ONNX_DECODER
+ * @return AE_OK, or: AE_ERR_NULL for m or path; AE_ERR_INVALID_ARGUMENT
+ *         for an empty path or an unknown part; the error of
+ *         ae_model_validate for an incomplete model (AE_ERR_SHAPE);
+ *         AE_ERR_UNSUPPORTED, saying why, for a part ONNX cannot express
+ *         (above); AE_ERR_LIMIT for a file over 2 GiB, protobuf's limit
+ *         (ONNX's external data files, which larger models need, are not
+ *         written); AE_ERR_NO_MEMORY; AE_ERR_IO naming path and the
+ *         system's reason (no temporary file is left behind) */
 AE_API ae_status ae_model_export_onnx(const ae_model *m, const char *path,
                                       ae_onnx_part part);
-/* The same into memory.  *size (required) receives the file's size
- * whenever the part can be exported, even when the call fails because
- * capacity is too small (AE_ERR_INVALID_ARGUMENT, nothing written); call
- * with buffer NULL and capacity 0 to learn it.  Since 0.2. */
+/** The same into memory.
+ *
+ * *size receives the file's size whenever the part can be exported, even
+ * when the call fails because capacity is too small; call with buffer
+ * NULL and capacity 0 to learn it.  Since 0.2.
+ * @param m the model
+ * @param part AE_ONNX_MODEL, AE_ONNX_ENCODER or AE_ONNX_DECODER
+ * @param[out] buffer capacity bytes, or NULL when capacity is 0
+ * @param capacity the room in buffer, in bytes
+ * @param[out] size the file's size in bytes (required)
+ * @return as ae_model_export_onnx, and AE_ERR_INVALID_ARGUMENT, nothing
+ *         written, when capacity is smaller than *size */
 AE_API ae_status ae_model_export_onnx_memory(const ae_model *m,
                                              ae_onnx_part part, void *buffer,
                                              size_t capacity, size_t *size);
+/** @} */
 
 /* ------------------------------------------------------------------------ */
 /* Optimizers                                                                */

@@ -663,8 +663,13 @@ AE_API ae_status ae_model_validate(const ae_model *m);
  * grow with its batch (since 0.2).  The one exception is a max-pooling
  * layer with an unpooling partner, which keeps its positions for every
  * image of the latest call (4 bytes per pooled value), as
- * ae_model_add_maxunpool2d promises.  Results do not depend on how the
- * batch is split.
+ * ae_model_add_maxunpool2d promises.  An image's result is the one it
+ * gets alone up to float rounding: the matrix products of another batch
+ * size may sum in another order.  Where that rounding decides a
+ * max-pooling window between values that are equal in exact arithmetic
+ * (a flat region in front of a convolution), a max-unpooling layer can
+ * put the window's value in another of its cells, so such outputs differ
+ * by more than rounding at those cells (docs/FORMAT.md, "ONNX export").
  * @{ */
 /** Encode images into codes (see "Forward passes").
  * @param m the model

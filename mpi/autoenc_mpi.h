@@ -51,64 +51,102 @@
 extern "C" {
 #endif
 
-/* The binding of one trainer to one communicator (opaque). */
+/** @defgroup mpi Data-parallel training over MPI (libautoenc-mpi)
+ * The calls of libautoenc-mpi (`#include <autoenc_mpi.h>`, `pkg-config
+ * autoenc-mpi`): the core's reduction hook (ae_trainer_set_reduce) bound
+ * to MPI_Allreduce on a communicator the caller passes in.  A run, the
+ * failures it survives and its thread rules are in this header's opening
+ * comment and in docs/DISTRIBUTED.md.  All since 0.2.
+ * @{ */
+
+/** The binding of one trainer to one communicator (opaque). */
 typedef struct ae_mpi ae_mpi;
 
-/* Collective over comm.  Check that every rank of comm has the same
- * configuration - library version, model architecture and weights (so
- * the same seed), optimizer hyperparameters and every trainer setting
- * (loss, noise, batch size, shuffling, seed, checkpoint period) - then
- * set t's AE_TRAIN_RANK and AE_TRAIN_WORKERS from comm and install the
- * reduction.  m and opt are the model and optimizer t was created with.
+/** Check that every rank has the same configuration, then bind the
+ * trainer to the communicator.  Collective over comm.
  *
- * On a difference every rank fails with AE_ERR_INVALID_ARGUMENT and the
- * same message, naming what differs and the range of values ("trainer
- * batch size: 64 on some ranks, 128 on others"); t is left as it was.
- * The adapter talks on its own duplicate of comm, with errors returned
- * rather than fatal, so the caller's communicator is untouched.
- * AE_ERR_IO if MPI fails, AE_ERR_NO_MEMORY.  Since 0.2. */
+ * Compared across the ranks: the library version, the model's
+ * architecture and weights (so the same seed), the optimizer's
+ * hyperparameters and state, and every trainer setting (loss, noise,
+ * batch size, shuffling, seed, checkpoint period).  When they agree, t's
+ * AE_TRAIN_RANK and AE_TRAIN_WORKERS are set from comm and the reduction
+ * is installed.  On a difference every rank fails with the same message,
+ * naming what differs and the range of values ("trainer batch size: 64 on
+ * some ranks, 128 on others"), and t is left as it was.  The adapter
+ * talks on its own duplicate of comm, with errors returned rather than
+ * fatal, so the caller's communicator is untouched.  Since 0.2.
+ * @param[out] out the binding, to free with ae_mpi_free
+ * @param t the trainer
+ * @param m the model t was created with
+ * @param opt the optimizer t was created with
+ * @param comm the ranks that train together
+ * @return AE_OK, or: AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT when the ranks
+ *         differ; AE_ERR_IO if MPI fails; AE_ERR_NO_MEMORY */
 AE_MPI_API ae_status ae_mpi_attach(ae_mpi **out, ae_trainer *t,
                                    const ae_model *m, const ae_optimizer *opt,
                                    MPI_Comm comm);
 
-/* Collective.  Check that every rank opened the same data set: the same
- * image count, shape, pixel range and pixels (a 64-bit hash of them).
- * AE_ERR_INVALID_ARGUMENT on every rank if they differ.  Since 0.2. */
+/** Check that every rank opened the same data set.  Collective.
+ *
+ * Compared: the image count, shape, pixel range and pixels (a 64-bit hash
+ * of them as training sees them).  Since 0.2.
+ * @param w the binding
+ * @param ds this rank's training set
+ * @return AE_OK, or: AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT on every rank
+ *         if they differ; AE_ERR_IO if MPI fails */
 AE_MPI_API ae_status ae_mpi_check_dataset(ae_mpi *w, const ae_dataset *ds);
 
-/* Seconds a reduction waits for the other ranks before it fails with
- * AE_ERR_IO (default 60; 0 waits forever, through a blocking
- * MPI_Allreduce).  A step's reduction waits for the slowest rank's
- * forward and backward pass, so the timeout must exceed a step's time.
- * Local: set the same value on every rank.  Since 0.2. */
+/** Set how long a reduction waits for the other ranks.
+ *
+ * A reduction that has waited this long fails with AE_ERR_IO.  A step's
+ * reduction waits for the slowest rank's forward and backward pass, so
+ * the timeout must exceed a step's time.  Local: set the same value on
+ * every rank.  Since 0.2.
+ * @param w the binding
+ * @param seconds >= 0 (default 60); 0 waits forever, through a blocking
+ *        MPI_Allreduce
+ * @return AE_OK, or AE_ERR_NULL, or AE_ERR_INVALID_ARGUMENT for a
+ *         negative or non-finite value */
 AE_MPI_API ae_status ae_mpi_set_timeout(ae_mpi *w, double seconds);
 
-/* What the reductions cost so far on this rank.  size is set by the
- * caller to sizeof(ae_mpi_stats), so that later versions can append
- * fields. */
+/** What the reductions cost so far on this rank.  The caller sets size to
+ * sizeof(ae_mpi_stats), so that later versions can append fields. */
 typedef struct ae_mpi_stats {
-    size_t size;
-    uint64_t calls;  /* reductions (a step makes two: gradient and loss) */
-    uint64_t floats; /* floats summed, over all calls */
-    double seconds;  /* wall time inside the reductions, waits included */
+    size_t size;     /**< set by the caller: sizeof(ae_mpi_stats) */
+    uint64_t calls;  /**< reductions (a step makes two: gradient and loss) */
+    uint64_t floats; /**< floats summed, over all calls */
+    double seconds;  /**< wall time inside the reductions, waits included */
 } ae_mpi_stats;
 
-/* Copy the counters into *stats (stats->size must be set).  Since 0.2. */
+/** Copy the counters out.  Since 0.2.
+ * @param w the binding
+ * @param[in,out] stats its size field set by the caller
+ * @return AE_OK, or AE_ERR_NULL, or AE_ERR_INVALID_ARGUMENT for a size
+ *         smaller than version 0.2's struct */
 AE_MPI_API ae_status ae_mpi_get_stats(const ae_mpi *w, ae_mpi_stats *stats);
-/* Zero the counters, to time one epoch on its own.  Since 0.2. */
+/** Zero the counters, to time one epoch on its own.  Since 0.2.
+ * @param w the binding; NULL is accepted */
 AE_MPI_API void ae_mpi_reset_stats(ae_mpi *w);
 
-/* This rank's number and the number of ranks.  Since 0.2. */
+/** This rank's number in the communicator.  Since 0.2.
+ * @param w the binding
+ * @return 0 to ae_mpi_size - 1, or -1 for NULL */
 AE_MPI_API int ae_mpi_rank(const ae_mpi *w);
+/** The number of ranks.  Since 0.2.
+ * @param w the binding
+ * @return the count, or -1 for NULL */
 AE_MPI_API int ae_mpi_size(const ae_mpi *w);
 
-/* Remove the reduction from the trainer (it is one process again:
- * AE_TRAIN_RANK 0, AE_TRAIN_WORKERS 1) and free the binding and its
- * duplicate communicator.  Call it on every rank, before MPI_Finalize
- * and before freeing the trainer; after a failed reduction, call
- * MPI_Abort instead.  NULL is accepted.
- * Since 0.2. */
+/** Unbind and free.
+ *
+ * Removes the reduction from the trainer (it is one process again:
+ * AE_TRAIN_RANK 0, AE_TRAIN_WORKERS 1) and frees the binding and its
+ * duplicate communicator.  Call it on every rank, before MPI_Finalize and
+ * before freeing the trainer; after a failed reduction, call MPI_Abort
+ * instead.  Since 0.2.
+ * @param w the binding; NULL is accepted */
 AE_MPI_API void ae_mpi_free(ae_mpi *w);
+/** @} */
 
 #ifdef __cplusplus
 }

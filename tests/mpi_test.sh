@@ -62,6 +62,13 @@ else
     bad "nan: $(cat "$work/nan")"
 fi
 
+if run badargs 60 badargs &&
+   [ "$(grep -c 'binding trained on after them' "$work/badargs")" -eq 2 ]; then
+    ok "NULL and out-of-range arguments refused, saying why: $(grep -c 'refused as it must' "$work/badargs") calls on 2 ranks"
+else
+    bad "badargs: $(cat "$work/badargs")"
+fi
+
 for what in seed batch width lr data; do
     if run "mismatch-$what" 60 mismatch "$what" &&
        [ "$(grep -c 'refused AE_ERR_INVALID_ARGUMENT: the 2 ranks differ' "$work/mismatch-$what")" -eq 2 ]; then

@@ -18,6 +18,8 @@
  *   long CKPT DIR S trains until killed, checkpointing; writes its pid to
  *                   DIR/rank-R.pid; reduction timeout S seconds
  *   verify CKPT     (no MPI) the checkpoint loads and trains a step
+ *   badargs         every call refuses NULL and out-of-range arguments
+ *                   with a clear error, and a refused call changes nothing
  *
  * Usage: mpi_worker MNIST_DIR MODE [ARGS]. */
 #include <math.h>
@@ -427,6 +429,84 @@ static int mode_verify(const char *dir, const char *ckpt)
     return s == AE_OK ? 0 : 1;
 }
 
+/* Each row: a call that must fail with the status named, and say so. */
+static int expect(ae_status got, ae_status want, const char *what)
+{
+    if (got == want && ae_last_error()[0] != '\0') {
+        SAY("refused as it must: %s: %s: %s", what, ae_status_name(got),
+            ae_last_error());
+        return 0;
+    }
+    SAY("FAIL: %s gave %s (%s), not %s", what, ae_status_name(got),
+        ae_last_error(), ae_status_name(want));
+    return 1;
+}
+
+static int mode_badargs(const char *dir)
+{
+    ae_dataset *ds = load_images(dir, 0);
+    run r = start_default();
+    ae_mpi *w = (ae_mpi *)&r; /* must stay untouched by refused calls */
+    int bad = 0;
+    bad |= expect(ae_mpi_attach(NULL, r.t, r.m, r.opt, MPI_COMM_WORLD),
+                  AE_ERR_NULL, "attach, out NULL");
+    bad |= expect(ae_mpi_attach(&w, NULL, r.m, r.opt, MPI_COMM_WORLD),
+                  AE_ERR_NULL, "attach, trainer NULL");
+    bad |= w != (ae_mpi *)&r && w != NULL;
+    bad |= expect(ae_mpi_attach(&w, r.t, NULL, r.opt, MPI_COMM_WORLD),
+                  AE_ERR_NULL, "attach, model NULL");
+    bad |= expect(ae_mpi_attach(&w, r.t, r.m, NULL, MPI_COMM_WORLD),
+                  AE_ERR_NULL, "attach, optimizer NULL");
+    double workers = 0;
+    must(ae_trainer_get(r.t, AE_TRAIN_WORKERS, &workers), "workers");
+    if (workers != 1) {
+        SAY("FAIL: a refused attach changed the trainer (%g workers)",
+            workers);
+        bad = 1;
+    }
+    attach(&r, ds);
+    bad |= expect(ae_mpi_check_dataset(r.w, NULL), AE_ERR_NULL,
+                  "check_dataset, data set NULL");
+    bad |= expect(ae_mpi_check_dataset(NULL, ds), AE_ERR_NULL,
+                  "check_dataset, binding NULL");
+    bad |= expect(ae_mpi_set_timeout(NULL, 1.0), AE_ERR_NULL,
+                  "set_timeout, binding NULL");
+    bad |= expect(ae_mpi_set_timeout(r.w, -1.0), AE_ERR_INVALID_ARGUMENT,
+                  "set_timeout -1 s");
+    bad |= expect(ae_mpi_set_timeout(r.w, NAN), AE_ERR_INVALID_ARGUMENT,
+                  "set_timeout NaN");
+    bad |= expect(ae_mpi_set_timeout(r.w, INFINITY), AE_ERR_INVALID_ARGUMENT,
+                  "set_timeout infinite");
+    ae_mpi_stats st = {0};
+    bad |= expect(ae_mpi_get_stats(r.w, NULL), AE_ERR_NULL,
+                  "get_stats, stats NULL");
+    bad |= expect(ae_mpi_get_stats(NULL, &st), AE_ERR_NULL,
+                  "get_stats, binding NULL");
+    st.size = sizeof st - 1;
+    bad |= expect(ae_mpi_get_stats(r.w, &st), AE_ERR_INVALID_ARGUMENT,
+                  "get_stats, size too small");
+    if (ae_mpi_rank(NULL) != -1 || ae_mpi_size(NULL) != -1) {
+        SAY("FAIL: rank or size of NULL is not -1");
+        bad = 1;
+    }
+    ae_mpi_reset_stats(NULL);
+    ae_mpi_free(NULL);
+    /* The binding still works after the refused calls. */
+    must(ae_trainer_fit(r.t, ds, NULL, 1, NULL, NULL),
+         "fit after refused calls");
+    st.size = sizeof st;
+    must(ae_mpi_get_stats(r.w, &st), "stats");
+    if (st.calls == 0) {
+        SAY("FAIL: no reduction ran in the fit");
+        bad = 1;
+    }
+    if (!bad)
+        SAY("all refused calls said why; the binding trained on after them");
+    finish(&r);
+    ae_dataset_free(ds);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -454,6 +534,8 @@ int main(int argc, char **argv)
         rc = mode_mismatch(dir, argv[3]);
     else if (!strcmp(mode, "long") && argc == 6)
         rc = mode_long(dir, argv[3], argv[4], atof(argv[5]));
+    else if (!strcmp(mode, "badargs"))
+        rc = mode_badargs(dir);
     MPI_Finalize();
     return rc;
 }

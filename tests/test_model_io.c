@@ -594,7 +594,7 @@ START_TEST(crafted_files_with_valid_crc_are_rejected)
         {"layers 3", 32, 4, 3, 0, AE_ERR_FORMAT},
         {"layers 0", 32, 4, 0, 0, AE_ERR_FORMAT},
         {"version 0", 8, 4, 0, 0, AE_ERR_FORMAT},
-        {"version 2", 8, 4, 2, 0, AE_ERR_UNSUPPORTED},
+        {"version 3", 8, 4, 3, 0, AE_ERR_UNSUPPORTED},
         {"encoder 3", 36, 4, 3, 0, AE_ERR_FORMAT},
         {"encoder 0", 36, 4, 0, 0, AE_ERR_FORMAT},
         {"encoder 2", 36, 4, 2, 0, AE_ERR_FORMAT},

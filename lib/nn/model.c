@@ -751,6 +751,8 @@ ae_status ae_model_forward_train(ae_model *m, const float *input,
         s = check_finite(input, batch, in_size, "input");
     if (s == AE_OK && !ae__mul_size(batch, in_size, &n))
         s = ae__fail(AE_ERR_LIMIT, "batch of %zu is too large", batch);
+    if (s == AE_OK && m->training_mode)
+        s = ae__model_check_training_batch(m, batch);
     if (s != AE_OK)
         return s;
     /* The input is copied: backward needs it, and the caller's array may

@@ -275,7 +275,11 @@ static ae_status check_arrays(ae_trainer *t, const float *input,
         return ae__fail(AE_ERR_NOT_FINITE, "input holds NaN or infinity");
     if (target != NULL && !ae__all_finite(target, n))
         return ae__fail(AE_ERR_NOT_FINITE, "target holds NaN or infinity");
-    return reserve(t, batch);
+    /* Before any buffer is allocated for it (train_shared checks the
+     * workers' shares instead). */
+    if (t->reduce == NULL && ae_model_training(t->model))
+        s = ae__model_check_training_batch(t->model, batch);
+    return s != AE_OK ? s : reserve(t, batch);
 }
 
 ae_status ae_trainer_step(ae_trainer *t, const float *input,

@@ -131,8 +131,8 @@ static ae_status check_saveable(const ae_model *m)
         return AE_OK;
     uint8_t *buf = ae__alloc(state);
     if (buf == NULL)
-        return ae__fail(AE_ERR_NO_MEMORY, "cannot save: no room to check "
-                        "%zu bytes of layer state", state);
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot save: cannot allocate "
+                        "%zu bytes to check the layer state", state);
     ae__model_state_save(m, buf);
     ae_status s = ae__model_state_load((ae_model *)m, buf, 0);
     ae__free(buf);

@@ -1153,7 +1153,9 @@ AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
  * rounding).  The trainer then calls the reduction once on the whole
  * gradient array (ae_model_param_count floats, in one contiguous call),
  * and once on the loss (one float: the workers' shares sum to the batch's
- * loss), before the optimizer steps.  Every worker so steps with the same
+ * loss), before the optimizer steps; with batch normalisation, once more
+ * per batch-norm layer after the update, on its running statistics (see
+ * "Batch normalisation, dropout and the mode").  Every worker so steps with the same
  * summed gradient and keeps the same weights.  A NaN on any worker reaches
  * every worker through the sum, and each stops with AE_ERR_NOT_FINITE,
  * its weights as they were.

@@ -1318,8 +1318,9 @@ typedef enum ae_grad_flags {
  * @param[out] output the reconstruction, borrowed
  * @param[out] code the code, borrowed; or NULL
  * @return AE_OK, or AE_ERR_NULL, AE_ERR_INVALID_ARGUMENT for
- * batch 0, AE_ERR_SHAPE for an incomplete model, AE_ERR_NOT_FINITE for
- * NaN or infinity in the input, AE_ERR_NO_MEMORY. */
+ * batch 0 (or, in training mode, a batch giving a batch-norm layer one
+ * value per channel), AE_ERR_SHAPE for an incomplete model,
+ * AE_ERR_NOT_FINITE for NaN or infinity in the input, AE_ERR_NO_MEMORY. */
 AE_API ae_status ae_model_forward_train(ae_model *m, const float *input,
                                         size_t batch, const float **output,
                                         const float **code);

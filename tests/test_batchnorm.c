@@ -362,6 +362,40 @@ START_TEST(one_value_per_channel_is_refused)
 }
 END_TEST
 
+/* A fit whose epochs would end on a batch of one image (5 images in
+ * batches of 2) is refused before its first step, not in its middle. */
+START_TEST(a_fit_ending_on_one_image_is_refused_up_front)
+{
+    bn_setup s = setup();
+    uint8_t px[5 * 4];
+    for (int i = 0; i < 5 * 4; i++)
+        px[i] = (uint8_t)(i * 13);
+    size_t size;
+    uint8_t *idx = tu_idx_images(5, 2, 2, px, &size);
+    ae_dataset *ds = NULL;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, idx, size, NULL, 0));
+    ck_assert_ae_ok(ae_trainer_set(s.t, AE_TRAIN_BATCH_SIZE, 2));
+    float *w0 = tu_model_params(s.m);
+    ck_assert_ae_status(ae_trainer_fit(s.t, ds, NULL, 1, NULL, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "smallest batch"));
+    float *w1 = tu_model_params(s.m);
+    ck_assert_int_eq(memcmp(w0, w1, ae_model_param_count(s.m) *
+                                        sizeof(float)), 0);
+    /* Batches of 5, or of 4 and 1 in evaluation mode: fine. */
+    ck_assert_ae_ok(ae_trainer_set(s.t, AE_TRAIN_BATCH_SIZE, 5));
+    ck_assert_ae_ok(ae_trainer_fit(s.t, ds, NULL, 1, NULL, NULL));
+    ck_assert_ae_ok(ae_trainer_set(s.t, AE_TRAIN_BATCH_SIZE, 4));
+    ck_assert_ae_ok(ae_model_set_training(s.m, 0));
+    ck_assert_ae_ok(ae_trainer_fit(s.t, ds, NULL, 1, NULL, NULL));
+    free(w0);
+    free(w1);
+    ae_dataset_free(ds);
+    free(idx);
+    teardown(&s);
+}
+END_TEST
+
 static Suite *batchnorm_suite(void)
 {
     Suite *s = suite_create("batchnorm");
@@ -371,6 +405,7 @@ static Suite *batchnorm_suite(void)
     tcase_add_test(tc, the_mode_rule);
     tcase_add_test(tc, a_failed_step_moves_nothing);
     tcase_add_test(tc, one_value_per_channel_is_refused);
+    tcase_add_test(tc, a_fit_ending_on_one_image_is_refused_up_front);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -146,6 +146,20 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     return s;
 }
 
+/* The fewest images a worker trains on in a step of count images (workers
+ * with none aside): what batch norm's check must pass on every worker. */
+static size_t smallest_share(size_t count, int workers)
+{
+    size_t smallest = 0;
+    for (size_t r = 0; r < (size_t)workers; r++) {
+        size_t a = count * r / (size_t)workers;
+        size_t b = count * (r + 1) / (size_t)workers;
+        if (b > a && (smallest == 0 || b - a < smallest))
+            smallest = b - a;
+    }
+    return smallest;
+}
+
 /* The step of worker t->rank of t->workers on the global batch x of count
  * images (see "Data-parallel training" in autoenc.h): its slice's
  * gradient, scaled by the slice's share, summed over the workers through
@@ -165,13 +179,7 @@ static ae_status train_shared(ae_trainer *t, const float *x,
     ae_status s = AE_OK;
     /* A share of the batch too small for batch norm is refused by every
      * worker alike, before any of them waits for the others. */
-    size_t smallest = 0;
-    for (size_t r = 0; r < (size_t)t->workers; r++) {
-        size_t a = count * r / (size_t)t->workers;
-        size_t b = count * (r + 1) / (size_t)t->workers;
-        if (b > a && (smallest == 0 || b - a < smallest))
-            smallest = b - a;
-    }
+    const size_t smallest = smallest_share(count, t->workers);
     if (ae_model_training(m))
         s = ae__model_check_training_batch(m, smallest);
     if (s != AE_OK)
@@ -537,6 +545,20 @@ static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
                         "checkpoints every %llu batches need a path "
                         "(ae_trainer_set_checkpoint_path)",
                         (unsigned long long)t->checkpoint_every);
+    /* Batch norm refuses a batch (or a worker's share of one) of one value
+     * per channel: an epoch whose last batch would be one is refused
+     * before it starts, not in its middle. */
+    size_t last = ae_dataset_count(train) % t->batch_size;
+    size_t least = last > 0 ? last : t->batch_size;
+    if (t->reduce != NULL && t->workers > 1)
+        least = smallest_share(least, t->workers);
+    if (ae_model_training(t->model))
+        s = ae__model_check_training_batch(t->model, least);
+    if (s != AE_OK)
+        return ae__fail_context(s, "the smallest batch of an epoch (or "
+                                "worker's share of one), %zu images, of %zu "
+                                "in batches of %zu", least,
+                                ae_dataset_count(train), t->batch_size);
     return AE_OK;
 }
 

@@ -64,6 +64,8 @@ static const char *kind_name(ae_layer_kind k)
     case AE_LAYER_UPSAMPLE2D: return "UpSample2D";
     case AE_LAYER_CONV_TRANSPOSE2D: return "ConvTranspose2D";
     case AE_LAYER_RESHAPE: return "Reshape";
+    case AE_LAYER_BATCHNORM: return "BatchNorm";
+    case AE_LAYER_DROPOUT: return "Dropout";
     }
     return "?";
 }

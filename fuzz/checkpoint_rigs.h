@@ -11,6 +11,10 @@
  *   RIG_CONV   1 x 6 x 6 -> conv 2 x 3 x 3 (ReLU), max-pool 2 | max-unpool,
  *              conv 1 x 3 x 3 (sigmoid); SGD with momentum; BCE,
  *              salt-and-pepper noise, batches of 3 in order, data in [0, 1].
+ *   RIG_NORM   1 x 4 x 4 -> dense 3, batch norm (ReLU), dropout 0.25 |
+ *              dense 16 (sigmoid); Adam; MSE, shuffled batches of 2: the
+ *              layers whose state (running statistics, dropout's counter)
+ *              the embedded model file holds besides the weights.
  * Everything is deterministic (the harness runs one library thread), so a
  * rig built twice gives the same checkpoint bytes.
  */
@@ -22,7 +26,7 @@
 
 #include "autoenc.h"
 
-enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_KINDS = 2 };
+enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_NORM = 2, RIG_KINDS = 3 };
 
 /* How far a rig is trained: not at all (the optimizer holds no moments
  * yet), stopped in the middle of its fit call's second epoch, or through
@@ -87,12 +91,20 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     ae_status s;
     ae_dataset *ds = NULL;
     ae_trainer *t = NULL;
-    int dense = kind == RIG_DENSE;
-    int adam = dense != (other_optimizer != 0);
+    int dense = kind == RIG_DENSE, norm = kind == RIG_NORM;
+    int adam = (dense || norm) != (other_optimizer != 0);
     r->model = NULL;
     r->opt = NULL;
     r->trainer = NULL;
-    if (dense) {
+    if (norm) {
+        RIG_TRY(ae_model_create(&r->model, 1, 4, 4, 303));
+        RIG_TRY(ae_model_add_dense(r->model, AE_ENCODER, 3, AE_ACT_NONE));
+        RIG_TRY(ae_model_add_batchnorm(r->model, AE_ENCODER, 0.1f, 1e-5f,
+                                       AE_ACT_RELU));
+        RIG_TRY(ae_model_add_dropout(r->model, AE_ENCODER, 0.25f));
+        RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
+                                   AE_ACT_SIGMOID));
+    } else if (dense) {
         RIG_TRY(ae_model_create(&r->model, 1, 4, 4, 101));
         RIG_TRY(ae_model_add_dense(r->model, AE_ENCODER, 3, AE_ACT_RELU));
         RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
@@ -114,7 +126,10 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     }
     RIG_TRY(ae_trainer_create(&r->trainer, r->model, r->opt));
     t = r->trainer;
-    if (dense) {
+    if (norm) {
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 5));
+    } else if (dense) {
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 7));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_L1_CODE, 1e-3));
@@ -134,7 +149,12 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
          * and the epoch's end); conv: 4 images in batches of 3, 3 events.
          * Stopping after 6 (dense) or 4 (conv) leaves the second epoch
          * one or two batches in, with a loss sum under way. */
-        RIG_TRY(dense ? rig_dataset(&ds, 5, 4, 4) : rig_dataset(&ds, 4, 6, 6));
+        /* Norm: 4 images in batches of 2 (no batch of one, which batch
+         * norm refuses), 3 events per epoch; stopping after 4 leaves the
+         * second epoch one batch in. */
+        RIG_TRY(dense  ? rig_dataset(&ds, 5, 4, 4)
+                : norm ? rig_dataset(&ds, 4, 4, 4)
+                       : rig_dataset(&ds, 4, 6, 6));
         if (dense)
             RIG_TRY(ae_dataset_set_range(ds, AE_RANGE_SYMMETRIC));
         int left = dense ? 6 : 4;

@@ -266,6 +266,22 @@ static void seeds_model(void)
     OK(ae_model_add_conv_transpose2d(m, AE_DECODER, 1, 2, 1, 0, 0,
                                      AE_ACT_SIGMOID));
     put_model(m);
+
+    /* Batch norm over images and over features, and dropout: a version-2
+     * file, its running statistics moved by two training passes. */
+    OK(ae_model_create(&m, 2, 3, 3, 5));
+    OK(ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f, AE_ACT_NONE));
+    OK(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_NONE));
+    OK(ae_model_add_batchnorm(m, AE_ENCODER, 0.25f, 1e-3f, AE_ACT_TANH));
+    OK(ae_model_add_dropout(m, AE_DECODER, 0.5f));
+    OK(ae_model_add_dense(m, AE_DECODER, 18, AE_ACT_SIGMOID));
+    float x[3 * 18];
+    for (int i = 0; i < 3 * 18; i++)
+        x[i] = (float)((i * 7) % 11) / 10.0f;
+    const float *y;
+    OK(ae_model_forward_train(m, x, 3, &y, NULL));
+    OK(ae_model_forward_train(m, x, 3, &y, NULL));
+    put_model(m);
 }
 
 /* ---- checkpoints ------------------------------------------------------- */
@@ -281,6 +297,7 @@ static void seeds_checkpoint(void)
         {RIG_DENSE, RIG_FINISHED, 0},  {RIG_CONV, RIG_FRESH, 0},
         {RIG_CONV, RIG_MID_EPOCH, 0},  {RIG_CONV, RIG_FINISHED, 0},
         {RIG_DENSE, RIG_MID_EPOCH, 1},
+        {RIG_NORM, RIG_MID_EPOCH, 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         ckpt_rig r, back;

@@ -439,7 +439,9 @@ typedef enum ae_layer_kind {
     AE_LAYER_MAXUNPOOL2D = 4,      /**< ae_model_add_maxunpool2d */
     AE_LAYER_UPSAMPLE2D = 5,       /**< ae_model_add_upsample2d */
     AE_LAYER_CONV_TRANSPOSE2D = 6, /**< ae_model_add_conv_transpose2d */
-    AE_LAYER_RESHAPE = 7           /**< ae_model_add_reshape */
+    AE_LAYER_RESHAPE = 7,          /**< ae_model_add_reshape */
+    AE_LAYER_BATCHNORM = 8,        /**< ae_model_add_batchnorm (since 0.2) */
+    AE_LAYER_DROPOUT = 9           /**< ae_model_add_dropout (since 0.2) */
 } ae_layer_kind;
 
 /** Which half of the autoencoder a layer belongs to.  The output of the last
@@ -614,6 +616,101 @@ AE_API ae_status ae_model_add_conv_transpose2d(ae_model *m, ae_part part,
  * @return AE_OK, or one of the codes above */
 AE_API ae_status ae_model_add_reshape(ae_model *m, ae_part part, int channels,
                                       int height, int width);
+/** @} */
+
+/** @defgroup train_eval_layers Batch normalisation, dropout and the mode
+ * @ingroup models
+ * Layers whose training and evaluation forms differ, and the model's mode
+ * that chooses between them.
+ *
+ * The rule: a pass that only reads the model (ae_model_encode, _decode,
+ * _reconstruct, _activations, _mean_activation, ae_trainer_evaluate and
+ * the validation loss of ae_trainer_fit) always runs in evaluation form:
+ * batch norm normalises with its running statistics, dropout is the
+ * identity.  A pass that trains (ae_trainer_step, ae_trainer_fit's
+ * batches, ae_model_forward_train) runs in the model's mode: training
+ * mode (the default, from ae_model_create and ae_model_load) uses the
+ * batch's statistics, updates the running ones and drops values; in
+ * evaluation mode (ae_model_set_training(m, 0)) it runs in evaluation
+ * form, and backward goes through that form, as after model.eval() in
+ * PyTorch (fine-tuning with frozen statistics).
+ *
+ * When the running statistics move: ae_model_forward_train updates them
+ * (and moves dropout's generator on) in its forward pass, as PyTorch does;
+ * ae_trainer_step and each batch of ae_trainer_fit only once the step has
+ * succeeded, so a step that fails (AE_ERR_NOT_FINITE, say) leaves them,
+ * like the weights, as they were.  They are model state, not parameters:
+ * the optimizer does not see them, ae_model_param_count does not count
+ * them, and model files (format version 2) and checkpoints keep them, and
+ * dropout's generator, so a resumed fit goes on bit for bit.
+ *
+ * Data-parallel training (ae_trainer_set_reduce): each worker normalises
+ * its share of the batch with that share's statistics (as PyTorch's
+ * DistributedDataParallel without SyncBatchNorm), and after every step the
+ * workers' running statistics are replaced, through the reduction (one
+ * call per batch-norm layer, 2 C floats), by their mean weighted by each
+ * worker's share of the batch, so every worker keeps the same statistics.
+ * Dropout draws for each image of the global batch the mask one process
+ * would.  All since 0.2.
+ * @{ */
+
+/** Append a batch normalisation layer, as PyTorch's nn.BatchNorm1d on
+ * dense inputs (C x 1 x 1: one feature per channel) and nn.BatchNorm2d on
+ * images (C x H x W: per channel over the batch and every position):
+ *
+ *     y = gamma (x - mean) / sqrt(var + eps) + beta, then `act`
+ *
+ * In a training pass mean and var are the batch's (var biased, divided
+ * by N H W), and the running statistics move as
+ * running = (1 - momentum) running + momentum batch, with the unbiased
+ * variance (divided by N H W - 1); in evaluation mean and var are the
+ * running ones (initially 0 and 1).  Backward in training goes through
+ * the batch statistics.  gamma (the weights, C, initially 1) and beta
+ * (the biases, C, initially 0) are learnt; nothing is drawn from the
+ * weight generator.  Output shape = input shape.  PyTorch's defaults are
+ * momentum 0.1 and eps 1e-5.  A training pass on a batch giving one value
+ * per channel (one image of C x 1 x 1) is refused with
+ * AE_ERR_INVALID_ARGUMENT, as PyTorch refuses it.  Since 0.2.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param momentum weight of each batch in the running statistics, [0, 1]
+ * @param eps added to the variance, > 0 and finite
+ * @param act the activation after it
+ * @return AE_OK, or the argument errors of the image-shaped layers, and
+ *         AE_ERR_INVALID_ARGUMENT for a momentum outside [0, 1] or an eps
+ *         that is not positive and finite */
+AE_API ae_status ae_model_add_batchnorm(ae_model *m, ae_part part,
+                                        float momentum, float eps,
+                                        ae_activation act);
+
+/** Append an inverted dropout layer, as PyTorch's nn.Dropout: in a
+ * training pass each value is kept with probability 1 - p and scaled by
+ * 1 / (1 - p), or set to 0; in evaluation the layer is the identity.
+ * The masks come from the layer's own generator, seeded from the model's
+ * seed and the layer's index, so the same model, seed and data give the
+ * same masks; its position (one count per committed training step) is
+ * saved with the model and in checkpoints.  Output shape = input shape;
+ * no parameters.  Since 0.2.
+ * @param m the model
+ * @param part AE_ENCODER or AE_DECODER
+ * @param p the rate, in [0, 1)
+ * @return AE_OK, or the argument errors of the image-shaped layers, and
+ *         AE_ERR_INVALID_ARGUMENT for p outside [0, 1) (or NaN) */
+AE_API ae_status ae_model_add_dropout(ae_model *m, ae_part part, float p);
+
+/** Put the model in training mode (1, the default) or evaluation mode
+ * (0): the form of batch norm and dropout that the passes that train use
+ * (the rule above; passes that only read always use evaluation form).
+ * Since 0.2.
+ * @param m the model
+ * @param training 1 for training mode, 0 for evaluation mode
+ * @return AE_OK, or AE_ERR_NULL for m, AE_ERR_INVALID_ARGUMENT for a value
+ *         other than 0 and 1 (the mode is then unchanged) */
+AE_API ae_status ae_model_set_training(ae_model *m, int training);
+/** The model's mode (ae_model_set_training).  Since 0.2.
+ * @param m the model
+ * @return 1 in training mode, 0 in evaluation mode or for NULL */
+AE_API int ae_model_training(const ae_model *m);
 /** @} */
 
 /** Number of layers, encoder and decoder together; layers are numbered from
@@ -1134,7 +1231,9 @@ AE_API ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
  * rounding).  The trainer then calls the reduction once on the whole
  * gradient array (ae_model_param_count floats, in one contiguous call),
  * and once on the loss (one float: the workers' shares sum to the batch's
- * loss), before the optimizer steps.  Every worker so steps with the same
+ * loss), before the optimizer steps; with batch normalisation, once more
+ * per batch-norm layer after the update, on its running statistics (see
+ * "Batch normalisation, dropout and the mode").  Every worker so steps with the same
  * summed gradient and keeps the same weights.  A NaN on any worker reaches
  * every worker through the sum, and each stops with AE_ERR_NOT_FINITE,
  * its weights as they were.
@@ -1297,8 +1396,9 @@ typedef enum ae_grad_flags {
  * @param[out] output the reconstruction, borrowed
  * @param[out] code the code, borrowed; or NULL
  * @return AE_OK, or AE_ERR_NULL, AE_ERR_INVALID_ARGUMENT for
- * batch 0, AE_ERR_SHAPE for an incomplete model, AE_ERR_NOT_FINITE for
- * NaN or infinity in the input, AE_ERR_NO_MEMORY. */
+ * batch 0 (or, in training mode, a batch giving a batch-norm layer one
+ * value per channel), AE_ERR_SHAPE for an incomplete model,
+ * AE_ERR_NOT_FINITE for NaN or infinity in the input, AE_ERR_NO_MEMORY. */
 AE_API ae_status ae_model_forward_train(ae_model *m, const float *input,
                                         size_t batch, const float **output,
                                         const float **code);

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/model.h" /* private: the layers' state, for the norm model */
 #include "snapshot.h"
 #include "testutil.h"
 
@@ -154,8 +155,26 @@ static char not_a_handle;
  * reshape 2x2x2, upsample 2x4x4, transposed conv 4x4x4, unpool (partner
  * layer 1) 4x8x8, conv 1x8x8. */
 
+/* conv 2, the norm model: dense 16, batch norm (ReLU), dropout, dense 6
+ * | dense 16, dense 64: the layers with state besides their weights. */
+static ae_status add_norm_layer(ae_model *m, size_t i)
+{
+    switch (i) {
+    case 0: return ae_model_add_dense(m, AE_ENCODER, 16, AE_ACT_NONE);
+    case 1:
+        return ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f,
+                                      AE_ACT_RELU);
+    case 2: return ae_model_add_dropout(m, AE_ENCODER, 0.25f);
+    case 3: return ae_model_add_dense(m, AE_ENCODER, 6, AE_ACT_TANH);
+    case 4: return ae_model_add_dense(m, AE_DECODER, 16, AE_ACT_RELU);
+    default: return ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID);
+    }
+}
+
 static ae_status add_layer(ae_model *m, int conv, size_t i)
 {
+    if (conv == 2)
+        return add_norm_layer(m, i);
     if (!conv) {
         static const int units[] = {16, 6, 16, PIXELS};
         static const ae_activation act[] = {AE_ACT_RELU, AE_ACT_TANH,
@@ -182,7 +201,7 @@ static ae_status add_layer(ae_model *m, int conv, size_t i)
 
 static size_t layer_total(int conv)
 {
-    return conv ? 10 : 4;
+    return conv == 2 ? 6 : conv ? 10 : 4;
 }
 
 /* Build (or finish building) f->m: creates it if needed and adds the
@@ -1040,7 +1059,67 @@ static void snap_npy(fixture *f, bytes *b)
     snap_files(f, b);
 }
 
+/* The norm model (batch norm and dropout): the same calls, and the layers'
+ * state (running statistics, dropout's counter) in the snapshots. */
+static void snap_state(const ae_model *m, bytes *b)
+{
+    bytes_put_u64(b, m != NULL);
+    if (m == NULL)
+        return;
+    size_t n = ae__model_state_size(m);
+    uint8_t *st = malloc(n + 1);
+    ck_assert_ptr_nonnull(st);
+    ae__model_state_save(m, st);
+    bytes_put(b, st, n);
+    free(st);
+}
+
+static void setup_norm_flag(fixture *f) { f->conv = 2; }
+static void snap_m_norm(fixture *f, bytes *b)
+{
+    snap_state(f->m, b);
+    snap_m(f, b);
+}
+static void setup_step_norm(fixture *f) { setup_trainer(f, 2, 0); }
+static void setup_warm_norm(fixture *f) { setup_trainer(f, 2, 1); }
+static void snap_training_norm(fixture *f, bytes *b)
+{
+    snap_state(f->m, b); /* before the probe's step moves it */
+    snap_training(f, b);
+}
+static void setup_cold_norm(fixture *f) { setup_cold(f, 2); }
+static void snap_forward_norm(fixture *f, bytes *b)
+{
+    snap_state(f->m, b);
+    snap_forward(f, b);
+}
+static void setup_saved_norm(fixture *f) { setup_saved(f, 2); }
+static void snap_loaded_norm(fixture *f, bytes *b)
+{
+    snap_state(f->out_m, b);
+    snap_loaded(f, b);
+}
+static void setup_ckpt_load_norm(fixture *f) { setup_ckpt_load(f, 2); }
+static void snap_checkpoint_norm(fixture *f, bytes *b)
+{
+    snap_state(f->m, b);
+    snap_checkpoint(f, b);
+}
+
 static const walk_case cases[] = {
+    {"model_build_norm", setup_norm_flag, build_model, snap_m_norm, 1},
+    {"first_step_norm", setup_step_norm, call_step, snap_training_norm, 0},
+    {"warm_step_norm", setup_warm_norm, call_step, snap_training_norm, 0},
+    {"forward_train_cold_norm", setup_cold_norm, call_forward_train,
+     snap_forward_norm, 0},
+    {"reconstruct_cold_norm", setup_cold_norm, call_reconstruct,
+     snap_forward_norm, 0},
+    {"save_memory_norm", setup_saved_norm, call_save_memory,
+     snap_save_memory, 0},
+    {"load_memory_norm", setup_saved_norm, call_load_memory,
+     snap_loaded_norm, 0},
+    {"checkpoint_load_norm", setup_ckpt_load_norm, call_ckpt_load,
+     snap_checkpoint_norm, 0},
     {"idx_memory_raw", setup_idx_raw, call_idx_memory, snap_out_ds, 0},
     {"idx_memory_gzip", setup_idx_gzip, call_idx_memory, snap_out_ds, 0},
     {"idx_files_gzip", setup_idx_files, call_idx_files, snap_out_ds, 0},

@@ -73,6 +73,10 @@ typedef struct world {
     ae_metrics *mt, *mt_empty, *mt4;
     ae_pca *pca, *pca_u, *pca_big;
     ae_tsne *ts;
+    /* batch norm (dense, so one image is one value per channel) and
+     * dropout: a complete model and its trainer */
+    ae_model *mbn;
+    ae_trainer *t_bn;
 
     /* inputs: valid values in [0, 1], the same with a NaN (the 4th value),
      * with +inf (the 6th), with a NaN as the last value of the 2nd image */
@@ -236,6 +240,14 @@ static void build_world(void)
     ck_assert_ae_ok(ae_trainer_set(W.t_sp, AE_TRAIN_NOISE_LEVEL, 2.0));
     ck_assert_ae_ok(ae_trainer_set(W.t_sp, AE_TRAIN_BATCH_SIZE, 2));
     ck_assert_ae_ok(ae_trainer_create(&W.t_inc, W.mb, W.sgd));
+    ck_assert_ae_ok(ae_model_create(&W.mbn, 1, SIDE, SIDE, 10));
+    ck_assert_ae_ok(ae_model_add_dense(W.mbn, AE_ENCODER, 6, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_batchnorm(W.mbn, AE_ENCODER, 0.1f, 1e-5f,
+                                           AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dropout(W.mbn, AE_ENCODER, 0.5f));
+    ck_assert_ae_ok(ae_model_add_dense(W.mbn, AE_DECODER, PIXELS,
+                                       AE_ACT_SIGMOID));
+    ck_assert_ae_ok(ae_trainer_create(&W.t_bn, W.mbn, W.sgd));
 
     W.x = floats(BIG);
     W.xnan = floats(BIG);
@@ -277,6 +289,8 @@ static void free_world(void)
     ae_trainer_free(W.t);
     ae_trainer_free(W.t_sp);
     ae_trainer_free(W.t_inc);
+    ae_trainer_free(W.t_bn);
+    ae_model_free(W.mbn);
     ae_optimizer_free(W.adam);
     ae_optimizer_free(W.sgd);
     ae_model_free(W.m);
@@ -385,6 +399,18 @@ static void snap_world(bytes *b)
     snap_trainer(b, W.t);
     snap_trainer(b, W.t_sp);
     snap_trainer(b, W.t_inc);
+    /* the batch-norm model's file holds its running statistics and the
+     * dropout counter; its mode besides */
+    snap_model(b, W.mbn);
+    size_t bn_size = 0;
+    ck_assert_ae_ok(ae_model_save_memory(W.mbn, NULL, 0, &bn_size));
+    uint8_t *bn_bytes = malloc(bn_size);
+    ck_assert_ptr_nonnull(bn_bytes);
+    ck_assert_ae_ok(ae_model_save_memory(W.mbn, bn_bytes, bn_size, &bn_size));
+    bytes_put(b, bn_bytes, bn_size);
+    free(bn_bytes);
+    bytes_put_u64(b, (uint64_t)ae_model_training(W.mbn));
+    snap_trainer(b, W.t_bn);
     snap_metrics(b, W.mt);
     snap_metrics(b, W.mt_empty);
     snap_metrics(b, W.mt4);
@@ -789,6 +815,55 @@ static ae_status export_unpooling_decoder(void)
       return ae_model_add_reshape(W.mb, AE_DECODER, 4, 4, 5);)                 \
     X(reshape_overflow, S, 0,                                                  \
       return ae_model_add_reshape(W.mb, AE_DECODER, 65536, 65536, 65536);)     \
+    /* ---- ae_model_add_batchnorm, ae_model_add_dropout, the mode ---- */    \
+    X(batchnorm_null_model, NUL, 0,                                            \
+      return ae_model_add_batchnorm(NULL, AE_DECODER, 0.1f, 1e-5f,             \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_momentum_negative, INV, 0,                                     \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, -0.1f, 1e-5f,            \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_momentum_above_one, INV, 0,                                    \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, 1.5f, 1e-5f,             \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_momentum_nan, INV, 0,                                          \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, NAN, 1e-5f,              \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_eps_zero, INV, 0,                                              \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, 0.1f, 0.0f,              \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_eps_infinite, INV, 0,                                          \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, 0.1f, INFINITY,          \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_part_unknown, INV, 0,                                          \
+      return ae_model_add_batchnorm(W.mb, (ae_part)7, 0.1f, 1e-5f,             \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_activation_unknown, INV, 0,                                    \
+      return ae_model_add_batchnorm(W.mb, AE_ENCODER, 0.1f, 1e-5f,             \
+                                    (ae_activation)6);)                        \
+    X(batchnorm_encoder_after_decoder, INV, 0,                                 \
+      return ae_model_add_batchnorm(W.m, AE_ENCODER, 0.1f, 1e-5f,              \
+                                    AE_ACT_NONE);)                             \
+    X(batchnorm_train_one_value_per_channel, INV, 0,                           \
+      return ae_trainer_step(W.t_bn, W.x, NULL, 1, (float *)W.out_d);)         \
+    X(batchnorm_forward_train_one_value_per_channel, INV, 0,                   \
+      const float *y; return ae_model_forward_train(W.mbn, W.x, 1, &y, NULL);) \
+    X(dropout_null_model, NUL, 0,                                              \
+      return ae_model_add_dropout(NULL, AE_DECODER, 0.5f);)                    \
+    X(dropout_rate_one, INV, 0,                                                \
+      return ae_model_add_dropout(W.mb, AE_ENCODER, 1.0f);)                    \
+    X(dropout_rate_above_one, INV, 0,                                          \
+      return ae_model_add_dropout(W.mb, AE_ENCODER, 1.5f);)                    \
+    X(dropout_rate_negative, INV, 0,                                           \
+      return ae_model_add_dropout(W.mb, AE_ENCODER, -0.25f);)                  \
+    X(dropout_rate_nan, INV, 0,                                                \
+      return ae_model_add_dropout(W.mb, AE_ENCODER, NAN);)                     \
+    X(dropout_part_unknown, INV, 0,                                            \
+      return ae_model_add_dropout(W.mb, (ae_part)2, 0.5f);)                    \
+    X(dropout_encoder_after_decoder, INV, 0,                                   \
+      return ae_model_add_dropout(W.m, AE_ENCODER, 0.5f);)                     \
+    X(set_training_null, NUL, 0, return ae_model_set_training(NULL, 1);)       \
+    X(set_training_two, INV, 0, return ae_model_set_training(W.mbn, 2);)       \
+    X(set_training_negative, INV, 0, return ae_model_set_training(W.mbn, -1);) \
     /* ---- model properties ---- */                                         \
     X(model_layer_null_model, NUL, 1,                                          \
       return ae_model_layer(NULL, 0, &W.o_layer);)                             \
@@ -1771,6 +1846,7 @@ START_TEST(null_handles_without_status)
     ck_assert_int_eq(ae_dataset_range(NULL), AE_RANGE_UNIT);
     ck_assert_uint_eq(ae_batches_per_epoch(NULL), 0);
     ck_assert_uint_eq(ae_model_layer_count(NULL), 0);
+    ck_assert_int_eq(ae_model_training(NULL), 0);
     ck_assert_uint_eq(ae_model_encoder_layer_count(NULL), 0);
     ck_assert_uint_eq(ae_model_input_size(NULL), 0);
     ck_assert_uint_eq(ae_model_code_size(NULL), 0);

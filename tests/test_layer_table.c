@@ -99,6 +99,28 @@ static ae_status build_reshape(ae_model *m)
     return s != AE_OK ? s : dense_back(m);
 }
 
+/* Batch norm over the channels of images (BatchNorm2d); the layer under
+ * test follows another, so the rig's passes are training passes, through
+ * the batch statistics.  tests/test_batchnorm.c has the dense form. */
+static ae_status build_batchnorm(ae_model *m)
+{
+    ae_status s = ae_model_add_conv2d(m, AE_ENCODER, 3, 3, 1, 1,
+                                      AE_ACT_NONE);
+    if (s == AE_OK)
+        s = ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f, AE_ACT_RELU);
+    return s != AE_OK ? s : dense_back(m);
+}
+
+/* Dropout in a training pass: the rig's forward calls commit nothing, so
+ * they all draw the same mask, and finite differences see one function. */
+static ae_status build_dropout(ae_model *m)
+{
+    ae_status s = ae_model_add_dense(m, AE_ENCODER, 12, AE_ACT_TANH);
+    if (s == AE_OK)
+        s = ae_model_add_dropout(m, AE_ENCODER, 0.5f);
+    return s != AE_OK ? s : dense_back(m);
+}
+
 static const layer_rig rigs[] = {
     {AE_LAYER_DENSE, "dense", 0, build_dense},
     {AE_LAYER_CONV2D, "conv2d", 0, build_conv2d},
@@ -108,6 +130,8 @@ static const layer_rig rigs[] = {
     {AE_LAYER_CONV_TRANSPOSE2D, "conv_transpose2d", 1,
      build_conv_transpose2d},
     {AE_LAYER_RESHAPE, "reshape", 1, build_reshape},
+    {AE_LAYER_BATCHNORM, "batchnorm", 1, build_batchnorm},
+    {AE_LAYER_DROPOUT, "dropout", 1, build_dropout},
 };
 enum { RIG_COUNT = sizeof rigs / sizeof rigs[0] };
 
@@ -301,10 +325,36 @@ static float *reconstruct(ae_model *m, const float *input)
     return out;
 }
 
+/* The layers' state besides their parameters (batch norm's running
+ * statistics, dropout's generator) is the same in a and b. */
+static void expect_same_state(const layer_rig *r, const ae_model *a,
+                              const ae_model *b, const char *after)
+{
+    size_t n = ae__model_state_size(a);
+    ck_assert_uint_eq(ae__model_state_size(b), n);
+    if (n == 0)
+        return;
+    uint8_t *sa = malloc(n), *sb = malloc(n);
+    ck_assert(sa && sb);
+    ae__model_state_save(a, sa);
+    ae__model_state_save(b, sb);
+    ck_assert_msg(memcmp(sa, sb, n) == 0,
+                  "%s rig: the layer state differs after %s", r->what,
+                  after);
+    free(sa);
+    free(sb);
+}
+
 START_TEST(model_file_round_trip)
 {
     const layer_rig *r = &rigs[_i];
     ae_model *m = rig_model(r);
+    /* A training pass first, so that state which training moves (batch
+     * norm's running statistics) is not at its initial values. */
+    float warm[BATCH * IN_SIZE];
+    fill_distinct(warm, BATCH * IN_SIZE, 23);
+    const float *wy = NULL;
+    ck_assert_ae_ok(ae_model_forward_train(m, warm, BATCH, &wy, NULL));
     size_t size = 0;
     ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, &size));
     void *buf = malloc(size);
@@ -334,6 +384,7 @@ START_TEST(model_file_round_trip)
     ck_assert_msg(memcmp(y1, y2, sizeof input) == 0,
                   "%s rig: the loaded model reconstructs other bits",
                   r->what);
+    expect_same_state(r, m, back, "a model-file round trip");
     free(y1);
     free(y2);
     free(buf);
@@ -380,6 +431,7 @@ START_TEST(checkpoint_round_trip)
     size_t n = ae_model_param_count(a.m);
     ck_assert(n == 0 || memcmp(ae__model_params(a.m), ae__model_params(b.m),
                                n * sizeof(float)) == 0);
+    expect_same_state(r, a.m, b.m, "a checkpoint round trip");
     float la, lb;
     ck_assert_ae_ok(ae_trainer_step(a.t, input, input, BATCH, &la));
     ck_assert_ae_ok(ae_trainer_step(b.t, input, input, BATCH, &lb));

@@ -594,7 +594,7 @@ START_TEST(crafted_files_with_valid_crc_are_rejected)
         {"layers 3", 32, 4, 3, 0, AE_ERR_FORMAT},
         {"layers 0", 32, 4, 0, 0, AE_ERR_FORMAT},
         {"version 0", 8, 4, 0, 0, AE_ERR_FORMAT},
-        {"version 2", 8, 4, 2, 0, AE_ERR_UNSUPPORTED},
+        {"version 3", 8, 4, 3, 0, AE_ERR_UNSUPPORTED},
         {"encoder 3", 36, 4, 3, 0, AE_ERR_FORMAT},
         {"encoder 0", 36, 4, 0, 0, AE_ERR_FORMAT},
         {"encoder 2", 36, 4, 2, 0, AE_ERR_FORMAT},
@@ -856,6 +856,191 @@ START_TEST(load_file_errors)
 }
 END_TEST
 
+/* ---- format versions 1 and 2 (batch norm and dropout) -------------------- */
+
+/* tests/fixtures/model_v1.aemodel: written by the library before format
+ * version 2 existed (1 x 2 x 2 inputs, seed 4242, dense 2 Tanh, dense 4
+ * Sigmoid), with its parameters and the reconstruction of V1_INPUT as
+ * that library computed them. */
+static const float v1_params[22] = {
+    -0x1.407p-11, -0x1.7135f8p-3, 0x1.32eddp-2, 0x1.8e9378p-3, 0x1.9ca41p-2, -0x1.c56c7cp-2, 0x1.87296p-3, -0x1.68e9ecp-2, -0x1.d3287p-3, -0x1.ddc4c8p-2, -0x1.55f3fep-2, 0x1.a2b174p-4, -0x1.42091ep-1, 0x1.27010ep-1, 0x1.92b43p-2, 0x1.a4d08ep-2, 0x1.72c66ap-2, -0x1.625314p-2, -0x1.1a6238p-2, 0x1.077414p-1, 0x1.3ed912p-1, -0x1.57401ep-3
+};
+static const float v1_input[8] = {0.0f, 0.25f, 0.5f, 1.0f,
+                                  1.0f, 0.75f, 0.125f, 0.0f};
+static const float v1_recon[8] = {
+    0x1.a28326p-2, 0x1.09c644p-1, 0x1.2ed936p-1, 0x1.0c1382p-1, 0x1.cb3e88p-2, 0x1.3fa994p-1, 0x1.2cac1cp-1, 0x1.d77292p-2
+};
+
+START_TEST(version_1_fixture_loads_bit_for_bit)
+{
+    ae_model *m = NULL;
+    ck_assert_ae_ok(ae_model_load(&m, AE_TEST_SOURCE_DIR
+                                  "/fixtures/model_v1.aemodel"));
+    ck_assert_uint_eq(ae_model_layer_count(m), 2);
+    ck_assert_uint_eq(ae_model_param_count(m), 22);
+    ck_assert_uint_eq(ae__model_seed(m), 4242);
+    float *p = tu_model_params(m);
+    ck_assert_int_eq(memcmp(p, v1_params, sizeof v1_params), 0);
+    float y[8];
+    ck_assert_ae_ok(ae_model_reconstruct(m, v1_input, 2, y));
+    ck_assert_int_eq(memcmp(y, v1_recon, sizeof y), 0);
+    /* Saved again, a model without layer state is still version 1, byte
+     * for byte the file it came from. */
+    size_t size = 0, fsize = 0;
+    uint8_t *again = save_to_memory(m, &size);
+    uint8_t *file = tu_read_file(AE_TEST_SOURCE_DIR
+                                 "/fixtures/model_v1.aemodel", &fsize);
+    ck_assert_uint_eq(size, fsize);
+    ck_assert_int_eq(memcmp(again, file, size), 0);
+    free(again);
+    free(file);
+    free(p);
+    ae_model_free(m);
+}
+END_TEST
+
+/* 1 x 4 x 4 inputs: dense 3, batch norm (ReLU), dropout, dense 16: the
+ * layer state is 2 x 3 floats of running statistics and the dropout
+ * counter, 32 bytes. */
+static ae_model *stateful_model(void)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 4, 4, 17));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f,
+                                           AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dropout(m, AE_DECODER, 0.2f));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 16, AE_ACT_SIGMOID));
+    float x[4 * 16];
+    tu_fill_uniform(x, 4 * 16, 0.0f, 1.0f, 3);
+    const float *y;
+    ck_assert_ae_ok(ae_model_forward_train(m, x, 4, &y, NULL));
+    ck_assert_ae_ok(ae_model_forward_train(m, x, 4, &y, NULL));
+    return m;
+}
+
+enum { SM_PARAMS = 16 * 3 + 3 + 3 + 3 + 3 * 16 + 16, SM_STATE = 32 };
+
+START_TEST(version_2_layout_and_damage)
+{
+    ae_model *m = stateful_model();
+    ck_assert_uint_eq(ae_model_param_count(m), SM_PARAMS);
+    size_t size;
+    uint8_t *good = save_to_memory(m, &size);
+    const size_t state_off = 48 + 64 * 4 + 4 * SM_PARAMS;
+    ck_assert_uint_eq(size, state_off + 8 + SM_STATE + 4);
+    ck_assert_uint_eq(good[8], 2);
+    ck_assert_uint_eq(good[state_off], SM_STATE);
+    /* The running statistics, then the counter: 2 committed passes. */
+    ae_layer *bn;
+    ck_assert_ae_ok(ae_model_layer(m, 1, &bn));
+    size_t nr;
+    const float *run = bn->ops->running(bn, &nr);
+    ck_assert_int_eq(memcmp(good + state_off + 8, run, 24), 0);
+    ck_assert_uint_eq(good[state_off + 8 + 24], 2);
+
+    ae_model *back = NULL;
+    ck_assert_ae_ok(ae_model_load_memory(&back, good, size));
+    float x[16], y1[16], y2[16];
+    tu_fill_uniform(x, 16, 0.0f, 1.0f, 8);
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, 1, y1));
+    ck_assert_ae_ok(ae_model_reconstruct(back, x, 1, y2));
+    ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
+    ae_model_free(back);
+
+    /* Every byte flipped, every truncation: refused. */
+    uint8_t *bad = malloc(size + 1);
+    for (size_t off = 0; off < size; off++) {
+        memcpy(bad, good, size);
+        bad[off] ^= 0x40;
+        ae_model *out = (ae_model *)&out;
+        ck_assert_msg(ae_model_load_memory(&out, bad, size) != AE_OK,
+                      "offset %zu ^ 0x40 loaded", off);
+        ck_assert_ptr_null(out);
+    }
+    for (size_t n = 0; n < size; n++) {
+        ae_model *out = (ae_model *)&out;
+        ck_assert_msg(ae_model_load_memory(&out, good, n) != AE_OK,
+                      "prefix of %zu bytes loaded", n);
+        ck_assert_ptr_null(out);
+    }
+
+    /* Lies under a valid CRC. */
+    struct {
+        const char *what;
+        size_t off;
+        int width; /* 8: u64, 4: f32 */
+        uint64_t value;
+        float f;
+        ae_status expected;
+        const char *says;
+    } lies[] = {
+        {"state size 24", state_off, 8, 24, 0, AE_ERR_FORMAT, "offset"},
+        {"state size huge", state_off, 8, (uint64_t)1 << 40, 0,
+         AE_ERR_LIMIT, "layer state size"},
+        {"negative running variance", state_off + 8 + 12, 4, 0, -1.0f,
+         AE_ERR_NOT_FINITE, "running variance"},
+        {"NaN running mean", state_off + 8 + 4, 4, 0, NAN,
+         AE_ERR_NOT_FINITE, "running mean"},
+        {"momentum 2", 48 + 64 + 16, 4, 0, 2.0f, AE_ERR_FORMAT,
+         "momentum"},
+        {"dropout rate 1", 48 + 128 + 16, 4, 0, 1.0f, AE_ERR_FORMAT,
+         "rate"},
+    };
+    for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
+        memcpy(bad, good, size);
+        if (lies[k].width == 8)
+            le64(bad + lies[k].off, lies[k].value);
+        else
+            lef32(bad + lies[k].off, lies[k].f);
+        fix_crc(bad, size);
+        ae_model *out = (ae_model *)&out;
+        ae_status s = ae_model_load_memory(&out, bad, size);
+        ck_assert_msg(s == lies[k].expected && strstr(ae_last_error(),
+                                                      lies[k].says),
+                      "%s: %s (%s)", lies[k].what, ae_status_name(s),
+                      ae_last_error());
+        ck_assert_ptr_null(out);
+    }
+
+    /* A version-1 file cannot hold the new layers' state: the same file
+     * without its state section, marked version 1, is refused. */
+    memcpy(bad, good, state_off);
+    le32(bad + 8, 1);
+    fix_crc(bad, state_off + 4);
+    ae_model *out = (ae_model *)&out;
+    ck_assert_ae_status(ae_model_load_memory(&out, bad, state_off + 4),
+                        AE_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "version-1"));
+    ck_assert_ptr_null(out);
+    free(bad);
+    free(good);
+    ae_model_free(m);
+}
+END_TEST
+
+/* A model whose running statistics went to infinity cannot be loaded
+ * back, so it is not saved. */
+START_TEST(non_finite_state_is_not_saved)
+{
+    ae_model *m = stateful_model();
+    ae_layer *bn;
+    ck_assert_ae_ok(ae_model_layer(m, 1, &bn));
+    size_t nr;
+    bn->ops->running(bn, &nr)[4] = INFINITY;
+    size_t size = 0;
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, &size));
+    uint8_t *buf = malloc(size);
+    ck_assert_ae_status(ae_model_save_memory(m, buf, size, &size),
+                        AE_ERR_NOT_FINITE);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "running variance"));
+    ck_assert_ae_status(ae_model_save(m, tu_tmp_path("inf.aemodel")),
+                        AE_ERR_NOT_FINITE);
+    free(buf);
+    ae_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_io");
@@ -875,6 +1060,9 @@ int main(void)
     tcase_add_test(tc, save_replaces_atomically);
     tcase_add_test(tc, save_failures_leave_nothing_behind);
     tcase_add_test(tc, load_file_errors);
+    tcase_add_test(tc, version_1_fixture_loads_bit_for_bit);
+    tcase_add_test(tc, version_2_layout_and_damage);
+    tcase_add_test(tc, non_finite_state_is_not_saved);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

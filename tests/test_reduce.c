@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/model.h"
 #include "testutil.h"
 
 enum { WORKERS = 2, SIDE = 8, PIX = SIDE * SIDE, IMAGES = 96, BATCH = 16 };
@@ -384,6 +385,229 @@ START_TEST(settings_and_errors)
 }
 END_TEST
 
+/* ---- batch norm and dropout across workers ------------------------------ */
+
+/* Dense 12, then batch norm (with ReLU) when bn is set, dropout at rate
+ * 0.3 when drop is set, then a code of 4 and back. */
+static ae_model *norm_model(int bn, int drop)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, SIDE, SIDE, 5));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 12,
+                                       bn ? AE_ACT_NONE : AE_ACT_RELU));
+    if (bn)
+        ck_assert_ae_ok(ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f,
+                                               AE_ACT_RELU));
+    if (drop)
+        ck_assert_ae_ok(ae_model_add_dropout(m, AE_ENCODER, 0.3f));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 4, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, PIX, AE_ACT_SIGMOID));
+    return m;
+}
+
+typedef struct norm_task {
+    worker w;
+    int bn, drop, steps; /* steps 0: a fit of 2 epochs */
+    const float *batch;
+    const ae_dataset *ds;
+    ae_status status;
+    float *params, *grads;
+    uint8_t *state; /* ae__model_state_save */
+    float running[24];
+} norm_task;
+
+static void *norm_work(void *arg)
+{
+    norm_task *k = arg;
+    ae_model *m = norm_model(k->bn, k->drop);
+    ae_optimizer *opt;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&opt, 1e-2f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, opt));
+    ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, BATCH);
+    if (k->w.sh != NULL) {
+        ae_trainer_set(t, AE_TRAIN_RANK, k->w.rank);
+        ae_trainer_set(t, AE_TRAIN_WORKERS, WORKERS);
+        ae_trainer_set_reduce(t, all_reduce, &k->w);
+    }
+    k->status = AE_OK;
+    if (k->steps == 0)
+        k->status = ae_trainer_fit(t, k->ds, NULL, 2, NULL, NULL);
+    for (int i = 0; i < k->steps && k->status == AE_OK; i++)
+        k->status = ae_trainer_step(t, k->batch, NULL, BATCH, NULL);
+    size_t n = ae_model_param_count(m);
+    k->params = tu_model_params(m);
+    k->grads = malloc(n * sizeof(float));
+    ae_model_get_gradients(m, k->grads, n);
+    k->state = malloc(ae__model_state_size(m) + 1);
+    ae__model_state_save(m, k->state);
+    if (k->bn) {
+        ae_layer *l;
+        size_t nr;
+        ae_model_layer(m, 1, &l);
+        memcpy(k->running, l->ops->running(l, &nr), 24 * sizeof(float));
+    }
+    ae_trainer_free(t);
+    ae_optimizer_free(opt);
+    ae_model_free(m);
+    return NULL;
+}
+
+static void norm_run(norm_task *tasks, shared *sh)
+{
+    pthread_t th[WORKERS];
+    for (int r = 0; r < WORKERS; r++) {
+        tasks[r].w.sh = sh;
+        tasks[r].w.rank = r;
+        ck_assert_int_eq(pthread_create(&th[r], NULL, norm_work, &tasks[r]),
+                         0);
+    }
+    for (int r = 0; r < WORKERS; r++)
+        pthread_join(th[r], NULL);
+}
+
+static void norm_free(norm_task *k)
+{
+    free(k->params);
+    free(k->grads);
+    free(k->state);
+}
+
+/* Each worker normalises its half of the batch with that half's
+ * statistics, which differ; after the step both hold the same running
+ * statistics, bit for bit, and their mean is the whole batch's, as one
+ * process computes it. */
+START_TEST(batchnorm_statistics_agree)
+{
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 21);
+    norm_task one = {.bn = 1, .steps = 1, .batch = x};
+    norm_work(&one);
+    ck_assert_ae_ok(one.status);
+
+    shared sh;
+    shared_init(&sh, -1);
+    norm_task tasks[WORKERS] = {{.bn = 1, .steps = 1, .batch = x},
+                                {.bn = 1, .steps = 1, .batch = x}};
+    norm_run(tasks, &sh);
+    ck_assert_int_eq(sh.calls, 3); /* gradient, loss, running statistics */
+    for (int r = 0; r < WORKERS; r++)
+        ck_assert_ae_ok(tasks[r].status);
+    ck_assert_mem_eq(tasks[0].running, tasks[1].running, sizeof one.running);
+    /* The halves' own means differ: without the reduction the workers'
+     * statistics would have parted. */
+    ae_model *m = norm_model(1, 0);
+    float act[BATCH * 12];
+    ck_assert_ae_ok(ae_model_activations(m, 0, x, BATCH, act));
+    double half[2][12] = {{0}};
+    for (int b = 0; b < BATCH; b++)
+        for (int c = 0; c < 12; c++)
+            half[b >= BATCH / 2][c] += act[b * 12 + c] / (BATCH / 2);
+    double apart = 0.0;
+    for (int c = 0; c < 12; c++) {
+        apart = fmax(apart, fabs(half[0][c] - half[1][c]));
+        /* running mean = 0.1 * the batch's mean, as one process has it */
+        ck_assert_double_eq_tol(tasks[0].running[c], one.running[c], 1e-6);
+        ck_assert_double_eq_tol(tasks[0].running[c],
+                                0.1 * (half[0][c] + half[1][c]) / 2, 1e-6);
+    }
+    ck_assert_double_gt(apart, 1e-2);
+    /* The variances: the mean of the halves' unbiased variances, near the
+     * whole batch's. */
+    for (int c = 12; c < 24; c++)
+        ck_assert_double_eq_tol(tasks[0].running[c], one.running[c], 0.05);
+    ae_model_free(m);
+    norm_free(&one);
+    for (int r = 0; r < WORKERS; r++)
+        norm_free(&tasks[r]);
+    shared_free(&sh);
+}
+END_TEST
+
+/* Dropout draws for each image of the global batch the mask one process
+ * draws: the summed first gradient is one process's to float rounding. */
+START_TEST(dropout_masks_are_one_process_s)
+{
+    float x[BATCH * PIX];
+    tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 22);
+    norm_task one = {.drop = 1, .steps = 1, .batch = x};
+    norm_work(&one);
+    ck_assert_ae_ok(one.status);
+    shared sh;
+    shared_init(&sh, -1);
+    norm_task tasks[WORKERS] = {{.drop = 1, .steps = 1, .batch = x},
+                                {.drop = 1, .steps = 1, .batch = x}};
+    norm_run(tasks, &sh);
+    ae_model *m = norm_model(0, 1);
+    size_t n = ae_model_param_count(m);
+    ae_model_free(m);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)tasks[0].grads[i] - one.grads[i]));
+        scale = fmax(scale, fabs(one.grads[i]));
+    }
+    ck_assert_msg(worst <= 1e-5 * scale, "summed gradient off by %g (of %g)",
+                  worst, scale);
+    ck_assert_mem_eq(tasks[0].state, tasks[1].state, 8);
+    ck_assert_mem_eq(tasks[0].state, one.state, 8);
+    norm_free(&one);
+    for (int r = 0; r < WORKERS; r++)
+        norm_free(&tasks[r]);
+    shared_free(&sh);
+}
+END_TEST
+
+/* Over a whole fit, both layers' state stays the same on both workers. */
+START_TEST(norm_fit_keeps_the_workers_equal)
+{
+    ae_dataset *ds = images();
+    shared sh;
+    shared_init(&sh, -1);
+    norm_task tasks[WORKERS] = {{.bn = 1, .drop = 1, .ds = ds},
+                                {.bn = 1, .drop = 1, .ds = ds}};
+    norm_run(tasks, &sh);
+    for (int r = 0; r < WORKERS; r++)
+        ck_assert_ae_ok(tasks[r].status);
+    ae_model *m = norm_model(1, 1);
+    size_t n = ae_model_param_count(m), sn = ae__model_state_size(m);
+    ae_model_free(m);
+    ck_assert_mem_eq(tasks[0].params, tasks[1].params, n * sizeof(float));
+    ck_assert_mem_eq(tasks[0].state, tasks[1].state, sn);
+    for (int r = 0; r < WORKERS; r++)
+        norm_free(&tasks[r]);
+    shared_free(&sh);
+    ae_dataset_free(ds);
+}
+END_TEST
+
+/* A share of the batch of one image is refused by both workers before
+ * either waits for the other. */
+START_TEST(a_share_too_small_is_refused_by_all)
+{
+    ae_dataset *ds = images();
+    float x[3 * PIX];
+    tu_fill_uniform(x, 3 * PIX, 0.0f, 1.0f, 23);
+    for (int r = 0; r < WORKERS; r++) {
+        ae_model *m = norm_model(1, 0);
+        ae_optimizer *opt;
+        ae_trainer *t;
+        ck_assert_ae_ok(ae_optimizer_create_adam(&opt, 1e-2f));
+        ck_assert_ae_ok(ae_trainer_create(&t, m, opt));
+        ae_trainer_set(t, AE_TRAIN_RANK, r);
+        ae_trainer_set(t, AE_TRAIN_WORKERS, WORKERS);
+        worker w = {NULL, r};
+        ae_trainer_set_reduce(t, all_reduce, &w); /* never reached */
+        ck_assert_ae_status(ae_trainer_step(t, x, NULL, 3, NULL),
+                            AE_ERR_INVALID_ARGUMENT);
+        ck_assert_ptr_nonnull(strstr(ae_last_error(), "smallest share"));
+        ae_trainer_free(t);
+        ae_optimizer_free(opt);
+        ae_model_free(m);
+    }
+    ae_dataset_free(ds);
+}
+END_TEST
+
 static Suite *reduce_suite(void)
 {
     Suite *s = suite_create("reduce");
@@ -394,6 +618,10 @@ static Suite *reduce_suite(void)
     tcase_add_test(tc, settings_and_errors);
     tcase_add_test(tc, transport_failure_says_why);
     tcase_add_test(tc, only_worker_zero_writes_checkpoints);
+    tcase_add_test(tc, batchnorm_statistics_agree);
+    tcase_add_test(tc, dropout_masks_are_one_process_s);
+    tcase_add_test(tc, norm_fit_keeps_the_workers_equal);
+    tcase_add_test(tc, a_share_too_small_is_refused_by_all);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,7 +38,10 @@
 static const uint8_t FILE_MAGIC[8] = {'A', 'E', 'N', 'C', 'M', 'O', 'D', 'L'};
 
 enum {
-    FORMAT_VERSION = 1,  /* the newest version this library reads/writes */
+    FORMAT_VERSION = 2,  /* the newest version this library reads/writes;
+                            a model without layer state is written as
+                            version 1, which readers of 0.1 read */
+    STATE_COUNT_SIZE = 8, /* version 2: u64 byte count of the layer state */
     HEADER_SIZE = 48,    /* magic .. parameter count */
     RECORD_SIZE = 64,    /* one layer record */
     CRC_SIZE = 4,        /* trailing CRC-32 */
@@ -92,8 +95,11 @@ static ae_status serialized_size(const ae_model *m, size_t *size)
                         "cannot save a model of %llu parameters: files are "
                         "limited to %llu bytes", (unsigned long long)n_params,
                         (unsigned long long)MAX_FILE_BYTES);
+    uint64_t state = ae__model_state_size(m);
     uint64_t bytes = HEADER_SIZE + (uint64_t)RECORD_SIZE * n_layers +
                      4 * n_params + CRC_SIZE;
+    if (state > 0)
+        bytes += STATE_COUNT_SIZE + state;
     if (bytes > MAX_FILE_BYTES || bytes > SIZE_MAX)
         return ae__fail(AE_ERR_LIMIT,
                         "cannot save the model: %llu bytes exceed the limit "
@@ -118,7 +124,19 @@ static ae_status check_saveable(const ae_model *m)
                             "cannot save: layer %zu (%s) has NaN or infinite "
                             "parameters", i, l->ops->name);
     }
-    return AE_OK;
+    /* Layer state (batch norm's running statistics): checked as the
+     * loader will check it. */
+    size_t state = ae__model_state_size(m);
+    if (state == 0)
+        return AE_OK;
+    uint8_t *buf = ae__alloc(state);
+    if (buf == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot save: cannot allocate "
+                        "%zu bytes to check the layer state", state);
+    ae__model_state_save(m, buf);
+    ae_status s = ae__model_state_load((ae_model *)m, buf, 0);
+    ae__free(buf);
+    return s != AE_OK ? ae__fail_context(s, "cannot save") : AE_OK;
 }
 
 /* Write the whole file image; buf holds exactly serialized_size() bytes. */
@@ -127,7 +145,8 @@ static void serialize(const ae_model *m, uint8_t *buf, size_t size)
     ae__shape in = ae__model_input_shape(m);
     size_t n_layers = ae_model_layer_count(m);
     memcpy(buf, FILE_MAGIC, sizeof FILE_MAGIC);
-    ae__put_u32(buf + OFF_VERSION, FORMAT_VERSION);
+    const size_t state = ae__model_state_size(m);
+    ae__put_u32(buf + OFF_VERSION, state > 0 ? FORMAT_VERSION : 1);
     ae__put_u32(buf + OFF_CHANNELS, (uint32_t)in.c);
     ae__put_u32(buf + OFF_HEIGHT, (uint32_t)in.h);
     ae__put_u32(buf + OFF_WIDTH, (uint32_t)in.w);
@@ -156,6 +175,11 @@ static void serialize(const ae_model *m, uint8_t *buf, size_t size)
             ae__put_f32(p, l->weights[j]);
         for (size_t j = 0; j < l->n_bias; j++, p += 4)
             ae__put_f32(p, l->bias[j]);
+    }
+    if (state > 0) {
+        ae__put_u64(p, (uint64_t)state);
+        ae__model_state_save(m, p + STATE_COUNT_SIZE);
+        p += STATE_COUNT_SIZE + state;
     }
     ae__put_u32(p, ae__crc32(buf, size - CRC_SIZE));
 }
@@ -307,7 +331,9 @@ static ae_status load_layer(ae_model *m, size_t i, const uint8_t *data,
     if (probe.state != NULL && ops->destroy != NULL)
         ops->destroy(&probe);
     if (s != AE_OK)
-        return ae__fail_context(s == AE_ERR_LIMIT ? AE_ERR_LIMIT : AE_ERR_FORMAT,
+        return ae__fail_context(s == AE_ERR_LIMIT || s == AE_ERR_NO_MEMORY
+                                    ? s
+                                    : AE_ERR_FORMAT,
                           "model data: offset %zu (layer %zu configuration)",
                           off + REC_CFG, i);
     if ((uint64_t)probe.n_weights != n_weights ||
@@ -407,6 +433,25 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
                         (unsigned long long)MAX_FILE_BYTES);
     uint64_t declared = HEADER_SIZE + (uint64_t)RECORD_SIZE * n_layers +
                         4 * n_params + CRC_SIZE;
+    /* Version 2: the layer state's byte count follows the parameters. */
+    const uint64_t state_off = declared - CRC_SIZE;
+    uint64_t state = 0;
+    if (version >= 2 && declared <= MAX_FILE_BYTES) {
+        if ((uint64_t)size < state_off + STATE_COUNT_SIZE + CRC_SIZE)
+            return ae__fail(AE_ERR_FORMAT,
+                            "model data: offset %llu (layer state size): "
+                            "truncated: the data has %zu bytes",
+                            (unsigned long long)state_off, size);
+        state = ae__get_u64(data + state_off);
+        if (state > MAX_FILE_BYTES)
+            return ae__fail(AE_ERR_LIMIT,
+                            "model data: offset %llu (layer state size): "
+                            "%llu bytes exceed the file limit of %llu",
+                            (unsigned long long)state_off,
+                            (unsigned long long)state,
+                            (unsigned long long)MAX_FILE_BYTES);
+        declared += STATE_COUNT_SIZE + state;
+    }
     if (declared > MAX_FILE_BYTES)
         return ae__fail(AE_ERR_LIMIT,
                         "model data: offsets %d-%d (counts): %lu layers and "
@@ -473,6 +518,16 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
                      "model data: offset %d (counts): the rebuilt model "
                      "disagrees with the header", OFF_LAYERS);
 
+    if (s == AE_OK && ae__model_state_size(m) != state)
+        s = ae__fail(AE_ERR_FORMAT,
+                     "model data: offset %llu (layer state size): %llu "
+                     "bytes of layer state, the layers hold %zu%s",
+                     (unsigned long long)state_off, (unsigned long long)state,
+                     ae__model_state_size(m),
+                     version < 2 ? " (a version-1 file holds none: layers "
+                                   "with state need version 2)"
+                                 : "");
+
     size_t off = HEADER_SIZE + (size_t)RECORD_SIZE * n_layers;
     for (size_t i = 0; s == AE_OK && i < n_layers; i++) {
         ae_layer *l = NULL;
@@ -482,6 +537,13 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
         if (s == AE_OK)
             s = load_floats(l->bias, l->n_bias, data, off, i, "bias");
         off += 4 * l->n_bias;
+    }
+    if (s == AE_OK && state > 0) {
+        s = ae__model_state_load(m, data + off + STATE_COUNT_SIZE, 1);
+        if (s != AE_OK)
+            s = ae__fail_context(s == AE_ERR_NOT_FINITE ? s : AE_ERR_FORMAT,
+                                 "model data: offset %zu (layer state)",
+                                 off + STATE_COUNT_SIZE);
     }
     if (s != AE_OK) {
         ae_model_free(m);

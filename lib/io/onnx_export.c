@@ -109,17 +109,33 @@ static const char *part_name(ae_onnx_part part)
 
 /* ---- tensor names and ranks --------------------------------------------- */
 
-/* Dense layers give 2-D tensors [N, units]; the rest 4-D NCHW. */
-static int rank_of(const ae_layer *l)
+/* Layers that keep their input's shape, rank included: batch norm
+ * (BatchNormalization takes [N, C] as well as [N, C, H, W]) and dropout. */
+static int keeps_rank(const ae_layer *l)
 {
-    return l->ops->kind == AE_LAYER_DENSE ? 2 : 4;
+    return l->ops->kind == AE_LAYER_BATCHNORM ||
+           l->ops->kind == AE_LAYER_DROPOUT;
+}
+
+/* The rank of layer i's output in the model: dense layers give 2-D
+ * tensors [N, units], the layers that keep their input's rank that of
+ * their input (the image's, 4, before layer 0), the rest 4-D NCHW. */
+static int rank_of(const graph *g, size_t i)
+{
+    for (;; i--) {
+        const ae_layer *l = layer(g, i);
+        if (l->ops->kind == AE_LAYER_DENSE)
+            return 2;
+        if (!keeps_rank(l) || i == 0)
+            return 4;
+    }
 }
 
 /* The graph's input: the image, or for a decoder the code, shaped as the
  * encoder's last layer wrote it. */
 static int input_rank(const graph *g)
 {
-    return g->part == AE_ONNX_DECODER ? rank_of(layer(g, g->first - 1)) : 4;
+    return g->part == AE_ONNX_DECODER ? rank_of(g, g->first - 1) : 4;
 }
 
 static ae__shape input_shape(const graph *g)
@@ -139,7 +155,7 @@ static int needs_final_reshape(const graph *g)
 {
     const ae_layer *l = layer(g, g->last);
     return g->part != AE_ONNX_ENCODER &&
-           (rank_of(l) != 4 || l->out.c != g->image.c ||
+           (rank_of(g, g->last) != 4 || l->out.c != g->image.c ||
             l->out.h != g->image.h || l->out.w != g->image.w);
 }
 
@@ -169,15 +185,16 @@ static name input_of(const graph *g, size_t i)
 
 static int input_rank_of(const graph *g, size_t i)
 {
-    return i == g->first ? input_rank(g) : rank_of(layer(g, i - 1));
+    return i == g->first ? input_rank(g) : rank_of(g, i - 1);
 }
 
 /* Image layers read NCHW: a 2-D input ([N, units] from a dense layer) is
  * reshaped to [N, units, 1, 1] first, into this tensor. */
 static int needs_image_input(const graph *g, size_t i)
 {
-    return layer(g, i)->ops->kind != AE_LAYER_DENSE &&
-           layer(g, i)->ops->kind != AE_LAYER_RESHAPE &&
+    const ae_layer *l = layer(g, i);
+    return l->ops->kind != AE_LAYER_DENSE &&
+           l->ops->kind != AE_LAYER_RESHAPE && !keeps_rank(l) &&
            input_rank_of(g, i) == 2;
 }
 
@@ -473,6 +490,29 @@ static void upsample_nodes(ae__pb_writer *w, const graph *g, size_t i)
     ae__pb_end(w);
 }
 
+/* Evaluation form: y = gamma (x - running mean) / sqrt(running var + eps)
+ * + beta, what ae_model_reconstruct computes (it runs in evaluation). */
+static void batchnorm_nodes(ae__pb_writer *w, const graph *g, size_t i)
+{
+    const ae_layer *l = layer(g, i);
+    const name node = node_name(i, "batchnorm");
+    const name ins[5] = {input_of(g, i), layer_name(i, "_weight"),
+                         layer_name(i, "_bias"), layer_name(i, "_mean"),
+                         layer_name(i, "_var")};
+    const name out = op_output_name(g, i);
+    node_begin(w, "BatchNormalization", &node, ins, 5, &out, 1);
+    attr_float(w, "epsilon", ae__cfg_float(l, AE__BN_EPS));
+    ae__pb_end(w);
+}
+
+/* Dropout is the identity in evaluation. */
+static void dropout_nodes(ae__pb_writer *w, const graph *g, size_t i)
+{
+    const name node = node_name(i, "dropout");
+    const name in = input_of(g, i), out = op_output_name(g, i);
+    simple_node(w, "Identity", &node, &in, &out);
+}
+
 static void layer_nodes(ae__pb_writer *w, const graph *g, size_t i)
 {
     const ae_layer *l = layer(g, i);
@@ -489,6 +529,8 @@ static void layer_nodes(ae__pb_writer *w, const graph *g, size_t i)
     case AE_LAYER_MAXPOOL2D: pool_nodes(w, g, i); break;
     case AE_LAYER_MAXUNPOOL2D: unpool_nodes(w, g, i); break;
     case AE_LAYER_UPSAMPLE2D: upsample_nodes(w, g, i); break;
+    case AE_LAYER_BATCHNORM: batchnorm_nodes(w, g, i); break;
+    case AE_LAYER_DROPOUT: dropout_nodes(w, g, i); break;
     case AE_LAYER_RESHAPE: {
         const name node = node_name(i, "reshape");
         const name in = input_of(g, i), out = op_output_name(g, i);
@@ -546,8 +588,19 @@ static void layer_tensors(ae__pb_writer *w, const graph *g, size_t i)
         shape_tensor(w, &tn, l->out);
         break;
     }
+    case AE_LAYER_BATCHNORM: { /* gamma, beta, running mean and variance */
+        size_t n = 0; /* the running op only reads here: 2 C floats */
+        const float *run = l->ops->running((ae_layer *)l, &n);
+        const name mn = layer_name(i, "_mean"), vn = layer_name(i, "_var");
+        tensor_f32(w, &wn, bias_dims, 1, l->weights, l->n_weights);
+        tensor_f32(w, &bn, bias_dims, 1, l->bias, l->n_bias);
+        tensor_f32(w, &mn, bias_dims, 1, run, n / 2);
+        tensor_f32(w, &vn, bias_dims, 1, run + n / 2, n / 2);
+        break;
+    }
     case AE_LAYER_MAXPOOL2D:
     case AE_LAYER_MAXUNPOOL2D:
+    case AE_LAYER_DROPOUT:
         break;
     }
 }
@@ -591,7 +644,7 @@ static void emit_graph(ae__pb_writer *w, const graph *g)
     value_info(w, GRAPH_INPUT, &in, input_shape(g), input_rank(g));
     if (g->part == AE_ONNX_ENCODER)
         value_info(w, GRAPH_OUTPUT, &result, layer(g, g->last)->out,
-                   rank_of(layer(g, g->last)));
+                   rank_of(g, g->last));
     else
         value_info(w, GRAPH_OUTPUT, &result, g->image, 4);
     ae__pb_end(w);

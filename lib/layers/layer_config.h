@@ -8,6 +8,8 @@
 #ifndef AE_LAYER_CONFIG_H
 #define AE_LAYER_CONFIG_H
 
+#include <string.h>
+
 #include "nn/layer.h"
 
 /* dense: units */
@@ -42,6 +44,20 @@ enum {
 
 /* reshape: channels, height, width */
 enum { AE__RESHAPE_C = 0, AE__RESHAPE_H = 1, AE__RESHAPE_W = 2 };
+
+/* batchnorm: momentum and eps, each the bit pattern of an f32 */
+enum { AE__BN_MOMENTUM = 0, AE__BN_EPS = 1 };
+
+/* dropout: the rate p, the bit pattern of an f32 */
+enum { AE__DROP_P = 0 };
+
+/* The f32 a slot holds as its bit pattern (batchnorm, dropout). */
+static inline float ae__cfg_float(const ae_layer *l, int slot)
+{
+    float f;
+    memcpy(&f, &l->cfg[slot], sizeof f);
+    return f;
+}
 
 /* The padding a conv2d layer applies on every side: its cfg value, or for
  * -1 ("same") (kernel - 1) / 2, which keeps the size at stride 1. */

@@ -70,6 +70,28 @@ typedef struct ae__layer_ops {
      * forward-only pass reserves that layer for every image of the call,
      * so that image b of a later pass still finds image b's state. */
     size_t (*partner)(const ae_layer *l);
+
+    /* ---- layers with state besides their parameters (batch norm's
+     * running statistics, dropout's generator); all optional ---- */
+    /* Bytes of the state a model file (format version 2) and so a
+     * checkpoint keep for the layer; fixed by its configuration. */
+    size_t (*state_size)(const ae_layer *l);
+    /* Write that state, state_size bytes, little-endian. */
+    void (*state_save)(const ae_layer *l, uint8_t *p);
+    /* Check state_size bytes read from a file (AE_ERR_FORMAT or
+     * AE_ERR_NOT_FINITE naming the layer); with commit set and the check
+     * passed, make it the layer's state. */
+    ae_status (*state_load)(ae_layer *l, const uint8_t *p, int commit);
+    /* A training pass's forward leaves what it would change in the state
+     * pending (batch norm's batch statistics); commit makes it the state
+     * once the step that ran the pass has succeeded (ae__model_commit). */
+    void (*commit)(ae_layer *l);
+    /* A training pass of `batch` images would be refused (batch norm with
+     * one value per channel): say why, before any layer runs. */
+    ae_status (*check_batch)(const ae_layer *l, size_t batch);
+    /* The state floats that data-parallel workers average after every
+     * step (batch norm's running mean and variance), *n of them. */
+    float *(*running)(ae_layer *l, size_t *n);
 } ae__layer_ops;
 
 struct ae_layer {

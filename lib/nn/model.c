@@ -36,6 +36,8 @@ struct ae_model {
 
     size_t pass_first; /* see ae__model_pass_first */
     int training_pass; /* see ae__model_training_pass */
+    int training_mode; /* ae_model_set_training; 1 from creation */
+    size_t image_offset; /* see ae__model_set_image_offset */
 
     /* The low-level training calls (ae_model_forward_train and after). */
     size_t train_batch;   /* images of the training pass whose outputs the
@@ -76,6 +78,7 @@ ae_status ae_model_create(ae_model **out, int channels, int height, int width,
     m->input = in;
     m->seed = seed;
     m->grads_zero = 1;
+    m->training_mode = 1;
     ae__rng_seed(&m->init_rng, seed, 0x1a7e5);
     (void)ae__thread_count(); /* BLAS gets the thread count before use */
     *out = m;
@@ -401,8 +404,12 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
                             const float **output)
 {
     m->train_batch = 0; /* the outputs are this pass's from now on */
-    m->training_pass = training;
-    ae_status s = reserve(m, batch);
+    m->training_pass = training && m->training_mode;
+    ae_status s = m->training_pass
+                      ? ae__model_check_training_batch(m, batch)
+                      : AE_OK;
+    if (s == AE_OK)
+        s = reserve(m, batch);
     if (s != AE_OK)
         return s;
     const float *x = input;
@@ -744,6 +751,8 @@ ae_status ae_model_forward_train(ae_model *m, const float *input,
         s = check_finite(input, batch, in_size, "input");
     if (s == AE_OK && !ae__mul_size(batch, in_size, &n))
         s = ae__fail(AE_ERR_LIMIT, "batch of %zu is too large", batch);
+    if (s == AE_OK && m->training_mode)
+        s = ae__model_check_training_batch(m, batch);
     if (s != AE_OK)
         return s;
     /* The input is copied: backward needs it, and the caller's array may
@@ -764,6 +773,10 @@ ae_status ae_model_forward_train(ae_model *m, const float *input,
     if (s != AE_OK)
         return s;
     m->train_batch = batch;
+    /* As in PyTorch, a training forward pass updates the running
+     * statistics (and moves dropout's generator on) at once: nothing here
+     * can fail after it. */
+    ae__model_commit(m);
     *output = y;
     if (code != NULL)
         *code = m->outputs[m->n_encoder - 1];
@@ -858,4 +871,108 @@ ae_status ae_model_clip_gradients(ae_model *m, double max_norm,
     if (norm != NULL)
         *norm = total;
     return AE_OK;
+}
+
+/* ---- training mode and the layers' state (batch norm, dropout) ---------- */
+
+ae_status ae_model_set_training(ae_model *m, int training)
+{
+    AE_REQUIRE(m);
+    if (training != 0 && training != 1)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_set_training: "
+                        "%d is neither 1 (training) nor 0 (evaluation)",
+                        training);
+    m->training_mode = training;
+    return AE_OK;
+}
+
+int ae_model_training(const ae_model *m)
+{
+    return m ? m->training_mode : 0;
+}
+
+size_t ae__model_state_size(const ae_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_layers; i++)
+        if (m->layers[i]->ops->state_size)
+            n += m->layers[i]->ops->state_size(m->layers[i]);
+    return n;
+}
+
+void ae__model_state_save(const ae_model *m, uint8_t *p)
+{
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const ae_layer *l = m->layers[i];
+        if (l->ops->state_size) {
+            l->ops->state_save(l, p);
+            p += l->ops->state_size(l);
+        }
+    }
+}
+
+ae_status ae__model_state_load(ae_model *m, const uint8_t *p, int commit)
+{
+    /* Every layer checked before any is changed. */
+    for (int pass = 0; pass < (commit ? 2 : 1); pass++) {
+        const uint8_t *q = p;
+        for (size_t i = 0; i < m->n_layers; i++) {
+            ae_layer *l = m->layers[i];
+            if (l->ops->state_size == NULL)
+                continue;
+            ae_status s = l->ops->state_load(l, q, pass);
+            if (s != AE_OK)
+                return s;
+            q += l->ops->state_size(l);
+        }
+    }
+    return AE_OK;
+}
+
+void ae__model_commit(ae_model *m)
+{
+    for (size_t i = 0; i < m->n_layers; i++)
+        if (m->layers[i]->ops->commit)
+            m->layers[i]->ops->commit(m->layers[i]);
+}
+
+ae_status ae__model_check_training_batch(const ae_model *m, size_t batch)
+{
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const ae_layer *l = m->layers[i];
+        if (l->ops->check_batch) {
+            ae_status s = l->ops->check_batch(l, batch);
+            if (s != AE_OK)
+                return s;
+        }
+    }
+    return AE_OK;
+}
+
+ae_status ae__model_average_running(ae_model *m, float share,
+                                    ae_reduce_fn fn, void *user)
+{
+    for (size_t i = 0; i < m->n_layers; i++) {
+        ae_layer *l = m->layers[i];
+        if (l->ops->running == NULL)
+            continue;
+        size_t n = 0;
+        float *r = l->ops->running(l, &n);
+        for (size_t k = 0; k < n; k++)
+            r[k] *= share;
+        ae_status s = fn(r, n, user);
+        if (s != AE_OK)
+            return s;
+    }
+    return AE_OK;
+}
+
+void ae__model_set_image_offset(ae_model *m, size_t first)
+{
+    m->image_offset = first;
+}
+
+size_t ae__model_image_offset(const ae_model *m)
+{
+    return m->image_offset;
 }

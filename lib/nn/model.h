@@ -34,9 +34,11 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
                             const float **output);
 
 /* 1 while the current pass is a training pass (the trainer's step,
- * ae_model_forward_train), 0 in a forward-only one (encode, decode,
- * reconstruct, activations, metrics): what a layer whose training and
- * evaluation forms differ reads in its forward. */
+ * ae_model_forward_train) of a model in training mode
+ * (ae_model_set_training), 0 in a forward-only one (encode, decode,
+ * reconstruct, activations, metrics) or in any pass of a model in
+ * evaluation mode: what a layer whose training and evaluation forms
+ * differ reads in its forward. */
 int ae__model_training_pass(const ae_model *m);
 
 /* Backward through every layer after a forward over all of them.  dy is
@@ -55,6 +57,35 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
  * layer that keeps per-image state for another (max pooling) records it
  * at this offset.  0 for training passes. */
 size_t ae__model_pass_first(const ae_model *m);
+
+/* ---- state besides the parameters, and the training mode ---------------
+ * (batch norm's running statistics, dropout's generator; see the state_*
+ * operations of layer.h) */
+
+/* Bytes of every layer's state, layer after layer (0 without such
+ * layers), and the state itself written into p. */
+size_t ae__model_state_size(const ae_model *m);
+void ae__model_state_save(const ae_model *m, uint8_t *p);
+/* Check the ae__model_state_size bytes at p, layer by layer; with commit
+ * set and every layer's check passed, make them the layers' state.  A
+ * failure changes nothing. */
+ae_status ae__model_state_load(ae_model *m, const uint8_t *p, int commit);
+/* The step whose training pass ran has succeeded: each layer adopts what
+ * that pass left pending (ops->commit). */
+void ae__model_commit(ae_model *m);
+/* AE_OK if a training pass of batch images may run (see check_batch). */
+ae_status ae__model_check_training_batch(const ae_model *m, size_t batch);
+/* Data-parallel: scale every layer's running statistics by share (this
+ * worker's part of the batch) and sum them over the workers through fn,
+ * one call per layer that has them, so every worker holds their
+ * share-weighted mean. */
+ae_status ae__model_average_running(ae_model *m, float share,
+                                    ae_reduce_fn fn, void *user);
+/* Data-parallel: the index, within the global batch, of image 0 of this
+ * worker's training passes (0 otherwise), so that a layer drawing random
+ * numbers per image (dropout) draws what one process would. */
+void ae__model_set_image_offset(ae_model *m, size_t first);
+size_t ae__model_image_offset(const ae_model *m);
 
 /* Code (last encoder layer output) of the last forward pass. */
 const float *ae__model_code(const ae_model *m);

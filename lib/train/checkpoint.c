@@ -504,7 +504,26 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
         s = read_position(&nt, p);
     if (s == AE_OK)
         s = read_moments(p + STATE_SIZE, &st);
+    /* The layers' state besides their parameters (batch norm's running
+     * statistics, dropout's generator) comes with the model's file;
+     * staged here, committed below with the weights. */
+    uint8_t *layer_state = NULL;
+    size_t state_size = s == AE_OK ? ae__model_state_size(cm) : 0;
+    if (state_size > 0) {
+        layer_state = ae__alloc(state_size);
+        if (layer_state == NULL)
+            s = ae__fail(AE_ERR_NO_MEMORY, "cannot allocate %zu bytes of "
+                         "layer state", state_size);
+        else
+            ae__model_state_save(cm, layer_state);
+        if (s != AE_OK) {
+            ae__free(st.m);
+            ae__free(st.v);
+        }
+    }
     if (s == AE_OK) {
+        if (layer_state != NULL) /* checked when cm loaded: cannot fail */
+            (void)ae__model_state_load(t->model, layer_state, 1);
         size_t n_params = ae_model_param_count(cm);
         if (n_params > 0) /* a model without parameters has no array */
             memcpy(ae__model_params(t->model), ae__model_params_const(cm),
@@ -513,6 +532,7 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
         *t = nt;
         t->resume = 1;
     }
+    ae__free(layer_state);
     ae_model_free(cm);
     return s;
 }

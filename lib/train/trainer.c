@@ -74,15 +74,16 @@ static float l1_weight(const ae_trainer *t, size_t batch)
  * with respect to the output's pre-activation. */
 static ae_status forward_terms(ae_trainer *t, const float *x,
                                const float *target, size_t batch,
-                               size_t images, double *recon, double *penalty,
-                               int *fused)
+                               size_t images, int training, double *recon,
+                               double *penalty, int *fused)
 {
     ae_model *m = t->model;
     size_t layers = ae_model_layer_count(m);
     ae_layer *out_layer = NULL;
     const float *y = NULL;
     ae_model_layer(m, layers - 1, &out_layer);
-    ae_status s = ae__model_forward(m, 0, layers - 1, x, batch, 1, &y);
+    ae_status s = ae__model_forward(m, 0, layers - 1, x, batch, training,
+                                    &y);
     if (s != AE_OK)
         return s;
     *fused = t->loss == AE_LOSS_BCE && out_layer->act == AE_ACT_SIGMOID;
@@ -97,14 +98,16 @@ static ae_status forward_terms(ae_trainer *t, const float *x,
 }
 
 /* Forward pass and loss (reconstruction + L1 on the code) of one process;
- * the gradient of the reconstruction term is left in t->dy. */
+ * the gradient of the reconstruction term is left in t->dy.  training 0
+ * for evaluation, whose pass only reads the model (batch norm and dropout
+ * in their evaluation form). */
 static ae_status forward_loss(ae_trainer *t, const float *x,
                               const float *target, size_t batch,
-                              double *loss, int *fused)
+                              int training, double *loss, int *fused)
 {
     double recon = 0.0, penalty = 0.0;
-    ae_status s = forward_terms(t, x, target, batch, batch, &recon, &penalty,
-                                fused);
+    ae_status s = forward_terms(t, x, target, batch, batch, training, &recon,
+                                &penalty, fused);
     if (s != AE_OK)
         return s;
     *loss = recon;
@@ -124,7 +127,7 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
 {
     ae_model *m = t->model;
     int fused = 0;
-    ae_status s = forward_loss(t, x, target, batch, loss, &fused);
+    ae_status s = forward_loss(t, x, target, batch, 1, loss, &fused);
     if (s == AE_OK)
         s = ae__model_backward(m, x, batch, t->dy, fused,
                                l1_weight(t, batch), NULL);
@@ -136,8 +139,25 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     if (!ae__all_finite(ae__model_grads(m), n))
         return ae__fail(AE_ERR_NOT_FINITE,
                         "a gradient is NaN or infinite (loss %g)", *loss);
-    return ae__optimizer_update(t->opt, ae__model_params(m),
-                                ae__model_grads(m), n);
+    s = ae__optimizer_update(t->opt, ae__model_params(m),
+                             ae__model_grads(m), n);
+    if (s == AE_OK) /* batch norm's running statistics, dropout's counter */
+        ae__model_commit(m);
+    return s;
+}
+
+/* The fewest images a worker trains on in a step of count images (workers
+ * with none aside): what batch norm's check must pass on every worker. */
+static size_t smallest_share(size_t count, int workers)
+{
+    size_t smallest = 0;
+    for (size_t r = 0; r < (size_t)workers; r++) {
+        size_t a = count * r / (size_t)workers;
+        size_t b = count * (r + 1) / (size_t)workers;
+        if (b > a && (smallest == 0 || b - a < smallest))
+            smallest = b - a;
+    }
+    return smallest;
 }
 
 /* The step of worker t->rank of t->workers on the global batch x of count
@@ -157,9 +177,19 @@ static ae_status train_shared(ae_trainer *t, const float *x,
     const size_t mine = hi - lo;
     double recon = 0.0, penalty = 0.0;
     ae_status s = AE_OK;
+    /* A share of the batch too small for batch norm is refused by every
+     * worker alike, before any of them waits for the others. */
+    const size_t smallest = smallest_share(count, t->workers);
+    if (ae_model_training(m))
+        s = ae__model_check_training_batch(m, smallest);
+    if (s != AE_OK)
+        return ae__fail_context(s, "the smallest share of the batch, %zu of "
+                                "%zu images over %d workers", smallest,
+                                count, t->workers);
     if (mine > 0) {
         int fused = 0;
-        s = forward_terms(t, x + lo * in, target + lo * in, mine, count,
+        ae__model_set_image_offset(m, lo);
+        s = forward_terms(t, x + lo * in, target + lo * in, mine, count, 1,
                           &recon, &penalty, &fused);
         /* The slice's mean-reduced gradient times its share of the batch:
          * the workers' gradients then sum to the batch's. */
@@ -169,6 +199,7 @@ static ae_status train_shared(ae_trainer *t, const float *x,
         if (s == AE_OK)
             s = ae__model_backward(m, x + lo * in, mine, t->dy, fused,
                                    l1_weight(t, count), NULL);
+        ae__model_set_image_offset(m, 0);
     } else if (n > 0) {
         memset(ae__model_grads(m), 0, n * sizeof(float));
     }
@@ -193,8 +224,24 @@ static ae_status train_shared(ae_trainer *t, const float *x,
         return ae__fail(AE_ERR_NOT_FINITE,
                         "a summed gradient is NaN or infinite (loss %g)",
                         *loss);
-    return ae__optimizer_update(t->opt, ae__model_params(m),
-                                ae__model_grads(m), n);
+    s = ae__optimizer_update(t->opt, ae__model_params(m),
+                             ae__model_grads(m), n);
+    if (s != AE_OK)
+        return s;
+    /* Batch norm's running statistics moved with this worker's share of
+     * the batch; their share-weighted mean over the workers is what every
+     * worker keeps, so the workers agree. */
+    ae__model_commit(m);
+    ae__clear_error();
+    s = ae__model_average_running(m, (float)((double)mine / (double)count),
+                                  t->reduce, t->reduce_user);
+    if (s != AE_OK)
+        return ae_last_error()[0] == '\0'
+                   ? ae__fail(s, "the workers' reduction of the running "
+                              "statistics failed: %s", ae_status_message(s))
+                   : ae__fail_context(s, "the workers' reduction of the "
+                                      "running statistics");
+    return AE_OK;
 }
 
 /* One step on a batch: this process's, or the workers' share of it. */
@@ -236,7 +283,11 @@ static ae_status check_arrays(ae_trainer *t, const float *input,
         return ae__fail(AE_ERR_NOT_FINITE, "input holds NaN or infinity");
     if (target != NULL && !ae__all_finite(target, n))
         return ae__fail(AE_ERR_NOT_FINITE, "target holds NaN or infinity");
-    return reserve(t, batch);
+    /* Before any buffer is allocated for it (train_shared checks the
+     * workers' shares instead). */
+    if (t->reduce == NULL && ae_model_training(t->model))
+        s = ae__model_check_training_batch(t->model, batch);
+    return s != AE_OK ? s : reserve(t, batch);
 }
 
 ae_status ae_trainer_step(ae_trainer *t, const float *input,
@@ -307,7 +358,7 @@ ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
         if (s != AE_OK)
             return s;
         const float *x = corrupt(t, &rng, t->images, b * in);
-        s = forward_loss(t, x, t->images, b, &value, &fused);
+        s = forward_loss(t, x, t->images, b, 0, &value, &fused);
         if (s != AE_OK)
             return s;
         sum += value * (double)b;
@@ -494,6 +545,20 @@ static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
                         "checkpoints every %llu batches need a path "
                         "(ae_trainer_set_checkpoint_path)",
                         (unsigned long long)t->checkpoint_every);
+    /* Batch norm refuses a batch (or a worker's share of one) of one value
+     * per channel: an epoch whose last batch would be one is refused
+     * before it starts, not in its middle. */
+    size_t last = ae_dataset_count(train) % t->batch_size;
+    size_t least = last > 0 ? last : t->batch_size;
+    if (t->reduce != NULL && t->workers > 1)
+        least = smallest_share(least, t->workers);
+    if (ae_model_training(t->model))
+        s = ae__model_check_training_batch(t->model, least);
+    if (s != AE_OK)
+        return ae__fail_context(s, "the smallest batch of an epoch (or "
+                                "worker's share of one), %zu images, of %zu "
+                                "in batches of %zu", least,
+                                ae_dataset_count(train), t->batch_size);
     return AE_OK;
 }
 

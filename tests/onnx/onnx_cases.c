@@ -88,8 +88,25 @@ static void fill_images(float *x, size_t n, int c, int h, int w,
         }
 }
 
+/* 1 if layer i's output is 2-D in the file: a dense layer's, and that of
+ * a batch-norm or dropout layer whose input is. */
+static int is_flat(const ae_model *m, size_t i)
+{
+    for (;; i--) {
+        ae_layer *l;
+        check(ae_model_layer(m, i, &l), "layer");
+        ae_layer_kind kind = ae_layer_get_kind(l);
+        if (kind == AE_LAYER_DENSE)
+            return 1;
+        if ((kind != AE_LAYER_BATCHNORM && kind != AE_LAYER_DROPOUT) ||
+            i == 0)
+            return 0;
+    }
+}
+
 /* The shape of layer i's output as the exported file gives it: [n, units]
- * after a dense layer, [n, c, h, w] after the others. */
+ * after a dense layer (and batch norm or dropout after one), [n, c, h, w]
+ * after the others. */
 static int tensor_shape(const ae_model *m, size_t i, size_t n, size_t *shape)
 {
     ae_layer *l;
@@ -97,7 +114,7 @@ static int tensor_shape(const ae_model *m, size_t i, size_t n, size_t *shape)
     check(ae_model_layer(m, i, &l), "layer");
     check(ae_layer_output_shape(l, &c, &h, &w), "shape");
     shape[0] = n;
-    if (ae_layer_get_kind(l) == AE_LAYER_DENSE) {
+    if (is_flat(m, i)) {
         shape[1] = (size_t)c;
         return 2;
     }
@@ -351,6 +368,53 @@ static ae_model *kind_conv_transpose(void)
     return m;
 }
 
+/* A few training steps, so that batch norm's running statistics are not
+ * their starting 0 and 1 (the export must carry them, not the batch's);
+ * the model is then put in evaluation mode, as the export assumes. */
+static ae_model *trained(ae_model *m, unsigned seed)
+{
+    enum { BATCH = 8 };
+    ae_optimizer *opt;
+    ae_trainer *t;
+    const size_t n = ae_model_input_size(m);
+    float *x = malloc(BATCH * n * sizeof *x);
+    if (x == NULL)
+        die("trained: out of memory", AE_ERR_NO_MEMORY);
+    TRY(ae_optimizer_create_adam(&opt, 1e-2f));
+    TRY(ae_trainer_create(&t, m, opt));
+    ae_layer *l;
+    int c, h, w;
+    TRY(ae_model_layer(m, 0, &l));
+    TRY(ae_layer_input_shape(l, &c, &h, &w));
+    for (unsigned k = 0; k < 4; k++) {
+        fill_images(x, BATCH, c, h, w, seed + k, 0);
+        TRY(ae_trainer_step(t, x, NULL, BATCH, NULL));
+    }
+    ae_trainer_free(t);
+    ae_optimizer_free(opt);
+    free(x);
+    TRY(ae_model_set_training(m, 0));
+    return m;
+}
+
+/* Batch norm over a dense layer's features ([N, C] in the file) and over
+ * an image's channels, with their activations; dropout on both kinds of
+ * tensor, at the code too. */
+static ae_model *kind_batchnorm_dropout(void)
+{
+    ae_model *m;
+    TRY(ae_model_create(&m, 1, 6, 6, 13));
+    TRY(ae_model_add_conv2d(m, AE_ENCODER, 3, 3, 1, -1, AE_ACT_NONE));
+    TRY(ae_model_add_batchnorm(m, AE_ENCODER, 0.1f, 1e-5f, AE_ACT_RELU));
+    TRY(ae_model_add_dropout(m, AE_ENCODER, 0.25f));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 10, AE_ACT_NONE));
+    TRY(ae_model_add_batchnorm(m, AE_ENCODER, 0.3f, 1e-3f, AE_ACT_TANH));
+    TRY(ae_model_add_dropout(m, AE_ENCODER, 0.5f));
+    TRY(ae_model_add_dense(m, AE_DECODER, 36, AE_ACT_NONE));
+    TRY(ae_model_add_batchnorm(m, AE_DECODER, 0.1f, 1e-5f, AE_ACT_SIGMOID));
+    return trained(m, 5);
+}
+
 /* Reshape layers: a flatten before a dense layer, a dense output fed to a
  * 1 x 1 convolution, a reshape back to the image. */
 static ae_model *kind_reshape(void)
@@ -424,6 +488,7 @@ int main(int argc, char **argv)
     add_model("kind_upsample", AE_OK, kind_upsample());
     add_model("kind_conv_transpose", AE_OK, kind_conv_transpose());
     add_model("kind_reshape", AE_OK, kind_reshape());
+    add_model("kind_batchnorm_dropout", AE_OK, kind_batchnorm_dropout());
 
     if (fclose(manifest) != 0) {
         perror(path);

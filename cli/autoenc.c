@@ -59,6 +59,7 @@ static const char *kind_name(ae_layer_kind k)
     case AE_LAYER_UPSAMPLE2D: return "UpSample2D";
     case AE_LAYER_CONV_TRANSPOSE2D: return "ConvTranspose2D";
     case AE_LAYER_RESHAPE: return "Reshape";
+    case AE_LAYER_GAUSSIAN_SAMPLE: return "GaussianSample";
     }
     return "?";
 }

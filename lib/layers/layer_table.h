@@ -17,5 +17,6 @@ extern const ae__layer_ops ae__maxunpool2d_ops;
 extern const ae__layer_ops ae__upsample2d_ops;
 extern const ae__layer_ops ae__conv_transpose2d_ops;
 extern const ae__layer_ops ae__reshape_ops;
+extern const ae__layer_ops ae__gaussian_sample_ops;
 
 #endif /* AE_LAYER_TABLE_H */

@@ -11,6 +11,10 @@
  *   RIG_CONV   1 x 6 x 6 -> conv 2 x 3 x 3 (ReLU), max-pool 2 | max-unpool,
  *              conv 1 x 3 x 3 (sigmoid); SGD with momentum; BCE,
  *              salt-and-pepper noise, batches of 3 in order, data in [0, 1].
+ *   RIG_VAE    1 x 4 x 4 -> dense 4, Gaussian sampling (2) | dense 16
+ *              (sigmoid); Adam; BCE summed per image plus KL with beta
+ *              0.5, shuffled batches of 2 (the checkpoint's version-2
+ *              block: beta, the per-image sum, eps generator, term sums).
  * Everything is deterministic (the harness runs one library thread), so a
  * rig built twice gives the same checkpoint bytes.
  */
@@ -22,7 +26,7 @@
 
 #include "autoenc.h"
 
-enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_KINDS = 2 };
+enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_VAE = 2, RIG_KINDS = 3 };
 
 /* How far a rig is trained: not at all (the optimizer holds no moments
  * yet), stopped in the middle of its fit call's second epoch, or through
@@ -87,12 +91,18 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     ae_status s;
     ae_dataset *ds = NULL;
     ae_trainer *t = NULL;
-    int dense = kind == RIG_DENSE;
+    int dense = kind != RIG_CONV; /* the VAE's data and schedule too */
     int adam = dense != (other_optimizer != 0);
     r->model = NULL;
     r->opt = NULL;
     r->trainer = NULL;
-    if (dense) {
+    if (kind == RIG_VAE) {
+        RIG_TRY(ae_model_create(&r->model, 1, 4, 4, 303));
+        RIG_TRY(ae_model_add_dense(r->model, AE_ENCODER, 4, AE_ACT_NONE));
+        RIG_TRY(ae_model_add_gaussian_sample(r->model, AE_ENCODER));
+        RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
+                                   AE_ACT_SIGMOID));
+    } else if (dense) {
         RIG_TRY(ae_model_create(&r->model, 1, 4, 4, 101));
         RIG_TRY(ae_model_add_dense(r->model, AE_ENCODER, 3, AE_ACT_RELU));
         RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
@@ -114,7 +124,13 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     }
     RIG_TRY(ae_trainer_create(&r->trainer, r->model, r->opt));
     t = r->trainer;
-    if (dense) {
+    if (kind == RIG_VAE) {
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_SUM_PER_IMAGE, 1));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_KL_BETA, 0.5));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 11));
+    } else if (dense) {
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 7));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_L1_CODE, 1e-3));
@@ -135,7 +151,7 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
          * Stopping after 6 (dense) or 4 (conv) leaves the second epoch
          * one or two batches in, with a loss sum under way. */
         RIG_TRY(dense ? rig_dataset(&ds, 5, 4, 4) : rig_dataset(&ds, 4, 6, 6));
-        if (dense)
+        if (kind == RIG_DENSE)
             RIG_TRY(ae_dataset_set_range(ds, AE_RANGE_SYMMETRIC));
         int left = dense ? 6 : 4;
         if (stage == RIG_MID_EPOCH)
@@ -144,7 +160,7 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
             RIG_TRY(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL));
     }
     /* Set after fitting, which would otherwise need a checkpoint path. */
-    if (dense)
+    if (kind == RIG_DENSE)
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_CHECKPOINT_EVERY, 5));
 done:
     ae_dataset_free(ds);

@@ -1446,7 +1446,10 @@ typedef struct ae_loss_terms {
  * callback at an epoch's end, the epoch's means over its batches (as
  * ae_progress's loss) and, when the fit has validation data, *validation
  * the validation set's (ae_progress's val_loss).  Before any step, and
- * *validation when none was computed, every term is NaN.  Since 0.2.
+ * *validation when none was computed, every term is NaN.  In
+ * data-parallel training the terms are this worker's shares of the batch's
+ * (they sum over the workers to the batch's), the loss the summed one.
+ * Since 0.2.
  * @param t the trainer
  * @param[out] train the training terms, or NULL
  * @param[out] validation the validation terms, or NULL

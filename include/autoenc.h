@@ -1020,7 +1020,9 @@ AE_API ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p,
 
 /** One optimisation step on `batch` images.  target may be NULL (= input).
  * Input noise, if set, is applied to a copy of input.  *loss (may be NULL)
- * receives the batch loss including the L1 term.  A NaN or infinite loss
+ * receives the batch loss including the L1 term (and, for a model with a
+ * Gaussian sampling layer, beta times the KL term; ae_trainer_last_terms
+ * gives the terms apart).  A NaN or infinite loss
  * returns AE_ERR_NOT_FINITE and leaves the weights as they were.
  * @param t the trainer
  * @param input batch * ae_model_input_size floats
@@ -1045,7 +1047,8 @@ AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                                 const ae_dataset *validation, int epochs,
                                 ae_progress_fn progress, void *user);
 /** Mean loss over ds without training, with the trainer's loss and L1 term
- * and, if noise is set, inputs corrupted from a fixed seed.
+ * (and a VAE's KL term, from one sample of eps per image drawn from a
+ * fixed seed) and, if noise is set, inputs corrupted from a fixed seed.
  * @param t the trainer
  * @param ds the images
  * @param[out] loss the mean loss

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "nn/model.h"
 #include "reference/vae_fixture.h"
 #include "testutil.h"
@@ -283,6 +285,46 @@ START_TEST(generation_is_deterministic_by_seed)
 }
 END_TEST
 
+/* The model file keeps the sampling layer (kind 8, no configuration) and
+ * the loaded model gives the same codes; a record whose configuration is
+ * not 0, or that puts the layer in the decoder, is refused. */
+START_TEST(model_file_round_trip_and_hostile_records)
+{
+    ae_model *m = reference_model();
+    size_t size = 0;
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, &size));
+    uint8_t *buf = malloc(size), *bad = malloc(size);
+    ck_assert_ae_ok(ae_model_save_memory(m, buf, size, &size));
+    ae_model *back = NULL;
+    ck_assert_ae_ok(ae_model_load_memory(&back, buf, size));
+    float x[VR_BATCH * VR_D], a[VR_BATCH * VR_K], b[VR_BATCH * VR_K];
+    reference_input(x);
+    ck_assert_ae_ok(ae_model_encode(m, x, VR_BATCH, a));
+    ck_assert_ae_ok(ae_model_encode(back, x, VR_BATCH, b));
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+    ae_model_free(back);
+    /* Layer 2's record: header 48 bytes, 64 a record; cfg at 16, part
+     * at 4.  The model's CRC-32 (its last 4 bytes) redone each time. */
+    const size_t rec = 48 + 2 * 64;
+    ck_assert_uint_eq(buf[rec], AE_LAYER_GAUSSIAN_SAMPLE);
+    const size_t at[2] = {rec + 16 + 4 * 3, rec + 4};
+    for (int k = 0; k < 2; k++) {
+        memcpy(bad, buf, size);
+        bad[at[k]] = 1;
+        uLong crc = crc32(0L, bad, (uInt)(size - 4));
+        for (int j = 0; j < 4; j++)
+            bad[size - 4 + j] = (uint8_t)(crc >> (8 * j));
+        back = NULL;
+        ck_assert_ae_status(ae_model_load_memory(&back, bad, size),
+                            AE_ERR_FORMAT);
+        ck_assert_ptr_null(back);
+    }
+    free(buf);
+    free(bad);
+    ae_model_free(m);
+}
+END_TEST
+
 /* ---- the trainer ---------------------------------------------------------- */
 
 typedef struct vae_rig {
@@ -453,6 +495,7 @@ int main(void)
     tcase_add_test(tc, gradients_match_finite_differences);
     tcase_add_test(tc, evaluation_gives_the_means_and_eps_follows_the_seed);
     tcase_add_test(tc, generation_is_deterministic_by_seed);
+    tcase_add_test(tc, model_file_round_trip_and_hostile_records);
     tcase_add_test(tc, trainer_reports_the_terms);
     tcase_add_test(tc, beta_weighs_the_kl_term);
     tcase_add_test(tc, exploding_log_variance_stops_training);

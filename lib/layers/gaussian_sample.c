@@ -20,6 +20,14 @@ typedef struct sample_state {
 
 static ae_status sample_configure(ae_layer *l)
 {
+    /* No configuration: slots that are not 0 (a model file's) are refused,
+     * so that a later version may give them a meaning. */
+    for (int k = 0; k < AE__LAYER_CFG_MAX; k++)
+        if (l->cfg[k] != 0)
+            return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                            "layer %zu (gaussian_sample): configuration "
+                            "slot %d is %d, it takes none (0)", l->index, k,
+                            l->cfg[k]);
     const size_t n = ae__shape_size(l->in);
     if (n < 2 || n % 2 != 0)
         return ae__fail(AE_ERR_SHAPE,

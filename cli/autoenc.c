@@ -66,6 +66,7 @@ static const char *kind_name(ae_layer_kind k)
     case AE_LAYER_RESHAPE: return "Reshape";
     case AE_LAYER_BATCHNORM: return "BatchNorm";
     case AE_LAYER_DROPOUT: return "Dropout";
+    case AE_LAYER_GAUSSIAN_SAMPLE: return "GaussianSample";
     }
     return "?";
 }

@@ -73,6 +73,28 @@ ae_status model_exp5_small_code(ae_model **out, unsigned long seed)
                        AE_ACT_SIGMOID, seed);
 }
 
+ae_status model_exp8_vae(ae_model **out, int latent, unsigned long seed)
+{
+    ae_model *m = NULL;
+    TRY(ae_model_create(&m, 1, 28, 28, seed));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 512, AE_ACT_RELU));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 256, AE_ACT_RELU));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 2 * latent, AE_ACT_NONE));
+    TRY(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    TRY(ae_model_add_dense(m, AE_DECODER, 256, AE_ACT_RELU));
+    TRY(ae_model_add_dense(m, AE_DECODER, 512, AE_ACT_RELU));
+    TRY(ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID));
+    *out = m;
+    return AE_OK;
+}
+
+ae_status model_exp8_ae(ae_model **out, int latent, unsigned long seed)
+{
+    const int enc[] = {512, 256, latent}, dec[] = {256, 512, PIXELS};
+    return model_dense(out, enc, 3, dec, 3, AE_ACT_RELU, AE_ACT_NONE,
+                       AE_ACT_SIGMOID, seed);
+}
+
 ae_status model_exp6_conv(ae_model **out, conv_decoder kind,
                           unsigned long seed)
 {
@@ -198,6 +220,9 @@ const char *model_describe(const ae_model *m, char *buf, size_t size)
             break;
         case AE_LAYER_UPSAMPLE2D:
             append(buf, size, "upsample %dx%dx%d", c, h, w);
+            break;
+        case AE_LAYER_GAUSSIAN_SAMPLE:
+            append(buf, size, "sample %d", c);
             break;
         default:
             append(buf, size, "layer %dx%dx%d", c, h, w);

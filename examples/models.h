@@ -49,6 +49,17 @@ ae_status model_exp4_deep_denoiser(ae_model **out, unsigned long seed);
  * (ReLU, Sigmoid output). */
 ae_status model_exp5_small_code(ae_model **out, unsigned long seed);
 
+/* Experiment 8's variational autoencoder with a latent space of `latent`
+ * dimensions, in the shape of experiment 1's dense models: 784-512-256
+ * (ReLU), a linear layer of 2 * latent (the means, then the
+ * log-variances), the Gaussian sampling layer (the code, latent values) /
+ * latent-256-512 (ReLU), 784 (Sigmoid). */
+ae_status model_exp8_vae(ae_model **out, int latent, unsigned long seed);
+
+/* Its plain counterpart with a code of the same size: 784-512-256 (ReLU),
+ * a linear code of `latent` / latent-256-512 (ReLU), 784 (Sigmoid). */
+ae_status model_exp8_ae(ae_model **out, int latent, unsigned long seed);
+
 /* Experiment 6's three decoders on one encoder. */
 typedef enum conv_decoder {
     CONV_UNPOOL, /* max-unpool (the encoder's positions), then conv 3x3 */

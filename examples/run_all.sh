@@ -9,7 +9,8 @@ report=${REPORT_DIR:-report}
 mkdir -p "$report"
 
 experiments=(exp1_pca_vs_autoencoder exp2_hidden_sizes exp3_sparse
-             exp4_denoising exp5_manifold exp6_conv_decoders exp7_conv_denoising)
+             exp4_denoising exp5_manifold exp6_conv_decoders exp7_conv_denoising
+             exp8_vae)
 for e in "${experiments[@]}"; do
   echo "== $e"
   "$build/examples/$e" --out "$report/$e" "$@" | tee "$report/$e.txt"

@@ -125,6 +125,25 @@ int main(void)
                 "1x28x28: dense 64 relu, dense 8 relu | dense 64 relu, "
                 "dense 784 sigmoid");
 
+    /* Experiment 8 (issue 12): experiment 1's dense shape around the
+     * Gaussian sampling layer, which has no parameters; the plain
+     * autoencoder of the same code size. */
+    s = model_exp8_vae(&m, 20, SEED);
+    check_model("exp8 VAE-20", s, m,
+                linear(784, 512) + linear(512, 256) + linear(256, 40) +
+                    linear(20, 256) + linear(256, 512) + linear(512, 784),
+                "issue 12's layers",
+                "1x28x28: dense 512 relu, dense 256 relu, dense 40, "
+                "sample 20 | dense 256 relu, dense 512 relu, dense 784 "
+                "sigmoid");
+    s = model_exp8_ae(&m, 2, SEED);
+    check_model("exp8 AE-2", s, m,
+                linear(784, 512) + linear(512, 256) + linear(256, 2) +
+                    linear(2, 256) + linear(256, 512) + linear(512, 784),
+                "issue 12's layers",
+                "1x28x28: dense 512 relu, dense 256 relu, dense 2 | "
+                "dense 256 relu, dense 512 relu, dense 784 sigmoid");
+
     /* Experiment 6 (seed 002, EXPERIMENTS.md): conv 1->8, 8->16, 16->16
      * (3x3, padding 1), each max-pooled, then three decoders. */
     const size_t encoder6 = conv(1, 8, 3) + conv(8, 16, 3) + conv(16, 16, 3);

@@ -15,6 +15,10 @@
  *              dense 16 (sigmoid); Adam; MSE, shuffled batches of 2: the
  *              layers whose state (running statistics, dropout's counter)
  *              the embedded model file holds besides the weights.
+ *   RIG_VAE    1 x 4 x 4 -> dense 4, Gaussian sampling (2) | dense 16
+ *              (sigmoid); Adam; BCE summed per image plus KL with beta
+ *              0.5, shuffled batches of 2 (the checkpoint's version-2
+ *              block: beta, the per-image sum, eps generator, term sums).
  * Everything is deterministic (the harness runs one library thread), so a
  * rig built twice gives the same checkpoint bytes.
  */
@@ -26,7 +30,7 @@
 
 #include "autoenc.h"
 
-enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_NORM = 2, RIG_KINDS = 3 };
+enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_NORM = 2, RIG_VAE = 3, RIG_KINDS = 4 };
 
 /* How far a rig is trained: not at all (the optimizer holds no moments
  * yet), stopped in the middle of its fit call's second epoch, or through
@@ -92,7 +96,8 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     ae_dataset *ds = NULL;
     ae_trainer *t = NULL;
     int dense = kind == RIG_DENSE, norm = kind == RIG_NORM;
-    int adam = (dense || norm) != (other_optimizer != 0);
+    int vae = kind == RIG_VAE; /* on the dense rig's data and schedule */
+    int adam = (dense || norm || vae) != (other_optimizer != 0);
     r->model = NULL;
     r->opt = NULL;
     r->trainer = NULL;
@@ -102,6 +107,12 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
         RIG_TRY(ae_model_add_batchnorm(r->model, AE_ENCODER, 0.1f, 1e-5f,
                                        AE_ACT_RELU));
         RIG_TRY(ae_model_add_dropout(r->model, AE_ENCODER, 0.25f));
+        RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
+                                   AE_ACT_SIGMOID));
+    } else if (vae) {
+        RIG_TRY(ae_model_create(&r->model, 1, 4, 4, 303));
+        RIG_TRY(ae_model_add_dense(r->model, AE_ENCODER, 4, AE_ACT_NONE));
+        RIG_TRY(ae_model_add_gaussian_sample(r->model, AE_ENCODER));
         RIG_TRY(ae_model_add_dense(r->model, AE_DECODER, 16,
                                    AE_ACT_SIGMOID));
     } else if (dense) {
@@ -129,6 +140,12 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
     if (norm) {
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 5));
+    } else if (vae) {
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_SUM_PER_IMAGE, 1));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_KL_BETA, 0.5));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
+        RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 11));
     } else if (dense) {
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 2));
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_SEED, 7));
@@ -151,20 +168,20 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
          * one or two batches in, with a loss sum under way. */
         /* Norm: 4 images in batches of 2 (no batch of one, which batch
          * norm refuses), 3 events per epoch; stopping after 4 leaves the
-         * second epoch one batch in. */
-        RIG_TRY(dense  ? rig_dataset(&ds, 5, 4, 4)
-                : norm ? rig_dataset(&ds, 4, 4, 4)
-                       : rig_dataset(&ds, 4, 6, 6));
+         * second epoch one batch in.  The VAE as dense. */
+        RIG_TRY(dense || vae ? rig_dataset(&ds, 5, 4, 4)
+                : norm       ? rig_dataset(&ds, 4, 4, 4)
+                             : rig_dataset(&ds, 4, 6, 6));
         if (dense)
             RIG_TRY(ae_dataset_set_range(ds, AE_RANGE_SYMMETRIC));
-        int left = dense ? 6 : 4;
+        int left = dense || vae ? 6 : 4;
         if (stage == RIG_MID_EPOCH)
             RIG_TRY(ae_trainer_fit(t, ds, NULL, 2, rig_stop_after, &left));
         else
             RIG_TRY(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL));
     }
     /* Set after fitting, which would otherwise need a checkpoint path. */
-    if (dense)
+    if (kind == RIG_DENSE)
         RIG_TRY(ae_trainer_set(t, AE_TRAIN_CHECKPOINT_EVERY, 5));
 done:
     ae_dataset_free(ds);

@@ -282,6 +282,13 @@ static void seeds_model(void)
     OK(ae_model_forward_train(m, x, 3, &y, NULL));
     OK(ae_model_forward_train(m, x, 3, &y, NULL));
     put_model(m);
+
+    /* A VAE: 6 means and log-variances, sampled to a code of 3. */
+    OK(ae_model_create(&m, 1, 3, 3, 5));
+    OK(ae_model_add_dense(m, AE_ENCODER, 6, AE_ACT_NONE));
+    OK(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    OK(ae_model_add_dense(m, AE_DECODER, 9, AE_ACT_SIGMOID));
+    put_model(m);
 }
 
 /* ---- checkpoints ------------------------------------------------------- */
@@ -297,7 +304,8 @@ static void seeds_checkpoint(void)
         {RIG_DENSE, RIG_FINISHED, 0},  {RIG_CONV, RIG_FRESH, 0},
         {RIG_CONV, RIG_MID_EPOCH, 0},  {RIG_CONV, RIG_FINISHED, 0},
         {RIG_DENSE, RIG_MID_EPOCH, 1},
-        {RIG_NORM, RIG_MID_EPOCH, 0},
+        {RIG_NORM, RIG_MID_EPOCH, 0},  {RIG_VAE, RIG_MID_EPOCH, 0},
+        {RIG_VAE, RIG_FINISHED, 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         ckpt_rig r, back;

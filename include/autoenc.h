@@ -441,7 +441,9 @@ typedef enum ae_layer_kind {
     AE_LAYER_CONV_TRANSPOSE2D = 6, /**< ae_model_add_conv_transpose2d */
     AE_LAYER_RESHAPE = 7,          /**< ae_model_add_reshape */
     AE_LAYER_BATCHNORM = 8,        /**< ae_model_add_batchnorm (since 0.2) */
-    AE_LAYER_DROPOUT = 9           /**< ae_model_add_dropout (since 0.2) */
+    AE_LAYER_DROPOUT = 9,          /**< ae_model_add_dropout (since 0.2) */
+    AE_LAYER_GAUSSIAN_SAMPLE = 10  /**< ae_model_add_gaussian_sample (since
+                                        0.2) */
 } ae_layer_kind;
 
 /** Which half of the autoencoder a layer belongs to.  The output of the last
@@ -1126,8 +1128,20 @@ typedef enum ae_train_param {
                                  only with a reduction installed (since
                                  0.2).  Not stored in checkpoints: it is
                                  where a trainer runs, not how it trains */
-    AE_TRAIN_WORKERS = 11     /**< the number of workers, >= 1, default 1
+    AE_TRAIN_WORKERS = 11,    /**< the number of workers, >= 1, default 1
                                  (since 0.2; not stored in checkpoints) */
+    AE_TRAIN_KL_BETA = 12,    /**< beta >= 0 (finite), default 1: the weight
+                                 of the KL term of a model with a Gaussian
+                                 sampling layer (a beta-VAE for beta != 1;
+                                 see "Variational autoencoders").  No effect
+                                 on other models.  Since 0.2 */
+    AE_TRAIN_SUM_PER_IMAGE = 13 /**< 0 or 1, default 0.  1 sums the
+                                 reconstruction loss over each image's values
+                                 and averages it over the images (BCE summed
+                                 per image, as in Kingma and Welling),
+                                 instead of averaging over every value; the
+                                 KL term follows the same reduction.  The L1
+                                 term is unchanged.  Since 0.2 */
 } ae_train_param;
 
 /** What the fit callback is told.  Filled by the library; `size` is
@@ -1181,7 +1195,9 @@ AE_API ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p,
 
 /** One optimisation step on `batch` images.  target may be NULL (= input).
  * Input noise, if set, is applied to a copy of input.  *loss (may be NULL)
- * receives the batch loss including the L1 term.  A NaN or infinite loss
+ * receives the batch loss including the L1 term (and, for a model with a
+ * Gaussian sampling layer, beta times the KL term; ae_trainer_last_terms
+ * gives the terms apart).  A NaN or infinite loss
  * returns AE_ERR_NOT_FINITE and leaves the weights as they were.
  * @param t the trainer
  * @param input batch * ae_model_input_size floats
@@ -1206,7 +1222,8 @@ AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                                 const ae_dataset *validation, int epochs,
                                 ae_progress_fn progress, void *user);
 /** Mean loss over ds without training, with the trainer's loss and L1 term
- * and, if noise is set, inputs corrupted from a fixed seed.
+ * (and a VAE's KL term, from one sample of eps per image drawn from a
+ * fixed seed) and, if noise is set, inputs corrupted from a fixed seed.
  * @param t the trainer
  * @param ds the images
  * @param[out] loss the mean loss
@@ -1473,6 +1490,164 @@ AE_API ae_status ae_loss_compute(ae_loss kind, const float *output,
                                  const float *target, size_t n,
                                  unsigned flags, float *grad, double *loss);
 /** @} */
+/** @} */
+
+/* ------------------------------------------------------------------------ */
+/* Variational autoencoders                                                  */
+/* ------------------------------------------------------------------------ */
+/** @defgroup vae Variational autoencoders
+ * A variational autoencoder (Kingma and Welling) is an autoencoder whose
+ * encoder gives, per image, the mean mu and the log-variance logvar of a
+ * diagonal Gaussian over k latent values, and whose code is a sample of
+ * it.  Here the encoder's last layer is a Gaussian sampling layer
+ * (ae_model_add_gaussian_sample): its input is 2k values per image, the k
+ * means first and then the k log-variances, and its output, the code, k:
+ *
+ *     training passes:   z = mu + exp(logvar / 2) * eps,  eps ~ N(0, I)
+ *     every other pass:  z = mu
+ *
+ * Training passes are a trainer's steps (ae_trainer_step, ae_trainer_fit
+ * and ae_trainer_evaluate, which estimates the loss with one sample per
+ * image) and ae_model_forward_train; ae_model_encode, _reconstruct,
+ * _activations and the metrics give mu.
+ *
+ * Where eps comes from.  Each training pass draws eps for image b, unit j
+ * as the (b k + j)-th standard normal of a generator, images in order:
+ *   - a trainer's steps draw from the trainer's generator, seeded by
+ *     AE_TRAIN_SEED and stored in checkpoints, so a resumed training
+ *     draws what an unbroken one would; ae_trainer_evaluate draws from a
+ *     generator seeded afresh from AE_TRAIN_SEED at each call, so that its
+ *     losses compare across epochs; in data-parallel training worker r
+ *     takes the eps one process would draw for its slice of the batch;
+ *   - ae_model_forward_train draws from the model's own generator, seeded
+ *     from the model's seed when it is created (or loaded) and by
+ *     ae_model_set_sample_seed.  Calling ae_model_set_sample_seed with the
+ *     same seed before each forward pass holds eps fixed: a gradient check
+ *     by finite differences does so.
+ *
+ * The loss.  The KL divergence of q = N(mu, exp(logvar)) to N(0, I),
+ *
+ *     KL = -0.5 * sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)),
+ *
+ * summed over the image's k units, is added to the reconstruction loss
+ * with the weight AE_TRAIN_KL_BETA (default 1), in the reduction the
+ * reconstruction loss has: per image and averaged over the batch with
+ * AE_TRAIN_SUM_PER_IMAGE (then, with BCE and beta 1, the loss is the
+ * negative ELBO per image), or divided further by the image size
+ * without it.  Driving the model step by step, ae_model_set_kl_weight
+ * sets the weight with which ae_model_backward adds the KL term's
+ * gradient, and ae_model_kl_divergence gives its value.
+ *
+ * The terms apart: ae_trainer_last_terms gives the reconstruction and KL
+ * terms of the latest step (in a fit callback: the batch just trained,
+ * or at an epoch's end the epoch's means and the validation set's), and
+ * ae_trainer_evaluate_terms those of a data set.
+ *
+ * Generating: ae_model_generate decodes codes drawn from N(0, I).
+ * All since 0.2.
+ * @{ */
+
+/** Append the Gaussian sampling (reparameterisation) layer, which must be
+ * the last layer of the encoder: its output is the code.  Its input, the
+ * previous layer's output flattened, is 2k values per image: the k means,
+ * then the k log-variances (typically one linear dense layer of 2k units
+ * before it); its output is k x 1 x 1, z = mu + exp(logvar / 2) * eps in
+ * training passes and mu in the others (the group's introduction says
+ * which is which and where eps comes from).  It has no parameters.  With
+ * it the trainer adds the KL term (AE_TRAIN_KL_BETA).  PyTorch:
+ * `mu, logvar = h.chunk(2, dim=1); z = mu + torch.exp(0.5 * logvar) *
+ * eps`.  Since 0.2.
+ * @param m the model
+ * @param part AE_ENCODER (the code is the encoder's output)
+ * @return AE_OK, or AE_ERR_NULL for m; AE_ERR_INVALID_ARGUMENT for a part
+ * other than AE_ENCODER, or a model that has a sampling layer already;
+ * AE_ERR_SHAPE for an odd number of inputs (or fewer than 2).  After it, adding another encoder
+ * layer is AE_ERR_INVALID_ARGUMENT: the sampling layer is where the code
+ * is.  A failing add leaves the model as it was. */
+AE_API ae_status ae_model_add_gaussian_sample(ae_model *m, ae_part part);
+
+/** Reseed the model's own generator of eps, which ae_model_forward_train
+ * draws from (not a trainer: it has its own).  Since 0.2.
+ * @param m the model
+ * @param seed the new seed; the same seed gives the same eps
+ * @return AE_OK, or AE_ERR_NULL for m */
+AE_API ae_status ae_model_set_sample_seed(ae_model *m, uint64_t seed);
+
+/** The weight with which ae_model_backward adds the gradient of the KL
+ * term, summed over the batch's images, at the sampling layer: weight *
+ * dKL/d(mu, logvar).  For a loss of mean reduction pass beta / (batch *
+ * input_size); for one summed per image and averaged over the batch, beta /
+ * batch.  Default 0 (no KL gradient); a model without a sampling layer
+ * ignores it.  A trainer uses its own weight and leaves this one as it
+ * is.  Since 0.2.
+ * @param m the model
+ * @param weight >= 0 and finite
+ * @return AE_OK, or AE_ERR_NULL for m, AE_ERR_INVALID_ARGUMENT for a
+ * negative or non-finite weight */
+AE_API ae_status ae_model_set_kl_weight(ae_model *m, double weight);
+
+/** The KL divergence to N(0, I) of the latest ae_model_forward_train,
+ * summed over its batch's images (the formula above).  Since 0.2.
+ * @param m the model
+ * @param[out] kl the sum over the batch
+ * @return AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT if the model
+ * has no sampling layer; AE_ERR_BAD_STATE if no training pass's buffers
+ * are there (as ae_model_backward) */
+AE_API ae_status ae_model_kl_divergence(const ae_model *m, double *kl);
+
+/** Generate n images: draw n codes of ae_model_code_size values from
+ * N(0, I), from a generator seeded with seed alone (the same seed gives
+ * the same images), and decode them as ae_model_decode does.  Meant for a
+ * model with a sampling layer, whose training pulls its codes towards
+ * N(0, I); any complete model is accepted.  Since 0.2.
+ * @param m the model
+ * @param seed of the codes
+ * @param n number of images, >= 1
+ * @param[out] out n * ae_model_input_size floats
+ * @return AE_OK, or AE_ERR_NULL; AE_ERR_INVALID_ARGUMENT for n 0;
+ * AE_ERR_SHAPE for an incomplete model; AE_ERR_LIMIT; AE_ERR_NO_MEMORY.
+ * On failure out is unspecified. */
+AE_API ae_status ae_model_generate(ae_model *m, uint64_t seed, size_t n,
+                                   float *out);
+
+/** The terms of a loss, as a trainer computes them (ae_trainer_last_terms,
+ * ae_trainer_evaluate_terms).  Each is in the loss's reduction (see
+ * AE_TRAIN_SUM_PER_IMAGE) and loss = reconstruction + beta * kl + l1.
+ * Since 0.2. */
+typedef struct ae_loss_terms {
+    double loss;           /**< the whole loss, as ae_trainer_step gives */
+    double reconstruction; /**< the reconstruction term (MSE or BCE) */
+    double kl;             /**< the KL term before beta: 0 without a
+                                sampling layer */
+    double l1;             /**< the L1 code penalty, weighted */
+} ae_loss_terms;
+
+/** The terms of the loss the trainer reported last.  After ae_trainer_step,
+ * and in a fit callback after a batch, *train holds that batch's; in a fit
+ * callback at an epoch's end, the epoch's means over its batches (as
+ * ae_progress's loss) and, when the fit has validation data, *validation
+ * the validation set's (ae_progress's val_loss).  Before any step, and
+ * *validation when none was computed, every term is NaN.  In
+ * data-parallel training the terms are this worker's shares of the batch's
+ * (they sum over the workers to the batch's), the loss the summed one.
+ * Since 0.2.
+ * @param t the trainer
+ * @param[out] train the training terms, or NULL
+ * @param[out] validation the validation terms, or NULL
+ * @return AE_OK, or AE_ERR_NULL for t */
+AE_API ae_status ae_trainer_last_terms(const ae_trainer *t,
+                                       ae_loss_terms *train,
+                                       ae_loss_terms *validation);
+
+/** ae_trainer_evaluate with the terms apart: their means over ds.
+ * Since 0.2.
+ * @param t the trainer
+ * @param ds the images
+ * @param[out] terms the mean terms
+ * @return AE_OK, or the failures of ae_trainer_evaluate */
+AE_API ae_status ae_trainer_evaluate_terms(ae_trainer *t,
+                                           const ae_dataset *ds,
+                                           ae_loss_terms *terms);
 /** @} */
 
 /* ------------------------------------------------------------------------ */

@@ -7,8 +7,8 @@ set -euo pipefail
 build=$1 npy_tool=$2 data=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for e in exp1_pca_vs_autoencoder exp5_manifold; do
+for e in exp1_pca_vs_autoencoder exp5_manifold exp8_vae; do
   "$build/examples/$e" --quick --data "$data" --out "$work/$e" >/dev/null
 done
 exec /usr/bin/python3 "$(dirname "$0")/npy_numpy_test.py" "$npy_tool" \
-  "$work/exp1_pca_vs_autoencoder" "$work/exp5_manifold"
+  "$work/exp1_pca_vs_autoencoder" "$work/exp5_manifold" "$work/exp8_vae"

@@ -123,6 +123,16 @@ void snap_trainer(bytes *b, const ae_trainer *t)
         ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
         bytes_put(b, &v, sizeof v);
     }
+    /* The VAE's settings and the loss terms last reported (since 0.2). */
+    const ae_train_param vae[] = {AE_TRAIN_KL_BETA, AE_TRAIN_SUM_PER_IMAGE};
+    for (size_t k = 0; k < sizeof vae / sizeof vae[0]; k++) {
+        double v = 0.0;
+        ck_assert_ae_ok(ae_trainer_get(t, vae[k], &v));
+        bytes_put(b, &v, sizeof v);
+    }
+    ae_loss_terms terms[2];
+    ck_assert_ae_ok(ae_trainer_last_terms(t, &terms[0], &terms[1]));
+    bytes_put(b, terms, sizeof terms);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -171,10 +171,27 @@ static ae_status add_norm_layer(ae_model *m, size_t i)
     }
 }
 
+/* conv 2: the VAE, dense 16 relu, dense 12 (6 means, 6 log-variances),
+ * Gaussian sampling (the code, 6) | dense 16 relu, dense 64 sigmoid. */
+enum { VAE_MODEL = 3 };
+
+static ae_status add_vae_layer(ae_model *m, size_t i)
+{
+    switch (i) {
+    case 0: return ae_model_add_dense(m, AE_ENCODER, 16, AE_ACT_RELU);
+    case 1: return ae_model_add_dense(m, AE_ENCODER, 12, AE_ACT_NONE);
+    case 2: return ae_model_add_gaussian_sample(m, AE_ENCODER);
+    case 3: return ae_model_add_dense(m, AE_DECODER, 16, AE_ACT_RELU);
+    default: return ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID);
+    }
+}
+
 static ae_status add_layer(ae_model *m, int conv, size_t i)
 {
     if (conv == 2)
         return add_norm_layer(m, i);
+    if (conv == VAE_MODEL)
+        return add_vae_layer(m, i);
     if (!conv) {
         static const int units[] = {16, 6, 16, PIXELS};
         static const ae_activation act[] = {AE_ACT_RELU, AE_ACT_TANH,
@@ -201,7 +218,7 @@ static ae_status add_layer(ae_model *m, int conv, size_t i)
 
 static size_t layer_total(int conv)
 {
-    return conv == 2 ? 6 : conv ? 10 : 4;
+    return conv == VAE_MODEL ? 5 : conv == 2 ? 6 : conv ? 10 : 4;
 }
 
 /* Build (or finish building) f->m: creates it if needed and adds the
@@ -686,7 +703,8 @@ static void setup_checkpoint(fixture *f, int conv)
 {
     setup_trainer(f, conv, 1);
     snprintf(f->dir, sizeof f->dir, "%s",
-             fresh_dir(conv ? "ckpt-conv" : "ckpt-dense"));
+             fresh_dir(conv == VAE_MODEL ? "ckpt-vae"
+                       : conv ? "ckpt-conv" : "ckpt-dense"));
     snprintf(f->path, sizeof f->path, "%s/train.aeckpt", f->dir);
     tu_write_file(f->path, "old content", 11, 0);
 }
@@ -1106,6 +1124,50 @@ static void snap_checkpoint_norm(fixture *f, bytes *b)
     snap_checkpoint(f, b);
 }
 
+/* Variational autoencoders: the sampling layer's eps buffer, the trainer's
+ * eps generator (a failed step must not advance it: the retry's result
+ * shows), the terms, generation. */
+
+static void setup_vae_flag(fixture *f) { f->conv = VAE_MODEL; }
+static void setup_step_vae(fixture *f) { setup_trainer(f, VAE_MODEL, 0); }
+static void setup_warm_vae(fixture *f) { setup_trainer(f, VAE_MODEL, 1); }
+static void setup_cold_vae(fixture *f) { setup_cold(f, VAE_MODEL); }
+static void setup_ckpt_save_vae(fixture *f)
+{
+    setup_checkpoint(f, VAE_MODEL);
+}
+static void setup_ckpt_load_vae(fixture *f) { setup_ckpt_load(f, VAE_MODEL); }
+
+static void setup_fit_vae(fixture *f)
+{
+    setup_fit(f);
+    ae_trainer_free(f->t);
+    ae_model_free(f->m);
+    f->t = NULL;
+    f->m = NULL;
+    must_build_model(f, VAE_MODEL);
+    ck_assert_ae_ok(ae_trainer_create(&f->t, f->m, f->opt));
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_SUM_PER_IMAGE, 1));
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_BATCH_SIZE, 2));
+}
+
+static ae_status call_generate(fixture *f)
+{
+    return ae_model_generate(f->m, 7, BATCH, f->y);
+}
+
+static ae_status call_evaluate_terms(fixture *f)
+{
+    ae_loss_terms terms = {-1.0, -1.0, -1.0, -1.0};
+    ae_status s = ae_trainer_evaluate_terms(f->t, f->ds, &terms);
+    if (s == AE_OK)
+        f->loss = (float)terms.kl;
+    else
+        ck_assert(terms.loss == -1.0 && terms.kl == -1.0); /* not written */
+    return s;
+}
+
 static const walk_case cases[] = {
     {"model_build_norm", setup_norm_flag, build_model, snap_m_norm, 1},
     {"first_step_norm", setup_step_norm, call_step, snap_training_norm, 0},
@@ -1120,6 +1182,19 @@ static const walk_case cases[] = {
      snap_loaded_norm, 0},
     {"checkpoint_load_norm", setup_ckpt_load_norm, call_ckpt_load,
      snap_checkpoint_norm, 0},
+    {"model_build_vae", setup_vae_flag, build_model, snap_m, 1},
+    {"first_step_vae", setup_step_vae, call_step, snap_training, 0},
+    {"warm_step_vae", setup_warm_vae, call_step, snap_training, 0},
+    {"trainer_fit_vae", setup_fit_vae, call_fit, snap_training, 0},
+    {"evaluate_terms_vae", setup_fit_vae, call_evaluate_terms, snap_training,
+     0},
+    {"generate_vae", setup_cold_vae, call_generate, snap_forward, 0},
+    {"forward_train_cold_vae", setup_cold_vae, call_forward_train,
+     snap_forward, 0},
+    {"checkpoint_save_vae", setup_ckpt_save_vae, call_ckpt_save,
+     snap_checkpoint, 0},
+    {"checkpoint_load_vae", setup_ckpt_load_vae, call_ckpt_load,
+     snap_checkpoint, 0},
     {"idx_memory_raw", setup_idx_raw, call_idx_memory, snap_out_ds, 0},
     {"idx_memory_gzip", setup_idx_gzip, call_idx_memory, snap_out_ds, 0},
     {"idx_files_gzip", setup_idx_files, call_idx_files, snap_out_ds, 0},

@@ -1569,6 +1569,60 @@ static ae_status export_unpooling_decoder(void)
       return ae_loss_compute(AE_LOSS_BCE, W.xinf, W.x, 8, 0, W.out, W.out_d);) \
     X(loss_mse_nan, NF, 0,                                                     \
       return ae_loss_compute(AE_LOSS_MSE, W.xnan, W.x, 8, 0, W.out, W.out_d);) \
+    /* ---- variational autoencoders ---- */                                 \
+    X(gaussian_sample_null, NUL, 0,                                            \
+      return ae_model_add_gaussian_sample(NULL, AE_ENCODER);)                  \
+    X(gaussian_sample_odd_input, S, 0, return odd_input_to_sampling();)        \
+    X(gaussian_sample_in_decoder, INV, 0,                                      \
+      return ae_model_add_gaussian_sample(W.m, AE_DECODER);)                   \
+    X(gaussian_sample_after_decoder, INV, 0,                                   \
+      return ae_model_add_gaussian_sample(W.m, AE_ENCODER);)                   \
+    X(gaussian_sample_bad_part, INV, 0,                                        \
+      return ae_model_add_gaussian_sample(W.mb, (ae_part)5);)                  \
+    X(encoder_layer_after_sampling, INV, 0,                                    \
+      return encoder_layer_after_sampling();)                                  \
+    X(train_kl_beta_negative, INV, 0,                                          \
+      return ae_trainer_set(W.t, AE_TRAIN_KL_BETA, -0.5);)                     \
+    X(train_kl_beta_nan, INV, 0,                                               \
+      return ae_trainer_set(W.t, AE_TRAIN_KL_BETA, NAN);)                      \
+    X(train_kl_beta_inf, INV, 0,                                               \
+      return ae_trainer_set(W.t, AE_TRAIN_KL_BETA, INFINITY);)                 \
+    X(train_kl_beta_beyond_float, INV, 0,                                      \
+      return ae_trainer_set(W.t, AE_TRAIN_KL_BETA, 1e300);)                    \
+    X(train_sum_per_image_2, INV, 0,                                           \
+      return ae_trainer_set(W.t, AE_TRAIN_SUM_PER_IMAGE, 2);)                  \
+    X(train_sum_per_image_half, INV, 0,                                        \
+      return ae_trainer_set(W.t, AE_TRAIN_SUM_PER_IMAGE, 0.5);)                \
+    X(set_sample_seed_null, NUL, 0, return ae_model_set_sample_seed(NULL, 1);) \
+    X(set_kl_weight_null, NUL, 0, return ae_model_set_kl_weight(NULL, 1.0);)  \
+    X(set_kl_weight_negative, INV, 0,                                          \
+      return ae_model_set_kl_weight(W.m, -1.0);)                               \
+    X(set_kl_weight_nan, INV, 0, return ae_model_set_kl_weight(W.m, NAN);)    \
+    X(kl_divergence_null_model, NUL, 0,                                        \
+      return ae_model_kl_divergence(NULL, W.out_d);)                           \
+    X(kl_divergence_null_out, NUL, 0,                                          \
+      return ae_model_kl_divergence(W.m, NULL);)                               \
+    X(kl_divergence_no_sampling_layer, INV, 0,                                 \
+      return ae_model_kl_divergence(W.m, W.out_d);)                            \
+    X(kl_divergence_before_forward, AE_ERR_BAD_STATE, 0,                       \
+      return kl_before_forward();)                                             \
+    X(generate_null_model, NUL, 0,                                             \
+      return ae_model_generate(NULL, 1, 2, W.out);)                            \
+    X(generate_null_out, NUL, 0, return ae_model_generate(W.m, 1, 2, NULL);)  \
+    X(generate_zero, INV, 0, return ae_model_generate(W.m, 1, 0, W.out);)     \
+    X(generate_incomplete, S, 0, return ae_model_generate(W.mb, 1, 2, W.out);) \
+    X(generate_too_many, AE_ERR_LIMIT, 0,                                      \
+      return ae_model_generate(W.m, 1, SIZE_MAX / 2, W.out);)                  \
+    X(last_terms_null, NUL, 0,                                                 \
+      return ae_trainer_last_terms(NULL, NULL, NULL);)                         \
+    X(evaluate_terms_null_trainer, NUL, 0,                                     \
+      ae_loss_terms lt; return ae_trainer_evaluate_terms(NULL, W.ds, &lt);)    \
+    X(evaluate_terms_null_dataset, NUL, 0,                                     \
+      ae_loss_terms lt; return ae_trainer_evaluate_terms(W.t, NULL, &lt);)     \
+    X(evaluate_terms_null_out, NUL, 0,                                         \
+      return ae_trainer_evaluate_terms(W.t, W.ds, NULL);)                      \
+    X(evaluate_terms_wrong_shape, S, 0,                                        \
+      ae_loss_terms lt; return ae_trainer_evaluate_terms(W.t, W.ds4, &lt);)    \
     /* ---- NumPy arrays ---- */                                              \
     X(npy_save_null_path, NUL, 0,                                              \
       size_t sh[1] = {4}; return ae_npy_save(NULL, AE_NPY_F32, W.x, sh, 1);)  \
@@ -1612,6 +1666,43 @@ static ae_status export_unpooling_decoder(void)
       return ae_npy_load_memory(&W.o_npy, W.idx_images, W.idx_images_size);)
 
 /* ---- helpers the rows call ------------------------------------------------ */
+
+/* Variational autoencoders: models of the rows' own, freed before they
+ * return (the world's models stay as they are). */
+static ae_status odd_input_to_sampling(void)
+{
+    ae_model *m = NULL;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 1, 3, 1));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 5, AE_ACT_NONE));
+    ae_status s = ae_model_add_gaussian_sample(m, AE_ENCODER);
+    ck_assert_uint_eq(ae_model_layer_count(m), 1);
+    ae_model_free(m);
+    return s;
+}
+
+static ae_status encoder_layer_after_sampling(void)
+{
+    ae_model *m = NULL;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 2, 2, 1));
+    ck_assert_ae_ok(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    ae_status s = ae_model_add_dense(m, AE_ENCODER, 3, AE_ACT_NONE);
+    ck_assert_uint_eq(ae_model_layer_count(m), 1);
+    ae_model_free(m);
+    return s;
+}
+
+static ae_status kl_before_forward(void)
+{
+    ae_model *m = NULL;
+    double kl = -1.0;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 2, 2, 1));
+    ck_assert_ae_ok(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 4, AE_ACT_SIGMOID));
+    ae_status s = ae_model_kl_divergence(m, &kl);
+    ck_assert(kl == -1.0);
+    ae_model_free(m);
+    return s;
+}
 
 /* An IDX image buffer with the given header and n*h*w pixels (capped). */
 static ae_status load_idx_header(uint32_t n, uint32_t h, uint32_t w)

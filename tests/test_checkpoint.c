@@ -18,7 +18,7 @@
 
 /* ---- fixtures ----------------------------------------------------------- */
 
-enum { DENSE, CONV, TINY };
+enum { DENSE, CONV, TINY, VAE };
 
 static ae_model *make_model(int kind, uint64_t seed)
 {
@@ -27,6 +27,15 @@ static ae_model *make_model(int kind, uint64_t seed)
         ck_assert_ae_ok(ae_model_create(&m, 1, 1, 2, seed));
         ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 1, AE_ACT_TANH));
         ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 2, AE_ACT_SIGMOID));
+        return m;
+    }
+    if (kind == VAE) { /* 4 means and 4 log-variances sampled to a code */
+        ck_assert_ae_ok(ae_model_create(&m, 1, 6, 6, seed));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 12, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 8, AE_ACT_NONE));
+        ck_assert_ae_ok(ae_model_add_gaussian_sample(m, AE_ENCODER));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 12, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 36, AE_ACT_SIGMOID));
         return m;
     }
     if (kind == DENSE) {
@@ -92,6 +101,11 @@ static rig make_rig(int kind, int sgd, uint64_t model_seed, float lr)
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SHUFFLE, 1));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SEED, 7));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_BATCH_SIZE, 4));
+    if (kind == VAE) { /* eps, beta and the per-image sum restored too */
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_KL_BETA, 0.5));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SUM_PER_IMAGE, 1));
+    }
     return r;
 }
 
@@ -104,6 +118,8 @@ static rig make_fresh_rig(int kind, int sgd)
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SEED, 12345));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_BATCH_SIZE, 3));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_L1_CODE, 0.5));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_KL_BETA, 3.0));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SUM_PER_IMAGE, 0));
     return r;
 }
 
@@ -273,6 +289,77 @@ END_TEST
 START_TEST(conv_adam_resumes_bit_identically)
 {
     check_every_stop(CONV, 0);
+}
+END_TEST
+
+/* A VAE: its eps generator, beta, reduction and the epoch's sums of the
+ * loss's terms come back, so every stop resumes bit for bit. */
+START_TEST(vae_resumes_bit_identically)
+{
+    check_every_stop(VAE, 0);
+}
+END_TEST
+
+/* A version-1 checkpoint (tests/fixtures/checkpoint_v1.ckpt, written by
+ * the library before version 2: a 1 x 4 x 4 model, dense 3 tanh / dense 16
+ * sigmoid, model seed 5, Adam 1e-2, BCE, trainer seed 9, one step on the
+ * images below) loads: the same weights and next step as the trainer
+ * that wrote it, rebuilt here, and the version-2 settings at their
+ * defaults. */
+START_TEST(version_1_checkpoint_loads)
+{
+    float x[3 * 16];
+    for (int i = 0; i < 3 * 16; i++)
+        x[i] = (float)((i * 7 + 3) % 11) / 10.0f;
+    rig r[2];
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ae_ok(ae_model_create(&r[k].m, 1, 4, 4, k ? 77 : 5));
+        ck_assert_ae_ok(ae_model_add_dense(r[k].m, AE_ENCODER, 3,
+                                           AE_ACT_TANH));
+        ck_assert_ae_ok(ae_model_add_dense(r[k].m, AE_DECODER, 16,
+                                           AE_ACT_SIGMOID));
+        ck_assert_ae_ok(ae_optimizer_create_adam(&r[k].o, 1e-2f));
+        ck_assert_ae_ok(ae_trainer_create(&r[k].t, r[k].m, r[k].o));
+    }
+    ck_assert_ae_ok(ae_trainer_set(r[0].t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+    ck_assert_ae_ok(ae_trainer_set(r[0].t, AE_TRAIN_SEED, 9));
+    float loss;
+    ck_assert_ae_ok(ae_trainer_step(r[0].t, x, x, 3, &loss));
+    ck_assert_float_eq(loss, 0.691576064f); /* as the writer printed */
+    ck_assert_ae_ok(ae_trainer_set(r[1].t, AE_TRAIN_KL_BETA, 4.0));
+    ck_assert_ae_ok(ae_trainer_set(r[1].t, AE_TRAIN_SUM_PER_IMAGE, 1));
+    ck_assert_ae_ok(ae_trainer_load_checkpoint(r[1].t,
+                        AE_TEST_SOURCE_DIR "/fixtures/checkpoint_v1.ckpt"));
+    size_t n = ae_model_param_count(r[0].m);
+    float *a = tu_model_params(r[0].m), *b = tu_model_params(r[1].m);
+    ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0,
+                  "the version-1 checkpoint's weights differ");
+    double beta, per_image, seed;
+    ck_assert_ae_ok(ae_trainer_get(r[1].t, AE_TRAIN_KL_BETA, &beta));
+    ck_assert_ae_ok(ae_trainer_get(r[1].t, AE_TRAIN_SUM_PER_IMAGE,
+                                   &per_image));
+    ck_assert_ae_ok(ae_trainer_get(r[1].t, AE_TRAIN_SEED, &seed));
+    ck_assert(beta == 1.0 && per_image == 0.0 && seed == 9.0);
+    float la, lb;
+    ck_assert_ae_ok(ae_trainer_step(r[0].t, x, x, 3, &la));
+    ck_assert_ae_ok(ae_trainer_step(r[1].t, x, x, 3, &lb));
+    free(a);
+    free(b);
+    a = tu_model_params(r[0].m);
+    b = tu_model_params(r[1].m);
+    ck_assert_msg(la == lb && memcmp(a, b, n * sizeof *a) == 0,
+                  "the next step after the version-1 checkpoint differs");
+    /* Saved again, it is a version-2 file. */
+    const char *path = tu_tmp_path("v1-again.aeckpt");
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(r[1].t, path));
+    size_t size;
+    uint8_t *bytes = tu_read_file(path, &size);
+    ck_assert_uint_eq(bytes[8], 2);
+    free(bytes);
+    free(a);
+    free(b);
+    free_rig(&r[0]);
+    free_rig(&r[1]);
 }
 END_TEST
 
@@ -468,7 +555,7 @@ START_TEST(every_byte_corruption_is_rejected)
 {
     size_t size;
     uint8_t *good = tiny_checkpoint(&size);
-    ck_assert_uint_eq(size, 32 + 208 + 224 + 7 * 4 * 2 + 4);
+    ck_assert_uint_eq(size, 32 + 208 + 296 + 7 * 4 * 2 + 4);
     uint8_t *bad = malloc(size);
     rig r = trained_tiny_rig();
     snapshot before;
@@ -544,7 +631,7 @@ static void fix_crc(uint8_t *b, size_t size)
 }
 
 /* Lies with a valid CRC, each at an offset in the state section (which
- * starts at 32 + 208 = 240 in the tiny checkpoint) or the moments (464). */
+ * starts at 32 + 208 = 240 in the tiny checkpoint) or the moments (536). */
 typedef struct crafted {
     const char *what;
     size_t offset;
@@ -554,10 +641,11 @@ typedef struct crafted {
     ae_status expected;
 } crafted;
 
-enum { ST = 240, MOM = 464 };
+enum { ST = 240, MOM = 536 };
 
 static const crafted lies[] = {
-    {"version 2", 8, 4, 2, 0, AE_ERR_UNSUPPORTED},
+    {"version 3", 8, 4, 3, 0, AE_ERR_UNSUPPORTED},
+    {"version 1 (sizes no longer fit)", 8, 4, 1, 0, AE_ERR_FORMAT},
     {"version 0", 8, 4, 0, 0, AE_ERR_FORMAT},
     {"optimizer kind 4 (no such kind)", 12, 4, 4, 0, AE_ERR_FORMAT},
     {"optimizer kind AdamW (not the trainer's Adam)", 12, 4, 3, 0,
@@ -589,6 +677,15 @@ static const crafted lies[] = {
     {"seen disagrees", ST + 208, 8, 3, 0, AE_ERR_FORMAT},
     {"loss sum NaN", ST + 216, -1, 0, NAN, AE_ERR_FORMAT},
     {"loss sum negative", ST + 216, -1, 0, -1.0, AE_ERR_FORMAT},
+    {"KL beta -1", ST + 224, -1, 0, -1.0, AE_ERR_FORMAT},
+    {"KL beta NaN", ST + 224, -1, 0, NAN, AE_ERR_FORMAT},
+    {"KL beta 1e300 (no float)", ST + 224, -1, 0, 1e300, AE_ERR_FORMAT},
+    {"per-image sum 2", ST + 232, 4, 2, 0, AE_ERR_FORMAT},
+    {"reserved 3", ST + 236, 4, 1, 0, AE_ERR_FORMAT},
+    {"eps generator all zero", ST + 240, 32, 0, 0, AE_ERR_FORMAT},
+    {"reconstruction sum NaN", ST + 272, -1, 0, NAN, AE_ERR_FORMAT},
+    {"KL sum infinite", ST + 280, -1, 0, INFINITY, AE_ERR_FORMAT},
+    {"L1 sum NaN", ST + 288, -1, 0, NAN, AE_ERR_FORMAT},
     {"first moment NaN", MOM, 0, 0, NAN, AE_ERR_NOT_FINITE},
     {"second moment negative", MOM + 28, 0, 0, -1.0, AE_ERR_NOT_FINITE},
     {"model weight (inner CRC)", 32 + 176, 4, 0x3f800000, 0, AE_ERR_CHECKSUM},
@@ -754,6 +851,8 @@ int main(void)
     tcase_add_test(tc, dense_adam_resumes_bit_identically);
     tcase_add_test(tc, dense_sgd_resumes_bit_identically);
     tcase_add_test(tc, conv_adam_resumes_bit_identically);
+    tcase_add_test(tc, vae_resumes_bit_identically);
+    tcase_add_test(tc, version_1_checkpoint_loads);
     tcase_add_test(tc, fit_writes_checkpoints_to_resume_from);
     tcase_add_test(tc, checkpoint_between_fit_calls);
     tcase_add_test(tc, resume_mismatches_are_refused);

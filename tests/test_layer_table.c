@@ -121,6 +121,15 @@ static ae_status build_dropout(ae_model *m)
     return s != AE_OK ? s : dense_back(m);
 }
 
+/* 12 linear values, 6 means and 6 log-variances, sampled to a code of 6. */
+static ae_status build_gaussian_sample(ae_model *m)
+{
+    ae_status s = ae_model_add_dense(m, AE_ENCODER, 12, AE_ACT_NONE);
+    if (s == AE_OK)
+        s = ae_model_add_gaussian_sample(m, AE_ENCODER);
+    return s != AE_OK ? s : dense_back(m);
+}
+
 static const layer_rig rigs[] = {
     {AE_LAYER_DENSE, "dense", 0, build_dense},
     {AE_LAYER_CONV2D, "conv2d", 0, build_conv2d},
@@ -132,6 +141,7 @@ static const layer_rig rigs[] = {
     {AE_LAYER_RESHAPE, "reshape", 1, build_reshape},
     {AE_LAYER_BATCHNORM, "batchnorm", 1, build_batchnorm},
     {AE_LAYER_DROPOUT, "dropout", 1, build_dropout},
+    {AE_LAYER_GAUSSIAN_SAMPLE, "gaussian_sample", 1, build_gaussian_sample},
 };
 enum { RIG_COUNT = sizeof rigs / sizeof rigs[0] };
 
@@ -278,6 +288,14 @@ START_TEST(gradients_match_finite_differences)
     ck_assert(scratch);
     if (l->ops->reserve)
         ck_assert_ae_ok(l->ops->reserve(l, BATCH));
+    /* Random numbers of a training pass (the sampling layer's eps), drawn
+     * once: every forward below reuses them, so the differences see one
+     * function. */
+    if (l->ops->draw) {
+        ae__rng rng;
+        ae__rng_seed(&rng, 23 + (uint64_t)_i, 1);
+        l->ops->draw(l, &rng, BATCH);
+    }
 
     l->ops->forward(l, x, y, BATCH, scratch);
     l->ops->backward(l, x, rw, dx, BATCH, scratch);

@@ -76,12 +76,19 @@ typedef struct run {
     ae_trainer *t;
 } run;
 
+/* Set by the VAE tests: start() then builds a VAE (4 means and 4
+ * log-variances sampled to the code, BCE summed per image plus KL). */
+static int use_vae;
+
 static run start(void)
 {
     run r;
     ck_assert_ae_ok(ae_model_create(&r.m, 1, SIDE, SIDE, 5));
     ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, 12, AE_ACT_RELU));
-    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, 4, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, use_vae ? 8 : 4,
+                                       AE_ACT_NONE));
+    if (use_vae)
+        ck_assert_ae_ok(ae_model_add_gaussian_sample(r.m, AE_ENCODER));
     ck_assert_ae_ok(ae_model_add_dense(r.m, AE_DECODER, 12, AE_ACT_RELU));
     ck_assert_ae_ok(ae_model_add_dense(r.m, AE_DECODER, PIX,
                                        AE_ACT_SIGMOID));
@@ -92,6 +99,11 @@ static run start(void)
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_L1_CODE, 1e-3));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_NOISE, AE_NOISE_GAUSSIAN));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_NOISE_LEVEL, 0.1));
+    if (use_vae) {
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_LOSS, AE_LOSS_BCE));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SUM_PER_IMAGE, 1));
+        ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_KL_BETA, 0.5));
+    }
     return r;
 }
 
@@ -167,7 +179,7 @@ static void shared_free(shared *sh)
     free(sh->sum);
 }
 
-START_TEST(first_step_sums_to_one_process)
+static void check_first_step_sums(void)
 {
     float x[BATCH * PIX];
     tu_fill_uniform(x, BATCH * PIX, 0.0f, 1.0f, 21);
@@ -199,11 +211,27 @@ START_TEST(first_step_sums_to_one_process)
     }
     ck_assert_msg(worst <= 1e-5 * scale, "summed gradient off by %g (of %g)",
                   worst, scale);
-    ck_assert_float_eq_tol(tasks[0].loss, loss1, 1e-6f);
+    ck_assert_float_eq_tol(tasks[0].loss, loss1,
+                           1e-6f * fmaxf(1.0f, fabsf(loss1)));
     free_tasks(tasks);
     shared_free(&sh);
     free(g1);
     finish(&one);
+}
+
+START_TEST(first_step_sums_to_one_process)
+{
+    check_first_step_sums();
+}
+END_TEST
+
+/* A VAE: each worker draws the eps one process draws for its slice of the
+ * batch, so the summed gradient (KL term included) is one process's. */
+START_TEST(vae_first_step_sums_to_one_process)
+{
+    use_vae = 1;
+    check_first_step_sums();
+    use_vae = 0;
 }
 END_TEST
 
@@ -613,6 +641,7 @@ static Suite *reduce_suite(void)
     Suite *s = suite_create("reduce");
     TCase *tc = tcase_create("workers");
     tcase_add_test(tc, first_step_sums_to_one_process);
+    tcase_add_test(tc, vae_first_step_sums_to_one_process);
     tcase_add_test(tc, fit_keeps_the_workers_equal);
     tcase_add_test(tc, nan_on_one_worker_stops_both);
     tcase_add_test(tc, settings_and_errors);

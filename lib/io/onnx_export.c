@@ -117,14 +117,15 @@ static int keeps_rank(const ae_layer *l)
            l->ops->kind == AE_LAYER_DROPOUT;
 }
 
-/* The rank of layer i's output in the model: dense layers give 2-D
- * tensors [N, units], the layers that keep their input's rank that of
+/* The rank of layer i's output in the model: dense layers and the VAE's
+ * sampling layer give 2-D tensors [N, units], the layers that keep their input's rank that of
  * their input (the image's, 4, before layer 0), the rest 4-D NCHW. */
 static int rank_of(const graph *g, size_t i)
 {
     for (;; i--) {
         const ae_layer *l = layer(g, i);
-        if (l->ops->kind == AE_LAYER_DENSE)
+        if (l->ops->kind == AE_LAYER_DENSE ||
+            l->ops->kind == AE_LAYER_GAUSSIAN_SAMPLE)
             return 2;
         if (!keeps_rank(l) || i == 0)
             return 4;
@@ -513,6 +514,26 @@ static void dropout_nodes(ae__pb_writer *w, const graph *g, size_t i)
     simple_node(w, "Identity", &node, &in, &out);
 }
 
+/* A VAE's code in evaluation: z = mu, the first k of the 2k values. */
+static void gaussian_sample_nodes(ae__pb_writer *w, const graph *g, size_t i)
+{
+    name x = input_of(g, i);
+    if (input_rank_of(g, i) == 4) { /* [N, C, H, W] -> [N, 2k] */
+        const name node = node_name(i, "flatten");
+        const name flat = layer_name(i, "_input");
+        node_begin(w, "Flatten", &node, &x, 1, &flat, 1);
+        attr_int(w, "axis", 1);
+        ae__pb_end(w);
+        x = flat;
+    }
+    const name node = node_name(i, "means");
+    const name ins[4] = {x, layer_name(i, "_starts"), layer_name(i, "_ends"),
+                         layer_name(i, "_axes")};
+    const name out = op_output_name(g, i);
+    node_begin(w, "Slice", &node, ins, 4, &out, 1);
+    ae__pb_end(w);
+}
+
 static void layer_nodes(ae__pb_writer *w, const graph *g, size_t i)
 {
     const ae_layer *l = layer(g, i);
@@ -531,6 +552,7 @@ static void layer_nodes(ae__pb_writer *w, const graph *g, size_t i)
     case AE_LAYER_UPSAMPLE2D: upsample_nodes(w, g, i); break;
     case AE_LAYER_BATCHNORM: batchnorm_nodes(w, g, i); break;
     case AE_LAYER_DROPOUT: dropout_nodes(w, g, i); break;
+    case AE_LAYER_GAUSSIAN_SAMPLE: gaussian_sample_nodes(w, g, i); break;
     case AE_LAYER_RESHAPE: {
         const name node = node_name(i, "reshape");
         const name in = input_of(g, i), out = op_output_name(g, i);
@@ -596,6 +618,17 @@ static void layer_tensors(ae__pb_writer *w, const graph *g, size_t i)
         tensor_f32(w, &bn, bias_dims, 1, l->bias, l->n_bias);
         tensor_f32(w, &mn, bias_dims, 1, run, n / 2);
         tensor_f32(w, &vn, bias_dims, 1, run + n / 2, n / 2);
+        break;
+    }
+    case AE_LAYER_GAUSSIAN_SAMPLE: { /* values [0, k) of axis 1 */
+        const int64_t starts[1] = {0};
+        const int64_t ends[1] = {(int64_t)ae__shape_size(l->out)};
+        const int64_t axes[1] = {1};
+        const name sn = layer_name(i, "_starts"), en = layer_name(i, "_ends");
+        const name an = layer_name(i, "_axes");
+        tensor_i64(w, &sn, starts, 1);
+        tensor_i64(w, &en, ends, 1);
+        tensor_i64(w, &an, axes, 1);
         break;
     }
     case AE_LAYER_MAXPOOL2D:

@@ -21,6 +21,7 @@ const ae__layer_ops *ae__layer_ops_for_kind(ae_layer_kind kind)
     case AE_LAYER_RESHAPE: return &ae__reshape_ops;
     case AE_LAYER_BATCHNORM: return &ae__batchnorm_ops;
     case AE_LAYER_DROPOUT: return &ae__dropout_ops;
+    case AE_LAYER_GAUSSIAN_SAMPLE: return &ae__gaussian_sample_ops;
     }
     return NULL; /* a number that is no kind, read from a file */
 }

@@ -19,5 +19,6 @@ extern const ae__layer_ops ae__conv_transpose2d_ops;
 extern const ae__layer_ops ae__reshape_ops;
 extern const ae__layer_ops ae__batchnorm_ops;
 extern const ae__layer_ops ae__dropout_ops;
+extern const ae__layer_ops ae__gaussian_sample_ops;
 
 #endif /* AE_LAYER_TABLE_H */

@@ -92,6 +92,15 @@ typedef struct ae__layer_ops {
     /* The state floats that data-parallel workers average after every
      * step (batch norm's running mean and variance), *n of them. */
     float *(*running)(ae_layer *l, size_t *n);
+    /* Optional: draw the random numbers a training pass of `batch` images
+     * uses (the Gaussian sampling layer's eps) from rng into l->state.
+     * The model calls it in a training pass just before the layer's
+     * forward; forward only reads them, so that calling forward again (a
+     * finite-difference check) repeats the same pass. */
+    void (*draw)(ae_layer *l, ae__rng *rng, size_t batch);
+    /* 1 if the layer must end the encoder: its output is the code (the
+     * sampling layer, whose evaluation form gives the means). */
+    int at_code;
 } ae__layer_ops;
 
 struct ae_layer {

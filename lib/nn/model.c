@@ -1,11 +1,13 @@
 /* model.c - an autoencoder: an encoder stack and a decoder stack of layers,
  * their parameters in one contiguous array, and the forward and backward
  * passes over them. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "common/finite.h"
 #include "nn/activation.h"
+#include "nn/kl.h"
 #include "nn/layer.h"
 #include "nn/model.h"
 
@@ -46,7 +48,17 @@ struct ae_model {
     size_t train_input_cap; /* images train_input has room for */
     float *grad_saved;    /* gradients accumulated before a backward call */
     int grads_zero;       /* the gradient array holds zeros only */
+
+    /* Variational autoencoders (the Gaussian sampling layer). */
+    ae__rng sample_rng;   /* eps of ae_model_forward_train */
+    ae__rng *pass_rng;    /* a trainer's, while it runs passes; or NULL */
+    float kl_weight;      /* ae_model_set_kl_weight */
+    float pass_kl_weight; /* the trainer's, used while pass_rng is set */
+    int sampling_pass;    /* between ae__model_sampling_begin and _end */
 };
+
+/* Stream of the model's own eps generator, and of ae_model_generate's. */
+enum { SAMPLE_STREAM = 0x5a3e1, GENERATE_STREAM = 0x5a3e2 };
 
 /* Images per pass of a forward-only call (encode, decode, reconstruct,
  * activations) whose batch the training workspace cannot hold: the memory
@@ -80,6 +92,7 @@ ae_status ae_model_create(ae_model **out, int channels, int height, int width,
     m->grads_zero = 1;
     m->training_mode = 1;
     ae__rng_seed(&m->init_rng, seed, 0x1a7e5);
+    ae__rng_seed(&m->sample_rng, seed, SAMPLE_STREAM);
     (void)ae__thread_count(); /* BLAS gets the thread count before use */
     *out = m;
     return AE_OK;
@@ -163,6 +176,16 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
         return ae__fail(AE_ERR_UNSUPPORTED,
                         "layer %zu (%s) takes no activation", index,
                         ops->name);
+    if (ops->at_code && part != AE_ENCODER)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu (%s): it ends the encoder (its output is "
+                        "the code), so its part must be AE_ENCODER", index,
+                        ops->name);
+    if (part == AE_ENCODER && index > 0 && m->layers[index - 1]->ops->at_code)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "layer %zu: the encoder ends at layer %zu (%s), "
+                        "whose output is the code; add decoder layers after "
+                        "it", index, index - 1, m->layers[index - 1]->ops->name);
     if (!ae__activation_valid(act, act_param))
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "layer %zu: unknown activation %d", index, (int)act);
@@ -346,6 +369,11 @@ int ae__model_training_pass(const ae_model *m)
     return m->training_pass;
 }
 
+int ae__model_samples(const ae_model *m)
+{
+    return m->training_pass || m->sampling_pass;
+}
+
 /* ---- workspace --------------------------------------------------------- */
 
 static ae_status reserve(ae_model *m, size_t batch)
@@ -416,6 +444,9 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
     for (size_t i = first; i <= last; i++) {
         ae_layer *l = m->layers[i];
         float *y = m->outputs[i];
+        if (ae__model_samples(m) && l->ops->draw)
+            l->ops->draw(l, m->pass_rng ? m->pass_rng : &m->sample_rng,
+                         batch);
         l->ops->forward(l, x, y, batch, m->scratch);
         if (!l->ops->fuses_activation)
             ae__activation_forward(l->act, l->act_param, y,
@@ -975,4 +1006,105 @@ void ae__model_set_image_offset(ae_model *m, size_t first)
 size_t ae__model_image_offset(const ae_model *m)
 {
     return m->image_offset;
+}
+
+/* ---- variational autoencoders -------------------------------------------- */
+
+size_t ae__model_sampling_layer(const ae_model *m)
+{
+    /* Only the encoder's last layer can be one (ae__model_append). */
+    if (m->n_encoder > 0 && m->layers[m->n_encoder - 1]->ops->at_code)
+        return m->n_encoder - 1;
+    return SIZE_MAX;
+}
+
+void ae__model_sampling_begin(ae_model *m, ae__rng *rng, float kl_weight)
+{
+    m->pass_rng = rng;
+    m->pass_kl_weight = kl_weight;
+    m->sampling_pass = 1;
+}
+
+void ae__model_sampling_end(ae_model *m)
+{
+    m->pass_rng = NULL;
+    m->pass_kl_weight = 0.0f;
+    m->sampling_pass = 0;
+}
+
+float ae__model_kl_weight(const ae_model *m)
+{
+    return m->sampling_pass ? m->pass_kl_weight : m->kl_weight;
+}
+
+double ae__model_kl(const ae_model *m, const float *input, size_t batch)
+{
+    size_t s = ae__model_sampling_layer(m);
+    if (s == SIZE_MAX)
+        return 0.0;
+    const float *stats = s == 0 ? input : m->outputs[s - 1];
+    return ae__kl_divergence(stats, batch,
+                             ae__shape_size(m->layers[s]->out));
+}
+
+ae_status ae_model_set_sample_seed(ae_model *m, uint64_t seed)
+{
+    AE_REQUIRE(m);
+    ae__rng_seed(&m->sample_rng, seed, SAMPLE_STREAM);
+    return AE_OK;
+}
+
+ae_status ae_model_set_kl_weight(ae_model *m, double weight)
+{
+    AE_REQUIRE(m);
+    if (!(isfinite(weight) && weight >= 0.0 && weight <= FLT_MAX))
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_set_kl_weight: "
+                        "weight %g must be >= 0 and finite", weight);
+    m->kl_weight = (float)weight;
+    return AE_OK;
+}
+
+ae_status ae_model_kl_divergence(const ae_model *m, double *kl)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(kl);
+    if (ae__model_sampling_layer(m) == SIZE_MAX)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_kl_divergence: "
+                        "the model has no Gaussian sampling layer "
+                        "(ae_model_add_gaussian_sample)");
+    if (m->train_batch == 0)
+        return ae__fail(AE_ERR_BAD_STATE, "ae_model_kl_divergence: no "
+                        "training forward pass to read (call "
+                        "ae_model_forward_train first; a forward-only or "
+                        "trainer call since then replaced its buffers)");
+    *kl = ae__model_kl(m, m->train_input, m->train_batch);
+    return AE_OK;
+}
+
+ae_status ae_model_generate(ae_model *m, uint64_t seed, size_t n, float *out)
+{
+    AE_REQUIRE(m);
+    AE_REQUIRE(out);
+    if (n == 0)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "ae_model_generate: n is 0, "
+                        "need at least one image");
+    ae_status s = check_call(m, out, n, out);
+    if (s != AE_OK)
+        return s;
+    const size_t k = ae_model_code_size(m);
+    size_t count;
+    if (!ae__mul_size(n, k, &count))
+        return ae__fail(AE_ERR_LIMIT, "ae_model_generate: %zu codes of %zu "
+                        "values are too many", n, k);
+    float *codes = ae__calloc(count, sizeof(float));
+    if (codes == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY, "ae_model_generate: cannot "
+                        "allocate %zu codes", n);
+    ae__rng rng;
+    ae__rng_seed(&rng, seed, GENERATE_STREAM);
+    for (size_t i = 0; i < count; i++)
+        codes[i] = (float)ae__rng_normal(&rng);
+    s = ae_model_decode(m, codes, n, out);
+    ae__free(codes);
+    return s;
 }

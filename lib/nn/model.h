@@ -41,6 +41,13 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
  * differ reads in its forward. */
 int ae__model_training_pass(const ae_model *m);
 
+/* 1 while the current pass draws a VAE's code rather than taking its
+ * means: a training pass, or a trainer's pass between
+ * ae__model_sampling_begin and _end (its evaluation estimates the loss
+ * with one sample, while batch norm and dropout take their evaluation
+ * form). */
+int ae__model_samples(const ae_model *m);
+
 /* Backward through every layer after a forward over all of them.  dy is
  * the loss gradient with respect to the model output; when
  * dy_is_preactivation is set it is already with respect to the last
@@ -89,5 +96,25 @@ size_t ae__model_image_offset(const ae_model *m);
 
 /* Code (last encoder layer output) of the last forward pass. */
 const float *ae__model_code(const ae_model *m);
+
+/* ---- variational autoencoders (layers/gaussian_sample.c) ---- */
+
+/* Index of the model's Gaussian sampling layer (always the encoder's
+ * last), or SIZE_MAX if it has none. */
+size_t ae__model_sampling_layer(const ae_model *m);
+
+/* What the training passes until ae__model_sampling_end use: eps drawn
+ * from rng (NULL: the model's own generator) and kl_weight for the KL
+ * gradient of backward (instead of ae_model_set_kl_weight's). */
+void ae__model_sampling_begin(ae_model *m, ae__rng *rng, float kl_weight);
+void ae__model_sampling_end(ae_model *m);
+
+/* The weight backward gives the KL term's gradient (read by the sampling
+ * layer). */
+float ae__model_kl_weight(const ae_model *m);
+
+/* The KL term summed over the batch of the latest training pass, whose
+ * input was `input`; 0 without a sampling layer. */
+double ae__model_kl(const ae_model *m, const float *input, size_t batch);
 
 #endif /* AE_MODEL_H */

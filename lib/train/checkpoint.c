@@ -21,7 +21,7 @@
 static const uint8_t CKPT_MAGIC[8] = {'A', 'E', 'N', 'C', 'C', 'K', 'P', 'T'};
 
 enum {
-    CKPT_VERSION = 1,
+    CKPT_VERSION = 2,
     /* header */
     H_VERSION = 8,
     H_OPT_KIND = 12,
@@ -54,7 +54,16 @@ enum {
     S_RUN_BATCH = 200,
     S_RUN_SEEN = 208,
     S_RUN_LOSS_SUM = 216,
-    STATE_SIZE = 224,
+    STATE_SIZE_V1 = 224,
+    /* Version 2 appends, for variational autoencoders: */
+    S2_KL_BETA = 224,         /* f64 */
+    S2_SUM_PER_IMAGE = 232,   /* u32 */
+    S2_RESERVED = 236,        /* u32, 0 */
+    S2_SAMPLE_RNG = 240,      /* 4 u64: the generator of eps */
+    S2_RUN_RECON_SUM = 272,   /* f64: the fit run's sums of the terms */
+    S2_RUN_KL_SUM = 280,      /* f64 */
+    S2_RUN_L1_SUM = 288,      /* f64 */
+    STATE_SIZE = 296,
     CRC_SIZE = 4,
     MIN_MODEL_SIZE = 52 /* an empty model's file */
 };
@@ -73,10 +82,11 @@ static int moments_per_param(uint32_t kind)
 /* Bytes of a checkpoint with a model file of model_size bytes and n
  * parameters' moments; 0 if over the limit. */
 static uint64_t checkpoint_size(uint64_t model_size, uint64_t n,
-                                uint32_t kind)
+                                uint32_t kind, uint32_t version)
 {
     uint64_t max = MAX_CKPT_BYTES;
-    uint64_t fixed = HEADER_SIZE + STATE_SIZE + CRC_SIZE;
+    uint64_t fixed = HEADER_SIZE + CRC_SIZE +
+                     (version >= 2 ? STATE_SIZE : STATE_SIZE_V1);
     if (model_size > max - fixed ||
         n > (max - fixed - model_size) / 4 / (uint64_t)moments_per_param(kind))
         return 0;
@@ -125,6 +135,19 @@ static void put_position(uint8_t *p, const ae_trainer *t)
     ae__put_f64(p + S_RUN_LOSS_SUM, r->loss_sum);
 }
 
+/* Version 2's block: the VAE's settings, eps generator and term sums. */
+static void put_v2(uint8_t *p, const ae_trainer *t)
+{
+    ae__put_f64(p + S2_KL_BETA, (double)t->kl_beta);
+    ae__put_u32(p + S2_SUM_PER_IMAGE, (uint32_t)t->sum_per_image);
+    ae__put_u32(p + S2_RESERVED, 0);
+    for (int k = 0; k < 4; k++)
+        ae__put_u64(p + S2_SAMPLE_RNG + 8 * k, t->sample_rng.s[k]);
+    ae__put_f64(p + S2_RUN_RECON_SUM, t->run.recon_sum);
+    ae__put_f64(p + S2_RUN_KL_SUM, t->run.kl_sum);
+    ae__put_f64(p + S2_RUN_L1_SUM, t->run.l1_sum);
+}
+
 static void put_floats(uint8_t *p, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -156,7 +179,8 @@ static ae_status plan_save(const ae_trainer *t, const ae__opt_state *st,
         return ae__fail(AE_ERR_SHAPE,
                         "the optimizer holds state for %zu parameters, the "
                         "trainer's model has %zu", st->n, params);
-    uint64_t bytes = checkpoint_size(*model_size, st->n, st->kind);
+    uint64_t bytes = checkpoint_size(*model_size, st->n, st->kind,
+                                     CKPT_VERSION);
     if (bytes == 0)
         return ae__fail(AE_ERR_LIMIT,
                         "a checkpoint of a %zu-byte model and %zu moments "
@@ -184,6 +208,7 @@ static ae_status serialize(const ae_trainer *t, const ae__opt_state *st,
     put_optimizer(p, st);
     put_settings(p, t);
     put_position(p, t);
+    put_v2(p, t);
     p += STATE_SIZE;
     put_floats(p, st->m, st->n);
     if (ae__optimizer_moments(st->kind) == 2)
@@ -255,7 +280,8 @@ static ae_status check_envelope(const uint8_t *d, size_t size,
         return s;
     uint64_t msize = ae__get_u64(d + H_MODEL_SIZE);
     uint64_t n = ae__get_u64(d + H_MOMENTS);
-    uint64_t declared = checkpoint_size(msize, n, ae__get_u32(d + H_OPT_KIND));
+    uint64_t declared = checkpoint_size(msize, n, ae__get_u32(d + H_OPT_KIND),
+                                        ae__get_u32(d + H_VERSION));
     if (declared == 0)
         return ae__fail(AE_ERR_LIMIT, "offsets %d-%d (sizes): a %llu-byte "
                         "model and %llu moments exceed the limit of %llu "
@@ -454,6 +480,51 @@ static ae_status read_position(ae_trainer *nt, const uint8_t *p)
     return AE_OK;
 }
 
+/* Version 2's block into nt; a version 1 file leaves nt's VAE settings at
+ * their defaults (beta 1, mean reduction) and its eps generator seeded
+ * from the file's seed, as ae_trainer_set would. */
+static ae_status read_v2(ae_trainer *nt, const uint8_t *p, uint32_t version)
+{
+    if (version < 2) {
+        nt->kl_beta = 1.0f;
+        nt->sum_per_image = 0;
+        ae__rng_seed(&nt->sample_rng, nt->seed, AE__STREAM_SAMPLE);
+        nt->run.recon_sum = nt->run.kl_sum = nt->run.l1_sum = 0.0;
+        return AE_OK;
+    }
+    const double beta = ae__get_f64(p + S2_KL_BETA);
+    if (ae_trainer_set(nt, AE_TRAIN_KL_BETA, beta) != AE_OK ||
+        (double)nt->kl_beta != beta)
+        return ae__fail_context(AE_ERR_FORMAT, "offset %d (KL beta)",
+                                S2_KL_BETA);
+    if (ae_trainer_set(nt, AE_TRAIN_SUM_PER_IMAGE,
+                       ae__get_u32(p + S2_SUM_PER_IMAGE)) != AE_OK ||
+        ae__get_u32(p + S2_RESERVED) != 0)
+        return ae__fail(AE_ERR_FORMAT, "state offset %d (per-image sum): "
+                        "%lu is not 0 or 1, or the reserved field is not 0",
+                        S2_SUM_PER_IMAGE,
+                        (unsigned long)ae__get_u32(p + S2_SUM_PER_IMAGE));
+    uint64_t any = 0;
+    for (int k = 0; k < 4; k++)
+        any |= nt->sample_rng.s[k] = ae__get_u64(p + S2_SAMPLE_RNG + 8 * k);
+    if (any == 0)
+        return ae__fail(AE_ERR_FORMAT, "eps generator state is all zero");
+    ae__fit_run *r = &nt->run;
+    r->recon_sum = ae__get_f64(p + S2_RUN_RECON_SUM);
+    r->kl_sum = ae__get_f64(p + S2_RUN_KL_SUM);
+    r->l1_sum = ae__get_f64(p + S2_RUN_L1_SUM);
+    /* Finite (not checked >= 0: a KL term near 0 may round below it), and
+     * 0 when no batch of the epoch is done, as loss_sum. */
+    const double sums[3] = {r->recon_sum, r->kl_sum, r->l1_sum};
+    for (int k = 0; k < 3; k++)
+        if (!isfinite(sums[k]) ||
+            (r->batch == 0 && sums[k] != 0.0))
+            return ae__fail(AE_ERR_FORMAT, "state offset %d (the fit's sum "
+                            "of loss term %d): %g is not consistent",
+                            S2_RUN_RECON_SUM + 8 * k, k, sums[k]);
+    return AE_OK;
+}
+
 /* ---- loading: moments --------------------------------------------------- */
 
 static ae_status read_moments(const uint8_t *p, ae__opt_state *st)
@@ -502,8 +573,12 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
         s = read_settings(&nt, p);
     if (s == AE_OK)
         s = read_position(&nt, p);
+    const uint32_t version = s == AE_OK ? ae__get_u32(d + H_VERSION) : 0;
     if (s == AE_OK)
-        s = read_moments(p + STATE_SIZE, &st);
+        s = read_v2(&nt, p, version);
+    if (s == AE_OK)
+        s = read_moments(p + (version >= 2 ? STATE_SIZE : STATE_SIZE_V1),
+                         &st);
     /* The layers' state besides their parameters (batch norm's running
      * statistics, dropout's generator) comes with the model's file;
      * staged here, committed below with the weights. */

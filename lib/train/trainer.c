@@ -68,14 +68,46 @@ static float l1_weight(const ae_trainer *t, size_t batch)
     return t->l1_per_image ? t->l1_code / (float)batch : t->l1_code;
 }
 
-/* Forward pass and its loss's two terms: the reconstruction term's value
+/* What the summed reconstruction and KL terms are divided by: every
+ * value of the `images` of the step, or with AE_TRAIN_SUM_PER_IMAGE the
+ * images alone. */
+static double reduction(const ae_trainer *t, size_t images)
+{
+    double n = (double)images;
+    return t->sum_per_image ? n : n * (double)ae_model_input_size(t->model);
+}
+
+/* The generator of eps, advanced past the eps of `images` images (k
+ * normals each, in order), as a worker skips the images of the batch
+ * before its slice. */
+static void skip_samples(const ae_trainer *t, ae__rng *rng, size_t images)
+{
+    const size_t n = ae__model_sampling_layer(t->model) == SIZE_MAX
+                         ? 0
+                         : images * ae_model_code_size(t->model);
+    for (size_t i = 0; i < n; i++)
+        (void)ae__rng_normal(rng);
+}
+
+/* Training passes of the model from now until ae__model_sampling_end draw
+ * eps from rng, and backward adds the KL term's gradient for a step on
+ * `images` images. */
+static void begin_sampling(ae_trainer *t, ae__rng *rng, size_t images)
+{
+    ae__model_sampling_begin(t->model, rng,
+                             (float)((double)t->kl_beta /
+                                     reduction(t, images)));
+}
+
+/* Forward pass and its loss's terms: the reconstruction term's value
  * in *recon and its gradient in t->dy, the L1 term's value (weight
- * l1_weight(t, images)) in *penalty.  *fused tells whether the gradient is
+ * l1_weight(t, images)) in *penalty, the KL term (before beta, divided by
+ * reduction(t, images)) in *kl.  *fused tells whether the gradient is
  * with respect to the output's pre-activation. */
 static ae_status forward_terms(ae_trainer *t, const float *x,
                                const float *target, size_t batch,
                                size_t images, int training, double *recon,
-                               double *penalty, int *fused)
+                               double *penalty, double *kl, int *fused)
 {
     ae_model *m = t->model;
     size_t layers = ae_model_layer_count(m);
@@ -89,6 +121,13 @@ static ae_status forward_terms(ae_trainer *t, const float *x,
     *fused = t->loss == AE_LOSS_BCE && out_layer->act == AE_ACT_SIGMOID;
     size_t n = batch * ae_model_input_size(m);
     *recon = ae__loss(t->loss, y, target, n, t->dy, *fused);
+    if (t->sum_per_image) { /* the mean over values times the image size */
+        const size_t in = ae_model_input_size(m);
+        *recon *= (double)in;
+        for (size_t i = 0; i < n; i++)
+            t->dy[i] *= (float)in;
+    }
+    *kl = ae__model_kl(m, x, batch) / reduction(t, images);
     *penalty = t->l1_code > 0.0f
                    ? ae__l1_penalty(ae__model_code(m),
                                     batch * ae_model_code_size(m),
@@ -97,22 +136,27 @@ static ae_status forward_terms(ae_trainer *t, const float *x,
     return AE_OK;
 }
 
-/* Forward pass and loss (reconstruction + L1 on the code) of one process;
- * the gradient of the reconstruction term is left in t->dy.  training 0
- * for evaluation, whose pass only reads the model (batch norm and dropout
- * in their evaluation form). */
+/* Forward pass and loss (reconstruction + L1 on the code + beta KL) of one
+ * process, and its terms; the gradient of the reconstruction term is left
+ * in t->dy.  training 0 for evaluation, whose pass only reads the model
+ * (batch norm and dropout in their evaluation form). */
 static ae_status forward_loss(ae_trainer *t, const float *x,
                               const float *target, size_t batch,
-                              int training, double *loss, int *fused)
+                              int training, ae_loss_terms *terms, int *fused)
 {
-    double recon = 0.0, penalty = 0.0;
+    double recon = 0.0, penalty = 0.0, kl = 0.0;
     ae_status s = forward_terms(t, x, target, batch, batch, training, &recon,
-                                &penalty, fused);
+                                &penalty, &kl, fused);
     if (s != AE_OK)
         return s;
+    double *loss = &terms->loss;
+    *terms = (ae_loss_terms){.reconstruction = recon, .kl = kl,
+                             .l1 = penalty};
     *loss = recon;
     if (t->l1_code > 0.0f)
         *loss += penalty;
+    if (ae__model_sampling_layer(t->model) != SIZE_MAX)
+        *loss += (double)t->kl_beta * kl;
     if (!isfinite(*loss))
         return ae__fail(AE_ERR_NOT_FINITE,
                         "loss is %g: training diverged or the data holds "
@@ -123,11 +167,12 @@ static ae_status forward_loss(ae_trainer *t, const float *x,
 
 /* The step proper, on inputs already checked and corrupted. */
 static ae_status train_on(ae_trainer *t, const float *x, const float *target,
-                          size_t batch, double *loss)
+                          size_t batch, ae_loss_terms *terms)
 {
     ae_model *m = t->model;
     int fused = 0;
-    ae_status s = forward_loss(t, x, target, batch, 1, loss, &fused);
+    const double *loss = &terms->loss;
+    ae_status s = forward_loss(t, x, target, batch, 1, terms, &fused);
     if (s == AE_OK)
         s = ae__model_backward(m, x, batch, t->dy, fused,
                                l1_weight(t, batch), NULL);
@@ -168,14 +213,15 @@ static size_t smallest_share(size_t count, int workers)
  * rather than leaving the others waiting. */
 static ae_status train_shared(ae_trainer *t, const float *x,
                               const float *target, size_t count,
-                              double *loss)
+                              ae_loss_terms *terms)
 {
+    double *loss = &terms->loss;
     ae_model *m = t->model;
     const size_t in = ae_model_input_size(m), n = ae_model_param_count(m);
     const size_t lo = count * (size_t)t->rank / (size_t)t->workers;
     const size_t hi = count * ((size_t)t->rank + 1) / (size_t)t->workers;
     const size_t mine = hi - lo;
-    double recon = 0.0, penalty = 0.0;
+    double recon = 0.0, penalty = 0.0, kl = 0.0;
     ae_status s = AE_OK;
     /* A share of the batch too small for batch norm is refused by every
      * worker alike, before any of them waits for the others. */
@@ -190,7 +236,7 @@ static ae_status train_shared(ae_trainer *t, const float *x,
         int fused = 0;
         ae__model_set_image_offset(m, lo);
         s = forward_terms(t, x + lo * in, target + lo * in, mine, count, 1,
-                          &recon, &penalty, &fused);
+                          &recon, &penalty, &kl, &fused);
         /* The slice's mean-reduced gradient times its share of the batch:
          * the workers' gradients then sum to the batch's. */
         const float share = (float)((double)mine / (double)count);
@@ -205,7 +251,14 @@ static ae_status train_shared(ae_trainer *t, const float *x,
     }
     if (s != AE_OK)
         return s; /* out of memory: the transport must notice the absence */
-    float total = (float)(recon * (double)mine / (double)count + penalty);
+    /* This worker's shares of the terms; the reduction sums the total. */
+    *terms = (ae_loss_terms){
+        .reconstruction = recon * (double)mine / (double)count,
+        .kl = kl, .l1 = penalty};
+    double mine_total = terms->reconstruction + penalty;
+    if (ae__model_sampling_layer(m) != SIZE_MAX)
+        mine_total += (double)t->kl_beta * kl;
+    float total = (float)mine_total;
     ae__clear_error();
     s = t->reduce(ae__model_grads(m), n, t->reduce_user);
     if (s == AE_OK)
@@ -244,17 +297,37 @@ static ae_status train_shared(ae_trainer *t, const float *x,
     return AE_OK;
 }
 
-/* One step on a batch: this process's, or the workers' share of it. */
+/* One step on a batch: this process's, or the workers' share of it.  eps
+ * come from t->sample_rng, which moves past the batch's only if the step
+ * succeeds; t->last gets the step's terms. */
 static ae_status train_batch(ae_trainer *t, const float *x,
                              const float *target, size_t count, double *loss)
 {
-    if (t->reduce == NULL)
-        return train_on(t, x, target, count, loss);
-    if (t->rank >= t->workers)
+    if (t->reduce != NULL && t->rank >= t->workers)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "rank %d of %d workers (AE_TRAIN_RANK must be below "
                         "AE_TRAIN_WORKERS)", t->rank, t->workers);
-    return train_shared(t, x, target, count, loss);
+    ae__rng rng = t->sample_rng;
+    ae_loss_terms terms;
+    ae_status s;
+    if (t->reduce == NULL) {
+        begin_sampling(t, &rng, count);
+        s = train_on(t, x, target, count, &terms);
+    } else {
+        /* Worker r draws the eps one process draws for its slice. */
+        skip_samples(t, &rng, count * (size_t)t->rank / (size_t)t->workers);
+        begin_sampling(t, &rng, count);
+        s = train_shared(t, x, target, count, &terms);
+        rng = t->sample_rng;
+        skip_samples(t, &rng, count);
+    }
+    ae__model_sampling_end(t->model);
+    if (s != AE_OK)
+        return s;
+    t->sample_rng = rng;
+    t->last = terms;
+    *loss = terms.loss;
+    return AE_OK;
 }
 
 /* The noise settings are checked one by one when set; a salt-and-pepper
@@ -335,6 +408,19 @@ ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
     AE_REQUIRE(t);
     AE_REQUIRE(ds);
     AE_REQUIRE(loss);
+    ae_loss_terms terms;
+    ae_status s = ae_trainer_evaluate_terms(t, ds, &terms);
+    if (s == AE_OK)
+        *loss = terms.loss;
+    return s;
+}
+
+ae_status ae_trainer_evaluate_terms(ae_trainer *t, const ae_dataset *ds,
+                                    ae_loss_terms *terms)
+{
+    AE_REQUIRE(t);
+    AE_REQUIRE(ds);
+    AE_REQUIRE(terms);
     ae_status s = ae_model_validate(t->model);
     if (s == AE_OK)
         s = check_noise(t, "ae_trainer_evaluate");
@@ -345,25 +431,38 @@ ae_status ae_trainer_evaluate(ae_trainer *t, const ae_dataset *ds,
     if (s != AE_OK)
         return s;
     /* The same noise at every call, so that losses compare across epochs. */
-    ae__rng rng;
+    ae__rng rng, sample_rng;
     ae__rng_seed(&rng, t->seed, AE__STREAM_EVAL);
+    ae__rng_seed(&sample_rng, t->seed, AE__STREAM_EVAL_SAMPLE);
     size_t count = ae_dataset_count(ds), in = ae_model_input_size(t->model);
-    double sum = 0.0;
-    for (size_t first = 0; first < count; first += t->batch_size) {
+    ae_loss_terms sum = {0.0, 0.0, 0.0, 0.0};
+    for (size_t first = 0; s == AE_OK && first < count;
+         first += t->batch_size) {
         size_t b = count - first < t->batch_size ? count - first
                                                  : t->batch_size;
-        double value;
+        ae_loss_terms value;
         int fused;
         s = ae_dataset_batch(ds, first, b, t->images, NULL);
         if (s != AE_OK)
-            return s;
+            break;
         const float *x = corrupt(t, &rng, t->images, b * in);
+        /* A VAE's loss is estimated with one sample of each image's code,
+         * from a seed fixed for the call, while batch norm and dropout
+         * take their evaluation form. */
+        begin_sampling(t, &sample_rng, b);
         s = forward_loss(t, x, t->images, b, 0, &value, &fused);
-        if (s != AE_OK)
-            return s;
-        sum += value * (double)b;
+        ae__model_sampling_end(t->model);
+        sum.loss += value.loss * (double)b;
+        sum.reconstruction += value.reconstruction * (double)b;
+        sum.kl += value.kl * (double)b;
+        sum.l1 += value.l1 * (double)b;
     }
-    *loss = sum / (double)count;
+    if (s != AE_OK)
+        return s;
+    terms->loss = sum.loss / (double)count;
+    terms->reconstruction = sum.reconstruction / (double)count;
+    terms->kl = sum.kl / (double)count;
+    terms->l1 = sum.l1 / (double)count;
     return AE_OK;
 }
 
@@ -417,6 +516,9 @@ static ae_status after_step(ae_trainer *t, fit_ctx *c, size_t count,
 {
     c->trained++;
     t->run.loss_sum += loss * (double)count;
+    t->run.recon_sum += t->last.reconstruction * (double)count;
+    t->run.kl_sum += t->last.kl * (double)count;
+    t->run.l1_sum += t->last.l1 * (double)count;
     t->run.seen += count;
     c->p.batch = (size_t)++t->run.batch;
     c->p.loss = loss;
@@ -451,6 +553,12 @@ static ae_status run_epoch(ae_trainer *t, fit_ctx *c)
             return s;
     }
     c->p.loss = t->run.seen ? t->run.loss_sum / (double)t->run.seen : NAN;
+    if (t->run.seen) { /* the epoch's means, as ae_progress's loss */
+        const double seen = (double)t->run.seen;
+        t->last = (ae_loss_terms){c->p.loss, t->run.recon_sum / seen,
+                                  t->run.kl_sum / seen,
+                                  t->run.l1_sum / seen};
+    }
     return AE_OK;
 }
 
@@ -569,9 +677,13 @@ static ae_status end_epoch(ae_trainer *t, fit_ctx *c,
     t->epochs_done++;
     t->run.batch = t->run.seen = 0;
     t->run.loss_sum = 0.0;
+    t->run.recon_sum = t->run.kl_sum = t->run.l1_sum = 0.0;
     ae_status s = AE_OK;
+    ae__loss_terms_unknown(&t->last_val);
     if (validation != NULL)
-        s = ae_trainer_evaluate(t, validation, &c->p.val_loss);
+        s = ae_trainer_evaluate_terms(t, validation, &t->last_val);
+    if (validation != NULL && s == AE_OK)
+        c->p.val_loss = t->last_val.loss;
     if (s == AE_OK)
         s = checkpoint_if_due(t, c, 1);
     c->p.epoch_done = 1;
@@ -620,6 +732,9 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
     ae_batches_free(c.it);
     if (s != AE_OK && c.trained == 0) {
         t->noise_rng = saved.noise_rng;
+        t->sample_rng = saved.sample_rng;
+        t->last = saved.last;
+        t->last_val = saved.last_val;
         t->range = saved.range;
         t->run = saved.run;
         t->resume = saved.resume;

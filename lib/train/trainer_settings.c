@@ -3,6 +3,7 @@
  * and optimizer are borrowed.  Kept apart from the training loop
  * (trainer.c) because checkpoints restore settings through
  * ae_trainer_set, and the loop writes checkpoints. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ ae_status ae_trainer_create(ae_trainer **out, ae_model *m, ae_optimizer *opt)
     t->range = AE_RANGE_UNIT;
     t->workers = 1;
     ae__rng_seed(&t->noise_rng, 0, AE__STREAM_NOISE);
+    t->kl_beta = 1.0f;
+    ae__rng_seed(&t->sample_rng, 0, AE__STREAM_SAMPLE);
+    ae__loss_terms_unknown(&t->last);
+    ae__loss_terms_unknown(&t->last_val);
     *out = t;
     return AE_OK;
 }
@@ -83,6 +88,7 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
         if ((ok = is_whole(v, 0, AE__TRAIN_WHOLE_MAX))) {
             t->seed = (uint64_t)v;
             ae__rng_seed(&t->noise_rng, t->seed, AE__STREAM_NOISE);
+            ae__rng_seed(&t->sample_rng, t->seed, AE__STREAM_SAMPLE);
         }
         break;
     case AE_TRAIN_RANGE:
@@ -101,10 +107,22 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
         if ((ok = is_whole(v, 1, 1 << 24)))
             t->workers = (int)v;
         break;
+    case AE_TRAIN_KL_BETA:
+        if ((ok = isfinite(v) && v >= 0.0 && v <= FLT_MAX))
+            t->kl_beta = (float)v;
+        break;
+    case AE_TRAIN_SUM_PER_IMAGE:
+        if ((ok = is_whole(v, 0, 1)))
+            t->sum_per_image = (int)v;
+        break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "unknown training parameter %d", (int)p);
     }
+    if (!ok && p == AE_TRAIN_KL_BETA)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "AE_TRAIN_KL_BETA: beta %g must be >= 0 and finite",
+                        v);
     if (!ok)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "training parameter %d: %g is out of range", (int)p,
@@ -129,6 +147,8 @@ ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p, double *v)
     case AE_TRAIN_CHECKPOINT_EVERY: *v = (double)t->checkpoint_every; break;
     case AE_TRAIN_RANK: *v = t->rank; break;
     case AE_TRAIN_WORKERS: *v = t->workers; break;
+    case AE_TRAIN_KL_BETA: *v = t->kl_beta; break;
+    case AE_TRAIN_SUM_PER_IMAGE: *v = t->sum_per_image; break;
     default:
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "unknown training parameter %d", (int)p);
@@ -154,6 +174,22 @@ ae_status ae_trainer_set_checkpoint_path(ae_trainer *t, const char *path)
     }
     ae__free(t->checkpoint_path);
     t->checkpoint_path = copy;
+    return AE_OK;
+}
+
+void ae__loss_terms_unknown(ae_loss_terms *terms)
+{
+    terms->loss = terms->reconstruction = terms->kl = terms->l1 = NAN;
+}
+
+ae_status ae_trainer_last_terms(const ae_trainer *t, ae_loss_terms *train,
+                                ae_loss_terms *validation)
+{
+    AE_REQUIRE(t);
+    if (train != NULL)
+        *train = t->last;
+    if (validation != NULL)
+        *validation = t->last_val;
     return AE_OK;
 }
 

@@ -19,6 +19,9 @@ typedef struct ae__fit_run {
     uint64_t batch;      /* batches done of the epoch under way */
     uint64_t seen;       /* images in them */
     double loss_sum;     /* sum over them of batch loss x batch images */
+    /* The same sums of the loss's terms (ae_loss_terms), for the epoch's
+     * means of ae_trainer_last_terms. */
+    double recon_sum, kl_sum, l1_sum;
 } ae__fit_run;
 
 struct ae_trainer {
@@ -46,6 +49,13 @@ struct ae_trainer {
     int resume;           /* set by loading a checkpoint: the next fit call
                              continues run if it is unfinished */
 
+    /* Variational autoencoders: the KL term's weight and reduction, the
+     * generator of the steps' eps, the terms last reported. */
+    float kl_beta;
+    int sum_per_image;
+    ae__rng sample_rng;
+    ae_loss_terms last, last_val;
+
     size_t cap;       /* images the buffers below hold */
     float *noisy;     /* corrupted inputs */
     float *dy;        /* loss gradient */
@@ -54,7 +64,11 @@ struct ae_trainer {
 
 /* Streams separate the generators drawn from one user seed. */
 enum { AE__STREAM_NOISE = 0x401, AE__STREAM_EVAL = 0x402,
-       AE__STREAM_SHUFFLE = 0x403 };
+       AE__STREAM_SHUFFLE = 0x403, AE__STREAM_SAMPLE = 0x404,
+       AE__STREAM_EVAL_SAMPLE = 0x405 };
+
+/* Every term NaN: terms not computed yet. */
+void ae__loss_terms_unknown(ae_loss_terms *terms);
 
 /* Largest AE_TRAIN_SEED and AE_TRAIN_CHECKPOINT_EVERY: 2^53, exact in a
  * double. */

@@ -96,7 +96,7 @@ static int is_flat(const ae_model *m, size_t i)
         ae_layer *l;
         check(ae_model_layer(m, i, &l), "layer");
         ae_layer_kind kind = ae_layer_get_kind(l);
-        if (kind == AE_LAYER_DENSE)
+        if (kind == AE_LAYER_DENSE || kind == AE_LAYER_GAUSSIAN_SAMPLE)
             return 1;
         if ((kind != AE_LAYER_BATCHNORM && kind != AE_LAYER_DROPOUT) ||
             i == 0)
@@ -397,6 +397,32 @@ static ae_model *trained(ae_model *m, unsigned seed)
     return m;
 }
 
+/* A VAE: the sampling layer gives the means in evaluation, after a
+ * convolution (its 2k values flattened first) and after a dense layer. */
+static ae_model *kind_gaussian_sample_conv(void)
+{
+    ae_model *m;
+    TRY(ae_model_create(&m, 1, 4, 4, 17));
+    TRY(ae_model_add_conv2d(m, AE_ENCODER, 2, 3, 2, 1, AE_ACT_TANH));
+    TRY(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    TRY(ae_model_add_dense(m, AE_DECODER, 16, AE_ACT_SIGMOID));
+    return m;
+}
+
+static ae_model *kind_gaussian_sample_dense(void)
+{
+    ae_model *m;
+    TRY(ae_model_create(&m, 1, 5, 5, 19));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 8, AE_ACT_RELU));
+    TRY(ae_model_add_dense(m, AE_ENCODER, 6, AE_ACT_NONE));
+    TRY(ae_model_add_gaussian_sample(m, AE_ENCODER));
+    TRY(ae_model_add_dense(m, AE_DECODER, 12, AE_ACT_RELU));
+    TRY(ae_model_add_reshape(m, AE_DECODER, 3, 2, 2));
+    TRY(ae_model_add_upsample2d(m, AE_DECODER, 2));
+    TRY(ae_model_add_conv2d(m, AE_DECODER, 1, 2, 1, 1, AE_ACT_SIGMOID));
+    return m;
+}
+
 /* Batch norm over a dense layer's features ([N, C] in the file) and over
  * an image's channels, with their activations; dropout on both kinds of
  * tensor, at the code too. */
@@ -489,6 +515,9 @@ int main(int argc, char **argv)
     add_model("kind_conv_transpose", AE_OK, kind_conv_transpose());
     add_model("kind_reshape", AE_OK, kind_reshape());
     add_model("kind_batchnorm_dropout", AE_OK, kind_batchnorm_dropout());
+    add_model("kind_gaussian_sample_conv", AE_OK, kind_gaussian_sample_conv());
+    add_model("kind_gaussian_sample_dense", AE_OK,
+              kind_gaussian_sample_dense());
 
     if (fclose(manifest) != 0) {
         perror(path);

@@ -50,6 +50,7 @@
 #include <cblas.h>
 
 #include "layers/conv_winograd.h"
+#include "common/internal.h"
 #include "common/parallel.h"
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
@@ -64,17 +65,21 @@ enum { XI = 16 };
  * products has only T = tiles x images columns: at 14 x 14 (49 tiles) the
  * direct budget would give one image a chunk and products of 49 columns,
  * which sgemm runs far below its rate. */
-#define CHUNK_FLOATS ((size_t)1 << 19)
+
+
+#define WINO_SHIFT 18
+#define CHUNK_FLOATS ((size_t)1 << WINO_SHIFT)
 
 static int allowed = 1;
 
-void ae__winograd_allow(int on) { allowed = on != 0; }
+void ae__winograd_allow(int mode) { allowed = mode; }
 
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride)
 {
-    return allowed && kernel == 3 && stride == 1 &&
-           in_c >= AE__WINOGRAD_MIN_CHANNELS &&
-           out_c >= AE__WINOGRAD_MIN_CHANNELS;
+    if (allowed == 0 || kernel != 3 || stride != 1)
+        return 0;
+    return allowed == 2 || (in_c >= AE__WINOGRAD_MIN_CHANNELS &&
+                            out_c >= AE__WINOGRAD_MIN_CHANNELS);
 }
 
 static size_t tiles_of(const ae__winograd *f)
@@ -157,7 +162,7 @@ static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
 }
 
 /* U[xi][o][ci] = (G g G^T)[xi]. */
-static void transform_weights(const ae__winograd *f, float *u)
+__attribute__((noinline)) static void transform_weights(const ae__winograd *f, float *u)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;
     for (int o = 0; o < f->k; o++)
@@ -182,7 +187,7 @@ static void transform_weights(const ae__winograd *f, float *u)
 }
 
 /* dw = beta dw + G^T dU G, written in the layer's weight order. */
-static void gradient_to_weights(const ae__winograd *f, const float *du,
+__attribute__((noinline)) static void gradient_to_weights(const ae__winograd *f, const float *du,
                                 float *dw, float beta)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;
@@ -215,164 +220,327 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
 
 /* ---- the tile transforms, one plane at a time ---------------------------- */
 
+/* Floats between two of the 16 blocks beyond the block itself.  Without
+ * it the blocks lie a multiple of 4 KB apart whenever rows x T is (64
+ * channels of 256 tiles, say), and the 16 streams a transform writes, one
+ * per block, fall into the same cache sets. */
+enum { BLOCK_GAP = 16 };
+
 /* The chunk's matrices: 16 blocks of rows x T, row r of block xi at
- * base[(xi * rows + r) * T]. */
+ * base[xi * step + r * T]; and each part's row workspace (ws_floats). */
 typedef struct chunk {
     const ae__winograd *f;
     size_t nb, T;
+    size_t vstep, mstep; /* block strides of V and M */
     const float *u;
     float *v;  /* XI x c x T */
     float *m;  /* XI x k x T */
-    float *du; /* XI x k x c */
+    float *du; /* XI x k c */
+    float *ws; /* per part */
     const float *x, *dy;
     float *y, *dx;
 } chunk;
 
+/* The transforms work a row of tiles at a time on arrays over the tiles
+ * of that row (index j), so that the loops are contiguous in j and the
+ * compiler vectorises them (the helpers below take restrict pointers for
+ * that); the 16 transformed values of a tile go to 16 rows of V or M, each
+ * a contiguous run of the row's tiles.  The planes are read and written in
+ * place, the tiles whose windows cross the plane's edge apart
+ * (interior_tiles): copying rows into a padded buffer first made every
+ * wide load wait on the narrower stores just made (store forwarding),
+ * which cost more than the arithmetic. */
+static size_t ws_floats(const ae__winograd *f)
+{
+    return 34 * ((size_t)f->tw + 2);
+}
+
+/* Tiles j in [*lo, *hi) of a row of tw whose columns 2j - pad .. 2j - pad
+ * + span - 1 all lie in [0, n). */
+static void interior_tiles(int n, int pad, int span, int tw, int *lo,
+                           int *hi)
+{
+    int l = (pad + 1) / 2, h = (n - span + pad) / 2 + 1;
+    if (n - span + pad < 0)
+        h = 0;
+    if (h > tw)
+        h = tw;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+static inline float at(const float *row, int col, int n)
+{
+    return col >= 0 && col < n ? row[col] : 0.0f;
+}
+
+/* o = B^T (d0, d1, d2, d3), elementwise over n tiles. */
+static void bt_rows(int n, const float *restrict d0, const float *restrict d1,
+                    const float *restrict d2, const float *restrict d3,
+                    float *restrict o0, float *restrict o1,
+                    float *restrict o2, float *restrict o3)
+{
+    for (int j = 0; j < n; j++) {
+        o0[j] = d0[j] - d2[j];
+        o1[j] = d1[j] + d2[j];
+        o2[j] = d2[j] - d1[j];
+        o3[j] = d1[j] - d3[j];
+    }
+}
+
+/* o = B (y0, y1, y2, y3), B^T's adjoint. */
+static void b_rows(int n, const float *restrict y0, const float *restrict y1,
+                   const float *restrict y2, const float *restrict y3,
+                   float *restrict o0, float *restrict o1, float *restrict o2,
+                   float *restrict o3)
+{
+    for (int j = 0; j < n; j++) {
+        o0[j] = y0[j];
+        o1[j] = y1[j] - y2[j] + y3[j];
+        o2[j] = -y0[j] + y1[j] + y2[j];
+        o3[j] = -y3[j];
+    }
+}
+
+/* (s0, s1) = A^T (m0, m1, m2, m3). */
+static void at_rows(int n, const float *restrict m0, const float *restrict m1,
+                    const float *restrict m2, const float *restrict m3,
+                    float *restrict s0, float *restrict s1)
+{
+    for (int j = 0; j < n; j++) {
+        s0[j] = m0[j] + m1[j] + m2[j];
+        s1[j] = m1[j] - m2[j] - m3[j];
+    }
+}
+
+/* o = A (q0, q1), A^T's adjoint. */
+static void a_rows(int n, const float *restrict q0, const float *restrict q1,
+                   float *restrict o0, float *restrict o1, float *restrict o2,
+                   float *restrict o3)
+{
+    for (int j = 0; j < n; j++) {
+        o0[j] = q0[j];
+        o1[j] = q0[j] + q1[j];
+        o2[j] = q0[j] - q1[j];
+        o3[j] = -q1[j];
+    }
+}
+
+/* B^T along a row: tile j reads x[2j .. 2j + 3]. */
+static void bt_cols(int lo, int hi, const float *restrict x,
+                    float *restrict c0, float *restrict c1,
+                    float *restrict c2, float *restrict c3)
+{
+    for (int j = lo; j < hi; j++) {
+        const float x0 = x[2 * j], x1 = x[2 * j + 1], x2 = x[2 * j + 2],
+                    x3 = x[2 * j + 3];
+        c0[j] = x0 - x2;
+        c1[j] = x1 + x2;
+        c2[j] = x2 - x1;
+        c3[j] = x1 - x3;
+    }
+}
+
+/* A^T along a row, + bias: tile j writes y[2j], y[2j + 1]. */
+static void at_cols(int n, const float *restrict q0, const float *restrict q1,
+                    const float *restrict q2, const float *restrict q3,
+                    float bias, float *restrict y)
+{
+    for (int j = 0; j < n; j++) {
+        y[2 * j] = q0[j] + q1[j] + q2[j] + bias;
+        y[2 * j + 1] = q1[j] - q2[j] - q3[j] + bias;
+    }
+}
+
+/* A along a row: tile j reads g[2j], g[2j + 1]. */
+static void a_cols(int n, const float *restrict g, float *restrict e0,
+                   float *restrict e1, float *restrict e2, float *restrict e3)
+{
+    for (int j = 0; j < n; j++) {
+        const float q0 = g[2 * j], q1 = g[2 * j + 1];
+        e0[j] = q0;
+        e1[j] = q0 + q1;
+        e2[j] = q0 - q1;
+        e3[j] = -q1;
+    }
+}
+
+/* x[2j + off] += d0[j], x[2j + off + 1] += d1[j]. */
+static void add_cols(int lo, int hi, float *restrict x,
+                     const float *restrict d0, const float *restrict d1)
+{
+    for (int j = lo; j < hi; j++) {
+        x[2 * j] += d0[j];
+        x[2 * j + 1] += d1[j];
+    }
+}
+
 /* V for input plane p = b * c + ci. */
-static void input_plane(const chunk *ch, size_t p)
+static void input_plane(const chunk *ch, size_t p, float *ws)
 {
     const ae__winograd *f = ch->f;
     const size_t b = p / (size_t)f->c, ci = p % (size_t)f->c;
-    const float *src = ch->x + p * (size_t)f->h * (size_t)f->w;
-    const size_t step = (size_t)f->c * ch->T;
-    float *dst = ch->v + ci * ch->T + b * tiles_of(f);
+    const int tw = f->tw, pad = f->pad, w = f->w;
+    const float *src = ch->x + p * (size_t)f->h * (size_t)w;
+    const size_t step = ch->vstep, n = (size_t)tw;
+    int jl, jh;
+    interior_tiles(w, pad, 4, tw, &jl, &jh);
+    /* cc[a][e]: B^T over the columns of window row a, per tile. */
+    float *cc = ws;
     for (int ti = 0; ti < f->th; ti++) {
-        const int r0 = 2 * ti - f->pad;
-        for (int tj = 0; tj < f->tw; tj++, dst++) {
-            const int c0 = 2 * tj - f->pad;
-            float d[4][4], t[4][4];
-            if (r0 >= 0 && c0 >= 0 && r0 + 4 <= f->h && c0 + 4 <= f->w) {
-                for (int a = 0; a < 4; a++)
-                    memcpy(d[a], src + (size_t)(r0 + a) * f->w + c0,
-                           4 * sizeof(float));
-            } else {
-                for (int a = 0; a < 4; a++)
-                    for (int e = 0; e < 4; e++) {
-                        const int r = r0 + a, c = c0 + e;
-                        d[a][e] = r >= 0 && r < f->h && c >= 0 && c < f->w
-                                      ? src[(size_t)r * f->w + c]
-                                      : 0.0f;
-                    }
+        float *dst = ch->v + ci * ch->T + b * tiles_of(f) + (size_t)ti * n;
+        for (int a = 0; a < 4; a++) {
+            const int r = 2 * ti - pad + a;
+            float *c0 = cc + (size_t)(a * 4) * n, *c1 = c0 + n, *c2 = c1 + n,
+                  *c3 = c2 + n;
+            if (r < 0 || r >= f->h) {
+                memset(c0, 0, 4 * n * sizeof(float));
+                continue;
             }
-            for (int e = 0; e < 4; e++) { /* B^T over the rows */
-                const float col[4] = {d[0][e], d[1][e], d[2][e], d[3][e]};
-                float o[4];
-                bt4(col, o);
-                for (int a = 0; a < 4; a++)
-                    t[a][e] = o[a];
+            const float *row = src + (size_t)r * w;
+            bt_cols(jl, jh, row - pad, c0, c1, c2, c3);
+            for (int j = 0; j < tw; j++) {
+                if (j == jl)
+                    j = jh;
+                if (j >= tw)
+                    break;
+                const int q = 2 * j - pad;
+                const float x0 = at(row, q, w), x1 = at(row, q + 1, w),
+                            x2 = at(row, q + 2, w), x3 = at(row, q + 3, w);
+                c0[j] = x0 - x2;
+                c1[j] = x1 + x2;
+                c2[j] = x2 - x1;
+                c3[j] = x1 - x3;
             }
-            for (int a = 0; a < 4; a++) { /* B over the columns */
-                float o[4];
-                bt4(t[a], o);
-                for (int e = 0; e < 4; e++)
-                    dst[(size_t)(a * 4 + e) * step] = o[e];
-            }
+        }
+        for (int e = 0; e < 4; e++) { /* B^T over the rows */
+            const float *d0 = cc + (size_t)e * n;
+            float *v0 = dst + (size_t)e * step;
+            bt_rows(tw, d0, d0 + 4 * n, d0 + 8 * n, d0 + 12 * n, v0,
+                    v0 + 4 * step, v0 + 8 * step, v0 + 12 * step);
         }
     }
 }
 
 /* Output plane p = b * k + o from M, + bias. */
-static void output_plane(const chunk *ch, size_t p)
+static void output_plane(const chunk *ch, size_t p, float *ws)
 {
     const ae__winograd *f = ch->f;
     const size_t b = p / (size_t)f->k, o = p % (size_t)f->k;
-    float *out = ch->y + p * (size_t)f->oh * (size_t)f->ow;
+    const int tw = f->tw, ow = f->ow, full = ow / 2;
+    float *out = ch->y + p * (size_t)f->oh * (size_t)ow;
     const float bias = f->bias != NULL ? f->bias[o] : 0.0f;
-    const size_t step = (size_t)f->k * ch->T;
-    const float *src = ch->m + o * ch->T + b * tiles_of(f);
-    for (int ti = 0; ti < f->th; ti++)
-        for (int tj = 0; tj < f->tw; tj++, src++) {
-            float q[2][4], r[2][2];
-            for (int e = 0; e < 4; e++) { /* A^T over the rows */
-                const float col[4] = {src[(size_t)e * step],
-                                      src[(size_t)(4 + e) * step],
-                                      src[(size_t)(8 + e) * step],
-                                      src[(size_t)(12 + e) * step]};
-                float s[2];
-                at4(col, s);
-                q[0][e] = s[0];
-                q[1][e] = s[1];
-            }
-            at4(q[0], r[0]); /* A over the columns */
-            at4(q[1], r[1]);
-            for (int a = 0; a < 2; a++) {
-                const int i = 2 * ti + a;
-                if (i >= f->oh)
-                    break;
-                for (int e = 0; e < 2; e++) {
-                    const int j = 2 * tj + e;
-                    if (j < f->ow)
-                        out[(size_t)i * f->ow + j] = r[a][e] + bias;
-                }
-            }
+    const size_t step = ch->mstep, n = (size_t)tw;
+    /* s[a][e]: A^T over the rows, per tile. */
+    float *sa = ws;
+    for (int ti = 0; ti < f->th; ti++) {
+        const float *src = ch->m + o * ch->T + b * tiles_of(f) + (size_t)ti * n;
+        for (int e = 0; e < 4; e++) {
+            const float *m0 = src + (size_t)e * step;
+            at_rows(tw, m0, m0 + 4 * step, m0 + 8 * step, m0 + 12 * step,
+                    sa + (size_t)e * n, sa + (size_t)(4 + e) * n);
         }
+        for (int a = 0; a < 2; a++) { /* A^T over the columns */
+            const int i = 2 * ti + a;
+            if (i >= f->oh)
+                break;
+            const float *q0 = sa + (size_t)(a * 4) * n;
+            float *y = out + (size_t)i * ow;
+            at_cols(full, q0, q0 + n, q0 + 2 * n, q0 + 3 * n, bias, y);
+            if (ow % 2) /* the last tile's left column only */
+                y[2 * full] = q0[full] + q0[n + full] + q0[2 * n + full] + bias;
+        }
+    }
 }
 
 /* dM for output-gradient plane p = b * k + o. */
-static void grad_output_plane(const chunk *ch, size_t p)
+static void grad_output_plane(const chunk *ch, size_t p, float *ws)
 {
     const ae__winograd *f = ch->f;
     const size_t b = p / (size_t)f->k, o = p % (size_t)f->k;
-    const float *g = ch->dy + p * (size_t)f->oh * (size_t)f->ow;
-    const size_t step = (size_t)f->k * ch->T;
-    float *dst = ch->m + o * ch->T + b * tiles_of(f);
-    for (int ti = 0; ti < f->th; ti++)
-        for (int tj = 0; tj < f->tw; tj++, dst++) {
-            float q[2][2] = {{0}}, e2[2][4];
-            for (int a = 0; a < 2; a++)
-                for (int e = 0; e < 2; e++) {
-                    const int i = 2 * ti + a, j = 2 * tj + e;
-                    if (i < f->oh && j < f->ow)
-                        q[a][e] = g[(size_t)i * f->ow + j];
-                }
-            a2(q[0], e2[0]); /* A over the columns */
-            a2(q[1], e2[1]);
-            for (int e = 0; e < 4; e++) { /* A over the rows */
-                const float pair[2] = {e2[0][e], e2[1][e]};
-                float col[4];
-                a2(pair, col);
-                for (int a = 0; a < 4; a++)
-                    dst[(size_t)(a * 4 + e) * step] = col[a];
+    const int tw = f->tw, ow = f->ow, full = ow / 2;
+    const float *g = ch->dy + p * (size_t)f->oh * (size_t)ow;
+    const size_t step = ch->mstep, n = (size_t)tw;
+    /* ea[a][e]: A over the columns of output row a, per tile. */
+    float *ea = ws;
+    for (int ti = 0; ti < f->th; ti++) {
+        float *dst = ch->m + o * ch->T + b * tiles_of(f) + (size_t)ti * n;
+        for (int a = 0; a < 2; a++) {
+            const int i = 2 * ti + a;
+            float *e0 = ea + (size_t)(a * 4) * n, *e1 = e0 + n, *e2 = e1 + n,
+                  *e3 = e2 + n;
+            if (i >= f->oh) {
+                memset(e0, 0, 4 * n * sizeof(float));
+                continue;
+            }
+            const float *line = g + (size_t)i * ow;
+            a_cols(full, line, e0, e1, e2, e3);
+            if (ow % 2) { /* the last tile's right column is outside */
+                e0[full] = e1[full] = e2[full] = line[2 * full];
+                e3[full] = 0.0f;
             }
         }
+        for (int e = 0; e < 4; e++) { /* A over the rows */
+            float *d0 = dst + (size_t)e * step;
+            a_rows(tw, ea + (size_t)e * n, ea + (size_t)(4 + e) * n, d0,
+                   d0 + 4 * step, d0 + 8 * step, d0 + 12 * step);
+        }
+    }
 }
 
-/* dx plane p = b * c + ci from dV (in the V block): written, tiles added
- * where their windows overlap. */
-static void grad_input_plane(const chunk *ch, size_t p)
+/* dx plane p = b * c + ci from dV (in the V block): written, the tiles'
+ * windows added where they overlap, in a fixed order. */
+static void grad_input_plane(const chunk *ch, size_t p, float *ws)
 {
     const ae__winograd *f = ch->f;
     const size_t b = p / (size_t)f->c, ci = p % (size_t)f->c;
-    float *dst = ch->dx + p * (size_t)f->h * (size_t)f->w;
-    const size_t step = (size_t)f->c * ch->T;
-    const float *src = ch->v + ci * ch->T + b * tiles_of(f);
-    memset(dst, 0, (size_t)f->h * (size_t)f->w * sizeof(float));
+    const int tw = f->tw, pad = f->pad, w = f->w;
+    float *dst = ch->dx + p * (size_t)f->h * (size_t)w;
+    const size_t step = ch->vstep, n = (size_t)tw;
+    int jl, jh;
+    interior_tiles(w, pad, 4, tw, &jl, &jh);
+    /* t[a][e]: B over the columns of row a of dV, per tile; d[a][e]: then
+     * B over the rows. */
+    float *t = ws, *d = ws + 16 * n;
+    memset(dst, 0, (size_t)f->h * (size_t)w * sizeof(float));
     for (int ti = 0; ti < f->th; ti++) {
-        const int r0 = 2 * ti - f->pad;
-        for (int tj = 0; tj < f->tw; tj++, src++) {
-            const int c0 = 2 * tj - f->pad;
-            float t[4][4], d[4][4];
-            for (int a = 0; a < 4; a++) { /* B^T's adjoint over the columns */
-                float y[4];
-                for (int e = 0; e < 4; e++)
-                    y[e] = src[(size_t)(a * 4 + e) * step];
-                b4(y, t[a]);
-            }
-            for (int e = 0; e < 4; e++) { /* and over the rows */
-                const float col[4] = {t[0][e], t[1][e], t[2][e], t[3][e]};
-                float o[4];
-                b4(col, o);
-                for (int a = 0; a < 4; a++)
-                    d[a][e] = o[a];
-            }
-            for (int a = 0; a < 4; a++) {
-                const int r = r0 + a;
-                if (r < 0 || r >= f->h)
-                    continue;
-                for (int e = 0; e < 4; e++) {
-                    const int c = c0 + e;
-                    if (c >= 0 && c < f->w)
-                        dst[(size_t)r * f->w + c] += d[a][e];
+        const float *src = ch->v + ci * ch->T + b * tiles_of(f) + (size_t)ti * n;
+        for (int a = 0; a < 4; a++) {
+            const float *y0 = src + (size_t)(a * 4) * step;
+            float *t0 = t + (size_t)(a * 4) * n;
+            b_rows(tw, y0, y0 + step, y0 + 2 * step, y0 + 3 * step, t0,
+                   t0 + n, t0 + 2 * n, t0 + 3 * n);
+        }
+        for (int e = 0; e < 4; e++) {
+            const float *r0 = t + (size_t)e * n;
+            float *o0 = d + (size_t)e * n;
+            b_rows(tw, r0, r0 + 4 * n, r0 + 8 * n, r0 + 12 * n, o0,
+                   o0 + 4 * n, o0 + 8 * n, o0 + 12 * n);
+        }
+        for (int a = 0; a < 4; a++) {
+            const int r = 2 * ti - pad + a;
+            if (r < 0 || r >= f->h)
+                continue;
+            const float *d0 = d + (size_t)(a * 4) * n, *d1 = d0 + n,
+                        *d2 = d1 + n, *d3 = d2 + n;
+            float *row = dst + (size_t)r * w;
+            /* Columns 2j - pad + e: the left halves of all tiles, then the
+             * right halves, so that no loop writes a column twice. */
+            for (int half = 0; half < 2; half++) {
+                const float *l = half ? d2 : d0, *rr = half ? d3 : d1;
+                add_cols(jl, jh, row - pad + 2 * half, l, rr);
+                for (int j = 0; j < tw; j++) {
+                    if (j == jl)
+                        j = jh;
+                    if (j >= tw)
+                        break;
+                    const int q = 2 * j - pad + 2 * half;
+                    if (q >= 0 && q < w)
+                        row[q] += l[j];
+                    if (q + 1 >= 0 && q + 1 < w)
+                        row[q + 1] += rr[j];
                 }
             }
         }
@@ -403,17 +571,16 @@ typedef struct stage_job {
 
 static void stage_items(void *ctx, size_t first, size_t last, int part)
 {
-    (void)part;
     const stage_job *j = ctx;
     const chunk *ch = j->ch;
     const ae__winograd *f = ch->f;
+    float *ws = ch->ws + (size_t)part * ws_floats(f);
     const int k = f->k, c = f->c, T = (int)ch->T;
-    const size_t kc = (size_t)k * c, cT = (size_t)c * ch->T,
-                 kT = (size_t)k * ch->T;
+    const size_t kc = (size_t)k * c, cT = ch->vstep, kT = ch->mstep;
     for (size_t i = first; i < last; i++)
         switch (j->s) {
         case INPUT:
-            input_plane(ch, i);
+            input_plane(ch, i, ws);
             break;
         case PRODUCT: /* M[xi] (k x T) = U[xi] (k x c) V[xi] (c x T) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, T, c,
@@ -421,10 +588,10 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
                         ch->m + i * kT, T);
             break;
         case OUTPUT:
-            output_plane(ch, i);
+            output_plane(ch, i, ws);
             break;
         case GRAD_OUTPUT:
-            grad_output_plane(ch, i);
+            grad_output_plane(ch, i, ws);
             break;
         case GRAD_U: /* dU[xi] (k x c) = dM[xi] (k x T) V[xi]^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, c, T,
@@ -437,7 +604,7 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
                         ch->v + i * cT, T);
             break;
         case GRAD_INPUT:
-            grad_input_plane(ch, i);
+            grad_input_plane(ch, i, ws);
             break;
         }
 }
@@ -474,9 +641,12 @@ static chunk chunk_at(const ctx *cx, size_t nb, float *scratch)
     ch.nb = nb;
     ch.T = nb * tiles_of(f);
     ch.u = cx->u;
+    ch.vstep = (size_t)f->c * ch.T + BLOCK_GAP;
+    ch.mstep = (size_t)f->k * ch.T + BLOCK_GAP;
     ch.v = scratch;
-    ch.m = ch.v + (size_t)XI * f->c * ch.T;
-    ch.du = ch.m + (size_t)XI * f->k * ch.T;
+    ch.m = ch.v + XI * ch.vstep;
+    ch.du = ch.m + XI * ch.mstep;
+    ch.ws = ch.du + u_floats(f);
     return ch;
 }
 
@@ -516,7 +686,9 @@ static ae__conv_method method_of(const ae__winograd *f, const ctx *cx)
     m.forward = forward_chunk;
     m.backward = backward_chunk;
     m.ctx = cx;
-    m.per_chunk = u_floats(f); /* dU */
+    /* dU, and a row workspace for each thread the stages may use. */
+    m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) +
+                  (size_t)ae__thread_count() * ws_floats(f);
     m.chunk_floats = CHUNK_FLOATS;
     return m;
 }

@@ -37,11 +37,11 @@ typedef struct ae__winograd {
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride);
 
 /* Tests and benchmarks only: 0 sends every convolution down its direct
- * path, 1 (the default) lets ae__winograd_suits choose.  Set it between
- * passes, never during one; a model's scratch is sized for the path of
- * the first pass after its buffers were sized, so set it before a model's
- * first pass. */
-void ae__winograd_allow(int on);
+ * path, 1 (the default) lets ae__winograd_suits choose, 2 takes Winograd
+ * for every 3x3 stride-1 shape (to test it on shapes the rule leaves to
+ * the direct path).  Set it between passes, never during one; the layers
+ * size their scratch for either path, so a model needs nothing else. */
+void ae__winograd_allow(int mode);
 
 /* Floats of layer scratch for batch images: the transformed weights, the
  * schedule's partial gradients and each thread's chunk scratch. */

@@ -30,6 +30,8 @@ static const shape shapes[] = {
     {"exp6 dec 1", 16, 16, 7, 0},   {"exp6 dec 2", 16, 8, 14, 0},
     {"exp6 dec 3", 8, 1, 28, 0},    {"exp6 deconv 1", 16, 16, 7, 1},
     {"exp6 deconv 2", 16, 8, 14, 1}, {"exp6 deconv 3", 8, 1, 28, 1},
+    /* transposed at experiment 7's widths (no seed model has them) */
+    {"deconv 32-64", 32, 64, 14, 1}, {"deconv 64-64", 64, 64, 7, 1},
 };
 
 /* Seconds of one forward and backward pass over batch images. */

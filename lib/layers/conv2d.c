@@ -147,7 +147,7 @@ static int by_taps(const ae_layer *l)
 static int by_winograd(const ae_layer *l)
 {
     return ae__winograd_suits(l->in.c, l->out.c, l->cfg[CONV_KERNEL],
-                              l->cfg[CONV_STRIDE]);
+                              l->cfg[CONV_STRIDE], 0);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)

@@ -125,7 +125,7 @@ static int by_winograd(const ae_layer *l)
 {
     return winograd_shape(l) &&
            ae__winograd_suits(l->in.c, l->out.c, l->cfg[CONVT_KERNEL],
-                              l->cfg[CONVT_STRIDE]);
+                              l->cfg[CONVT_STRIDE], 1);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)

@@ -39,12 +39,20 @@
  * 64) but its transforms carry factors up to 8 and lose about two more
  * digits; it was not taken.
  *
- * Where it is used (ae__winograd_suits): both channel counts at least
- * AE__WINOGRAD_MIN_CHANNELS.  A layer with one input channel makes each
- * product a rank-1 update, and one with one output channel a
- * matrix-vector product, where the direct paths (columns, taps) already
- * run a single well-shaped sgemm; the transforms then cost more than the
- * products they save (measured in docs/PERFORMANCE.md). */
+ * Where it is used (ae__winograd_suits), from bench/bench_conv's
+ * alternating runs of one layer's training passes at batch 128
+ * (docs/PERFORMANCE.md has the table): a layer that does not narrow
+ * (out_c >= in_c) with at least 8 input channels for a conv2d, 32 for a
+ * conv_transpose2d.  Narrowing layers keep the direct path: a conv2d's
+ * taps form (conv2d.c) is then one long sgemm over the input grid, and
+ * Winograd's transforms of the wider input side cost more than its
+ * products save (64 -> 32 at 14 x 14: 0.64x; 16 -> 8: 0.65x).  With one
+ * input channel each product is a rank-1 update and the transforms are
+ * all there is (1 -> 32: 0.98x).  A transposed convolution's direct path,
+ * one sgemm and a columns-to-image pass, is cheaper than a convolution's
+ * at few channels (16 -> 16 at 7 x 7: 0.93x by Winograd, against 1.1-1.4x
+ * for the conv2d of that shape) but not at 32 and more (32 -> 64 at
+ * 14 x 14: 1.27x). */
 #include <string.h>
 
 #include <cblas.h>
@@ -57,8 +65,9 @@
 
 enum { XI = 16 };
 
-/* The smaller channel count at which this path is taken. */
-#define AE__WINOGRAD_MIN_CHANNELS 8
+/* The fewest input channels at which this path is taken (the rule: see
+ * the head comment). */
+enum { MIN_IN_CONV = 8, MIN_IN_TRANSPOSED = 32 };
 
 /* Chunk budget in floats (2 MB): the transformed input and output of a
  * chunk.  Larger than the direct paths' 512 KB because each of the 16
@@ -74,12 +83,14 @@ static int allowed = 1;
 
 void ae__winograd_allow(int mode) { allowed = mode; }
 
-int ae__winograd_suits(int in_c, int out_c, int kernel, int stride)
+int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
+                       int transposed)
 {
     if (allowed == 0 || kernel != 3 || stride != 1)
         return 0;
-    return allowed == 2 || (in_c >= AE__WINOGRAD_MIN_CHANNELS &&
-                            out_c >= AE__WINOGRAD_MIN_CHANNELS);
+    return allowed == 2 ||
+           (out_c >= in_c &&
+            in_c >= (transposed ? MIN_IN_TRANSPOSED : MIN_IN_CONV));
 }
 
 static size_t tiles_of(const ae__winograd *f)

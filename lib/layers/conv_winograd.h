@@ -30,11 +30,13 @@ typedef struct ae__winograd {
     const float *bias; /* k, added by the forward pass */
 } ae__winograd;
 
-/* Whether a convolution of this shape runs by Winograd: 3x3 kernel,
- * stride 1, and both channel counts at least AE__WINOGRAD_MIN_CHANNELS
- * (the rule and its measurements: conv_winograd.c).  Always 0 while the
+/* Whether a layer of this shape runs by Winograd: 3x3 kernel, stride 1,
+ * out_c >= in_c, and in_c at least 8 (a conv2d) or 32 (a
+ * conv_transpose2d, transposed = 1); the measurements behind it are in
+ * conv_winograd.c.  in_c and out_c are the layer's.  Always 0 while the
  * fast path is switched off (ae__winograd_allow). */
-int ae__winograd_suits(int in_c, int out_c, int kernel, int stride);
+int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
+                       int transposed);
 
 /* Tests and benchmarks only: 0 sends every convolution down its direct
  * path, 1 (the default) lets ae__winograd_suits choose, 2 takes Winograd

@@ -141,11 +141,15 @@ START_TEST(layer_matches_direct)
 {
     const layer_case *lc = &layer_cases[_i];
     ck_assert_int_eq(
-        ae__winograd_suits(lc->in_c, lc->out_c, 3, 1, lc->transposed),
+        ae__winograd_suits(lc->in_c, lc->out_c, 3, 1, lc->transposed, 128),
         lc->by_rule);
+    /* Fewer than 8 images: the direct path, whatever the shape. */
+    ck_assert_int_eq(
+        ae__winograd_suits(lc->in_c, lc->out_c, 3, 1, lc->transposed, 7), 0);
     ae__winograd_allow(DIRECT);
     ck_assert_int_eq(
-        ae__winograd_suits(lc->in_c, lc->out_c, 3, 1, lc->transposed), 0);
+        ae__winograd_suits(lc->in_c, lc->out_c, 3, 1, lc->transposed, 128),
+        0);
     ae__winograd_allow(RULE);
     ae_model *m = layer_model(lc);
     ae_layer *l;
@@ -307,8 +311,10 @@ static float *train_params(int threads, size_t batch)
 START_TEST(same_bits_at_any_thread_count)
 {
     const int before = ae_threads();
-    /* One image: its Winograd stages share the threads; 24: several
-     * chunks, shared by the threads. */
+    /* Every 3x3 layer by Winograd, one image too (the rule would leave it
+     * to the direct path).  One image: its Winograd stages share the
+     * threads; 24: several chunks, shared by the threads. */
+    ae__winograd_allow(FORCED);
     static const size_t batches[] = {1, 24};
     const size_t batch = batches[_i];
     ae_model *probe = seed_model(0);
@@ -323,6 +329,7 @@ START_TEST(same_bits_at_any_thread_count)
         free(other);
     }
     free(one);
+    ae__winograd_allow(RULE);
     ck_assert_ae_ok(ae_set_threads(before));
 }
 END_TEST

@@ -143,11 +143,12 @@ static int by_taps(const ae_layer *l)
     return taps_per_image(l) < ae__cols_per_image(&f);
 }
 
-/* Whether this layer runs by Winograd, and the convolution it computes. */
-static int by_winograd(const ae_layer *l)
+/* Whether a pass of batch images runs by Winograd, and the convolution
+ * it computes. */
+static int by_winograd(const ae_layer *l, size_t batch)
 {
     return ae__winograd_suits(l->in.c, l->out.c, l->cfg[CONV_KERNEL],
-                              l->cfg[CONV_STRIDE], 0);
+                              l->cfg[CONV_STRIDE], 0, batch);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)
@@ -245,7 +246,7 @@ static void taps_forward(const void *ctx, const float *x, float *y,
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    if (by_winograd(l)) {
+    if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
     } else if (by_taps(l)) {
@@ -301,7 +302,7 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
 static void conv_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
-    if (by_winograd(l)) {
+    if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
     } else if (by_taps(l)) {

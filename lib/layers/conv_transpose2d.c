@@ -114,18 +114,19 @@ static ae__conv_cols cols_form(const ae_layer *l)
 }
 
 /* Whether the layer is a 3x3 stride-1 convolution Winograd can compute
- * (output padding is 0 at stride 1), and whether it runs that way. */
+ * (output padding is 0 at stride 1), and whether a pass of batch images
+ * runs that way. */
 static int winograd_shape(const ae_layer *l)
 {
     return l->cfg[CONVT_KERNEL] == 3 && l->cfg[CONVT_STRIDE] == 1 &&
            l->cfg[CONVT_PAD] <= 2;
 }
 
-static int by_winograd(const ae_layer *l)
+static int by_winograd(const ae_layer *l, size_t batch)
 {
     return winograd_shape(l) &&
            ae__winograd_suits(l->in.c, l->out.c, l->cfg[CONVT_KERNEL],
-                              l->cfg[CONVT_STRIDE], 1);
+                              l->cfg[CONVT_STRIDE], 1, batch);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)
@@ -171,7 +172,7 @@ static void forward_chunk(const void *ctx, const float *x, float *y,
 static void convt_forward(ae_layer *l, const float *x, float *y,
                           size_t batch, float *scratch)
 {
-    if (by_winograd(l)) {
+    if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
         return;
@@ -201,7 +202,7 @@ static void backward_chunk(const void *ctx, const float *x, const float *dy,
 static void convt_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
-    if (by_winograd(l)) {
+    if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
         return;

@@ -52,7 +52,9 @@
  * one sgemm and a columns-to-image pass, is cheaper than a convolution's
  * at few channels (16 -> 16 at 7 x 7: 0.93x by Winograd, against 1.1-1.4x
  * for the conv2d of that shape) but not at 32 and more (32 -> 64 at
- * 14 x 14: 1.27x). */
+ * 14 x 14: 1.27x).  And a pass of at least 8 images: the kernels'
+ * transform, once a pass, made one image through experiment 7's model
+ * 2.4 times slower than the direct path (bench/bench_infer). */
 #include <string.h>
 
 #include <cblas.h>
@@ -69,6 +71,10 @@ enum { XI = 16 };
  * the head comment). */
 enum { MIN_IN_CONV = 8, MIN_IN_TRANSPOSED = 32 };
 
+/* The fewest images a pass must have: the kernels are transformed once a
+ * pass (k x c of them), which a pass of one image does not repay. */
+enum { MIN_BATCH = 8 };
+
 /* Chunk budget in floats (2 MB): the transformed input and output of a
  * chunk.  Larger than the direct paths' 512 KB because each of the 16
  * products has only T = tiles x images columns: at 14 x 14 (49 tiles) the
@@ -84,12 +90,12 @@ static int allowed = 1;
 void ae__winograd_allow(int mode) { allowed = mode; }
 
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
-                       int transposed)
+                       int transposed, size_t batch)
 {
     if (allowed == 0 || kernel != 3 || stride != 1)
         return 0;
     return allowed == 2 ||
-           (out_c >= in_c &&
+           (out_c >= in_c && batch >= MIN_BATCH &&
             in_c >= (transposed ? MIN_IN_TRANSPOSED : MIN_IN_CONV));
 }
 

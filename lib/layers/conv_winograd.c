@@ -31,13 +31,16 @@
  * comes here (conv_winograd.h).
  *
  * Accuracy.  The transforms' coefficients are 0, +-1 and +-1/2, so the
- * products see at most a few extra roundings: on the experiments' layer
+ * products see only a few extra roundings: on the experiments' layer
  * shapes outputs and gradients agree with the direct path to about 1e-6
- * relative (tests/test_conv_winograd.c bounds them at 1e-5 of the largest
- * value, and checks the gradients by finite differences through this
- * path).  F(4x4, 3x3) saves more products (36 per 16 outputs instead of
- * 64) but its transforms carry factors up to 8 and lose about two more
- * digits; it was not taken.
+ * of the array's largest value, 2.3e-6 at worst (a seed model's first
+ * weight gradient); tests/test_conv_winograd.c bounds them at 2e-5 and
+ * checks the gradients by finite differences through this path.
+ * F(4x4, 3x3) would save more products (36 per 4 x 4 outputs instead of
+ * 64) but its transforms carry coefficients up to 8 and lose accuracy
+ * accordingly (Lavin and Gray report it; not measured here), and the
+ * transforms, not the products, are what limits this file (below): it was
+ * not tried.
  *
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
@@ -47,8 +50,9 @@
  * taps form (conv2d.c) is then one long sgemm over the input grid, and
  * Winograd's transforms of the wider input side cost more than its
  * products save (64 -> 32 at 14 x 14: 0.64x; 16 -> 8: 0.65x).  With one
- * input channel each product is a rank-1 update and the transforms are
- * all there is (1 -> 32: 0.98x).  A transposed convolution's direct path,
+ * input or output channel the products are rank-1 updates or
+ * matrix-vector products and the transforms are all there is (1 -> 32:
+ * 0.50x, 32 -> 1: 0.32x).  A transposed convolution's direct path,
  * one sgemm and a columns-to-image pass, is cheaper than a convolution's
  * at few channels (16 -> 16 at 7 x 7: 0.93x by Winograd, against 1.1-1.4x
  * for the conv2d of that shape) but not at 32 and more (32 -> 64 at
@@ -75,15 +79,16 @@ enum { MIN_IN_CONV = 8, MIN_IN_TRANSPOSED = 32 };
  * pass (k x c of them), which a pass of one image does not repay. */
 enum { MIN_BATCH = 8 };
 
-/* Chunk budget in floats (2 MB): the transformed input and output of a
+/* Chunk budget in floats (1 MB): the transformed input and output of a
  * chunk.  Larger than the direct paths' 512 KB because each of the 16
  * products has only T = tiles x images columns: at 14 x 14 (49 tiles) the
- * direct budget would give one image a chunk and products of 49 columns,
- * which sgemm runs far below its rate. */
-
-
-#define WINO_SHIFT 18
-#define CHUNK_FLOATS ((size_t)1 << WINO_SHIFT)
+ * direct budget would give one image a chunk and products of 49 columns.
+ * On experiment 7's three Winograd layers (bench_conv, one thread,
+ * alternating runs on a loaded machine) 2^16 floats was 5-25% slower than
+ * 2^17-2^19, which were within the noise of each other; 2^18 keeps a
+ * chunk's V and M inside one core's L2 (4 MB on these machines) beside
+ * the weights. */
+#define CHUNK_FLOATS ((size_t)1 << 18)
 
 static int allowed = 1;
 
@@ -179,7 +184,7 @@ static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
 }
 
 /* U[xi][o][ci] = (G g G^T)[xi]. */
-__attribute__((noinline)) static void transform_weights(const ae__winograd *f, float *u)
+static void transform_weights(const ae__winograd *f, float *u)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;
     for (int o = 0; o < f->k; o++)
@@ -204,7 +209,7 @@ __attribute__((noinline)) static void transform_weights(const ae__winograd *f, f
 }
 
 /* dw = beta dw + G^T dU G, written in the layer's weight order. */
-__attribute__((noinline)) static void gradient_to_weights(const ae__winograd *f, const float *du,
+static void gradient_to_weights(const ae__winograd *f, const float *du,
                                 float *dw, float beta)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;

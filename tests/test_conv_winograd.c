@@ -63,7 +63,7 @@ static const layer_case layer_cases[] = {
     {64, 64, 7, 7, 1, 0, 1},
     {64, 32, 14, 14, 1, 0, 0},
     /* experiment 6's, convolutions and stride-1 transposed ones */
-    {8, 16, 14, 14, 1, 0, 1},
+    {8, 16, 14, 14, 1, 0, 0},
     {16, 16, 7, 7, 1, 0, 1},
     {16, 8, 14, 14, 1, 0, 0},
     {16, 16, 7, 7, 1, 1, 0},
@@ -73,8 +73,8 @@ static const layer_case layer_cases[] = {
     /* edges: odd and uneven sides, padding 0 and 2, a 1x1 input, and
      * transposed convolutions at padding 0 and 2 (convolutions at 2, 0) */
     {9, 8, 5, 6, 0, 0, 0},
-    {8, 9, 3, 3, 2, 0, 1},
-    {8, 8, 1, 1, 1, 0, 1},
+    {8, 9, 3, 3, 2, 0, 0},
+    {8, 8, 1, 1, 1, 0, 0},
     {8, 8, 6, 5, 0, 1, 0},
     {8, 8, 9, 9, 2, 1, 0},
     /* one channel in, one out: Winograd's products are then rank-1 */

@@ -45,8 +45,8 @@
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
  * (docs/PERFORMANCE.md has the table): a layer that does not narrow
- * (out_c >= in_c) with at least 8 input channels for a conv2d, 32 for a
- * conv_transpose2d.  Narrowing layers keep the direct path: a conv2d's
+ * (out_c >= in_c) with at least 16 input channels for a conv2d, 32 for a
+ * conv_transpose2d (8 -> 16 at 14 x 14 measured 0.90-1.10x, a tie).  Narrowing layers keep the direct path: a conv2d's
  * taps form (conv2d.c) is then one long sgemm over the input grid, and
  * Winograd's transforms of the wider input side cost more than its
  * products save (64 -> 32 at 14 x 14: 0.64x; 16 -> 8: 0.65x).  With one
@@ -73,7 +73,7 @@ enum { XI = 16 };
 
 /* The fewest input channels at which this path is taken (the rule: see
  * the head comment). */
-enum { MIN_IN_CONV = 8, MIN_IN_TRANSPOSED = 32 };
+enum { MIN_IN_CONV = 16, MIN_IN_TRANSPOSED = 32 };
 
 /* The fewest images a pass must have: the kernels are transformed once a
  * pass (k x c of them), which a pass of one image does not repay. */

@@ -4,7 +4,9 @@
  * with x zero outside the input; W is O x C x k x k (O = out_c and
  * C = in_c below), k the kernel side, s the stride, p the padding.
  *
- * A chunk of nb images is one sgemm, either through image-to-columns,
+ * A 3x3 stride-1 convolution between enough channels runs by Winograd's
+ * F(2x2, 3x3) (conv_winograd.h, which says when).  Otherwise a chunk of nb
+ * images is one sgemm, either through image-to-columns,
  * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
  * or tap by tap (see by_taps); the library's threads share the chunks
  * (conv_gemm.h). */
@@ -14,6 +16,7 @@
 
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
+#include "layers/conv_winograd.h"
 #include "nn/model.h"
 
 /* Largest output side accepted; the model bounds the total anyway, this
@@ -116,7 +119,7 @@ typedef struct taps_form {
 /* Chunk scratch per image: Z, then Xc. */
 static size_t taps_per_image(const ae_layer *l)
 {
-    const size_t kk = (size_t)l->cfg[AE__CONV_KERNEL] * (size_t)l->cfg[AE__CONV_KERNEL];
+    const size_t k = (size_t)l->cfg[AE__CONV_KERNEL], kk = k * k;
     return ((size_t)l->out.c * kk + (size_t)l->in.c) *
            ((size_t)l->in.h * (size_t)l->in.w);
 }
@@ -132,15 +135,51 @@ static int by_taps(const ae_layer *l)
     return taps_per_image(l) < ae__cols_per_image(&f);
 }
 
+/* Whether a pass of batch images runs by Winograd, and the convolution
+ * it computes. */
+static int by_winograd(const ae_layer *l, size_t batch)
+{
+    return ae__winograd_suits(l->in.c, l->out.c, l->cfg[AE__CONV_KERNEL],
+                              l->cfg[AE__CONV_STRIDE], 0, batch);
+}
+
+static ae__winograd winograd_form(const ae_layer *l)
+{
+    return (ae__winograd){l->in.c,
+                          l->out.c,
+                          l->in.h,
+                          l->in.w,
+                          ae__conv2d_padding(l),
+                          l->out.h,
+                          l->out.w,
+                          (l->out.h + 1) / 2,
+                          (l->out.w + 1) / 2,
+                          0,
+                          l->weights,
+                          l->bias};
+}
+
 /* Optional op (scratch, asked for before the passes): the taps form's
- * tap-major weights, then the schedule's. */
+ * tap-major weights, then the schedule's; or Winograd's.  Sized for the
+ * larger of the direct and the Winograd path where either may run, so
+ * that switching the fast path (ae__winograd_allow) between passes is
+ * safe. */
 static size_t conv_scratch(const ae_layer *l, size_t batch)
 {
+    size_t direct;
     if (by_taps(l))
-        return l->n_weights +
-               ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
-    const ae__conv_cols f = cols_form(l);
-    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
+        direct = l->n_weights +
+                 ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
+    else {
+        const ae__conv_cols f = cols_form(l);
+        direct = ae__conv_scratch(ae__cols_per_image(&f), batch,
+                                  l->n_weights);
+    }
+    if (l->cfg[AE__CONV_KERNEL] != 3 || l->cfg[AE__CONV_STRIDE] != 1)
+        return direct;
+    const ae__winograd w = winograd_form(l);
+    const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
+    return fast > direct ? fast : direct;
 }
 
 static void cols_forward(const void *ctx, const float *x, float *y,
@@ -156,7 +195,7 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
                       int back)
 {
     const size_t in_c = (size_t)l->in.c, out_c = (size_t)l->out.c;
-    const size_t kk = (size_t)l->cfg[AE__CONV_KERNEL] * (size_t)l->cfg[AE__CONV_KERNEL];
+    const size_t k = (size_t)l->cfg[AE__CONV_KERNEL], kk = k * k;
     for (size_t o = 0; o < out_c; o++)
         for (size_t c = 0; c < in_c; c++)
             for (size_t t = 0; t < kk; t++) {
@@ -199,14 +238,20 @@ static void taps_forward(const void *ctx, const float *x, float *y,
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    if (by_taps(l)) {
+    if (by_winograd(l, batch)) {
+        const ae__winograd w = winograd_form(l);
+        ae__winograd_forward(l, &w, x, y, batch, scratch);
+    } else if (by_taps(l)) {
         const taps_form f = taps_form_of(l, scratch);
-        const ae__conv_method m = {taps_per_image(l), taps_forward, NULL, &f};
+        const ae__conv_method m = {.per_image = taps_per_image(l),
+                                   .forward = taps_forward,
+                                   .ctx = &f};
         ae__conv_forward(l, &m, x, y, batch, scratch + l->n_weights);
     } else {
         const ae__conv_cols f = cols_form(l);
-        const ae__conv_method m = {ae__cols_per_image(&f), cols_forward,
-                                   NULL, &f};
+        const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
+                                   .forward = cols_forward,
+                                   .ctx = &f};
         ae__conv_forward(l, &m, x, y, batch, scratch);
     }
 }
@@ -249,10 +294,14 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
 static void conv_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
-    if (by_taps(l)) {
+    if (by_winograd(l, batch)) {
+        const ae__winograd w = winograd_form(l);
+        ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
+    } else if (by_taps(l)) {
         const taps_form f = taps_form_of(l, scratch);
-        const ae__conv_method m = {taps_per_image(l), NULL, taps_backward,
-                                   &f};
+        const ae__conv_method m = {.per_image = taps_per_image(l),
+                                   .backward = taps_backward,
+                                   .ctx = &f};
         /* The tap-major gradient lands where the tap-major weights were,
          * done with by then, and goes back to the weights' order. */
         ae__conv_backward(l, &m, x, dy, dx, batch, scratch + l->n_weights,
@@ -260,8 +309,9 @@ static void conv_backward(ae_layer *l, const float *x, const float *dy,
         tap_major(l, scratch, l->grad_weights, 1);
     } else {
         const ae__conv_cols f = cols_form(l);
-        const ae__conv_method m = {ae__cols_per_image(&f), NULL,
-                                   cols_backward, &f};
+        const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
+                                   .backward = cols_backward,
+                                   .ctx = &f};
         ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
     }
 }

@@ -20,22 +20,39 @@ typedef struct split {
     int parts;
 } split;
 
-static split split_for(size_t per_image, size_t batch)
+size_t ae__conv_chunk(const ae__conv_method *m, size_t batch)
+{
+    if (m->chunk_floats == 0)
+        return ae__image_chunk(m->per_image, batch);
+    size_t n = m->per_image == 0 ? batch : m->chunk_floats / m->per_image;
+    if (n < 1)
+        n = 1;
+    return n < batch ? n : batch;
+}
+
+static split split_for(const ae__conv_method *m, size_t batch)
 {
     split sp;
     sp.batch = batch;
-    sp.chunk = ae__image_chunk(per_image, batch);
+    sp.chunk = ae__conv_chunk(m, batch);
     sp.chunks = (batch + sp.chunk - 1) / sp.chunk;
     sp.groups = sp.chunks < GROUPS ? sp.chunks : GROUPS;
-    sp.part_floats = sp.chunk * per_image;
+    sp.part_floats = sp.chunk * m->per_image + m->per_chunk;
     sp.parts = ae__thread_count();
     return sp;
 }
 
+size_t ae__conv_scratch_of(const ae__conv_method *m, size_t batch,
+                           size_t n_weights)
+{
+    const split sp = split_for(m, batch);
+    return (size_t)GROUPS * n_weights + (size_t)sp.parts * sp.part_floats;
+}
+
 size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights)
 {
-    const split sp = split_for(per_image, batch);
-    return (size_t)GROUPS * n_weights + (size_t)sp.parts * sp.part_floats;
+    const ae__conv_method m = {.per_image = per_image};
+    return ae__conv_scratch_of(&m, batch, n_weights);
 }
 
 /* Images [*b0, *b0 + *nb) of chunk c. */
@@ -61,7 +78,7 @@ static run make_run(const ae_layer *l, const ae__conv_method *method,
 {
     run r = {0};
     r.method = method;
-    r.sp = split_for(method->per_image, batch);
+    r.sp = split_for(method, batch);
     r.in_size = ae__shape_size(l->in);
     r.out_size = ae__shape_size(l->out);
     r.n_weights = l->n_weights;

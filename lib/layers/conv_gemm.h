@@ -33,8 +33,8 @@
 /* ---- the schedule ------------------------------------------------------ */
 
 /* What a layer computes on one chunk of nb images.  The data pointers are
- * at the chunk's first image; scratch holds nb * per_image floats, the
- * calling thread's own.  backward sets dw = beta * dw + the chunk's weight
+ * at the chunk's first image; scratch holds nb * per_image + per_chunk
+ * floats, the calling thread's own.  backward sets dw = beta * dw + the chunk's weight
  * gradient (beta 0 for the first chunk of a group, 1 after), and the
  * chunk's input gradient if dx is not NULL. */
 typedef struct ae__conv_method {
@@ -45,12 +45,22 @@ typedef struct ae__conv_method {
                      float *dx, size_t nb, float *dw, float beta,
                      float *scratch);
     const void *ctx;
+    /* Optional (0 if not): floats a chunk needs whatever its size, and a
+     * chunk budget other than ae__image_chunk's, for a method whose
+     * products want more images each. */
+    size_t per_chunk;
+    size_t chunk_floats;
 } ae__conv_method;
 
 /* Scratch floats the schedule needs for a layer with n_weights weights
  * whose chunks need per_image floats per image: the per-group partial
  * gradients and each thread's chunk scratch. */
 size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights);
+/* The same for a method with per_chunk or chunk_floats set. */
+size_t ae__conv_scratch_of(const ae__conv_method *method, size_t batch,
+                           size_t n_weights);
+/* Images per chunk of a batch under that method (monotone in batch). */
+size_t ae__conv_chunk(const ae__conv_method *method, size_t batch);
 
 /* y = the layer's output on batch images of x, method->forward on every
  * chunk.  scratch holds ae__conv_scratch floats. */

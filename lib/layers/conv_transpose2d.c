@@ -8,11 +8,15 @@
  *
  * A chunk of nb images is one sgemm and a columns-to-image pass:
  * cols (out_c*k*k x nb*H*W) = W^T * X (in_c x nb*H*W), then y = col2im;
- * the library's threads share the chunks (conv_gemm.h). */
+ * the library's threads share the chunks (conv_gemm.h).  At stride 1 with
+ * a 3x3 kernel and padding p <= 2 the layer is a convolution by the
+ * flipped kernel at padding 2 - p, and between enough channels it runs by
+ * Winograd's F(2x2, 3x3) (conv_winograd.h). */
 #include <math.h>
 
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
+#include "layers/conv_winograd.h"
 #include "nn/model.h"
 
 #define SIDE_LIMIT (1LL << 28)
@@ -102,11 +106,51 @@ static ae__conv_cols cols_form(const ae_layer *l)
     return (ae__conv_cols){convt_patches(l), l->in.c, l->weights, l->bias};
 }
 
-/* Optional op (scratch, asked for before the passes): the schedule's. */
+/* Whether the layer is a 3x3 stride-1 convolution Winograd can compute
+ * (output padding is 0 at stride 1), and whether a pass of batch images
+ * runs that way. */
+static int winograd_shape(const ae_layer *l)
+{
+    return l->cfg[AE__CONVT_KERNEL] == 3 && l->cfg[AE__CONVT_STRIDE] == 1 &&
+           l->cfg[AE__CONVT_PAD] <= 2;
+}
+
+static int by_winograd(const ae_layer *l, size_t batch)
+{
+    return winograd_shape(l) &&
+           ae__winograd_suits(l->in.c, l->out.c, l->cfg[AE__CONVT_KERNEL],
+                              l->cfg[AE__CONVT_STRIDE], 1, batch);
+}
+
+static ae__winograd winograd_form(const ae_layer *l)
+{
+    return (ae__winograd){l->in.c,
+                          l->out.c,
+                          l->in.h,
+                          l->in.w,
+                          2 - l->cfg[AE__CONVT_PAD],
+                          l->out.h,
+                          l->out.w,
+                          (l->out.h + 1) / 2,
+                          (l->out.w + 1) / 2,
+                          1,
+                          l->weights,
+                          l->bias};
+}
+
+/* Optional op (scratch, asked for before the passes): the schedule's, for
+ * the larger of the direct and the Winograd path where either may run
+ * (conv2d.c says why). */
 static size_t convt_scratch(const ae_layer *l, size_t batch)
 {
     const ae__conv_cols f = cols_form(l);
-    return ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
+    const size_t direct =
+        ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
+    if (!winograd_shape(l))
+        return direct;
+    const ae__winograd w = winograd_form(l);
+    const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
+    return fast > direct ? fast : direct;
 }
 
 /* That convolution's input-gradient pass, starting from the bias. */
@@ -121,9 +165,15 @@ static void forward_chunk(const void *ctx, const float *x, float *y,
 static void convt_forward(ae_layer *l, const float *x, float *y,
                           size_t batch, float *scratch)
 {
+    if (by_winograd(l, batch)) {
+        const ae__winograd w = winograd_form(l);
+        ae__winograd_forward(l, &w, x, y, batch, scratch);
+        return;
+    }
     const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {ae__cols_per_image(&f), forward_chunk, NULL,
-                               &f};
+    const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
+                               .forward = forward_chunk,
+                               .ctx = &f};
     ae__conv_forward(l, &m, x, y, batch, scratch);
 }
 
@@ -145,9 +195,15 @@ static void backward_chunk(const void *ctx, const float *x, const float *dy,
 static void convt_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
+    if (by_winograd(l, batch)) {
+        const ae__winograd w = winograd_form(l);
+        ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
+        return;
+    }
     const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {ae__cols_per_image(&f), NULL, backward_chunk,
-                               &f};
+    const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
+                               .backward = backward_chunk,
+                               .ctx = &f};
     ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
 }
 

@@ -1,0 +1,67 @@
+#!/bin/sh
+# side_by_side.sh - libautoenc's bench programs and the same work in
+# PyTorch and scikit-learn (torch_side_by_side.py), in alternating runs on
+# the same machine, best of each; prints one table of ratios.  Needs
+# Debian's python3-torch, python3-sklearn and python3-numpy for
+# /usr/bin/python3, and a build with the benchmarks.
+#
+#   bench/side_by_side.sh [BUILD_DIR [ROUNDS]]     (default: build 3)
+#
+# THREADS (default 2) is the thread count of both sides: ae_set_threads
+# for libautoenc, torch.set_num_threads for PyTorch, whose OpenBLAS (used
+# by numpy and scikit-learn) is kept to one thread.  The ratio is
+# PyTorch's time over libautoenc's: above 1, libautoenc is faster.  The
+# machines are shared: each side's best of ROUNDS is kept, and the two
+# sides take turns so that both meet the same neighbours.
+set -eu
+build=${1:-build}
+rounds=${2:-3}
+threads=${THREADS:-2}
+here=$(cd "$(dirname "$0")" && pwd)
+data=${DATA:-/usr/share/datasets/fashion-mnist}
+py=/usr/bin/python3
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+lib_round() {
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only dense --images 20000 |
+        awk '/^dense AE epoch/ { print "lib dense_epoch", $6 }'
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only conv --images 10000 |
+        awk '/^conv AE epoch/ { print "lib conv_epoch", $6 }'
+    "$build/bench/bench_infer" --threads "$threads" |
+        awk '/batch +[0-9]+:/ { b = $4; sub(":", "", b);
+                                 print "lib " $2 "_us_b" b, $5 }'
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only pca | awk '/^PCA-30 fit/ { print "lib pca_fit", $3 }'
+}
+
+torch_round() {
+    OPENBLAS_NUM_THREADS=1 "$py" "$here/torch_side_by_side.py" \
+        --threads "$threads" --data "$data" --images 10000 \
+        --dense-images 20000 | awk '{ print "torch", $1, $2 }'
+}
+
+r=0
+while [ "$r" -lt "$rounds" ]; do
+    lib_round >>"$out"
+    torch_round >>"$out"
+    r=$((r + 1))
+done
+
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $threads threads, best of $rounds alternating rounds"
+awk '
+    { key = $2; v = $3 + 0
+      if (!(($1, key) in best) || v < best[$1, key]) best[$1, key] = v
+      if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
+    END {
+      printf "%-16s %12s %12s %8s\n", "work", "libautoenc", "PyTorch", "ratio"
+      for (i = 0; i < n; i++) {
+        k = order[i]
+        unit = k ~ /_us_/ ? " us" : " s"
+        if ((("lib", k) in best) && (("torch", k) in best))
+          printf "%-16s %10.3f%s %10.3f%s %7.2fx\n", k, best["lib", k], unit,
+                 best["torch", k], unit, best["torch", k] / best["lib", k]
+      }
+    }' "$out"

@@ -1,0 +1,66 @@
+/*
+ * conv_winograd.h - 3x3, stride-1 convolutions by Winograd's minimal
+ * filtering F(2x2, 3x3) (private; the math is in conv_winograd.c).
+ *
+ * Both convolution layers use it where it wins (ae__winograd_suits): a
+ * conv2d with a 3x3 kernel at stride 1, and a conv_transpose2d with a 3x3
+ * kernel at stride 1, which is the convolution of its input by the
+ * flipped, transposed kernel at padding 2 - p.  It computes on the layers'
+ * own weights and gradients and runs on the convolutions' schedule
+ * (conv_gemm.h), so the chunks, the 16 gradient groups and the bits
+ * across thread counts are as for the direct paths.
+ */
+#ifndef AE_CONV_WINOGRAD_H
+#define AE_CONV_WINOGRAD_H
+
+#include "nn/layer.h"
+
+/* The convolution computed: c input channels of h x w, zero-padded by pad,
+ * to k output channels of oh x ow = (h + 2 pad - 2) x (w + 2 pad - 2),
+ * covered by th x tw tiles of 2 x 2 outputs. */
+typedef struct ae__winograd {
+    int c, k;
+    int h, w, pad;
+    int oh, ow, th, tw;
+    /* 0: the weights are a conv2d's, k x c x 3 x 3, g[o][ci] = weights[o][ci];
+     * 1: a conv_transpose2d's, c x k x 3 x 3 (its input channels first),
+     *    g[o][ci][u][v] = weights[ci][o][2-u][2-v]. */
+    int transposed;
+    const float *weights; /* the layer's */
+    const float *bias; /* k, added by the forward pass */
+} ae__winograd;
+
+/* Whether a pass of batch images through a layer of this shape runs by
+ * Winograd: 3x3 kernel, stride 1, out_c >= in_c, in_c at least 16 (a
+ * conv2d) or 32 (a conv_transpose2d, transposed = 1), and at least 8
+ * images; the measurements behind it are in conv_winograd.c.  in_c and
+ * out_c are the layer's.  The choice depends on the shapes and the batch,
+ * never on the thread count.  Always 0 while the fast path is switched
+ * off (ae__winograd_allow). */
+int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
+                       int transposed, size_t batch);
+
+/* Tests and benchmarks only: 0 sends every convolution down its direct
+ * path, 1 (the default) lets ae__winograd_suits choose, 2 takes Winograd
+ * for every 3x3 stride-1 shape and batch (to test it where the rule
+ * leaves the direct path).  Set it between passes, never during one; the layers
+ * size their scratch for either path, so a model needs nothing else. */
+void ae__winograd_allow(int mode);
+
+/* Floats of layer scratch for batch images: the transformed weights, the
+ * schedule's partial gradients and each thread's chunk scratch. */
+size_t ae__winograd_scratch(const ae__winograd *f, size_t batch,
+                            size_t n_weights);
+
+/* y = the convolution of batch images of x, + bias. */
+void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,
+                          const float *x, float *y, size_t batch,
+                          float *scratch);
+
+/* l->grad_weights (in the layer's own weight order) and l->grad_bias from
+ * dy, and dx (if not NULL) the input gradient. */
+void ae__winograd_backward(ae_layer *l, const ae__winograd *f,
+                           const float *x, const float *dy, float *dx,
+                           size_t batch, float *scratch);
+
+#endif /* AE_CONV_WINOGRAD_H */

@@ -993,9 +993,10 @@ typedef enum ae_train_param {
                                  validation loss, restoring the best
                                  epoch's weights (since 0.2) */
     AE_TRAIN_EARLY_STOP_MIN_DELTA = 22, /**< early stopping: an epoch
-                                 improves when its validation loss minus
-                                 this is below the best, >= 0 and finite,
-                                 default 0 (since 0.2) */
+                                 improves when its validation loss plus
+                                 this is below the best so far (Keras's
+                                 min_delta), >= 0 and finite, default 0
+                                 (since 0.2) */
     AE_TRAIN_CLIP_NORM = 23   /**< > 0: every step scales the gradient to
                                  an L2 norm of at most this, as
                                  ae_model_clip_gradients does (with

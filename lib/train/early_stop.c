@@ -1,7 +1,7 @@
 /* early_stop.c - early stopping on the validation loss, with Keras's
  * EarlyStopping(monitor="val_loss", min_delta, patience,
- * restore_best_weights=True) rule: an epoch improves when loss - min_delta
- * is below the best so far; after `patience` epochs in a row that do not,
+ * restore_best_weights=True) rule: an epoch improves when loss + min_delta
+ * is below the best so far (it betters the best by more than min_delta); after `patience` epochs in a row that do not,
  * training stops and the weights of the best epoch come back.  The state
  * belongs to one fit call (a new call starts afresh, a resumed one goes
  * on) and is saved in checkpoints with the best weights themselves. */
@@ -47,7 +47,7 @@ ae_status ae__early_stop_update(ae__early_stop *es, double loss,
     ae_status s = ae__early_stop_reserve(es, n);
     if (s != AE_OK)
         return s;
-    if (loss - es->min_delta < es->best) {
+    if (loss + es->min_delta < es->best) { /* Keras: current + min_delta */
         es->best = loss;
         es->best_epoch = epoch;
         es->n = n;

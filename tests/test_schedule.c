@@ -233,15 +233,15 @@ START_TEST(adamw_matches_pytorch)
     ck_assert_ae_ok(ae_optimizer_set(o, AE_OPT_WEIGHT_DECAY, CF_ADAMW_DECAY));
     float w[5];
     memcpy(w, cf_adamw_w0, sizeof w);
-    double worst = 0.0, rates = 0.0;
+    double worst = 0.0, rate_sum = 0.0;
     for (int k = 0; k < CF_ADAMW_STEPS; k++) {
-        rates += cf_adamw_lrs[k];
+        rate_sum += cf_adamw_lrs[k];
         ck_assert_ae_ok(ae__optimizer_update_lr(o, w, cf_adamw_grads[k], 5,
                                                 cf_adamw_lrs[k]));
         for (int i = 0; i < 5; i++) {
             double d = fabs((double)w[i] - cf_adamw_w[k][i]);
             worst = fmax(worst, d);
-            ck_assert_msg(d <= 1.5e-5 * rates,
+            ck_assert_msg(d <= 1.5e-5 * rate_sum,
                           "step %d, weight %d: %.9g, PyTorch %.9g", k + 1, i,
                           (double)w[i], (double)cf_adamw_w[k][i]);
         }

@@ -1022,7 +1022,10 @@ typedef struct ae_progress {
 /** The callback of ae_trainer_fit.  It runs between steps: it may run
  * forward passes on the model being trained (ae_model_reconstruct,
  * ae_model_activations, to measure quality per epoch), but must not change
- * its layers or weights, nor free the model, optimizer or trainer.
+ * its layers or weights, nor free the model, optimizer or trainer.  At the
+ * end of the epoch where early stopping ends the fit, the best epoch's
+ * weights are already back and ae_trainer_fit_outcome says
+ * AE_FIT_EARLY_STOPPED (since 0.2).
  * @param p where the training stands
  * @param user the pointer given to ae_trainer_fit
  * @return 0 to go on, non-zero to stop training after this call */
@@ -1068,14 +1071,18 @@ AE_API ae_status ae_trainer_step(ae_trainer *t, const float *input,
                                  float *loss);
 /** Train for `epochs` epochs on train; after each epoch, the loss on
  * validation (may be NULL) is computed.  progress (may be NULL) is called
- * after every batch and at each epoch's end.
+ * after every batch and at each epoch's end.  Since 0.2 each epoch's end
+ * also steps the learning-rate schedule and judges early stopping, which
+ * needs validation (AE_ERR_INVALID_ARGUMENT without, before any step) and
+ * may end the call early ("Training controls").
  * @param t the trainer
  * @param train the training images
  * @param validation images for the validation loss, or NULL
  * @param epochs number of epochs, >= 1
  * @param progress the callback, or NULL
  * @param user passed to progress
- * @return AE_OK (also when progress stopped it), or a failure status */
+ * @return AE_OK (also when progress or early stopping stopped it), or a
+ *         failure status */
 AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                                 const ae_dataset *validation, int epochs,
                                 ae_progress_fn progress, void *user);
@@ -1238,7 +1245,10 @@ AE_API ae_status ae_trainer_learning_rate(const ae_trainer *t, double *lr);
  * (every ae_train_param), its noise generator, and where its fit call
  * stands (epochs done, batches done in the epoch under way and the loss
  * summed over them, and the seed, batch size and image count that fix the
- * order of the batches).  Format: docs/FORMAT.md, "Checkpoint files".
+ * order of the batches); since 0.2 (checkpoint version 2, which also
+ * reads version 1) the training controls' state too: the schedule's
+ * position and rate, early stopping's best loss, epoch and weights.
+ * Format: docs/FORMAT.md, "Checkpoint files".
  *
  * Resuming: load the checkpoint into a trainer over a model of the same
  * architecture and an optimizer of the same kind (fresh ones will do),

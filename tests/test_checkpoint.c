@@ -337,6 +337,32 @@ START_TEST(controls_resume_bit_identically)
         ck_assert_int_eq(ref.rec.ev[13].end, AE_FIT_EARLY_STOPPED);
         ck_assert_int_eq(ref.rec.ev[12].end, AE_FIT_RUNNING);
         free_reference(&ref);
+        /* Its checkpoint says so and resumes nothing: the next fit call
+         * is a new one, which early stopping judges afresh. */
+        rig a = make_rig(DENSE, 1, 3, 0.01f);
+        ck_assert_ae_ok(ae_trainer_fit(a.t, train, val, EPOCHS, NULL, NULL));
+        const char *path = tu_tmp_path("early.aeckpt");
+        ck_assert_ae_ok(ae_trainer_save_checkpoint(a.t, path));
+        rig b = make_fresh_rig(DENSE, 1);
+        ck_assert_ae_ok(ae_trainer_load_checkpoint(b.t, path));
+        ae_fit_end end;
+        int epochs, best;
+        ck_assert_ae_ok(ae_trainer_fit_outcome(b.t, &end, &epochs, &best,
+                                               NULL));
+        ck_assert_int_eq(end, AE_FIT_EARLY_STOPPED);
+        ck_assert_int_eq(epochs, 2);
+        ck_assert_int_eq(best, 1);
+        recorder rec = {.t = b.t};
+        ck_assert_ae_ok(ae_trainer_fit(b.t, train, val, EPOCHS, record,
+                                       &rec));
+        ck_assert_int_eq(rec.n, 2 * 7); /* two epochs again, from epoch 1 */
+        ck_assert_int_eq(rec.ev[0].epoch, 1);
+        ck_assert_ae_ok(ae_trainer_fit_outcome(b.t, &end, &epochs, &best,
+                                               NULL));
+        ck_assert_int_eq(end, AE_FIT_EARLY_STOPPED);
+        ck_assert_int_eq(epochs, 2);
+        free_rig(&a);
+        free_rig(&b);
         ae_dataset_free(train);
         ae_dataset_free(val);
     }

@@ -38,7 +38,12 @@ enum { RIG_DENSE = 0, RIG_CONV = 1, RIG_NORM = 2, RIG_VAE = 3, RIG_KINDS = 4 };
 typedef enum rig_stage {
     RIG_FRESH = 0,
     RIG_MID_EPOCH = 1,
-    RIG_FINISHED = 2
+    RIG_FINISHED = 2,
+    /* In the middle of the second epoch as RIG_MID_EPOCH, with the
+     * training controls on (checkpoint version 2's state): a plateau
+     * schedule (dense) or cosine annealing (conv) under way, clipping,
+     * and early stopping on a validation set holding epoch 1's weights. */
+    RIG_CONTROLS = 3
 } rig_stage;
 
 typedef struct ckpt_rig {
@@ -175,7 +180,16 @@ static ae_status rig_create(ckpt_rig *r, int kind, rig_stage stage,
         if (dense)
             RIG_TRY(ae_dataset_set_range(ds, AE_RANGE_SYMMETRIC));
         int left = dense || vae ? 6 : 4;
-        if (stage == RIG_MID_EPOCH)
+        if (stage == RIG_CONTROLS) {
+            RIG_TRY(ae_trainer_set(t, AE_TRAIN_LR_SCHEDULE,
+                                   dense ? AE_SCHEDULE_PLATEAU
+                                         : AE_SCHEDULE_COSINE));
+            RIG_TRY(ae_trainer_set(t, AE_TRAIN_LR_T_MAX, 3));
+            RIG_TRY(ae_trainer_set(t, AE_TRAIN_PLATEAU_PATIENCE, 0));
+            RIG_TRY(ae_trainer_set(t, AE_TRAIN_CLIP_NORM, 0.5));
+            RIG_TRY(ae_trainer_set(t, AE_TRAIN_EARLY_STOP_PATIENCE, 2));
+            RIG_TRY(ae_trainer_fit(t, ds, ds, 2, rig_stop_after, &left));
+        } else if (stage == RIG_MID_EPOCH)
             RIG_TRY(ae_trainer_fit(t, ds, NULL, 2, rig_stop_after, &left));
         else
             RIG_TRY(ae_trainer_fit(t, ds, NULL, 1, NULL, NULL));

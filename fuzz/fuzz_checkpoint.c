@@ -37,8 +37,12 @@
  * the header, where the model starts.  Model file: its creation seed, its
  * layer count and parameter count, the header's and a record's sizes. */
 enum {
+    CK_VERSION = 8,
     CK_MODEL_SIZE = 16,
     CK_HEADER = 32,
+    STATE_V1 = 224, /* the state section of version 1, of version 2 */
+    STATE_V2 = 448,
+    STATE_BEST_COUNT = 368, /* version 2: the best weights' count */
     MODEL_SEED = 24,
     MODEL_LAYERS = 32,
     MODEL_PARAMS = 40,
@@ -48,7 +52,7 @@ enum {
     CRC_BYTES = 4
 };
 
-enum { TRAIN_PARAMS = AE_TRAIN_CHECKPOINT_EVERY + 1,
+enum { TRAIN_PARAMS = AE_TRAIN_CLIP_NORM + 1, /* every setting, 0.2's too */
        OPT_PARAMS = AE_OPT_WEIGHT_DECAY + 1 };
 
 /* Everything a failed load must leave as it was, as the public API shows
@@ -275,11 +279,24 @@ static void check_loaded(int k, const uint8_t *data, size_t size)
     FUZZ_CHECK(ae_trainer_save_checkpoint(r->trainer, state_path) == AE_OK);
     size_t got_size = 0;
     uint8_t *got = read_file(state_path, &got_size);
-    /* A version-1 input is saved as version 2, with its new block. */
-    if (get_le(data + 8, 4) >= 2)
+    if (get_le(data + CK_VERSION, 4) == 1) {
+        /* A version-1 input saves as version 2: the same header (but for
+         * the version), model, version-1 state and moments, version 2's
+         * blocks (the training controls', the VAE's) between them at their
+         * defaults, no best weights. */
+        size_t head = CK_HEADER + msize + STATE_V1;
+        size_t moments = size - head - CRC_BYTES;
+        FUZZ_CHECK(got_size == size + (STATE_V2 - STATE_V1));
+        FUZZ_CHECK(get_le(got + CK_VERSION, 4) == 2);
+        FUZZ_CHECK(memcmp(got, want, CK_VERSION) == 0 &&
+                   memcmp(got + CK_VERSION + 4, want + CK_VERSION + 4,
+                          head - CK_VERSION - 4) == 0);
+        FUZZ_CHECK(memcmp(got + head + (STATE_V2 - STATE_V1), want + head,
+                          moments) == 0);
+        FUZZ_CHECK(get_le(got + CK_HEADER + msize + STATE_BEST_COUNT, 8) == 0);
+    } else {
         FUZZ_CHECK(got_size == size && memcmp(got, want, size) == 0);
-    else
-        FUZZ_CHECK(got_size > size && get_le(got + 8, 4) == 2);
+    }
     free(got);
     free(want);
 

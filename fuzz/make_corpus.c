@@ -296,7 +296,10 @@ static void seeds_model(void)
 /* Checkpoints of fuzz_checkpoint's two trainers (checkpoint_rigs.h) at
  * each stage: no moments and no fit call yet, in the middle of an epoch
  * (what the harness's trainers hold), after a finished fit call; and one
- * of the dense model with SGD, which the harness's Adam trainer refuses. */
+ * of the dense model with SGD, which the harness's Adam trainer refuses;
+ * and, for checkpoint version 2's state, each in the middle of an epoch
+ * with the training controls on (a schedule, clipping, early stopping
+ * holding the best weights). */
 static void seeds_checkpoint(void)
 {
     const struct { int kind; rig_stage stage; int other; } v[] = {
@@ -306,6 +309,7 @@ static void seeds_checkpoint(void)
         {RIG_DENSE, RIG_MID_EPOCH, 1},
         {RIG_NORM, RIG_MID_EPOCH, 0},  {RIG_VAE, RIG_MID_EPOCH, 0},
         {RIG_VAE, RIG_FINISHED, 0},
+        {RIG_DENSE, RIG_CONTROLS, 0},  {RIG_CONV, RIG_CONTROLS, 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         ckpt_rig r, back;

@@ -1135,13 +1135,62 @@ typedef enum ae_train_param {
                                  sampling layer (a beta-VAE for beta != 1;
                                  see "Variational autoencoders").  No effect
                                  on other models.  Since 0.2 */
-    AE_TRAIN_SUM_PER_IMAGE = 13 /**< 0 or 1, default 0.  1 sums the
+    AE_TRAIN_SUM_PER_IMAGE = 13, /**< 0 or 1, default 0.  1 sums the
                                  reconstruction loss over each image's values
                                  and averages it over the images (BCE summed
                                  per image, as in Kingma and Welling),
                                  instead of averaging over every value; the
                                  KL term follows the same reduction.  The L1
                                  term is unchanged.  Since 0.2 */
+    /* Training controls (since 0.2): see "Training controls" below. */
+    AE_TRAIN_LR_SCHEDULE = 14, /**< an ae_lr_schedule, default
+                                 AE_SCHEDULE_NONE.  Setting it (to any
+                                 value) restarts the schedule: the next
+                                 step starts it from the optimizer's
+                                 learning rate (since 0.2) */
+    AE_TRAIN_LR_STEP_SIZE = 15, /**< AE_SCHEDULE_STEP: epochs between two
+                                 decays, a whole number in [1, 2^31 - 1],
+                                 default 1 (since 0.2) */
+    AE_TRAIN_LR_GAMMA = 16,   /**< AE_SCHEDULE_STEP and _EXPONENTIAL: the
+                                 factor of each decay, > 0 and finite,
+                                 default 0.1 (since 0.2) */
+    AE_TRAIN_LR_T_MAX = 17,   /**< AE_SCHEDULE_COSINE: epochs from the base
+                                 rate down to the minimum, a whole number
+                                 in [1, 2^31 - 1], default 10 (since 0.2) */
+    AE_TRAIN_LR_MIN = 18,     /**< the lowest rate: cosine annealing's
+                                 eta_min and reduce-on-plateau's min_lr,
+                                 >= 0 and finite, default 0 (since 0.2) */
+    AE_TRAIN_PLATEAU_FACTOR = 19, /**< AE_SCHEDULE_PLATEAU: the rate is
+                                 multiplied by it, in (0, 1), default 0.1
+                                 (since 0.2) */
+    AE_TRAIN_PLATEAU_PATIENCE = 20, /**< AE_SCHEDULE_PLATEAU: epochs without
+                                 improvement tolerated before a reduction,
+                                 a whole number in [0, 2^31 - 1], default
+                                 10 (since 0.2) */
+    AE_TRAIN_PLATEAU_THRESHOLD = 21, /**< AE_SCHEDULE_PLATEAU: an epoch
+                                 improves when its loss is below best x
+                                 (1 - threshold), in [0, 1), default 1e-4
+                                 (since 0.2) */
+    AE_TRAIN_PLATEAU_COOLDOWN = 22, /**< AE_SCHEDULE_PLATEAU: epochs after a
+                                 reduction whose losses are not judged, a
+                                 whole number in [0, 2^31 - 1], default 0
+                                 (since 0.2) */
+    AE_TRAIN_EARLY_STOP_PATIENCE = 23, /**< early stopping: 0 (the default)
+                                 is off; N >= 1 (a whole number up to
+                                 2^31 - 1) stops ae_trainer_fit after N
+                                 epochs in a row without improvement of the
+                                 validation loss, restoring the best
+                                 epoch's weights (since 0.2) */
+    AE_TRAIN_EARLY_STOP_MIN_DELTA = 24, /**< early stopping: an epoch
+                                 improves when its validation loss plus
+                                 this is below the best so far (Keras's
+                                 min_delta), >= 0 and finite, default 0
+                                 (since 0.2) */
+    AE_TRAIN_CLIP_NORM = 25   /**< > 0: every step scales the gradient to
+                                 an L2 norm of at most this, as
+                                 ae_model_clip_gradients does (with
+                                 workers, the summed gradient); 0 (the
+                                 default) is off; finite (since 0.2) */
 } ae_train_param;
 
 /** What the fit callback is told.  Filled by the library; `size` is
@@ -1162,7 +1211,10 @@ typedef struct ae_progress {
 /** The callback of ae_trainer_fit.  It runs between steps: it may run
  * forward passes on the model being trained (ae_model_reconstruct,
  * ae_model_activations, to measure quality per epoch), but must not change
- * its layers or weights, nor free the model, optimizer or trainer.
+ * its layers or weights, nor free the model, optimizer or trainer.  At the
+ * end of the epoch where early stopping ends the fit, the best epoch's
+ * weights are already back and ae_trainer_fit_outcome says
+ * AE_FIT_EARLY_STOPPED (since 0.2).
  * @param p where the training stands
  * @param user the pointer given to ae_trainer_fit
  * @return 0 to go on, non-zero to stop training after this call */
@@ -1210,14 +1262,18 @@ AE_API ae_status ae_trainer_step(ae_trainer *t, const float *input,
                                  float *loss);
 /** Train for `epochs` epochs on train; after each epoch, the loss on
  * validation (may be NULL) is computed.  progress (may be NULL) is called
- * after every batch and at each epoch's end.
+ * after every batch and at each epoch's end.  Since 0.2 each epoch's end
+ * also steps the learning-rate schedule and judges early stopping, which
+ * needs validation (AE_ERR_INVALID_ARGUMENT without, before any step) and
+ * may end the call early ("Training controls").
  * @param t the trainer
  * @param train the training images
  * @param validation images for the validation loss, or NULL
  * @param epochs number of epochs, >= 1
  * @param progress the callback, or NULL
  * @param user passed to progress
- * @return AE_OK (also when progress stopped it), or a failure status */
+ * @return AE_OK (also when progress or early stopping stopped it), or a
+ *         failure status */
 AE_API ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
                                 const ae_dataset *validation, int epochs,
                                 ae_progress_fn progress, void *user);
@@ -1286,6 +1342,95 @@ AE_API ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn,
                                        void *user);
 /** @} */
 
+/** @defgroup training_controls Training controls
+ * @ingroup training
+ * Learning-rate schedules, early stopping and gradient clipping: trainer
+ * settings (AE_TRAIN_LR_*, AE_TRAIN_PLATEAU_*, AE_TRAIN_EARLY_STOP_*,
+ * AE_TRAIN_CLIP_NORM), stored in checkpoints with the state they carry
+ * from epoch to epoch, so that a resumed fit goes on bit for bit.
+ *
+ * Schedules follow torch.optim.lr_scheduler (StepLR, ExponentialLR,
+ * CosineAnnealingLR, ReduceLROnPlateau in mode "min" with a relative
+ * threshold and eps 1e-8), stepped once at the end of every epoch of
+ * ae_trainer_fit, and give PyTorch's rates bit for bit.  A schedule starts
+ * at the trainer's first step after AE_TRAIN_LR_SCHEDULE was set, from the
+ * optimizer's AE_OPT_LEARNING_RATE then (its base rate), and runs across
+ * fit calls as one PyTorch scheduler would; the optimizer's own setting
+ * is left as it was (ae_optimizer_step still uses it), and the rate of the
+ * trainer's steps is ae_trainer_learning_rate.  Reduce-on-plateau judges
+ * the validation loss when ae_trainer_fit has a validation set, else the
+ * epoch's mean training loss.
+ *
+ * Early stopping needs a validation set (ae_trainer_fit refuses to run
+ * without one while it is on) and belongs to one fit call: a new call
+ * starts it afresh, a resumed one goes on.  When it stops the fit, the
+ * weights of the best epoch are put back (the optimizer's moments are
+ * not), before the callback's epoch_done call for that epoch, in which
+ * ae_trainer_fit_outcome already says AE_FIT_EARLY_STOPPED; the fit then
+ * returns AE_OK.  A fit that runs all its epochs keeps its last weights.
+ *
+ * With a reduction installed (data-parallel training), the loss judged
+ * at each epoch's end is agreed through it: every worker sends its own
+ * exactly, and all judge their mean (each one's, when they agree), so
+ * every worker steps its schedule and stops at the same epoch.  Since 0.2.
+ * @{ */
+
+/** The learning-rate schedules (AE_TRAIN_LR_SCHEDULE).  Since 0.2. */
+typedef enum ae_lr_schedule {
+    AE_SCHEDULE_NONE = 0,        /**< the optimizer's rate throughout */
+    AE_SCHEDULE_STEP = 1,        /**< StepLR: times gamma every step size
+                                    epochs */
+    AE_SCHEDULE_EXPONENTIAL = 2, /**< ExponentialLR: times gamma every
+                                    epoch */
+    AE_SCHEDULE_COSINE = 3,      /**< CosineAnnealingLR: from the base rate
+                                    down to AE_TRAIN_LR_MIN over T_max
+                                    epochs along half a cosine, and back up
+                                    over the next T_max, as PyTorch does */
+    AE_SCHEDULE_PLATEAU = 4      /**< ReduceLROnPlateau: times the factor
+                                    after more than patience epochs without
+                                    improvement, never below
+                                    AE_TRAIN_LR_MIN */
+} ae_lr_schedule;
+
+/** How the latest fit call ended (ae_trainer_fit_outcome).  Since 0.2. */
+typedef enum ae_fit_end {
+    AE_FIT_NONE = 0,          /**< no fit call yet (or the trainer was
+                                 loaded from a checkpoint) */
+    AE_FIT_RUNNING = 1,       /**< asked from the callback of a fit under
+                                 way */
+    AE_FIT_COMPLETED = 2,     /**< it ran all its epochs */
+    AE_FIT_STOPPED = 3,       /**< its callback returned non-zero */
+    AE_FIT_EARLY_STOPPED = 4, /**< early stopping ended it and restored the
+                                 best epoch's weights (also stored in
+                                 checkpoints: such a call resumes nothing) */
+    AE_FIT_FAILED = 5         /**< it returned a failure status */
+} ae_fit_end;
+
+/** How and when the latest fit call ended, and its best validation loss.
+ * May be called from the fit's callback: at the epoch_done call of the
+ * epoch where early stopping ends the fit it already gives
+ * AE_FIT_EARLY_STOPPED, the best weights back in the model.  Since 0.2.
+ * @param t the trainer
+ * @param[out] end how it ended, or NULL
+ * @param[out] epochs epochs the call completed, counted from its start
+ *        (the interrupted call's, for a resumed one), or NULL
+ * @param[out] best_epoch with early stopping on, the epoch (1-based in the
+ *        call) of the lowest validation loss so far, else 0; or NULL
+ * @param[out] best_loss that loss, or NaN when best_epoch is 0; or NULL
+ * @return AE_OK, or AE_ERR_NULL for t */
+AE_API ae_status ae_trainer_fit_outcome(const ae_trainer *t, ae_fit_end *end,
+                                        int *epochs, int *best_epoch,
+                                        double *best_loss);
+
+/** The learning rate of the trainer's next step: the schedule's current
+ * rate, or the optimizer's AE_OPT_LEARNING_RATE when no schedule is set
+ * or it has not started yet.  Since 0.2.
+ * @param t the trainer
+ * @param[out] lr the rate
+ * @return AE_OK, or AE_ERR_NULL for t or lr */
+AE_API ae_status ae_trainer_learning_rate(const ae_trainer *t, double *lr);
+/** @} */
+
 /** @defgroup checkpoints Checkpoints
  * @ingroup training
  * A checkpoint holds everything a training needs to go on exactly as if it
@@ -1294,7 +1439,10 @@ AE_API ae_status ae_trainer_set_reduce(ae_trainer *t, ae_reduce_fn fn,
  * (every ae_train_param), its noise generator, and where its fit call
  * stands (epochs done, batches done in the epoch under way and the loss
  * summed over them, and the seed, batch size and image count that fix the
- * order of the batches).  Format: docs/FORMAT.md, "Checkpoint files".
+ * order of the batches); since 0.2 (checkpoint version 2, which also
+ * reads version 1) the training controls' state too: the schedule's
+ * position and rate, early stopping's best loss, epoch and weights.
+ * Format: docs/FORMAT.md, "Checkpoint files".
  *
  * Resuming: load the checkpoint into a trainer over a model of the same
  * architecture and an optimizer of the same kind (fresh ones will do),

@@ -130,7 +130,7 @@ typedef struct item {
     uint64_t value; /* an integer, a double's bits, or a hash */
 } item;
 
-enum { MAX_ITEMS = 40 };
+enum { MAX_ITEMS = 64 };
 
 typedef struct fingerprint {
     item items[MAX_ITEMS];
@@ -281,6 +281,22 @@ static ae_status trainer_fingerprint(fingerprint *f, const ae_trainer *t)
         {AE_TRAIN_RANGE, "trainer pixel range"},
         {AE_TRAIN_L1_PER_IMAGE, "trainer L1 per image"},
         {AE_TRAIN_CHECKPOINT_EVERY, "trainer checkpoint period"},
+        /* variational autoencoders (since 0.2) */
+        {AE_TRAIN_KL_BETA, "trainer KL weight beta"},
+        {AE_TRAIN_SUM_PER_IMAGE, "trainer per-image sum"},
+        /* the training controls (since 0.2) */
+        {AE_TRAIN_LR_SCHEDULE, "trainer learning-rate schedule"},
+        {AE_TRAIN_LR_STEP_SIZE, "trainer schedule step size"},
+        {AE_TRAIN_LR_GAMMA, "trainer schedule gamma"},
+        {AE_TRAIN_LR_T_MAX, "trainer schedule T_max"},
+        {AE_TRAIN_LR_MIN, "trainer schedule minimum rate"},
+        {AE_TRAIN_PLATEAU_FACTOR, "trainer plateau factor"},
+        {AE_TRAIN_PLATEAU_PATIENCE, "trainer plateau patience"},
+        {AE_TRAIN_PLATEAU_THRESHOLD, "trainer plateau threshold"},
+        {AE_TRAIN_PLATEAU_COOLDOWN, "trainer plateau cooldown"},
+        {AE_TRAIN_EARLY_STOP_PATIENCE, "trainer early-stopping patience"},
+        {AE_TRAIN_EARLY_STOP_MIN_DELTA, "trainer early-stopping min delta"},
+        {AE_TRAIN_CLIP_NORM, "trainer gradient clipping norm"},
     };
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
         double v;

@@ -69,7 +69,7 @@ else
     bad "badargs: $(cat "$work/badargs")"
 fi
 
-for what in seed batch width lr data; do
+for what in seed batch width lr data schedule; do
     if run "mismatch-$what" 60 mismatch "$what" &&
        [ "$(grep -c 'refused AE_ERR_INVALID_ARGUMENT: the 2 ranks differ' "$work/mismatch-$what")" -eq 2 ]; then
         ok "rank 1 with another $what: both refused: $(grep -m1 -o 'differ in.*' "$work/mismatch-$what" | cut -c1-110)"

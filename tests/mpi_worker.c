@@ -13,7 +13,8 @@
  *                   checkpoint ends with the weights of one never stopped
  *   nan             a NaN in one rank's slice stops every rank with
  *                   AE_ERR_NOT_FINITE, weights as they were
- *   mismatch WHAT   rank 1 differs (seed, batch, width, lr, data): every
+ *   mismatch WHAT   rank 1 differs (seed, batch, width, lr, data,
+ *                   schedule): every
  *                   rank is refused before the first step
  *   long CKPT DIR S trains until killed, checkpointing; writes its pid to
  *                   DIR/rank-R.pid; reduction timeout S seconds
@@ -361,6 +362,9 @@ static int mode_mismatch(const char *dir, const char *what)
                   odd && !strcmp(what, "batch") ? 32 : BATCH,
                   odd && !strcmp(what, "seed") ? 6 : 5,
                   odd && !strcmp(what, "lr") ? 2e-3f : 1e-3f);
+    if (odd && !strcmp(what, "schedule")) /* a training control (0.2) */
+        must(ae_trainer_set(r.t, AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_COSINE),
+             "schedule");
     ae_status s = ae_mpi_attach(&r.w, r.t, r.m, r.opt, MPI_COMM_WORLD);
     if (s == AE_OK)
         s = ae_mpi_check_dataset(r.w, ds);

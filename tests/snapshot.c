@@ -133,6 +133,23 @@ void snap_trainer(bytes *b, const ae_trainer *t)
     ae_loss_terms terms[2];
     ck_assert_ae_ok(ae_trainer_last_terms(t, &terms[0], &terms[1]));
     bytes_put(b, terms, sizeof terms);
+    /* the training controls (since 0.2): settings, rate, outcome */
+    for (int p = AE_TRAIN_LR_SCHEDULE; p <= AE_TRAIN_CLIP_NORM; p++) {
+        double v = 0.0;
+        ck_assert_ae_ok(ae_trainer_get(t, (ae_train_param)p, &v));
+        bytes_put(b, &v, sizeof v);
+    }
+    double lr = 0.0, best_loss = 0.0;
+    ae_fit_end end = AE_FIT_NONE;
+    int epochs = 0, best = 0;
+    ck_assert_ae_ok(ae_trainer_learning_rate(t, &lr));
+    ck_assert_ae_ok(ae_trainer_fit_outcome(t, &end, &epochs, &best,
+                                           &best_loss));
+    bytes_put(b, &lr, sizeof lr);
+    bytes_put(b, &end, sizeof end);
+    bytes_put(b, &epochs, sizeof epochs);
+    bytes_put(b, &best, sizeof best);
+    bytes_put(b, &best_loss, sizeof best_loss);
 }
 
 static int cmp_str(const void *a, const void *b)

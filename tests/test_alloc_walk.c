@@ -517,6 +517,32 @@ static ae_status call_fit(fixture *f)
     return ae_trainer_fit(f->t, f->ds2, f->out_ds2, 1, NULL, NULL);
 }
 
+/* The training controls (since 0.2): early stopping's copy of the best
+ * weights, and a schedule, in a fit and in checkpoints that hold them. */
+static void set_controls(fixture *f)
+{
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_EARLY_STOP_PATIENCE, 1));
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_LR_SCHEDULE,
+                                   AE_SCHEDULE_PLATEAU));
+    ck_assert_ae_ok(ae_trainer_set(f->t, AE_TRAIN_CLIP_NORM, 0.5));
+}
+
+static void setup_fit_controls(fixture *f)
+{
+    setup_fit(f);
+    set_controls(f);
+}
+
+static void setup_ckpt_controls(fixture *f)
+{
+    setup_fit_controls(f);
+    snprintf(f->dir, sizeof f->dir, "%s", fresh_dir("ckpt-controls"));
+    snprintf(f->path, sizeof f->path, "%s/train.aeckpt", f->dir);
+    ck_assert_ae_ok(call_fit(f)); /* a best epoch and its weights */
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(f->t, f->path));
+    ck_assert_ae_ok(ae_trainer_step(f->t, f->x, NULL, BATCH, NULL));
+}
+
 static ae_status call_evaluate(fixture *f)
 {
     double loss = -1.0;
@@ -1213,6 +1239,7 @@ static const walk_case cases[] = {
     {"grown_step_conv", setup_warm_conv, call_step_grow, snap_training, 0},
     {"trainer_fit", setup_fit, call_fit, snap_training, 0},
     {"trainer_evaluate", setup_fit, call_evaluate, snap_training, 0},
+    {"trainer_fit_controls", setup_fit_controls, call_fit, snap_training, 0},
     {"reconstruct_cold_dense", setup_cold_dense, call_reconstruct,
      snap_forward, 0},
     {"encode_cold_conv", setup_cold_conv, call_encode, snap_forward, 0},
@@ -1238,6 +1265,10 @@ static const walk_case cases[] = {
     {"checkpoint_load_dense", setup_ckpt_load_dense, call_ckpt_load,
      snap_checkpoint, 0},
     {"checkpoint_load_conv", setup_ckpt_load_conv, call_ckpt_load,
+     snap_checkpoint, 0},
+    {"checkpoint_save_controls", setup_ckpt_controls, call_ckpt_save,
+     snap_checkpoint, 0},
+    {"checkpoint_load_controls", setup_ckpt_controls, call_ckpt_load,
      snap_checkpoint, 0},
     {"pca_fit", setup_pca, call_pca_fit, snap_pca, 0},
     {"pca_fit_randomized", setup_pca_randomized, call_pca_fit, snap_pca, 0},

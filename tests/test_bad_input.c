@@ -1230,6 +1230,61 @@ static ae_status export_unpooling_decoder(void)
     X(ckpt_path_null_trainer, NUL, 0,                                          \
       return ae_trainer_set_checkpoint_path(NULL, W.ckpt_path);)               \
     X(ckpt_path_empty, INV, 0, return ae_trainer_set_checkpoint_path(W.t, "");) \
+    /* ---- training controls (since 0.2) ---- */                              \
+    X(schedule_unknown, INV, 0,                                                \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_SCHEDULE, 5);)                    \
+    X(schedule_negative, INV, 0,                                               \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_SCHEDULE, -1);)                   \
+    X(schedule_step_size_zero, INV, 0,                                         \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_STEP_SIZE, 0);)                   \
+    X(schedule_step_size_fraction, INV, 0,                                     \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_STEP_SIZE, 1.5);)                 \
+    X(schedule_gamma_zero, INV, 0,                                             \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_GAMMA, 0);)                       \
+    X(schedule_gamma_negative, INV, 0,                                         \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_GAMMA, -0.5);)                    \
+    X(schedule_gamma_nan, INV, 0,                                              \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_GAMMA, NAN);)                     \
+    X(schedule_t_max_zero, INV, 0,                                             \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_T_MAX, 0);)                       \
+    X(schedule_t_max_huge, INV, 0,                                             \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_T_MAX, 1e10);)                    \
+    X(schedule_min_lr_negative, INV, 0,                                        \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_MIN, -1e-6);)                     \
+    X(schedule_min_lr_inf, INV, 0,                                             \
+      return ae_trainer_set(W.t, AE_TRAIN_LR_MIN, INFINITY);)                  \
+    X(plateau_factor_zero, INV, 0,                                             \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_FACTOR, 0);)                 \
+    X(plateau_factor_one, INV, 0,                                              \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_FACTOR, 1);)                 \
+    X(plateau_patience_negative, INV, 0,                                       \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_PATIENCE, -1);)              \
+    X(plateau_threshold_one, INV, 0,                                           \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_THRESHOLD, 1);)              \
+    X(plateau_threshold_negative, INV, 0,                                      \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_THRESHOLD, -1e-4);)          \
+    X(plateau_cooldown_negative, INV, 0,                                       \
+      return ae_trainer_set(W.t, AE_TRAIN_PLATEAU_COOLDOWN, -2);)              \
+    X(early_stop_patience_negative, INV, 0,                                    \
+      return ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_PATIENCE, -1);)           \
+    X(early_stop_patience_fraction, INV, 0,                                    \
+      return ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_PATIENCE, 2.5);)          \
+    X(early_stop_min_delta_negative, INV, 0,                                   \
+      return ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_MIN_DELTA, -1e-3);)       \
+    X(early_stop_min_delta_nan, INV, 0,                                        \
+      return ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_MIN_DELTA, NAN);)         \
+    X(clip_norm_negative, INV, 0,                                              \
+      return ae_trainer_set(W.t, AE_TRAIN_CLIP_NORM, -1);)                     \
+    X(clip_norm_inf, INV, 0,                                                   \
+      return ae_trainer_set(W.t, AE_TRAIN_CLIP_NORM, INFINITY);)               \
+    X(early_stop_without_validation, INV, 0,                                   \
+      return fit_early_stop_without_validation();)                             \
+    X(fit_outcome_null, NUL, 0,                                                \
+      return ae_trainer_fit_outcome(NULL, NULL, NULL, NULL, W.out_d);)         \
+    X(learning_rate_null_trainer, NUL, 0,                                      \
+      return ae_trainer_learning_rate(NULL, W.out_d);)                         \
+    X(learning_rate_null_out, NUL, 0,                                          \
+      return ae_trainer_learning_rate(W.t, NULL);)                             \
     /* ---- metrics ---- */                                                   \
     X(metrics_create_null_out, NUL, 0,                                         \
       return ae_metrics_create(NULL, 1, 8, 8, 1.0f);)                          \
@@ -1795,6 +1850,19 @@ static ae_status fit_without_path(void)
     char msg[512];
     snprintf(msg, sizeof msg, "%s", ae_last_error());
     ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_CHECKPOINT_EVERY, 0));
+    ck_assert_str_eq(ae_last_error(), msg);
+    return s;
+}
+
+/* Early stopping on but no validation set (the setting is put back
+ * afterwards). */
+static ae_status fit_early_stop_without_validation(void)
+{
+    ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_PATIENCE, 2));
+    ae_status s = ae_trainer_fit(W.t, W.ds, NULL, 1, NULL, NULL);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", ae_last_error());
+    ck_assert_ae_ok(ae_trainer_set(W.t, AE_TRAIN_EARLY_STOP_PATIENCE, 0));
     ck_assert_str_eq(ae_last_error(), msg);
     return s;
 }

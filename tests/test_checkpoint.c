@@ -82,6 +82,49 @@ typedef struct rig {
     ae_trainer *t;
 } rig;
 
+/* The training controls a rig trains with (test_controls sets it):
+ * none, or each schedule, or early stopping forced to stop at epoch 2 (a
+ * minimum improvement no epoch reaches) with cosine annealing, clipping
+ * and a plateau schedule on the training loss. */
+enum { CTL_NONE, CTL_STEP, CTL_EXP, CTL_COSINE, CTL_PLATEAU, CTL_EARLY,
+       CTL_EARLY_PATIENT, CTL_COUNT };
+static int controls = CTL_NONE;
+
+static void set_controls(ae_trainer *t, int which)
+{
+    static const struct {
+        ae_train_param p;
+        double v;
+    } settings[CTL_COUNT][6] = {
+        [CTL_STEP] = {{AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_STEP},
+                      {AE_TRAIN_LR_STEP_SIZE, 2},
+                      {AE_TRAIN_LR_GAMMA, 0.5}},
+        [CTL_EXP] = {{AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_EXPONENTIAL},
+                     {AE_TRAIN_LR_GAMMA, 0.7}},
+        [CTL_COSINE] = {{AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_COSINE},
+                        {AE_TRAIN_LR_T_MAX, 2},
+                        {AE_TRAIN_LR_MIN, 1e-3}},
+        [CTL_PLATEAU] = {{AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_PLATEAU},
+                         {AE_TRAIN_PLATEAU_PATIENCE, 0},
+                         {AE_TRAIN_PLATEAU_THRESHOLD, 0.5},
+                         {AE_TRAIN_PLATEAU_FACTOR, 0.5},
+                         {AE_TRAIN_PLATEAU_COOLDOWN, 1},
+                         {AE_TRAIN_LR_MIN, 1e-4}},
+        [CTL_EARLY] = {{AE_TRAIN_EARLY_STOP_PATIENCE, 1},
+                       {AE_TRAIN_EARLY_STOP_MIN_DELTA, 10},
+                       {AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_COSINE},
+                       {AE_TRAIN_LR_T_MAX, 3},
+                       {AE_TRAIN_CLIP_NORM, 0.05}},
+        [CTL_EARLY_PATIENT] = {{AE_TRAIN_EARLY_STOP_PATIENCE, 2},
+                               {AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_PLATEAU},
+                               {AE_TRAIN_PLATEAU_PATIENCE, 1},
+                               {AE_TRAIN_CLIP_NORM, 0.1}},
+    };
+    for (int k = 0; k < 6 && settings[which][k].p != 0; k++)
+        ck_assert_ae_ok(ae_trainer_set(t, settings[which][k].p,
+                                       settings[which][k].v));
+}
+
 /* A model, an optimizer (Adam unless sgd) and a trainer with Gaussian (or
  * salt-and-pepper) noise, shuffling, seed 7, batch 4.  A model seed or
  * learning rate other than the reference one shows they are restored. */
@@ -106,6 +149,7 @@ static rig make_rig(int kind, int sgd, uint64_t model_seed, float lr)
         ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_KL_BETA, 0.5));
         ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SUM_PER_IMAGE, 1));
     }
+    set_controls(r.t, controls);
     return r;
 }
 
@@ -114,6 +158,9 @@ static rig make_rig(int kind, int sgd, uint64_t model_seed, float lr)
 static rig make_fresh_rig(int kind, int sgd)
 {
     rig r = make_rig(kind, sgd, 999, 0.5f);
+    set_controls(r.t, controls == CTL_EXP ? CTL_PLATEAU : CTL_EXP);
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_EARLY_STOP_PATIENCE, 0));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_CLIP_NORM, 3));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_NOISE, AE_NOISE_NONE));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_SEED, 12345));
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_BATCH_SIZE, 3));
@@ -152,6 +199,8 @@ typedef struct event {
     int epoch, epoch_done;
     size_t batch;
     double loss, val_loss;
+    double lr;      /* the rate of the next step */
+    ae_fit_end end; /* ae_trainer_fit_outcome's */
 } event;
 
 typedef struct recorder {
@@ -166,8 +215,15 @@ static int record(const ae_progress *p, void *user)
 {
     recorder *r = user;
     ck_assert_int_lt(r->n, 256);
+    double lr = NAN;
+    ae_fit_end end = AE_FIT_NONE;
+    if (r->t != NULL) {
+        ck_assert_ae_ok(ae_trainer_learning_rate(r->t, &lr));
+        ck_assert_ae_ok(ae_trainer_fit_outcome(r->t, &end, NULL, NULL,
+                                               NULL));
+    }
     r->ev[r->n++] = (event){p->epoch, p->epoch_done, p->batch, p->loss,
-                            p->val_loss};
+                            p->val_loss, lr, end};
     if (r->stop_at == 0 || r->n < r->stop_at)
         return 0;
     if (r->save_to != NULL)
@@ -189,6 +245,11 @@ static void assert_same_event(const event *a, const event *b, int i)
                       0 || (isnan(a->val_loss) && isnan(b->val_loss)),
                   "event %d: validation loss %.17g, expected %.17g", i,
                   b->val_loss, a->val_loss);
+    ck_assert_msg(memcmp(&a->lr, &b->lr, sizeof a->lr) == 0,
+                  "event %d: learning rate %.17g, expected %.17g", i, b->lr,
+                  a->lr);
+    ck_assert_msg(a->end == b->end, "event %d: fit outcome %d, expected %d",
+                  i, (int)b->end, (int)a->end);
 }
 
 /* ---- resuming ----------------------------------------------------------- */
@@ -208,6 +269,7 @@ static void train_straight(int kind, int sgd, const ae_dataset *train,
 {
     rig r = make_rig(kind, sgd, 3, 0.01f);
     memset(&ref->rec, 0, sizeof ref->rec);
+    ref->rec.t = r.t;
     ck_assert_ae_ok(ae_trainer_fit(r.t, train, val, EPOCHS, record,
                                    &ref->rec));
     ref->params = tu_model_params(r.m);
@@ -229,7 +291,7 @@ static void resume_and_compare(int kind, int sgd, const char *path,
 {
     rig r = make_fresh_rig(kind, sgd);
     ck_assert_ae_ok(ae_trainer_load_checkpoint(r.t, path));
-    recorder rec = {0};
+    recorder rec = {.t = r.t};
     ck_assert_ae_ok(ae_trainer_fit(r.t, train, val, EPOCHS, record, &rec));
     ck_assert_int_eq(from + rec.n, ref->rec.n);
     for (int i = 0; i < rec.n; i++)
@@ -256,7 +318,8 @@ static void check_every_stop(int kind, int sgd)
     ae_dataset *val = make_dataset(VAL_IMAGES, 6, 2);
     reference ref;
     train_straight(kind, sgd, train, val, &ref);
-    ck_assert_int_eq(ref.rec.n, EPOCHS * 7);
+    /* forced early stopping ends the fit after epoch 2 */
+    ck_assert_int_eq(ref.rec.n, (controls == CTL_EARLY ? 2 : EPOCHS) * 7);
     const char *path = tu_tmp_path("stop.aeckpt");
     for (int stop = 1; stop < ref.rec.n; stop++) {
         rig r = make_rig(kind, sgd, 3, 0.01f);
@@ -273,6 +336,55 @@ static void check_every_stop(int kind, int sgd)
     ae_dataset_free(train);
     ae_dataset_free(val);
 }
+
+/* Each training control on: stopped at every event and resumed, the
+ * same weights, losses, learning rate at every event, outcome and final
+ * state bit for bit as the unbroken run. */
+START_TEST(controls_resume_bit_identically)
+{
+    controls = _i;
+    check_every_stop(DENSE, _i % 2);
+    if (_i == CTL_EARLY) {
+        /* It stopped early, restored epoch 1's weights and said so. */
+        ae_dataset *train = make_dataset(IMAGES, 6, 1);
+        ae_dataset *val = make_dataset(VAL_IMAGES, 6, 2);
+        reference ref;
+        train_straight(DENSE, 1, train, val, &ref);
+        ck_assert_int_eq(ref.rec.ev[13].end, AE_FIT_EARLY_STOPPED);
+        ck_assert_int_eq(ref.rec.ev[12].end, AE_FIT_RUNNING);
+        free_reference(&ref);
+        /* Its checkpoint says so and resumes nothing: the next fit call
+         * is a new one, which early stopping judges afresh. */
+        rig a = make_rig(DENSE, 1, 3, 0.01f);
+        ck_assert_ae_ok(ae_trainer_fit(a.t, train, val, EPOCHS, NULL, NULL));
+        const char *path = tu_tmp_path("early.aeckpt");
+        ck_assert_ae_ok(ae_trainer_save_checkpoint(a.t, path));
+        rig b = make_fresh_rig(DENSE, 1);
+        ck_assert_ae_ok(ae_trainer_load_checkpoint(b.t, path));
+        ae_fit_end end;
+        int epochs, best;
+        ck_assert_ae_ok(ae_trainer_fit_outcome(b.t, &end, &epochs, &best,
+                                               NULL));
+        ck_assert_int_eq(end, AE_FIT_EARLY_STOPPED);
+        ck_assert_int_eq(epochs, 2);
+        ck_assert_int_eq(best, 1);
+        recorder rec = {.t = b.t};
+        ck_assert_ae_ok(ae_trainer_fit(b.t, train, val, EPOCHS, record,
+                                       &rec));
+        ck_assert_int_eq(rec.n, 2 * 7); /* two epochs again, from epoch 1 */
+        ck_assert_int_eq(rec.ev[0].epoch, 1);
+        ck_assert_ae_ok(ae_trainer_fit_outcome(b.t, &end, &epochs, &best,
+                                               NULL));
+        ck_assert_int_eq(end, AE_FIT_EARLY_STOPPED);
+        ck_assert_int_eq(epochs, 2);
+        free_rig(&a);
+        free_rig(&b);
+        ae_dataset_free(train);
+        ae_dataset_free(val);
+    }
+    controls = CTL_NONE;
+}
+END_TEST
 
 START_TEST(dense_adam_resumes_bit_identically)
 {
@@ -404,7 +516,7 @@ START_TEST(fit_writes_checkpoints_to_resume_from)
         rig h = make_fresh_rig(DENSE, 0);
         ck_assert_ae_ok(ae_trainer_load_checkpoint(h.t, path));
         ck_assert_ae_ok(ae_trainer_set(h.t, AE_TRAIN_CHECKPOINT_EVERY, 0));
-        recorder rest = {0};
+        recorder rest = {.t = h.t};
         ck_assert_ae_ok(ae_trainer_fit(h.t, train, val, EPOCHS, record,
                                        &rest));
         ck_assert_int_eq(from + rest.n, ref.rec.n);
@@ -521,6 +633,10 @@ static void assert_unchanged(const snapshot *s, const rig *r)
     free(now.params);
 }
 
+/* Where the tiny checkpoint's state section, moments and best weights
+ * start (header 32, model 208, state 448, moments 2 x 7 x 4). */
+enum { ST = 240, MOM = 688, BEST = 744 };
+
 /* A small checkpoint (tiny model, Adam, mid-epoch) and a trainer that has
  * its own, different state to keep. */
 static uint8_t *tiny_checkpoint(size_t *size)
@@ -535,9 +651,14 @@ static uint8_t *tiny_checkpoint(size_t *size)
     free(idx);
     rig r = make_rig(TINY, 0, 1, 0.01f);
     const char *path = tu_tmp_path("tiny.aeckpt");
-    recorder rec = {.stop_at = 3, .save_to = path, .t = r.t};
+    /* In epoch 2 (batches of 2: 4 a epoch, then its end), with a cosine
+     * schedule under way and early stopping holding epoch 1's weights. */
+    recorder rec = {.stop_at = 7, .save_to = path, .t = r.t};
     ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_BATCH_SIZE, 2));
-    ck_assert_ae_ok(ae_trainer_fit(r.t, ds, NULL, 2, record, &rec));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_LR_SCHEDULE,
+                                   AE_SCHEDULE_COSINE));
+    ck_assert_ae_ok(ae_trainer_set(r.t, AE_TRAIN_EARLY_STOP_PATIENCE, 3));
+    ck_assert_ae_ok(ae_trainer_fit(r.t, ds, ds, 2, record, &rec));
     free_rig(&r);
     ae_dataset_free(ds);
     return tu_read_file(path, size);
@@ -555,7 +676,8 @@ START_TEST(every_byte_corruption_is_rejected)
 {
     size_t size;
     uint8_t *good = tiny_checkpoint(&size);
-    ck_assert_uint_eq(size, 32 + 208 + 296 + 7 * 4 * 2 + 4);
+    /* header, model, state, moments, best weights, CRC */
+    ck_assert_uint_eq(size, 32 + 208 + 448 + 7 * 4 * 2 + 7 * 4 + 4);
     uint8_t *bad = malloc(size);
     rig r = trained_tiny_rig();
     snapshot before;
@@ -571,7 +693,11 @@ START_TEST(every_byte_corruption_is_rejected)
             ck_assert_msg(s != AE_OK, "offset %zu ^ 0x%02x loaded", off,
                           flips[f]);
             ck_assert(ae_last_error()[0] != '\0');
-            if (off >= 32)
+            /* Past the header, the CRC catches it, except in the count
+             * of best weights, a size read (as the header's) before the
+             * CRC is checked. */
+            int size_field = off >= ST + 368 && off < ST + 376;
+            if (off >= 32 && !size_field)
                 ck_assert_msg(s == AE_ERR_CHECKSUM, "offset %zu ^ 0x%02x: "
                               "%s (%s)", off, flips[f], ae_status_name(s),
                               ae_last_error());
@@ -631,7 +757,7 @@ static void fix_crc(uint8_t *b, size_t size)
 }
 
 /* Lies with a valid CRC, each at an offset in the state section (which
- * starts at 32 + 208 = 240 in the tiny checkpoint) or the moments (536). */
+ * starts at 32 + 208 = 240 in the tiny checkpoint) or the moments (688). */
 typedef struct crafted {
     const char *what;
     size_t offset;
@@ -641,7 +767,6 @@ typedef struct crafted {
     ae_status expected;
 } crafted;
 
-enum { ST = 240, MOM = 536 };
 
 static const crafted lies[] = {
     {"version 3", 8, 4, 3, 0, AE_ERR_UNSUPPORTED},
@@ -677,15 +802,49 @@ static const crafted lies[] = {
     {"seen disagrees", ST + 208, 8, 3, 0, AE_ERR_FORMAT},
     {"loss sum NaN", ST + 216, -1, 0, NAN, AE_ERR_FORMAT},
     {"loss sum negative", ST + 216, -1, 0, -1.0, AE_ERR_FORMAT},
-    {"KL beta -1", ST + 224, -1, 0, -1.0, AE_ERR_FORMAT},
-    {"KL beta NaN", ST + 224, -1, 0, NAN, AE_ERR_FORMAT},
-    {"KL beta 1e300 (no float)", ST + 224, -1, 0, 1e300, AE_ERR_FORMAT},
-    {"per-image sum 2", ST + 232, 4, 2, 0, AE_ERR_FORMAT},
-    {"reserved 3", ST + 236, 4, 1, 0, AE_ERR_FORMAT},
-    {"eps generator all zero", ST + 240, 32, 0, 0, AE_ERR_FORMAT},
-    {"reconstruction sum NaN", ST + 272, -1, 0, NAN, AE_ERR_FORMAT},
-    {"KL sum infinite", ST + 280, -1, 0, INFINITY, AE_ERR_FORMAT},
-    {"L1 sum NaN", ST + 288, -1, 0, NAN, AE_ERR_FORMAT},
+    /* version 2: the training controls */
+    {"schedule 5", ST + 224, 4, 5, 0, AE_ERR_FORMAT},
+    {"step size 0", ST + 228, 4, 0, 0, AE_ERR_FORMAT},
+    {"gamma 0", ST + 232, -1, 0, 0.0, AE_ERR_FORMAT},
+    {"gamma NaN", ST + 232, -1, 0, NAN, AE_ERR_FORMAT},
+    {"T_max 0", ST + 240, 4, 0, 0, AE_ERR_FORMAT},
+    {"plateau patience 2^31", ST + 244, 4, UINT32_C(1) << 31, 0,
+     AE_ERR_FORMAT},
+    {"minimum rate -1", ST + 248, -1, 0, -1.0, AE_ERR_FORMAT},
+    {"plateau factor 1", ST + 256, -1, 0, 1.0, AE_ERR_FORMAT},
+    {"plateau threshold 1", ST + 264, -1, 0, 1.0, AE_ERR_FORMAT},
+    {"early-stopping min delta inf", ST + 280, -1, 0, INFINITY,
+     AE_ERR_FORMAT},
+    {"clip norm -1", ST + 288, -1, 0, -1.0, AE_ERR_FORMAT},
+    {"schedule started 2", ST + 296, 4, 2, 0, AE_ERR_FORMAT},
+    {"schedule not started, with a state", ST + 296, 4, 0, 0,
+     AE_ERR_FORMAT},
+    {"reserved 3", ST + 300, 4, 1, 0, AE_ERR_FORMAT},
+    {"schedule base rate 0", ST + 312, -1, 0, 0.0, AE_ERR_FORMAT},
+    {"schedule rate NaN", ST + 320, -1, 0, NAN, AE_ERR_FORMAT},
+    {"schedule rate negative", ST + 320, -1, 0, -1e-3, AE_ERR_FORMAT},
+    {"plateau best NaN", ST + 328, -1, 0, NAN, AE_ERR_FORMAT},
+    {"best loss NaN", ST + 352, -1, 0, NAN, AE_ERR_FORMAT},
+    {"best loss +inf with a best epoch", ST + 352, -1, 0, INFINITY,
+     AE_ERR_FORMAT},
+    {"best epoch 0 with a best", ST + 360, 4, 0, 0, AE_ERR_FORMAT},
+    {"best epoch after the epochs done", ST + 360, 4, 2, 0, AE_ERR_FORMAT},
+    {"stopped mid-epoch", ST + 364, 4, 1, 0, AE_ERR_FORMAT},
+    {"stopped 2", ST + 364, 4, 2, 0, AE_ERR_FORMAT},
+    {"best count 0 (sizes no longer fit)", ST + 368, 8, 0, 0,
+     AE_ERR_FORMAT},
+    {"best count 2^60", ST + 368, 8, UINT64_C(1) << 60, 0, AE_ERR_LIMIT},
+    {"best weight NaN", BEST + 8, 0, 0, NAN, AE_ERR_NOT_FINITE},
+    /* version 2: the VAE's block */
+    {"KL beta -1", ST + 376, -1, 0, -1.0, AE_ERR_FORMAT},
+    {"KL beta NaN", ST + 376, -1, 0, NAN, AE_ERR_FORMAT},
+    {"KL beta 1e300 (no float)", ST + 376, -1, 0, 1e300, AE_ERR_FORMAT},
+    {"per-image sum 2", ST + 384, 4, 2, 0, AE_ERR_FORMAT},
+    {"reserved 3", ST + 388, 4, 1, 0, AE_ERR_FORMAT},
+    {"eps generator all zero", ST + 392, 32, 0, 0, AE_ERR_FORMAT},
+    {"reconstruction sum NaN", ST + 424, -1, 0, NAN, AE_ERR_FORMAT},
+    {"KL sum infinite", ST + 432, -1, 0, INFINITY, AE_ERR_FORMAT},
+    {"L1 sum NaN", ST + 440, -1, 0, NAN, AE_ERR_FORMAT},
     {"first moment NaN", MOM, 0, 0, NAN, AE_ERR_NOT_FINITE},
     {"second moment negative", MOM + 28, 0, 0, -1.0, AE_ERR_NOT_FINITE},
     {"model weight (inner CRC)", 32 + 176, 4, 0x3f800000, 0, AE_ERR_CHECKSUM},
@@ -737,6 +896,100 @@ START_TEST(crafted_files_with_valid_crc_are_rejected)
     free_rig(&r);
     free(bad);
     free(good);
+}
+END_TEST
+
+/* ---- version 1 ---------------------------------------------------------- */
+
+/* A trainer for tests/reference/checkpoint_v1.aeckpt's model (1 x 1 x 3
+ * inputs, dense 2 tanh, dense 3 sigmoid), its settings all otherwise. */
+static rig v1_rig(void)
+{
+    rig r;
+    ck_assert_ae_ok(ae_model_create(&r.m, 1, 1, 3, 99));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_ENCODER, 2, AE_ACT_TANH));
+    ck_assert_ae_ok(ae_model_add_dense(r.m, AE_DECODER, 3, AE_ACT_SIGMOID));
+    ck_assert_ae_ok(ae_optimizer_create_adam(&r.o, 0.5f));
+    ck_assert_ae_ok(ae_trainer_create(&r.t, r.m, r.o));
+    set_controls(r.t, CTL_EARLY);
+    return r;
+}
+
+static void assert_params_bits(ae_model *m, const uint32_t *want, size_t n)
+{
+    ck_assert_uint_eq(ae_model_param_count(m), n);
+    float *p = tu_model_params(m);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &p[i], sizeof u);
+        ck_assert_msg(u == want[i], "parameter %zu: 0x%08x, expected 0x%08x",
+                      i, u, want[i]);
+    }
+    free(p);
+}
+
+/* A checkpoint written by the library when checkpoints were version 1
+ * (tests/reference/make_checkpoint_v1.c made it, mid-fit, Adam with
+ * Gaussian noise) still loads: the training controls take their defaults,
+ * and the next step, and the resumed fit, give the weights that library
+ * gave, bit for bit. */
+START_TEST(version_1_checkpoint_still_loads)
+{
+    static const uint32_t after_step[17] = {
+        0xbe3c6290, 0x3d09a167, 0x3f40919e, 0xbe7fa8e7, 0x3ec8ea64,
+        0xbeafcf8d, 0xbcebc8fc, 0x3e071f22, 0xbecb544b, 0xbe97b449,
+        0xbef63676, 0x3f0545c2, 0x3f3bbb2f, 0xbf243e78, 0xbd379215,
+        0x3e9c39d9, 0x3f265e37};
+    static const uint32_t after_fit[17] = {
+        0xbea01e25, 0xbd941c81, 0x3f1e5db0, 0xbe8e8149, 0x3ebb1b19,
+        0xbeb74a40, 0xbc002a7f, 0x3e573ece, 0xbe7564dc, 0xbed167bb,
+        0xbeb30b74, 0x3ea6cac9, 0x3f4c8552, 0xbf3a6030, 0xbdc5d459,
+        0x3e681bee, 0x3f0c7ab6};
+    const char *path = AE_TEST_SOURCE_DIR "/reference/checkpoint_v1.aeckpt";
+    size_t size;
+    uint8_t *b = tu_read_file(path, &size);
+    ck_assert_uint_eq(b[8], 1); /* version 1 */
+    free(b);
+    rig r = v1_rig();
+    ck_assert_ae_ok(ae_trainer_load_checkpoint(r.t, path));
+    const ae_train_param controls_params[] = {
+        AE_TRAIN_LR_SCHEDULE, AE_TRAIN_LR_STEP_SIZE, AE_TRAIN_LR_GAMMA,
+        AE_TRAIN_LR_T_MAX, AE_TRAIN_LR_MIN, AE_TRAIN_PLATEAU_FACTOR,
+        AE_TRAIN_PLATEAU_PATIENCE, AE_TRAIN_PLATEAU_THRESHOLD,
+        AE_TRAIN_PLATEAU_COOLDOWN, AE_TRAIN_EARLY_STOP_PATIENCE,
+        AE_TRAIN_EARLY_STOP_MIN_DELTA, AE_TRAIN_CLIP_NORM};
+    const double defaults[] = {AE_SCHEDULE_NONE, 1, 0.1, 10, 0, 0.1, 10,
+                               1e-4, 0, 0, 0, 0};
+    for (size_t k = 0; k < sizeof defaults / sizeof defaults[0]; k++) {
+        double v;
+        ck_assert_ae_ok(ae_trainer_get(r.t, controls_params[k], &v));
+        ck_assert_msg(v == defaults[k], "setting %d: %g, expected %g",
+                      (int)controls_params[k], v, defaults[k]);
+    }
+    double lr, saved_lr;
+    ck_assert_ae_ok(ae_trainer_learning_rate(r.t, &lr));
+    ck_assert_ae_ok(ae_optimizer_get(r.o, AE_OPT_LEARNING_RATE, &saved_lr));
+    ck_assert_double_eq(lr, saved_lr);
+    ck_assert_float_eq((float)lr, 0.05f);
+    const float x[6] = {0.25f, 0.5f, 0.75f, 0.125f, 0.875f, 0.375f};
+    float loss;
+    ck_assert_ae_ok(ae_trainer_step(r.t, x, NULL, 2, &loss));
+    ck_assert_float_eq(loss, 0x1.9b83p-5f);
+    assert_params_bits(r.m, after_step, 17);
+    free_rig(&r);
+    /* The fit it was saved in, resumed to its end. */
+    uint8_t idx[16 + 15] = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 3};
+    for (int i = 0; i < 15; i++)
+        idx[16 + i] = (uint8_t)(i * 17 + 3);
+    ae_dataset *ds;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, idx, sizeof idx, NULL,
+                                               0));
+    rig f = v1_rig();
+    ck_assert_ae_ok(ae_trainer_load_checkpoint(f.t, path));
+    ck_assert_ae_ok(ae_trainer_fit(f.t, ds, NULL, 3, NULL, NULL));
+    assert_params_bits(f.m, after_fit, 17);
+    free_rig(&f);
+    ae_dataset_free(ds);
 }
 END_TEST
 
@@ -853,12 +1106,15 @@ int main(void)
     tcase_add_test(tc, conv_adam_resumes_bit_identically);
     tcase_add_test(tc, vae_resumes_bit_identically);
     tcase_add_test(tc, version_1_checkpoint_loads);
+    tcase_add_loop_test(tc, controls_resume_bit_identically, CTL_STEP,
+                        CTL_COUNT);
     tcase_add_test(tc, fit_writes_checkpoints_to_resume_from);
     tcase_add_test(tc, checkpoint_between_fit_calls);
     tcase_add_test(tc, resume_mismatches_are_refused);
     tcase_add_test(tc, every_byte_corruption_is_rejected);
     tcase_add_test(tc, every_truncation_is_rejected);
     tcase_add_test(tc, crafted_files_with_valid_crc_are_rejected);
+    tcase_add_test(tc, version_1_checkpoint_still_loads);
     tcase_add_test(tc, architecture_and_optimizer_mismatches);
     tcase_add_test(tc, null_and_bad_arguments);
     suite_add_tcase(s, tc);

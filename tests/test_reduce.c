@@ -636,6 +636,131 @@ START_TEST(a_share_too_small_is_refused_by_all)
 }
 END_TEST
 
+/* ---- training controls: one decision for every worker ------------------ */
+
+enum { MAX_EPOCHS = 200 };
+
+typedef struct controlled {
+    worker w;
+    const ae_dataset *train, *val;
+    ae_status status;
+    int epochs;
+    double val_loss[MAX_EPOCHS + 1], lr[MAX_EPOCHS + 1];
+    ae_fit_end end;
+    int best_epoch;
+    float *params;
+    ae_trainer *t;
+} controlled;
+
+static int log_epoch(const ae_progress *p, void *user)
+{
+    controlled *c = user;
+    if (p->epoch_done) {
+        c->epochs = p->epoch;
+        c->val_loss[p->epoch] = p->val_loss;
+        ae_trainer_learning_rate(c->t, &c->lr[p->epoch]);
+    }
+    return 0;
+}
+
+static void *work_controlled(void *arg)
+{
+    controlled *c = arg;
+    run r = start();
+    c->t = r.t;
+    ae_trainer_set(r.t, AE_TRAIN_RANK, c->w.rank);
+    ae_trainer_set(r.t, AE_TRAIN_WORKERS, WORKERS);
+    ae_trainer_set(r.t, AE_TRAIN_EARLY_STOP_PATIENCE, 2);
+    ae_trainer_set(r.t, AE_TRAIN_EARLY_STOP_MIN_DELTA, 2e-4);
+    ae_trainer_set(r.t, AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_PLATEAU);
+    ae_trainer_set(r.t, AE_TRAIN_PLATEAU_PATIENCE, 0);
+    ae_trainer_set(r.t, AE_TRAIN_PLATEAU_THRESHOLD, 0.05);
+    ae_trainer_set(r.t, AE_TRAIN_PLATEAU_FACTOR, 0.7);
+    ae_trainer_set_reduce(r.t, all_reduce, &c->w);
+    c->status = ae_trainer_fit(r.t, c->train, c->val, MAX_EPOCHS, log_epoch,
+                               c);
+    ae_trainer_fit_outcome(r.t, &c->end, NULL, &c->best_epoch, NULL);
+    c->params = tu_model_params(r.m);
+    finish(&r);
+    return NULL;
+}
+
+/* n images whose pixels depend on salt. */
+static ae_dataset *salted_images(uint32_t n, uint32_t salt)
+{
+    size_t size, px = (size_t)n * PIX;
+    uint8_t *pixels = malloc(px);
+    for (size_t i = 0; i < px; i++)
+        pixels[i] = (uint8_t)((i * 13 + salt * 71 + (i / PIX) * 29) % 256);
+    uint8_t *buf = tu_idx_images(n, SIDE, SIDE, pixels, &size);
+    ae_dataset *ds;
+    ck_assert_ae_ok(ae_dataset_load_idx_memory(&ds, buf, size, NULL, 0));
+    free(buf);
+    free(pixels);
+    return ds;
+}
+
+/* Each worker validates on a set of its own, so the losses they see
+ * differ; the reduction makes them judge one loss, the mean, and both
+ * step the plateau schedule alike and stop at the same epoch, with the
+ * same weights, where Keras's rule on the mean says. */
+START_TEST(early_stopping_and_plateau_agree_across_workers)
+{
+    ae_dataset *ds = images();
+    ae_dataset *val[WORKERS] = {salted_images(9, 1), salted_images(14, 2)};
+    shared sh;
+    shared_init(&sh, -1);
+    controlled c[WORKERS] = {0};
+    pthread_t th[WORKERS];
+    for (int r = 0; r < WORKERS; r++) {
+        c[r].w = (worker){&sh, r};
+        c[r].train = ds;
+        c[r].val = val[r];
+        ck_assert_int_eq(pthread_create(&th[r], NULL, work_controlled,
+                                        &c[r]), 0);
+    }
+    for (int r = 0; r < WORKERS; r++)
+        pthread_join(th[r], NULL);
+    for (int r = 0; r < WORKERS; r++) {
+        ck_assert_ae_ok(c[r].status);
+        ck_assert_int_eq(c[r].end, AE_FIT_EARLY_STOPPED);
+    }
+    int epochs = c[0].epochs;
+    ck_assert_int_eq(c[1].epochs, epochs);
+    ck_assert_int_lt(epochs, MAX_EPOCHS);
+    ck_assert_int_eq(c[0].best_epoch, c[1].best_epoch);
+    ck_assert_mem_eq(c[0].params, c[1].params,
+                     (PIX * 12 + 12 + 12 * 4 + 4 + 4 * 12 + 12 + 12 * PIX +
+                      PIX) * sizeof(float));
+    ck_assert_mem_eq(c[0].lr + 1, c[1].lr + 1, epochs * sizeof(double));
+    /* The rule on the mean of the workers' losses, in rank order. */
+    double best = INFINITY;
+    int best_epoch = 0, stop = 0, differ = 0;
+    for (int e = 1; e <= epochs && !stop; e++) {
+        double mean = (0.0 + c[0].val_loss[e] + c[1].val_loss[e]) / 2;
+        differ += c[0].val_loss[e] != c[1].val_loss[e];
+        if (mean + 2e-4 < best) {
+            best = mean;
+            best_epoch = e;
+        } else if (e - best_epoch >= 2) {
+            stop = e;
+        }
+    }
+    ck_assert_int_eq(differ, epochs); /* their own losses always differ */
+    ck_assert_int_eq(stop, epochs);
+    ck_assert_int_eq(c[0].best_epoch, best_epoch);
+    ck_assert(c[0].lr[epochs] < c[0].lr[1]); /* the plateau reduced */
+    /* per epoch: the batches' two reductions, and one for the loss */
+    ck_assert_int_eq(sh.calls, epochs * (2 * (IMAGES / BATCH) + 1));
+    for (int r = 0; r < WORKERS; r++) {
+        free(c[r].params);
+        ae_dataset_free(val[r]);
+    }
+    shared_free(&sh);
+    ae_dataset_free(ds);
+}
+END_TEST
+
 static Suite *reduce_suite(void)
 {
     Suite *s = suite_create("reduce");
@@ -651,6 +776,7 @@ static Suite *reduce_suite(void)
     tcase_add_test(tc, dropout_masks_are_one_process_s);
     tcase_add_test(tc, norm_fit_keeps_the_workers_equal);
     tcase_add_test(tc, a_share_too_small_is_refused_by_all);
+    tcase_add_test(tc, early_stopping_and_plateau_agree_across_workers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -257,6 +257,176 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* ---- training controls: early stopping, plateau ------------------------ */
+
+enum { MAX_EPOCHS = 300 };
+
+/* What the callback saw at each epoch's end. */
+typedef struct epoch_log {
+    ae_trainer *t;
+    ae_model *m;
+    int epochs;
+    double loss[MAX_EPOCHS + 1], val[MAX_EPOCHS + 1], lr[MAX_EPOCHS + 1];
+    float *w[MAX_EPOCHS + 1];
+    ae_fit_end end[MAX_EPOCHS + 1];
+} epoch_log;
+
+static int log_epoch(const ae_progress *p, void *user)
+{
+    epoch_log *log = user;
+    if (!p->epoch_done)
+        return 0;
+    ck_assert_int_le(p->epoch, MAX_EPOCHS);
+    log->epochs = p->epoch;
+    log->loss[p->epoch] = p->loss;
+    log->val[p->epoch] = p->val_loss;
+    log->w[p->epoch] = tu_model_params(log->m);
+    ck_assert_ae_ok(ae_trainer_learning_rate(log->t, &log->lr[p->epoch]));
+    ck_assert_ae_ok(ae_trainer_fit_outcome(log->t, &log->end[p->epoch], NULL,
+                                           NULL, NULL));
+    return 0;
+}
+
+static void free_log(epoch_log *log)
+{
+    for (int e = 0; e <= MAX_EPOCHS; e++)
+        free(log->w[e]);
+}
+
+/* Early stopping on a validation set: the fit stops where Keras's rule,
+ * applied to the validation losses the callback saw, says (an improvement
+ * betters the best by more than min_delta; stop after `patience` epochs
+ * without one), with the weights the callback saw at the best epoch, and
+ * says so; the model's validation loss is then the best one. */
+START_TEST(early_stopping_restores_the_best_weights)
+{
+    const double min_delta = 2e-4;
+    const int patience = 3;
+    ae_model *m = small_model(6, AE_ACT_SIGMOID);
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.05f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 4));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_EARLY_STOP_PATIENCE,
+                                   patience));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_EARLY_STOP_MIN_DELTA,
+                                   min_delta));
+    ae_dataset *ds = tiny_dataset(12), *val = tiny_dataset(5);
+    /* Without a validation set it refuses, before training. */
+    float *before = tu_model_params(m);
+    ck_assert_ae_status(ae_trainer_fit(t, ds, NULL, 5, NULL, NULL),
+                        AE_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(ae_last_error(), "validation"));
+    float *same = tu_model_params(m);
+    ck_assert_mem_eq(before, same, ae_model_param_count(m) * sizeof(float));
+    epoch_log log = {.t = t, .m = m};
+    ck_assert_ae_ok(ae_trainer_fit(t, ds, val, MAX_EPOCHS, log_epoch, &log));
+    /* Keras's rule on what the callback saw. */
+    double best = INFINITY;
+    int best_epoch = 0, stop = 0;
+    for (int e = 1; e <= log.epochs && !stop; e++) {
+        if (log.val[e] + min_delta < best) {
+            best = log.val[e];
+            best_epoch = e;
+        } else if (e - best_epoch >= patience) {
+            stop = e;
+        }
+    }
+    ck_assert_msg(stop > 0 && stop < MAX_EPOCHS, "no early stop (%d epochs)",
+                  log.epochs);
+    ck_assert_int_eq(log.epochs, stop);
+    ck_assert_int_gt(best_epoch, 1); /* it learned before it stopped */
+    for (int e = 1; e < stop; e++)
+        ck_assert_int_eq(log.end[e], AE_FIT_RUNNING);
+    ck_assert_int_eq(log.end[stop], AE_FIT_EARLY_STOPPED);
+    size_t n = ae_model_param_count(m);
+    ck_assert_mem_eq(log.w[stop], log.w[best_epoch], n * sizeof(float));
+    float *now = tu_model_params(m);
+    ck_assert_mem_eq(now, log.w[best_epoch], n * sizeof(float));
+    ae_fit_end end;
+    int epochs, got_best;
+    double best_loss, val_loss;
+    ck_assert_ae_ok(ae_trainer_fit_outcome(t, &end, &epochs, &got_best,
+                                           &best_loss));
+    ck_assert_int_eq(end, AE_FIT_EARLY_STOPPED);
+    ck_assert_int_eq(epochs, stop);
+    ck_assert_int_eq(got_best, best_epoch);
+    ck_assert(best_loss == best);
+    ck_assert_ae_ok(ae_trainer_evaluate(t, val, &val_loss));
+    ck_assert(val_loss == best);
+    /* A new fit call starts afresh: its first epoch is its best. */
+    epoch_log again = {.t = t, .m = m};
+    ck_assert_ae_ok(ae_trainer_fit(t, ds, val, 2, log_epoch, &again));
+    ck_assert_ae_ok(ae_trainer_fit_outcome(t, &end, &epochs, &got_best,
+                                           NULL));
+    ck_assert_int_eq(end, AE_FIT_COMPLETED);
+    ck_assert_int_eq(epochs, 2);
+    ck_assert_int_ge(got_best, 1);
+    free(now);
+    free(before);
+    free(same);
+    free_log(&log);
+    free_log(&again);
+    ae_dataset_free(ds);
+    ae_dataset_free(val);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
+/* Reduce-on-plateau judges the validation loss when the fit has a
+ * validation set, else the epoch's mean training loss: the rates the
+ * callback saw are those of the schedule fed each of them. */
+START_TEST(plateau_judges_validation_else_training_loss)
+{
+    for (int with_val = 0; with_val <= 1; with_val++) {
+        ae_model *m = small_model(2, AE_ACT_SIGMOID);
+        ae_optimizer *o;
+        ae_trainer *t;
+        ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.05f));
+        ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, 4));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LR_SCHEDULE,
+                                       AE_SCHEDULE_PLATEAU));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_PLATEAU_PATIENCE, 1));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_PLATEAU_THRESHOLD, 0.02));
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_PLATEAU_FACTOR, 0.5));
+        ae_dataset *ds = tiny_dataset(12), *val = tiny_dataset(5);
+        epoch_log log = {.t = t, .m = m};
+        const int epochs = 40;
+        ck_assert_ae_ok(ae_trainer_fit(t, ds, with_val ? val : NULL, epochs,
+                                       log_epoch, &log));
+        ck_assert_int_eq(log.epochs, epochs);
+        /* PyTorch's rule, written out: rel threshold, patience 1. */
+        double lr = 0.05f, best = INFINITY;
+        int bad = 0, reductions = 0;
+        for (int e = 1; e <= epochs; e++) {
+            double judged = with_val ? log.val[e] : log.loss[e];
+            if (judged < best * (1 - 0.02)) {
+                best = judged;
+                bad = 0;
+            } else if (++bad > 1) {
+                lr *= 0.5;
+                bad = 0;
+                reductions++;
+            }
+            ck_assert_msg(log.lr[e] == lr, "%s, epoch %d: rate %.17g, "
+                          "expected %.17g", with_val ? "validation" :
+                          "training", e, log.lr[e], lr);
+        }
+        ck_assert_int_ge(reductions, 1);
+        free_log(&log);
+        ae_dataset_free(ds);
+        ae_dataset_free(val);
+        ae_trainer_free(t);
+        ae_optimizer_free(o);
+        ae_model_free(m);
+    }
+}
+END_TEST
+
 /* Three epochs of the experiment-1 deep autoencoder on the MNIST training
  * subset (about 7 s).  Bound: predicting the mean training image scores a
  * test MSE of 0.0675 and PCA-30 about 0.018; this run reaches 0.025.  Below
@@ -311,6 +481,8 @@ int main(void)
     tcase_add_test(tc, fit_reports_progress_and_stops_early);
     tcase_add_test(tc, l1_per_image_scales_by_batch);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, early_stopping_restores_the_best_weights);
+    tcase_add_test(tc, plateau_judges_validation_else_training_loss);
     tcase_add_test(tc, short_mnist_training);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

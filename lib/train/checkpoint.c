@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.h"
 #include "common/bytes.h"
+#include "common/finite.h"
 #include "common/read_file.h"
 #include "nn/layer.h"
 #include "nn/model.h"
@@ -55,15 +56,46 @@ enum {
     S_RUN_SEEN = 208,
     S_RUN_LOSS_SUM = 216,
     STATE_SIZE_V1 = 224,
-    /* Version 2 appends, for variational autoencoders: */
-    S2_KL_BETA = 224,         /* f64 */
-    S2_SUM_PER_IMAGE = 232,   /* u32 */
-    S2_RESERVED = 236,        /* u32, 0 */
-    S2_SAMPLE_RNG = 240,      /* 4 u64: the generator of eps */
-    S2_RUN_RECON_SUM = 272,   /* f64: the fit run's sums of the terms */
-    S2_RUN_KL_SUM = 280,      /* f64 */
-    S2_RUN_L1_SUM = 288,      /* f64 */
-    STATE_SIZE = 296,
+    /* Version 2 (0.2) appends to the state section of version 1, which it
+     * keeps as it was: the training controls' settings, the schedule's
+     * state and early stopping's, then the variational autoencoders' block
+     * (docs/FORMAT.md).  Fields that 0.2 adds
+     * later go at the end, before S2_END, which moves; once 0.2 has
+     * shipped, new fields take version 3 and append after S2_END. */
+    S2_SCHEDULE = 224,
+    S2_STEP_SIZE = 228,
+    S2_GAMMA = 232,
+    S2_T_MAX = 240,
+    S2_PLATEAU_PATIENCE = 244,
+    S2_MIN_LR = 248,
+    S2_FACTOR = 256,
+    S2_THRESHOLD = 264,
+    S2_COOLDOWN = 272,
+    S2_ES_PATIENCE = 276,
+    S2_ES_MIN_DELTA = 280,
+    S2_CLIP_NORM = 288,
+    S2_SCHED_STARTED = 296,
+    S2_RESERVED3 = 300,
+    S2_SCHED_EPOCH = 304,
+    S2_SCHED_BASE_LR = 312,
+    S2_SCHED_LR = 320,
+    S2_PLATEAU_BEST = 328,
+    S2_PLATEAU_BAD = 336,
+    S2_PLATEAU_COOLDOWN_LEFT = 344,
+    S2_ES_BEST = 352,
+    S2_ES_BEST_EPOCH = 360,
+    S2_ES_STOPPED = 364,
+    S2_BEST_COUNT = 368, /* B: the best weights after the moments */
+    /* Variational autoencoders: */
+    S2_KL_BETA = 376,         /* f64 */
+    S2_SUM_PER_IMAGE = 384,   /* u32 */
+    S2_RESERVED4 = 388,       /* u32, 0 */
+    S2_SAMPLE_RNG = 392,      /* 4 u64: the generator of eps */
+    S2_RUN_RECON_SUM = 424,   /* f64: the fit run's sums of the terms */
+    S2_RUN_KL_SUM = 432,      /* f64 */
+    S2_RUN_L1_SUM = 440,      /* f64 */
+    S2_END = 448,
+    STATE_SIZE_V2 = S2_END,
     CRC_SIZE = 4,
     MIN_MODEL_SIZE = 52 /* an empty model's file */
 };
@@ -79,18 +111,25 @@ static int moments_per_param(uint32_t kind)
     return ae__optimizer_moments(kind);
 }
 
-/* Bytes of a checkpoint with a model file of model_size bytes and n
- * parameters' moments; 0 if over the limit. */
-static uint64_t checkpoint_size(uint64_t model_size, uint64_t n,
-                                uint32_t kind, uint32_t version)
+static uint64_t state_size(uint32_t version)
+{
+    return version == 1 ? STATE_SIZE_V1 : STATE_SIZE_V2;
+}
+
+/* Bytes of a checkpoint of a version with a model file of model_size
+ * bytes, n parameters' moments and b best weights; 0 if over the limit. */
+static uint64_t checkpoint_size(uint32_t version, uint64_t model_size,
+                                uint64_t n, uint32_t kind, uint64_t b)
 {
     uint64_t max = MAX_CKPT_BYTES;
-    uint64_t fixed = HEADER_SIZE + CRC_SIZE +
-                     (version >= 2 ? STATE_SIZE : STATE_SIZE_V1);
-    if (model_size > max - fixed ||
-        n > (max - fixed - model_size) / 4 / (uint64_t)moments_per_param(kind))
+    uint64_t fixed = HEADER_SIZE + state_size(version) + CRC_SIZE;
+    uint64_t k = (uint64_t)moments_per_param(kind);
+    if (model_size > max - fixed || n > (max - fixed - model_size) / 4 / k)
         return 0;
-    return fixed + model_size + 4 * n * (uint64_t)moments_per_param(kind);
+    uint64_t size = fixed + model_size + 4 * n * k;
+    if (b > (max - size) / 4)
+        return 0;
+    return size + 4 * b;
 }
 
 /* ---- saving ------------------------------------------------------------ */
@@ -135,17 +174,49 @@ static void put_position(uint8_t *p, const ae_trainer *t)
     ae__put_f64(p + S_RUN_LOSS_SUM, r->loss_sum);
 }
 
-/* Version 2's block: the VAE's settings, eps generator and term sums. */
-static void put_v2(uint8_t *p, const ae_trainer *t)
+/* Version 2's VAE block: the settings, eps generator and term sums. */
+static void put_vae(uint8_t *p, const ae_trainer *t)
 {
     ae__put_f64(p + S2_KL_BETA, (double)t->kl_beta);
     ae__put_u32(p + S2_SUM_PER_IMAGE, (uint32_t)t->sum_per_image);
-    ae__put_u32(p + S2_RESERVED, 0);
+    ae__put_u32(p + S2_RESERVED4, 0);
     for (int k = 0; k < 4; k++)
         ae__put_u64(p + S2_SAMPLE_RNG + 8 * k, t->sample_rng.s[k]);
     ae__put_f64(p + S2_RUN_RECON_SUM, t->run.recon_sum);
     ae__put_f64(p + S2_RUN_KL_SUM, t->run.kl_sum);
     ae__put_f64(p + S2_RUN_L1_SUM, t->run.l1_sum);
+}
+
+/* Version 2: the training controls' settings and state. */
+static void put_controls(uint8_t *p, const ae_trainer *t)
+{
+    const ae__schedule *c = &t->sched;
+    const ae__schedule_state *st = &t->sched_state;
+    const ae__early_stop *es = &t->es;
+    ae__put_u32(p + S2_SCHEDULE, (uint32_t)c->kind);
+    ae__put_u32(p + S2_STEP_SIZE, c->step_size);
+    ae__put_f64(p + S2_GAMMA, c->gamma);
+    ae__put_u32(p + S2_T_MAX, c->t_max);
+    ae__put_u32(p + S2_PLATEAU_PATIENCE, c->patience);
+    ae__put_f64(p + S2_MIN_LR, c->min_lr);
+    ae__put_f64(p + S2_FACTOR, c->factor);
+    ae__put_f64(p + S2_THRESHOLD, c->threshold);
+    ae__put_u32(p + S2_COOLDOWN, c->cooldown);
+    ae__put_u32(p + S2_ES_PATIENCE, es->patience);
+    ae__put_f64(p + S2_ES_MIN_DELTA, es->min_delta);
+    ae__put_f64(p + S2_CLIP_NORM, t->clip_norm);
+    ae__put_u32(p + S2_SCHED_STARTED, st->started);
+    ae__put_u32(p + S2_RESERVED3, 0);
+    ae__put_u64(p + S2_SCHED_EPOCH, st->epoch);
+    ae__put_f64(p + S2_SCHED_BASE_LR, st->base_lr);
+    ae__put_f64(p + S2_SCHED_LR, st->lr);
+    ae__put_f64(p + S2_PLATEAU_BEST, st->best);
+    ae__put_u64(p + S2_PLATEAU_BAD, st->bad_epochs);
+    ae__put_u64(p + S2_PLATEAU_COOLDOWN_LEFT, st->cooldown_left);
+    ae__put_f64(p + S2_ES_BEST, es->best);
+    ae__put_u32(p + S2_ES_BEST_EPOCH, (uint32_t)es->best_epoch);
+    ae__put_u32(p + S2_ES_STOPPED, es->stopped);
+    ae__put_u64(p + S2_BEST_COUNT, (uint64_t)es->n);
 }
 
 static void put_floats(uint8_t *p, const float *x, size_t n)
@@ -179,8 +250,8 @@ static ae_status plan_save(const ae_trainer *t, const ae__opt_state *st,
         return ae__fail(AE_ERR_SHAPE,
                         "the optimizer holds state for %zu parameters, the "
                         "trainer's model has %zu", st->n, params);
-    uint64_t bytes = checkpoint_size(*model_size, st->n, st->kind,
-                                     CKPT_VERSION);
+    uint64_t bytes = checkpoint_size(CKPT_VERSION, *model_size, st->n,
+                                     st->kind, t->es.n);
     if (bytes == 0)
         return ae__fail(AE_ERR_LIMIT,
                         "a checkpoint of a %zu-byte model and %zu moments "
@@ -208,11 +279,16 @@ static ae_status serialize(const ae_trainer *t, const ae__opt_state *st,
     put_optimizer(p, st);
     put_settings(p, t);
     put_position(p, t);
-    put_v2(p, t);
-    p += STATE_SIZE;
+    put_controls(p, t);
+    put_vae(p, t);
+    p += STATE_SIZE_V2;
     put_floats(p, st->m, st->n);
-    if (ae__optimizer_moments(st->kind) == 2)
-        put_floats(p + 4 * st->n, st->v, st->n);
+    p += 4 * st->n;
+    if (ae__optimizer_moments(st->kind) == 2) {
+        put_floats(p, st->v, st->n);
+        p += 4 * st->n;
+    }
+    put_floats(p, t->es.weights, t->es.n);
     ae__put_u32(buf + total - CRC_SIZE, ae__crc32(buf, total - CRC_SIZE));
     return AE_OK;
 }
@@ -270,6 +346,19 @@ static ae_status check_header(const uint8_t *d, size_t size)
     return AE_OK;
 }
 
+/* The number of best weights a version-2 checkpoint declares in its
+ * state section, read before the CRC is checked, as the sizes in the
+ * header are; 0 for version 1, or when the state is not there (the size
+ * check then refuses the file). */
+static uint64_t best_count(const uint8_t *d, size_t size, uint64_t msize)
+{
+    uint32_t version = ae__get_u32(d + H_VERSION);
+    if (version < 2 || msize > MAX_CKPT_BYTES ||
+        HEADER_SIZE + msize + S2_BEST_COUNT + 8 > (uint64_t)size)
+        return 0;
+    return ae__get_u64(d + HEADER_SIZE + msize + S2_BEST_COUNT);
+}
+
 /* The header, the sizes against the limit and the data's length, the
  * CRC-32.  On success the model section is data[32 .. 32 + *model_size). */
 static ae_status check_envelope(const uint8_t *d, size_t size,
@@ -280,19 +369,22 @@ static ae_status check_envelope(const uint8_t *d, size_t size,
         return s;
     uint64_t msize = ae__get_u64(d + H_MODEL_SIZE);
     uint64_t n = ae__get_u64(d + H_MOMENTS);
-    uint64_t declared = checkpoint_size(msize, n, ae__get_u32(d + H_OPT_KIND),
-                                        ae__get_u32(d + H_VERSION));
+    uint64_t b = best_count(d, size, msize);
+    uint64_t declared = checkpoint_size(ae__get_u32(d + H_VERSION), msize, n,
+                                        ae__get_u32(d + H_OPT_KIND), b);
     if (declared == 0)
         return ae__fail(AE_ERR_LIMIT, "offsets %d-%d (sizes): a %llu-byte "
-                        "model and %llu moments exceed the limit of %llu "
-                        "bytes", H_MODEL_SIZE, H_MOMENTS + 7,
-                        (unsigned long long)msize, (unsigned long long)n,
+                        "model, %llu moments and %llu best weights exceed "
+                        "the limit of %llu bytes", H_MODEL_SIZE,
+                        H_MOMENTS + 7, (unsigned long long)msize,
+                        (unsigned long long)n, (unsigned long long)b,
                         (unsigned long long)MAX_CKPT_BYTES);
     if (declared != (uint64_t)size || msize < MIN_MODEL_SIZE)
         return ae__fail(AE_ERR_FORMAT, "offsets %d-%d (sizes): a %llu-byte "
-                        "model and %llu moments make %llu bytes, the data "
-                        "has %zu", H_MODEL_SIZE, H_MOMENTS + 7,
-                        (unsigned long long)msize, (unsigned long long)n,
+                        "model, %llu moments and %llu best weights make "
+                        "%llu bytes, the data has %zu", H_MODEL_SIZE,
+                        H_MOMENTS + 7, (unsigned long long)msize,
+                        (unsigned long long)n, (unsigned long long)b,
                         (unsigned long long)declared, size);
     uint32_t stored = ae__get_u32(d + size - CRC_SIZE);
     uint32_t computed = ae__crc32(d, size - CRC_SIZE);
@@ -480,10 +572,10 @@ static ae_status read_position(ae_trainer *nt, const uint8_t *p)
     return AE_OK;
 }
 
-/* Version 2's block into nt; a version 1 file leaves nt's VAE settings at
+/* Version 2's VAE block into nt; a version 1 file leaves nt's VAE settings at
  * their defaults (beta 1, mean reduction) and its eps generator seeded
  * from the file's seed, as ae_trainer_set would. */
-static ae_status read_v2(ae_trainer *nt, const uint8_t *p, uint32_t version)
+static ae_status read_vae(ae_trainer *nt, const uint8_t *p, uint32_t version)
 {
     if (version < 2) {
         nt->kl_beta = 1.0f;
@@ -499,7 +591,7 @@ static ae_status read_v2(ae_trainer *nt, const uint8_t *p, uint32_t version)
                                 S2_KL_BETA);
     if (ae_trainer_set(nt, AE_TRAIN_SUM_PER_IMAGE,
                        ae__get_u32(p + S2_SUM_PER_IMAGE)) != AE_OK ||
-        ae__get_u32(p + S2_RESERVED) != 0)
+        ae__get_u32(p + S2_RESERVED4) != 0)
         return ae__fail(AE_ERR_FORMAT, "state offset %d (per-image sum): "
                         "%lu is not 0 or 1, or the reserved field is not 0",
                         S2_SUM_PER_IMAGE,
@@ -522,6 +614,101 @@ static ae_status read_v2(ae_trainer *nt, const uint8_t *p, uint32_t version)
             return ae__fail(AE_ERR_FORMAT, "state offset %d (the fit's sum "
                             "of loss term %d): %g is not consistent",
                             S2_RUN_RECON_SUM + 8 * k, k, sums[k]);
+    return AE_OK;
+}
+
+/* ---- loading: the training controls (version 2) ------------------------ */
+
+/* The controls' settings through ae_trainer_set, which checks each one,
+ * and their state, checked here.  A version-1 file has none: they take
+ * their defaults.  *best is the count of best weights the file holds. */
+static ae_status read_controls(ae_trainer *nt, const uint8_t *p,
+                               uint32_t version, size_t n_params,
+                               size_t *best)
+{
+    *best = 0;
+    ae__trainer_controls_default(nt);
+    if (version < 2)
+        return AE_OK;
+    const struct {
+        ae_train_param param;
+        double value;
+    } v[] = {
+        {AE_TRAIN_LR_SCHEDULE, ae__get_u32(p + S2_SCHEDULE)},
+        {AE_TRAIN_LR_STEP_SIZE, ae__get_u32(p + S2_STEP_SIZE)},
+        {AE_TRAIN_LR_GAMMA, ae__get_f64(p + S2_GAMMA)},
+        {AE_TRAIN_LR_T_MAX, ae__get_u32(p + S2_T_MAX)},
+        {AE_TRAIN_LR_MIN, ae__get_f64(p + S2_MIN_LR)},
+        {AE_TRAIN_PLATEAU_FACTOR, ae__get_f64(p + S2_FACTOR)},
+        {AE_TRAIN_PLATEAU_PATIENCE, ae__get_u32(p + S2_PLATEAU_PATIENCE)},
+        {AE_TRAIN_PLATEAU_THRESHOLD, ae__get_f64(p + S2_THRESHOLD)},
+        {AE_TRAIN_PLATEAU_COOLDOWN, ae__get_u32(p + S2_COOLDOWN)},
+        {AE_TRAIN_EARLY_STOP_PATIENCE, ae__get_u32(p + S2_ES_PATIENCE)},
+        {AE_TRAIN_EARLY_STOP_MIN_DELTA, ae__get_f64(p + S2_ES_MIN_DELTA)},
+        {AE_TRAIN_CLIP_NORM, ae__get_f64(p + S2_CLIP_NORM)},
+    };
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        if (ae_trainer_set(nt, v[k].param, v[k].value) != AE_OK)
+            return ae__fail_context(AE_ERR_FORMAT, "trainer setting %d",
+                                    (int)v[k].param);
+    ae__schedule_state *st = &nt->sched_state;
+    st->started = ae__get_u32(p + S2_SCHED_STARTED);
+    st->epoch = ae__get_u64(p + S2_SCHED_EPOCH);
+    st->base_lr = ae__get_f64(p + S2_SCHED_BASE_LR);
+    st->lr = ae__get_f64(p + S2_SCHED_LR);
+    st->best = ae__get_f64(p + S2_PLATEAU_BEST);
+    st->bad_epochs = ae__get_u64(p + S2_PLATEAU_BAD);
+    st->cooldown_left = ae__get_u64(p + S2_PLATEAU_COOLDOWN_LEFT);
+    if (!ae__schedule_state_valid(st) || ae__get_u32(p + S2_RESERVED3) != 0)
+        return ae__fail(AE_ERR_FORMAT, "learning-rate schedule state "
+                        "(started %lu, epoch %llu, rate %g from %g) is not "
+                        "consistent", (unsigned long)st->started,
+                        (unsigned long long)st->epoch, st->lr, st->base_lr);
+    ae__early_stop *es = &nt->es;
+    es->best = ae__get_f64(p + S2_ES_BEST);
+    es->best_epoch = ae__get_u32(p + S2_ES_BEST_EPOCH);
+    es->stopped = ae__get_u32(p + S2_ES_STOPPED);
+    uint64_t b = ae__get_u64(p + S2_BEST_COUNT);
+    const ae__fit_run *r = &nt->run;
+    uint64_t done = r->epochs ? nt->epochs_done - r->start : 0;
+    /* No best yet: +inf, no epoch, no weights, not stopped.  A best: a
+     * loss of an epoch done, and the weights of every parameter; a stop
+     * only at an epoch's end. */
+    int none = es->best == INFINITY && es->best_epoch == 0 && b == 0 &&
+               es->stopped == 0;
+    int some = isfinite(es->best) && es->best_epoch >= 1 &&
+               es->best_epoch <= done && b == n_params && es->stopped <= 1 &&
+               !(es->stopped && r->batch > 0);
+    if (!none && !some)
+        return ae__fail(AE_ERR_FORMAT, "early-stopping state (best loss %g "
+                        "at epoch %llu of %llu done, %llu weights for %zu "
+                        "parameters, stopped %lu) is not consistent",
+                        es->best, (unsigned long long)es->best_epoch,
+                        (unsigned long long)done, (unsigned long long)b,
+                        n_params, (unsigned long)es->stopped);
+    es->n = (size_t)b;
+    *best = (size_t)b;
+    return AE_OK;
+}
+
+/* The best weights, n floats at p, into a new buffer (from ae__alloc). */
+static ae_status read_best(const uint8_t *p, size_t n, float **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return AE_OK;
+    float *w = ae__calloc(n, sizeof(float));
+    if (w == NULL)
+        return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate the %zu best "
+                        "weights of early stopping", n);
+    for (size_t i = 0; i < n; i++)
+        w[i] = ae__get_f32(p + 4 * i);
+    if (!ae__all_finite(w, n)) {
+        ae__free(w);
+        return ae__fail(AE_ERR_NOT_FINITE, "a best weight of early "
+                        "stopping is NaN or infinite");
+    }
+    *out = w;
     return AE_OK;
 }
 
@@ -559,9 +746,10 @@ static ae_status read_moments(const uint8_t *p, ae__opt_state *st)
 /* Everything checked and staged; then committed, which cannot fail. */
 static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
 {
-    size_t model_size = 0, n = 0;
+    size_t model_size = 0, n = 0, n_best = 0;
     ae_model *cm = NULL;
     ae__opt_state st = {0};
+    float *best = NULL;
     ae_trainer nt = *t; /* shares t's buffers; only its fields are used */
     ae_status s = check_envelope(d, size, &model_size, &n);
     if (s == AE_OK)
@@ -575,26 +763,34 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
         s = read_position(&nt, p);
     const uint32_t version = s == AE_OK ? ae__get_u32(d + H_VERSION) : 0;
     if (s == AE_OK)
-        s = read_v2(&nt, p, version);
+        s = read_controls(&nt, p, version, ae_model_param_count(t->model),
+                          &n_best);
     if (s == AE_OK)
-        s = read_moments(p + (version >= 2 ? STATE_SIZE : STATE_SIZE_V1),
-                         &st);
+        s = read_vae(&nt, p, version);
+    const uint8_t *moments = p + state_size(version);
+    if (s == AE_OK)
+        s = read_moments(moments, &st);
+    if (s == AE_OK)
+        s = read_best(moments + 4 * n * (size_t)moments_per_param(st.kind),
+                      n_best, &best);
     /* The layers' state besides their parameters (batch norm's running
      * statistics, dropout's generator) comes with the model's file;
      * staged here, committed below with the weights. */
     uint8_t *layer_state = NULL;
-    size_t state_size = s == AE_OK ? ae__model_state_size(cm) : 0;
-    if (state_size > 0) {
-        layer_state = ae__alloc(state_size);
+    size_t layer_bytes = s == AE_OK ? ae__model_state_size(cm) : 0;
+    if (layer_bytes > 0) {
+        layer_state = ae__alloc(layer_bytes);
         if (layer_state == NULL)
             s = ae__fail(AE_ERR_NO_MEMORY, "cannot allocate %zu bytes of "
-                         "layer state", state_size);
+                         "layer state", layer_bytes);
         else
             ae__model_state_save(cm, layer_state);
-        if (s != AE_OK) {
-            ae__free(st.m);
-            ae__free(st.v);
-        }
+    }
+    if (s != AE_OK) {
+        ae__free(st.m);
+        ae__free(st.v);
+        ae__free(best);
+        best = NULL;
     }
     if (s == AE_OK) {
         if (layer_state != NULL) /* checked when cm loaded: cannot fail */
@@ -604,8 +800,14 @@ static ae_status parse(ae_trainer *t, const uint8_t *d, size_t size)
             memcpy(ae__model_params(t->model), ae__model_params_const(cm),
                    n_params * sizeof(float));
         ae__optimizer_adopt(t->opt, &st);
+        if (best != NULL) {
+            ae__free(nt.es.weights);
+            nt.es.weights = best;
+            nt.es.cap = n_best;
+        }
         *t = nt;
         t->resume = 1;
+        t->fit_end = t->es.stopped ? AE_FIT_EARLY_STOPPED : AE_FIT_NONE;
     }
     ae__free(layer_state);
     ae_model_free(cm);

@@ -297,7 +297,7 @@ static void update_all(const update_job *j,
 }
 
 static void adam_update(ae_optimizer *o, float *w, const float *grad,
-                        size_t n)
+                        size_t n, double lr)
 {
     double t = (double)o->steps;
     double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
@@ -310,19 +310,20 @@ static void adam_update(ae_optimizer *o, float *w, const float *grad,
     j.b2 = (float)o->beta2;
     j.wd = (float)o->weight_decay;
     j.eps = (float)o->epsilon;
-    j.step = (float)(o->lr / bc1);
+    j.step = (float)(lr / bc1);
     j.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    j.decay = (float)(1.0 - o->lr * o->weight_decay);
+    j.decay = (float)(1.0 - lr * o->weight_decay);
     update_all(&j, o->kind == OPT_ADAMW ? adamw_range : adam_range, n);
 }
 
-static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
+static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n,
+                       double lr)
 {
     update_job j = {0};
     j.w = w;
     j.m = o->m;
     j.grad = grad;
-    j.lr = (float)o->lr;
+    j.lr = (float)lr;
     j.mu = (float)o->momentum;
     j.wd = (float)o->weight_decay;
     update_all(&j, sgd_range, n);
@@ -331,6 +332,12 @@ static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n)
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                                const float *grads, size_t n)
 {
+    return ae__optimizer_update_lr(opt, params, grads, n, opt->lr);
+}
+
+ae_status ae__optimizer_update_lr(ae_optimizer *opt, float *params,
+                                  const float *grads, size_t n, double lr)
+{
     ae_status s = bind(opt, n);
     if (s != AE_OK || n == 0)
         return s; /* a model with no parameters takes no step: counting
@@ -338,9 +345,9 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                      checkpoint rightly refuses as inconsistent */
     opt->steps++;
     if (opt->kind == OPT_ADAM || opt->kind == OPT_ADAMW)
-        adam_update(opt, params, grads, n);
+        adam_update(opt, params, grads, n, lr);
     else
-        sgd_update(opt, params, grads, n);
+        sgd_update(opt, params, grads, n, lr);
     return AE_OK;
 }
 

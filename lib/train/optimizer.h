@@ -10,6 +10,13 @@
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
                                const float *grads, size_t n);
 
+/* The same at learning rate lr (>= 0) instead of the optimizer's own: a
+ * trainer's schedule sets the rate of its steps this way, leaving the
+ * optimizer's setting alone (AdamW's decoupled decay uses lr too, as
+ * PyTorch's does with a scheduler's rate). */
+ae_status ae__optimizer_update_lr(ae_optimizer *opt, float *params,
+                                  const float *grads, size_t n, double lr);
+
 /* An optimizer's whole state, for checkpoints (checkpoint.c).  kind is
  * AE__OPT_ADAM or AE__OPT_SGD; hp holds the ae_optimizer_param values in
  * enum order; n is 0 before the first update (m and v NULL), else the

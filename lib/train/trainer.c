@@ -165,6 +165,28 @@ static ae_status forward_loss(ae_trainer *t, const float *x,
     return AE_OK;
 }
 
+/* The update of a step from the model's gradient array (with workers,
+ * already summed): clipped to AE_TRAIN_CLIP_NORM, at the schedule's rate.
+ * A schedule that has not started starts with this step, from the
+ * optimizer's rate, once the step has succeeded. */
+static ae_status update(ae_trainer *t)
+{
+    ae_model *m = t->model;
+    if (t->clip_norm > 0.0) {
+        ae_status s = ae_model_clip_gradients(m, t->clip_norm, NULL);
+        if (s != AE_OK)
+            return s;
+    }
+    double lr = ae__trainer_lr(t);
+    ae_status s = ae__optimizer_update_lr(t->opt, ae__model_params(m),
+                                          ae__model_grads(m),
+                                          ae_model_param_count(m), lr);
+    if (s == AE_OK && t->sched.kind != AE_SCHEDULE_NONE &&
+        !t->sched_state.started)
+        ae__schedule_begin(&t->sched_state, lr);
+    return s;
+}
+
 /* The step proper, on inputs already checked and corrupted. */
 static ae_status train_on(ae_trainer *t, const float *x, const float *target,
                           size_t batch, ae_loss_terms *terms)
@@ -184,8 +206,7 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     if (!ae__all_finite(ae__model_grads(m), n))
         return ae__fail(AE_ERR_NOT_FINITE,
                         "a gradient is NaN or infinite (loss %g)", *loss);
-    s = ae__optimizer_update(t->opt, ae__model_params(m),
-                             ae__model_grads(m), n);
+    s = update(t);
     if (s == AE_OK) /* batch norm's running statistics, dropout's counter */
         ae__model_commit(m);
     return s;
@@ -277,8 +298,7 @@ static ae_status train_shared(ae_trainer *t, const float *x,
         return ae__fail(AE_ERR_NOT_FINITE,
                         "a summed gradient is NaN or infinite (loss %g)",
                         *loss);
-    s = ae__optimizer_update(t->opt, ae__model_params(m),
-                             ae__model_grads(m), n);
+    s = update(t);
     if (s != AE_OK)
         return s;
     /* Batch norm's running statistics moved with this worker's share of
@@ -566,7 +586,7 @@ static ae_status run_epoch(ae_trainer *t, fit_ctx *c)
 static int resuming(const ae_trainer *t)
 {
     const ae__fit_run *r = &t->run;
-    return t->resume && r->epochs > 0 &&
+    return t->resume && r->epochs > 0 && !t->es.stopped &&
            (t->epochs_done - r->start < r->epochs || r->batch > 0);
 }
 
@@ -647,6 +667,11 @@ static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "salt-and-pepper level %g is above 1",
                         (double)t->noise_level);
+    if (t->es.patience > 0 && validation == NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "early stopping (AE_TRAIN_EARLY_STOP_PATIENCE %lu) "
+                        "judges the validation loss: ae_trainer_fit needs a "
+                        "validation set", (unsigned long)t->es.patience);
     if (t->checkpoint_every > 0 && t->checkpoint_path == NULL &&
         writes_checkpoints(t))
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
@@ -670,7 +695,114 @@ static ae_status check_fit(const ae_trainer *t, const ae_dataset *train,
     return AE_OK;
 }
 
-/* Finish the epoch just run: validation loss, checkpoint, callback. */
+/* ---- training controls at an epoch's end (since 0.2) ------------------- */
+
+/* 1 if the controls judge a loss at this epoch's end. */
+static int judges(const ae_trainer *t, const ae_dataset *validation)
+{
+    return t->sched.kind == AE_SCHEDULE_PLATEAU ||
+           (t->es.patience > 0 && validation != NULL);
+}
+
+/* Room for the controls' state, taken before a fit's first step so that
+ * a lack of memory fails the call before it trains. */
+static ae_status reserve_controls(ae_trainer *t, const ae_dataset *validation)
+{
+    ae_status s = AE_OK;
+    if (t->es.patience > 0)
+        s = ae__early_stop_reserve(&t->es, ae_model_param_count(t->model));
+    size_t n = 4 * (size_t)t->workers;
+    if (s == AE_OK && t->reduce != NULL && judges(t, validation) &&
+        n > t->agree_cap) {
+        float *a = ae__calloc(n, sizeof(float));
+        if (a == NULL)
+            return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate the %zu "
+                            "floats the workers agree on a loss through",
+                            n);
+        ae__free(t->agree);
+        t->agree = a;
+        t->agree_cap = n;
+    }
+    return s;
+}
+
+/* Every worker's value of *value, exactly, through a reduction that sums
+ * floats: each sends its 64 bits as four 16-bit pieces (whole numbers
+ * below 2^16, exact in a float) in its own four slots and zeros in the
+ * others', and a sum with zeros is exact.  Every worker then takes the
+ * same value: the workers' common one, or their mean in rank order. */
+static ae_status agree_on(ae_trainer *t, double *value)
+{
+    const size_t n = 4 * (size_t)t->workers;
+    float *a = t->agree;
+    uint64_t bits;
+    memcpy(&bits, value, sizeof bits);
+    memset(a, 0, n * sizeof(float));
+    for (size_t k = 0; k < 4; k++)
+        a[4 * (size_t)t->rank + k] = (float)((bits >> (16 * k)) & 0xffff);
+    ae__clear_error();
+    ae_status s = t->reduce(a, n, t->reduce_user);
+    if (s != AE_OK && ae_last_error()[0] == '\0')
+        return ae__fail(s, "the workers' reduction of the epoch's loss "
+                        "failed: %s", ae_status_message(s));
+    if (s != AE_OK)
+        return ae__fail_context(s, "the workers' reduction of the epoch's "
+                                "loss");
+    double sum = 0.0, first = 0.0;
+    int same = 1;
+    for (size_t r = 0; r < (size_t)t->workers; r++) {
+        uint64_t b = 0;
+        for (size_t k = 0; k < 4; k++) {
+            float f = a[4 * r + k];
+            if (!(f >= 0.0f && f <= 65535.0f && f == floorf(f)))
+                return ae__fail(AE_ERR_FORMAT, "the workers' reduction of "
+                                "the epoch's loss gave %g for worker %zu, "
+                                "not a sum of its piece and zeros",
+                                (double)f, r);
+            b |= (uint64_t)f << (16 * k);
+        }
+        double v;
+        memcpy(&v, &b, sizeof v);
+        if (r == 0)
+            first = v;
+        else if (memcmp(&v, &first, sizeof v) != 0)
+            same = 0;
+        sum += v;
+    }
+    *value = same ? first : sum / (double)t->workers;
+    return AE_OK;
+}
+
+/* Step the schedule and judge early stopping on the epoch's loss: the
+ * validation loss if there is a validation set, else the mean training
+ * loss (the plateau schedule's, when early stopping is off). */
+static ae_status run_controls(ae_trainer *t, const fit_ctx *c,
+                              const ae_dataset *validation)
+{
+    double loss = validation != NULL ? c->p.val_loss : c->p.loss;
+    ae_status s = AE_OK;
+    if (judges(t, validation) && t->reduce != NULL)
+        s = agree_on(t, &loss);
+    if (s != AE_OK)
+        return s;
+    if (t->sched.kind != AE_SCHEDULE_NONE) {
+        if (!t->sched_state.started) /* set from the callback mid-epoch */
+            ae__schedule_begin(&t->sched_state, ae__trainer_lr(t));
+        ae__schedule_step(&t->sched, &t->sched_state, loss);
+    }
+    if (t->es.patience > 0 && validation != NULL) {
+        s = ae__early_stop_update(&t->es, loss,
+                                  t->epochs_done - t->run.start,
+                                  ae__model_params(t->model),
+                                  ae_model_param_count(t->model));
+        if (s == AE_OK && t->es.stopped)
+            t->fit_end = AE_FIT_EARLY_STOPPED;
+    }
+    return s;
+}
+
+/* Finish the epoch just run: validation loss, schedule and early stopping,
+ * checkpoint, callback. */
 static ae_status end_epoch(ae_trainer *t, fit_ctx *c,
                            const ae_dataset *validation)
 {
@@ -684,6 +816,8 @@ static ae_status end_epoch(ae_trainer *t, fit_ctx *c,
         s = ae_trainer_evaluate_terms(t, validation, &t->last_val);
     if (validation != NULL && s == AE_OK)
         c->p.val_loss = t->last_val.loss;
+    if (s == AE_OK)
+        s = run_controls(t, c, validation);
     if (s == AE_OK)
         s = checkpoint_if_due(t, c, 1);
     c->p.epoch_done = 1;
@@ -705,6 +839,8 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
         s = plan_run(t, train, epochs, &run);
     if (s == AE_OK)
         s = reserve(t, t->batch_size);
+    if (s == AE_OK)
+        s = reserve_controls(t, validation);
     fit_ctx c = {.progress = progress, .user = user};
     if (s == AE_OK)
         s = open_batches(t, train, &run, &c.it);
@@ -713,13 +849,16 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
     /* A fit that fails before its first step completes (out of memory in
      * the first step's buffers, say) leaves the trainer as it was. */
     const ae_trainer saved = *t;
+    if (!resuming(t))
+        ae__early_stop_reset(&t->es); /* early stopping is per fit call */
+    t->fit_end = AE_FIT_RUNNING;
     t->run = run;
     t->resume = 0;
     t->range = ae_dataset_range(train);
     clock_gettime(CLOCK_MONOTONIC, &c.start);
     c.p = (ae_progress){.size = sizeof c.p, .epochs = epochs,
                         .batches = ae_batches_per_epoch(c.it)};
-    while (s == AE_OK && !c.stop &&
+    while (s == AE_OK && !c.stop && !t->es.stopped &&
            t->epochs_done - run.start < (uint64_t)epochs) {
         c.p.epoch = (int)(t->epochs_done - run.start) + 1;
         c.p.batch = (size_t)t->run.batch;
@@ -738,6 +877,13 @@ ae_status ae_trainer_fit(ae_trainer *t, const ae_dataset *train,
         t->range = saved.range;
         t->run = saved.run;
         t->resume = saved.resume;
+        t->es = saved.es;
+        t->sched_state = saved.sched_state;
+        t->fit_end = saved.fit_end;
+    } else if (t->fit_end != AE_FIT_EARLY_STOPPED) {
+        t->fit_end = s != AE_OK ? AE_FIT_FAILED
+                     : c.stop   ? AE_FIT_STOPPED
+                                : AE_FIT_COMPLETED;
     }
     return s;
 }

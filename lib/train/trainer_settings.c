@@ -30,6 +30,7 @@ ae_status ae_trainer_create(ae_trainer **out, ae_model *m, ae_optimizer *opt)
     ae__rng_seed(&t->sample_rng, 0, AE__STREAM_SAMPLE);
     ae__loss_terms_unknown(&t->last);
     ae__loss_terms_unknown(&t->last_val);
+    ae__trainer_controls_default(t);
     *out = t;
     return AE_OK;
 }
@@ -42,6 +43,8 @@ void ae_trainer_free(ae_trainer *t)
     ae__free(t->dy);
     ae__free(t->images);
     ae__free(t->checkpoint_path);
+    ae__early_stop_free(&t->es);
+    ae__free(t->agree);
     ae__free(t);
 }
 
@@ -49,6 +52,193 @@ static int is_whole(double v, double lo, double hi)
 {
     return isfinite(v) && v >= lo && v <= hi && v == floor(v);
 }
+
+/* ---- training controls (since 0.2) -------------------------------------- */
+
+void ae__trainer_controls_default(ae_trainer *t)
+{
+    ae__schedule_defaults(&t->sched);
+    ae__schedule_reset(&t->sched_state);
+    t->es.patience = 0;
+    t->es.min_delta = 0.0;
+    ae__early_stop_reset(&t->es);
+    t->clip_norm = 0.0;
+}
+
+/* Whole numbers of epochs fit in an int: ae_progress counts in ints. */
+#define EPOCHS_MAX 2147483647.0
+
+/* The names of the controls' settings, for the errors. */
+static const char *control_name(ae_train_param p)
+{
+    switch (p) {
+    case AE_TRAIN_LR_SCHEDULE: return "AE_TRAIN_LR_SCHEDULE";
+    case AE_TRAIN_LR_STEP_SIZE: return "AE_TRAIN_LR_STEP_SIZE";
+    case AE_TRAIN_LR_GAMMA: return "AE_TRAIN_LR_GAMMA";
+    case AE_TRAIN_LR_T_MAX: return "AE_TRAIN_LR_T_MAX";
+    case AE_TRAIN_LR_MIN: return "AE_TRAIN_LR_MIN";
+    case AE_TRAIN_PLATEAU_FACTOR: return "AE_TRAIN_PLATEAU_FACTOR";
+    case AE_TRAIN_PLATEAU_PATIENCE: return "AE_TRAIN_PLATEAU_PATIENCE";
+    case AE_TRAIN_PLATEAU_THRESHOLD: return "AE_TRAIN_PLATEAU_THRESHOLD";
+    case AE_TRAIN_PLATEAU_COOLDOWN: return "AE_TRAIN_PLATEAU_COOLDOWN";
+    case AE_TRAIN_EARLY_STOP_PATIENCE: return "AE_TRAIN_EARLY_STOP_PATIENCE";
+    case AE_TRAIN_EARLY_STOP_MIN_DELTA:
+        return "AE_TRAIN_EARLY_STOP_MIN_DELTA";
+    case AE_TRAIN_CLIP_NORM: return "AE_TRAIN_CLIP_NORM";
+    default: return NULL;
+    }
+}
+
+static ae_status set_control(ae_trainer *t, ae_train_param p, double v)
+{
+    const char *name = control_name(p);
+    if (name == NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "unknown training parameter %d", (int)p);
+    const char *want = NULL;
+    ae__schedule *s = &t->sched;
+    switch (p) {
+    case AE_TRAIN_LR_SCHEDULE:
+        if (!is_whole(v, AE_SCHEDULE_NONE, AE_SCHEDULE_PLATEAU)) {
+            want = "an ae_lr_schedule, 0 to 4";
+            break;
+        }
+        s->kind = (ae_lr_schedule)v;
+        ae__schedule_reset(&t->sched_state);
+        break;
+    case AE_TRAIN_LR_STEP_SIZE:
+        if (!is_whole(v, 1, EPOCHS_MAX))
+            want = "a whole number of epochs >= 1";
+        else
+            s->step_size = (uint32_t)v;
+        break;
+    case AE_TRAIN_LR_GAMMA:
+        if (!(isfinite(v) && v > 0.0))
+            want = "> 0 and finite";
+        else
+            s->gamma = v;
+        break;
+    case AE_TRAIN_LR_T_MAX:
+        if (!is_whole(v, 1, EPOCHS_MAX))
+            want = "a whole number of epochs >= 1";
+        else
+            s->t_max = (uint32_t)v;
+        break;
+    case AE_TRAIN_LR_MIN:
+        if (!(isfinite(v) && v >= 0.0))
+            want = ">= 0 and finite";
+        else
+            s->min_lr = v;
+        break;
+    case AE_TRAIN_PLATEAU_FACTOR:
+        if (!(v > 0.0 && v < 1.0))
+            want = "in (0, 1)";
+        else
+            s->factor = v;
+        break;
+    case AE_TRAIN_PLATEAU_PATIENCE:
+        if (!is_whole(v, 0, EPOCHS_MAX))
+            want = "a whole number of epochs >= 0";
+        else
+            s->patience = (uint32_t)v;
+        break;
+    case AE_TRAIN_PLATEAU_THRESHOLD:
+        if (!(v >= 0.0 && v < 1.0))
+            want = "in [0, 1)";
+        else
+            s->threshold = v;
+        break;
+    case AE_TRAIN_PLATEAU_COOLDOWN:
+        if (!is_whole(v, 0, EPOCHS_MAX))
+            want = "a whole number of epochs >= 0";
+        else
+            s->cooldown = (uint32_t)v;
+        break;
+    case AE_TRAIN_EARLY_STOP_PATIENCE:
+        if (!is_whole(v, 0, EPOCHS_MAX))
+            want = "a whole number of epochs >= 0 (0: off)";
+        else
+            t->es.patience = (uint32_t)v;
+        break;
+    case AE_TRAIN_EARLY_STOP_MIN_DELTA:
+        if (!(isfinite(v) && v >= 0.0))
+            want = ">= 0 and finite";
+        else
+            t->es.min_delta = v;
+        break;
+    case AE_TRAIN_CLIP_NORM:
+        if (!(isfinite(v) && v >= 0.0))
+            want = "> 0 and finite, or 0 for off";
+        else
+            t->clip_norm = v;
+        break;
+    default:
+        break;
+    }
+    if (want != NULL)
+        return ae__fail(AE_ERR_INVALID_ARGUMENT, "%s: %g is out of range "
+                        "(%s)", name, v, want);
+    return AE_OK;
+}
+
+static ae_status get_control(const ae_trainer *t, ae_train_param p,
+                             double *v)
+{
+    const ae__schedule *s = &t->sched;
+    switch (p) {
+    case AE_TRAIN_LR_SCHEDULE: *v = s->kind; break;
+    case AE_TRAIN_LR_STEP_SIZE: *v = s->step_size; break;
+    case AE_TRAIN_LR_GAMMA: *v = s->gamma; break;
+    case AE_TRAIN_LR_T_MAX: *v = s->t_max; break;
+    case AE_TRAIN_LR_MIN: *v = s->min_lr; break;
+    case AE_TRAIN_PLATEAU_FACTOR: *v = s->factor; break;
+    case AE_TRAIN_PLATEAU_PATIENCE: *v = s->patience; break;
+    case AE_TRAIN_PLATEAU_THRESHOLD: *v = s->threshold; break;
+    case AE_TRAIN_PLATEAU_COOLDOWN: *v = s->cooldown; break;
+    case AE_TRAIN_EARLY_STOP_PATIENCE: *v = t->es.patience; break;
+    case AE_TRAIN_EARLY_STOP_MIN_DELTA: *v = t->es.min_delta; break;
+    case AE_TRAIN_CLIP_NORM: *v = t->clip_norm; break;
+    default:
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "unknown training parameter %d", (int)p);
+    }
+    return AE_OK;
+}
+
+ae_status ae_trainer_fit_outcome(const ae_trainer *t, ae_fit_end *end,
+                                 int *epochs, int *best_epoch,
+                                 double *best_loss)
+{
+    AE_REQUIRE(t);
+    if (end != NULL)
+        *end = t->fit_end;
+    if (epochs != NULL)
+        *epochs = t->run.epochs ? (int)(t->epochs_done - t->run.start) : 0;
+    if (best_epoch != NULL)
+        *best_epoch = (int)t->es.best_epoch;
+    if (best_loss != NULL)
+        *best_loss = t->es.best_epoch ? t->es.best : NAN;
+    return AE_OK;
+}
+
+ae_status ae_trainer_learning_rate(const ae_trainer *t, double *lr)
+{
+    AE_REQUIRE(t);
+    AE_REQUIRE(lr);
+    *lr = ae__trainer_lr(t);
+    return AE_OK;
+}
+
+double ae__trainer_lr(const ae_trainer *t)
+{
+    if (t->sched.kind != AE_SCHEDULE_NONE && t->sched_state.started)
+        return t->sched_state.lr;
+    double lr = 0.0;
+    (void)ae_optimizer_get(t->opt, AE_OPT_LEARNING_RATE, &lr);
+    return lr;
+}
+
+/* ---- the settings of 0.1 ------------------------------------------------- */
 
 ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
 {
@@ -116,8 +306,7 @@ ae_status ae_trainer_set(ae_trainer *t, ae_train_param p, double v)
             t->sum_per_image = (int)v;
         break;
     default:
-        return ae__fail(AE_ERR_INVALID_ARGUMENT,
-                        "unknown training parameter %d", (int)p);
+        return set_control(t, p, v);
     }
     if (!ok && p == AE_TRAIN_KL_BETA)
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
@@ -150,8 +339,7 @@ ae_status ae_trainer_get(const ae_trainer *t, ae_train_param p, double *v)
     case AE_TRAIN_KL_BETA: *v = t->kl_beta; break;
     case AE_TRAIN_SUM_PER_IMAGE: *v = t->sum_per_image; break;
     default:
-        return ae__fail(AE_ERR_INVALID_ARGUMENT,
-                        "unknown training parameter %d", (int)p);
+        return get_control(t, p, v);
     }
     return AE_OK;
 }

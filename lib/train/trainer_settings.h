@@ -5,6 +5,8 @@
 #define AE_TRAINER_SETTINGS_H
 
 #include "common/internal.h"
+#include "train/early_stop.h"
+#include "train/schedule.h"
 
 /* The fit call in progress, or the last one: what a checkpoint needs to
  * continue it where it stood.  Epoch numbers count over every fit call
@@ -55,12 +57,29 @@ struct ae_trainer {
     int sum_per_image;
     ae__rng sample_rng;
     ae_loss_terms last, last_val;
+    /* Training controls (since 0.2): the learning-rate schedule's
+     * settings and state (schedule.c), early stopping's (early_stop.c),
+     * gradient clipping, and how the latest fit call ended. */
+    ae__schedule sched;
+    ae__schedule_state sched_state;
+    ae__early_stop es;
+    double clip_norm;      /* 0: off */
+    ae_fit_end fit_end;
+    float *agree;          /* 4 x workers floats: the epoch's loss of
+                              every worker, exchanged through reduce */
+    size_t agree_cap;
 
     size_t cap;       /* images the buffers below hold */
     float *noisy;     /* corrupted inputs */
     float *dy;        /* loss gradient */
     float *images;    /* a batch of the dataset, for fit and evaluate */
 };
+
+/* The training controls' defaults (a fresh trainer, a version-1
+ * checkpoint). */
+void ae__trainer_controls_default(ae_trainer *t);
+/* The learning rate of the trainer's next step (ae_trainer_learning_rate). */
+double ae__trainer_lr(const ae_trainer *t);
 
 /* Streams separate the generators drawn from one user seed. */
 enum { AE__STREAM_NOISE = 0x401, AE__STREAM_EVAL = 0x402,

@@ -17,6 +17,8 @@ float rounding.
 """
 import torch
 
+from c_arrays import emit
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -26,19 +28,6 @@ def ramp(n, mul, add, mod, off, scale):
                          for i in range(n)])
 
 
-def emit(name, t):
-    vals = t.detach().flatten().tolist()
-    print(f"/* {name}: {tuple(t.shape)} */")
-    print(f"static const double {name}[{len(vals)}] = {{")
-    line = "   "
-    for v in vals:
-        item = f" {float(v)!r},"
-        if len(line) + len(item) > 78:
-            print(line)
-            line = "   "
-        line += item
-    print(line)
-    print("};")
 
 
 def case(prefix, module, shape):

@@ -10,6 +10,8 @@ float64, so the C side only adds its own float rounding.
 import torch
 import torch.nn.functional as F
 
+from c_arrays import emit
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -46,26 +48,13 @@ def distinct(shape):
     return ramp(n, 37, 0, 101, 0, 16.0).reshape(shape)
 
 
-def emit(name, t):
-    vals = t.flatten().tolist()
-    print(f"/* {name}: {tuple(t.shape)} */")
-    print(f"static const float {name}[{len(vals)}] = {{")
-    line = "   "
-    for v in vals:
-        item = f" {float(v)!r}f,"
-        if len(line) + len(item) > 78:
-            print(line)
-            line = "   "
-        line += item
-    print(line)
-    print("};")
 
 
 def conv_case(name, n, c, h, w, oc, k, s, p):
     x = x_of((n, c, h, w))
     wt = w_of((oc, c, k, k))
     b = b_of(oc)
-    emit(name, F.conv2d(x, wt, b, stride=s, padding=p))
+    emit(name, F.conv2d(x, wt, b, stride=s, padding=p), "float")
 
 
 def convt_case(name, n, c, h, w, oc, k, s, p, op):
@@ -73,7 +62,7 @@ def convt_case(name, n, c, h, w, oc, k, s, p, op):
     wt = w_of((c, oc, k, k))
     b = b_of(oc)
     emit(name, F.conv_transpose2d(x, wt, b, stride=s, padding=p,
-                                  output_padding=op))
+                                  output_padding=op), "float")
 
 
 # conv2d: odd input, stride 2, padding 1, several channels
@@ -95,10 +84,12 @@ convt_case("ref_convt_c", 1, 2, 3, 3, 1, 3, 2, 1, 1)
 # max pooling 3x3 stride 2 on 7x7 (overlapping windows), then unpooling
 x = distinct((1, 2, 7, 7))
 y, idx = F.max_pool2d(x, 3, stride=2, return_indices=True)
-emit("ref_pool_a", y)
-emit("ref_unpool_a", F.max_unpool2d(y, idx, 3, stride=2, output_size=(7, 7)))
+emit("ref_pool_a", y, "float")
+emit("ref_unpool_a",
+     F.max_unpool2d(y, idx, 3, stride=2, output_size=(7, 7)), "float")
 # max pooling 2x2 stride 2 on 7x7 (7 -> 3, as experiment 6), unpooled
 x = distinct((1, 2, 7, 7))
 y, idx = F.max_pool2d(x, 2, stride=2, return_indices=True)
-emit("ref_pool_b", y)
-emit("ref_unpool_b", F.max_unpool2d(y, idx, 2, stride=2, output_size=(7, 7)))
+emit("ref_pool_b", y, "float")
+emit("ref_unpool_b",
+     F.max_unpool2d(y, idx, 2, stride=2, output_size=(7, 7)), "float")

@@ -22,6 +22,8 @@ import math
 
 import torch
 
+from c_arrays import emit
+
 torch.set_default_dtype(torch.float64)
 
 SEED = 2024
@@ -84,19 +86,6 @@ def layer(n_out, n_in, salt):
             b.clone().requires_grad_(True))
 
 
-def emit(name, t):
-    vals = t.detach().flatten().tolist()
-    print(f"/* {name}: {tuple(t.shape)} */")
-    print(f"static const double {name}[{len(vals)}] = {{")
-    line = "   "
-    for v in vals:
-        item = f" {float(v)!r},"
-        if len(line) + len(item) > 78:
-            print(line)
-            line = "   "
-        line += item
-    print(line)
-    print("};")
 
 
 def main():

@@ -392,17 +392,24 @@ static void activation_node(ae__pb_writer *w, const graph *g, size_t i)
     ae__pb_end(w);
 }
 
+/* The 2-D tensor layer i reads: its input, or when that is 4-D, a Flatten
+ * of it ([N, C, H, W] -> [N, C*H*W]) written here. */
+static name flat_input_of(ae__pb_writer *w, const graph *g, size_t i)
+{
+    const name x = input_of(g, i);
+    if (input_rank_of(g, i) != 4)
+        return x;
+    const name node = node_name(i, "flatten");
+    const name flat = layer_name(i, "_input");
+    node_begin(w, "Flatten", &node, &x, 1, &flat, 1);
+    attr_int(w, "axis", 1);
+    ae__pb_end(w);
+    return flat;
+}
+
 static void dense_nodes(ae__pb_writer *w, const graph *g, size_t i)
 {
-    name x = input_of(g, i);
-    if (input_rank_of(g, i) == 4) { /* [N, C, H, W] -> [N, C*H*W] */
-        const name node = node_name(i, "flatten");
-        const name flat = layer_name(i, "_input");
-        node_begin(w, "Flatten", &node, &x, 1, &flat, 1);
-        attr_int(w, "axis", 1);
-        ae__pb_end(w);
-        x = flat;
-    }
+    const name x = flat_input_of(w, g, i);
     /* y = x W^T + b, W units x in as stored. */
     const name node = node_name(i, "dense");
     const name ins[3] = {x, layer_name(i, "_weight"),
@@ -517,15 +524,7 @@ static void dropout_nodes(ae__pb_writer *w, const graph *g, size_t i)
 /* A VAE's code in evaluation: z = mu, the first k of the 2k values. */
 static void gaussian_sample_nodes(ae__pb_writer *w, const graph *g, size_t i)
 {
-    name x = input_of(g, i);
-    if (input_rank_of(g, i) == 4) { /* [N, C, H, W] -> [N, 2k] */
-        const name node = node_name(i, "flatten");
-        const name flat = layer_name(i, "_input");
-        node_begin(w, "Flatten", &node, &x, 1, &flat, 1);
-        attr_int(w, "axis", 1);
-        ae__pb_end(w);
-        x = flat;
-    }
+    const name x = flat_input_of(w, g, i);
     const name node = node_name(i, "means");
     const name ins[4] = {x, layer_name(i, "_starts"), layer_name(i, "_ends"),
                          layer_name(i, "_axes")};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "testutil.h"
 
@@ -981,6 +982,119 @@ START_TEST(folder_corrupt_files)
 }
 END_TEST
 
+/* The largest single allocation asked of the library's allocator. */
+static size_t largest_alloc;
+
+static void *noting_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    if (size > largest_alloc)
+        largest_alloc = size;
+    return malloc(size);
+}
+
+static void plain_free(void *opaque, void *p)
+{
+    (void)opaque;
+    free(p);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        p[k] = (uint8_t)(v >> (24 - 8 * k));
+}
+
+/* bytes[0 .. n) with a chunk of `type` inserted after the IHDR chunk: its
+ * length field says `declared`, then `len` data bytes of value 'x' and,
+ * when whole (len == declared), its CRC.  *out_n is the new size. */
+static uint8_t *with_chunk_after_ihdr(const uint8_t *bytes, size_t n,
+                                      const char *type, uint32_t declared,
+                                      size_t len, size_t *out_n)
+{
+    const size_t at = 8 + 12 + 13; /* signature, IHDR */
+    ck_assert_uint_gt(n, at);
+    const int whole = len == declared;
+    size_t add = 8 + len + (whole ? 4 : 0);
+    uint8_t *out = malloc(n + add);
+    ck_assert_ptr_nonnull(out);
+    memcpy(out, bytes, at);
+    uint8_t *c = out + at;
+    put_be32(c, declared);
+    memcpy(c + 4, type, 4);
+    memset(c + 8, 'x', len);
+    if (whole)
+        put_be32(c + 8 + len, (uint32_t)crc32(0L, c + 4, (uInt)len + 4));
+    /* A truncated chunk runs to the end of the file. */
+    size_t rest = whole ? n - at : 0;
+    memcpy(c + add, bytes + at, rest);
+    *out_n = at + add + rest;
+    return out;
+}
+
+/* A chunk's declared length is not an allocation: libpng buffers a chunk
+ * whole before reading it, so a short file declaring a 2 GB chunk once
+ * made the loader ask for 2 GB (found by fuzz_png).  Ancillary chunks are
+ * skipped unread, whatever their size, and the picture still loads. */
+START_TEST(folder_huge_chunk_lengths)
+{
+    uint8_t px[8 * 8];
+    for (int i = 0; i < 64; i++)
+        px[i] = (uint8_t)(3 * i);
+    put_image("huge", "a", "source.png", 1, 1, 0); /* the folders */
+    char *src = tmp_join("huge", "a", "source.png");
+    write_gray8(src, 8, 8, px);
+    size_t n;
+    uint8_t *bytes = read_all(src, &n);
+    unlink(src);
+    free(src);
+    ck_assert_ae_ok(ae_set_allocator(noting_alloc, plain_free, NULL));
+
+    /* Declared 2 GB, 16 bytes present: the file is truncated, and nothing
+     * near the declared size is asked for. */
+    static const char *types[] = {"sPLT", "zTXt", "iCCP", "tEXt", "abCd"};
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        size_t m;
+        uint8_t *cut = with_chunk_after_ihdr(bytes, n, types[t], 0x7ffffff0u,
+                                             16, &m);
+        char *f = tmp_join("huge", "a", "cut.png");
+        tu_write_file(f, cut, m, 0);
+        largest_alloc = 0;
+        expect_folder("huge", AE_ERR_FORMAT, f);
+        ck_assert_msg(largest_alloc < (1u << 21), "%s: asked for %zu bytes",
+                      types[t], largest_alloc);
+        unlink(f);
+        free(f);
+        free(cut);
+    }
+
+    /* A whole 3 MB text chunk, over the buffering cap: skipped, and the
+     * picture loads as it is. */
+    size_t m;
+    uint8_t *big = with_chunk_after_ihdr(bytes, n, "tEXt", 3u << 20, 3u << 20,
+                                         &m);
+    char *f = tmp_join("huge", "a", "text.png");
+    tu_write_file(f, big, m, 0);
+    free(big);
+    ae_dataset *ds = NULL;
+    char *root = tmp_join("huge", NULL, NULL);
+    largest_alloc = 0;
+    ck_assert_ae_ok(ae_dataset_load_png_folder(&ds, root));
+    ck_assert_uint_lt(largest_alloc, 1u << 21);
+    ck_assert_uint_eq(ae_dataset_count(ds), 1);
+    float img[64];
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, 1, img, NULL));
+    for (int i = 0; i < 64; i++)
+        ck_assert_float_eq_tol(img[i], px[i] / 255.0f, 1e-7f);
+    ae_dataset_free(ds);
+    ck_assert_ae_ok(ae_set_allocator(NULL, NULL, NULL));
+    unlink(f);
+    free(f);
+    free(root);
+    free(bytes);
+}
+END_TEST
+
 START_TEST(folder_empty_and_missing)
 {
     /* An empty folder; one with files but no subfolders. */
@@ -1242,6 +1356,7 @@ static Suite *png_suite(void)
     tcase_add_test(folder, folder_order_and_names);
     tcase_add_test(folder, folder_mixed_sizes);
     tcase_add_test(folder, folder_corrupt_files);
+    tcase_add_test(folder, folder_huge_chunk_lengths);
     tcase_add_test(folder, folder_empty_and_missing);
     tcase_add_test(folder, folder_limits);
     tcase_add_test(folder, single_image_round_trip);

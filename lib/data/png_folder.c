@@ -22,6 +22,7 @@
 enum {
     PNG_MAX_CLASSES = 256,   /* labels are uint8 */
     PNG_MAX_IMAGES = 10000000,
+    PNG_MAX_CHUNK = 1 << 20, /* the largest chunk libpng may buffer whole */
     /* ITU-R 601 luma, as PIL's convert("L") and so torchvision's
      * Grayscale: 0.299 R + 0.587 G + 0.114 B (libpng fixed point, 1e-5) */
     GRAY_RED = 29900,
@@ -48,6 +49,14 @@ static int reader_decode(png_reader *rd)
         return -1;
     png_structp png = rd->png;
     png_infop info = rd->info;
+    /* Only the pixels are read, so every ancillary chunk but tRNS is
+     * skipped unread (num_chunks < 0).  libpng would otherwise allocate a
+     * chunk's declared length before reading it: a 100-byte file declaring
+     * a 2 GB sPLT chunk made it ask for 2 GB.  The cap covers whatever is
+     * still buffered whole.  Both calls allocate, so they come after the
+     * setjmp. */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    png_set_chunk_malloc_max(png, PNG_MAX_CHUNK);
     png_set_sig_bytes(png, 8);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info);

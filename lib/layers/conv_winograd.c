@@ -119,39 +119,7 @@ static size_t u_floats(const ae__winograd *f)
     return (size_t)XI * (size_t)f->k * (size_t)f->c;
 }
 
-/* ---- the 1-D transforms ------------------------------------------------ */
-
-/* B^T x and its adjoint B y. */
-static inline void bt4(const float x[4], float o[4])
-{
-    o[0] = x[0] - x[2];
-    o[1] = x[1] + x[2];
-    o[2] = x[2] - x[1];
-    o[3] = x[1] - x[3];
-}
-
-static inline void b4(const float y[4], float o[4])
-{
-    o[0] = y[0];
-    o[1] = y[1] - y[2] + y[3];
-    o[2] = -y[0] + y[1] + y[2];
-    o[3] = -y[3];
-}
-
-/* A^T m (4 -> 2) and its adjoint A q (2 -> 4). */
-static inline void at4(const float m[4], float o[2])
-{
-    o[0] = m[0] + m[1] + m[2];
-    o[1] = m[1] - m[2] - m[3];
-}
-
-static inline void a2(const float q[2], float o[4])
-{
-    o[0] = q[0];
-    o[1] = q[0] + q[1];
-    o[2] = q[0] - q[1];
-    o[3] = -q[1];
-}
+/* ---- the kernel transform ----------------------------------------------- */
 
 /* G g (3 -> 4) and its adjoint G^T y (4 -> 3). */
 static inline void g3(const float g[3], float o[4])

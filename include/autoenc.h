@@ -2229,7 +2229,9 @@ AE_API ae_status ae_image_write_png(const char *path, const float *pixels,
  * PIL's convert("L") and torchvision's Grayscale do (0.299 R + 0.587 G +
  * 0.114 B of the stored values; gAMA, sRGB and cHRM chunks are ignored, so
  * the result is within 1 of a PyTorch pipeline's), and alpha dropped, not
- * composited.  8-bit gray images are kept exactly.  The pixels are copied into the dataset
+ * composited.  8-bit gray images are kept exactly.  Ancillary chunks
+ * (text, profiles, palettes of suggestions) are skipped unread, whatever
+ * length they declare.  The pixels are copied into the dataset
  * (AE_RANGE_UNIT, labels present); nothing stays open.  Since 0.1.
  *
  * @param[out] out the new dataset (free it with ae_dataset_free)

@@ -266,6 +266,7 @@ ae_pixel_range ae_dataset_range(const ae_dataset *ds)
     return ds ? ds->range : AE_RANGE_UNIT;
 }
 
+__attribute__((target_clones("avx2", "default")))
 void ae__pixels_to_float(const uint8_t *restrict src, size_t n,
                          ae_pixel_range range, float *restrict dst)
 {
@@ -349,6 +350,26 @@ ae_status ae_dataset_batch(const ae_dataset *ds, size_t first, size_t count,
             charge_image(ds);
     }
     return AE_OK;
+}
+
+__attribute__((target_clones("avx2", "default")))
+void ae__dataset_pixel_sums(const ae_dataset *ds, size_t first, size_t count,
+                            uint64_t *restrict sum, uint64_t *restrict sum_sq)
+{
+    const size_t d = ds->st->image_size;
+    for (size_t k = 0; k < count; k++) {
+        const uint8_t *restrict p =
+            ds->st->pixels + storage_image(ds, first + k) * d;
+        for (size_t c = 0; c < d; c++) {
+            uint32_t v = p[c];
+            sum[c] += v;
+            sum_sq[c] += v * v;
+        }
+        if (ds->index == NULL)
+            charge_next(ds, k == 0);
+        else
+            charge_image(ds);
+    }
 }
 
 ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,

@@ -8,7 +8,8 @@
  *   Z_0 = orth(Omega)                  Omega a d x l Gaussian test matrix
  *   for b = 0 .. q:  W_b = M Z_b       one pass over the rows (below)
  *     Z_{b+1} = orth(W_b) orthogonal to Z_0 .. Z_b     (b < q)
- *   K = [Z_0 .. Z_q], M K = [W_0 .. W_q]   d x L, L = (q + 1) l <= d
+ *   K = [Z_0 .. Z_q], M K = [W_0 .. W_q]   d x L, L = (q + 1) l (fewer
+ *                                      blocks where L would pass d)
  *   R^T R = K^T M K                    Cholesky, in double
  *   B^T = (M K) R^-1 = U S V^T         components: the first k columns of
  *                                      U, explained variances S^2/(n - 1)
@@ -25,8 +26,9 @@
  * One pass per power iteration.  W = M Z is computed by blocks of rows,
  * Y_b = A_b Z then W += A_b^T Y_b while the block is in cache: q + 1
  * passes over X with two products each, and no n x l matrix at all.  The
- * textbook form read X 2q + 2 times and did 2q + 1 tall thin QRs of n x
- * l, which together took half of its time (docs/PERFORMANCE.md).  A is
+ * textbook form read X 2q + 2 times and did q + 1 tall thin QRs of n x l,
+ * which with its threads' spinning took over half of its time
+ * (docs/PERFORMANCE.md).  A is
  * never formed either: A_b Z = X_b Z - 1 (mean^T Z), and A^T Y = X^T Y -
  * mean (1^T Y) with Y centred, so the products stream the rows of X (or
  * of a dataset, converted block by block).  The mean and the total
@@ -69,7 +71,8 @@
  * gap between sigma_k and sigma_{L+1} raised to the power 2q + 1 or
  * better.  On image data, whose spectrum falls fast, q = 2 and 20
  * oversamples give components whose reconstruction MSE is within 1e-5 of
- * the exact solver's (measured, above the exact one, seeds 0 - 2: 5e-8 -
+ * the exact solver's (measured, by the library or a float32 model of it,
+ * above the exact one, seeds 0 - 2: 5e-8 -
  * 1.3e-7 on the 10,000 MNIST test images, 6e-8 - 9e-8 on MNIST's 60,000
  * training images, 4.6e-7 - 5.1e-7 on Fashion-MNIST's; 10 oversamples
  * gave 3e-6 - 4.3e-6 on Fashion-MNIST, a margin too thin for a default;

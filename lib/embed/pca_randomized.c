@@ -92,7 +92,7 @@
  * least GROUP_ROWS rows each, fixed by n. */
 enum { BLOCK_ROWS = 256, GROUP_ROWS = 2048 };
 
-/* One pass of W = M Z over groups of rows. */
+/* One pass over the rows, by groups: the moments, or W = M Z. */
 typedef struct power_job {
     const ae__pca_source *src;
     size_t n, d, l, groups;
@@ -140,6 +140,8 @@ static void moment_groups(void *ctx, size_t begin, size_t end, int part)
     }
 }
 
+/* Each group's share of W = M Z, by blocks of BLOCK_ROWS rows: y = A_b Z
+ * (centred through z_mean), its column sums, then A_b^T y added up. */
 static void power_groups(void *ctx, size_t begin, size_t end, int part)
 {
     const power_job *j = ctx;
@@ -191,7 +193,7 @@ typedef struct work {
     float *z;       /* d x l, column-major: the block the next pass uses */
     double *basis;  /* d x (blocks l), column-major: K, the blocks so far */
     double *mbasis; /* d x (blocks l): M K */
-    double *spare;  /* d x l, and l x (blocks l), scratch of next_block */
+    double *spare;  /* d x l, then (blocks l) x l: set_block's scratch */
     double *tau;    /* l */
     float *z_mean;  /* l */
     power_job job;
@@ -243,7 +245,8 @@ static ae_status pixel_moments(work *w, double *total)
  * the groups shared by the threads; AE_ERR_NOT_FINITE naming the first
  * row that holds a NaN or an infinity.  A non-finite value makes its
  * column's sum of squares non-finite (a float squared stays finite in
- * double), so the sums are the check. */
+ * double), so the sums are the check; a dataset's uint8 pixels need
+ * none. */
 static ae_status moments(work *w, double *total, const char *fn)
 {
     const size_t d = w->d, n = w->n;

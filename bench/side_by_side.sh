@@ -72,17 +72,17 @@ awk '
       if (!(($1, key) in best) || v < best[$1, key]) best[$1, key] = v
       if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
     END {
-      printf "%-16s %12s %12s %8s\n", "work", "libautoenc", "PyTorch", "ratio"
+      printf "%-19s %12s %12s %8s\n", "work", "libautoenc", "PyTorch", "ratio"
       for (i = 0; i < n; i++) {
         k = order[i]
         unit = k ~ /_us_/ ? " us" : " s"
         if (!((("lib", k) in best) && (("torch", k) in best)))
           continue
         if (k ~ /_mse/)   # errors, not times: both, and their difference
-          printf "%-16s %12.10f %12.10f   diff %.2g\n", k, best["lib", k],
+          printf "%-19s %12.10f %12.10f   diff %.2g\n", k, best["lib", k],
                  best["torch", k], best["lib", k] - best["torch", k]
         else
-          printf "%-16s %10.3f%s %10.3f%s %7.2fx\n", k, best["lib", k], unit,
+          printf "%-19s %10.3f%s %10.3f%s %7.2fx\n", k, best["lib", k], unit,
                  best["torch", k], unit, best["torch", k] / best["lib", k]
       }
     }' "$out"

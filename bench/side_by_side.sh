@@ -9,7 +9,10 @@
 #
 # THREADS (default 2) is the thread count of both sides: ae_set_threads
 # for libautoenc, torch.set_num_threads for PyTorch, whose OpenBLAS (used
-# by numpy and scikit-learn) is kept to one thread.  The ratio is
+# by numpy) is kept to one thread beside torch's, and OPENBLAS_NUM_THREADS
+# for scikit-learn's PCA, run on its own.  The pca_mse_randomized row
+# gives the two reconstruction errors (the smallest seen) and their
+# difference, not times.  The ratio is
 # PyTorch's time over libautoenc's: above 1, libautoenc is faster.  The
 # machines are shared: each side's best of ROUNDS is kept, and the two
 # sides take turns so that both meet the same neighbours.
@@ -35,12 +38,25 @@ lib_round() {
                                  print "lib " $2 "_us_b" b, $5 }'
     "$build/bench/bench_train" --threads "$threads" --data "$data" \
         --only pca | awk '/^PCA-30 fit/ { print "lib pca_fit", $3 }'
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only pca --pca-solver randomized |
+        awk '/^PCA-30 fit, randomized/ { print "lib pca_fit_randomized", $4 }
+             /reconstruction MSE/ { print "lib pca_mse_randomized", $4 }'
 }
 
 torch_round() {
     OPENBLAS_NUM_THREADS=1 "$py" "$here/torch_side_by_side.py" \
         --threads "$threads" --data "$data" --images 10000 \
-        --dense-images 20000 | awk '{ print "torch", $1, $2 }'
+        --dense-images 20000 --only dense,conv,latency |
+        awk '{ print "torch", $1, $2 }'
+    # scikit-learn's PCA is numpy and OpenBLAS alone: give OpenBLAS the
+    # library's thread count.  Its one fit is set against both of the
+    # library's solvers.
+    OPENBLAS_NUM_THREADS="$threads" "$py" "$here/torch_side_by_side.py" \
+        --threads "$threads" --data "$data" --only pca |
+        awk '/^pca_fit/ { print "torch pca_fit", $2
+                          print "torch pca_fit_randomized", $2 }
+             /^pca_mse/ { print "torch pca_mse_randomized", $2 }'
 }
 
 r=0
@@ -56,12 +72,17 @@ awk '
       if (!(($1, key) in best) || v < best[$1, key]) best[$1, key] = v
       if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
     END {
-      printf "%-16s %12s %12s %8s\n", "work", "libautoenc", "PyTorch", "ratio"
+      printf "%-19s %12s %12s %8s\n", "work", "libautoenc", "PyTorch", "ratio"
       for (i = 0; i < n; i++) {
         k = order[i]
         unit = k ~ /_us_/ ? " us" : " s"
-        if ((("lib", k) in best) && (("torch", k) in best))
-          printf "%-16s %10.3f%s %10.3f%s %7.2fx\n", k, best["lib", k], unit,
+        if (!((("lib", k) in best) && (("torch", k) in best)))
+          continue
+        if (k ~ /_mse/)   # errors, not times: both, and their difference
+          printf "%-19s %12.10f %12.10f   diff %.2g\n", k, best["lib", k],
+                 best["torch", k], best["lib", k] - best["torch", k]
+        else
+          printf "%-19s %10.3f%s %10.3f%s %7.2fx\n", k, best["lib", k], unit,
                  best["torch", k], unit, best["torch", k] / best["lib", k]
       }
     }' "$out"

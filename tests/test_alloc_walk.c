@@ -815,6 +815,14 @@ static void setup_pca_dataset(fixture *f)
     ck_assert_ae_ok(ae_pca_create(&f->pca, PCA_K));
 }
 
+/* The randomized solver from a dataset: its integer moments pass. */
+static void setup_pca_dataset_randomized(fixture *f)
+{
+    setup_pca_dataset(f);
+    ck_assert_ae_ok(ae_pca_set(f->pca, AE_PCA_SOLVER, AE_PCA_RANDOMIZED));
+    ck_assert_ae_ok(ae_pca_set(f->pca, AE_PCA_OVERSAMPLES, 2));
+}
+
 static ae_status call_pca_fit_dataset(fixture *f)
 {
     return ae_pca_fit_dataset(f->pca, f->ds);
@@ -1274,6 +1282,8 @@ static const walk_case cases[] = {
     {"pca_fit_randomized", setup_pca_randomized, call_pca_fit, snap_pca, 0},
     {"pca_fit_dataset", setup_pca_dataset, call_pca_fit_dataset,
      snap_pca_dataset, 0},
+    {"pca_fit_dataset_randomized", setup_pca_dataset_randomized,
+     call_pca_fit_dataset, snap_pca_dataset, 0},
     {"metrics_update_uniform7", setup_metrics7, call_metrics_update,
      snap_metrics, 0},
     {"metrics_update_gaussian11", setup_metrics11, call_metrics_update,

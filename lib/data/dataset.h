@@ -42,6 +42,15 @@ const uint8_t *ae__dataset_image_u8(const ae_dataset *ds, size_t i);
 void ae__pixels_to_float(const uint8_t *src, size_t n, ae_pixel_range range,
                          float *dst);
 
+/* Add, pixel by pixel, the uint8 values of images first .. first+count-1
+ * of ds into sum and their squares into sum_sq (ae_dataset_image_size
+ * values each), charging the reads as ae_dataset_batch does.  Exact, and
+ * cheaper than converting to floats first: PCA's mean and total variance
+ * follow from these and the range's affine map.  The range must be
+ * valid (first + count <= ae_dataset_count). */
+void ae__dataset_pixel_sums(const ae_dataset *ds, size_t first, size_t count,
+                            uint64_t *sum, uint64_t *sum_sq);
+
 /* Give ds's storage (and so every handle sharing it) the names of its
  * classes: names[label] for label < count.  Takes ownership of the array
  * and of each string (all from ae__alloc); any names set before are freed.

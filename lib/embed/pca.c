@@ -44,7 +44,7 @@ ae_status ae_pca_create(ae_pca **out, int components)
     p->k = components;
     p->solver = AE_PCA_EXACT;
     p->randomized.oversamples = 20;
-    p->randomized.power_iterations = 4;
+    p->randomized.power_iterations = 2;
     p->randomized.seed = 0;
     *out = p;
     return AE_OK;

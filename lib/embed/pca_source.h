@@ -1,6 +1,7 @@
 /* pca_source.h - what both PCA solvers share (private): where a fit reads
- * its rows, the result of a fit built aside, and the first pass over the
- * data (mean, total variance, the NaN check). */
+ * its rows and the result of a fit built aside; and the exact solver's
+ * first pass over the data (mean, total variance, the NaN check; the
+ * randomized solver does its own on the library's threads). */
 #ifndef AE_PCA_SOURCE_H
 #define AE_PCA_SOURCE_H
 

@@ -71,9 +71,9 @@
 
 enum { XI = 16 };
 
-/* The fewest input channels at which this path is taken (the rule: see
- * the head comment). */
-enum { MIN_IN_CONV = 16, MIN_IN_TRANSPOSED = 32 };
+/* The fewest input and output channels at which this path is taken (the
+ * rule: see the head comment). */
+enum { MIN_CHANNELS = 8 };
 
 /* The fewest images a pass must have: the kernels are transformed once a
  * pass (k x c of them), which a pass of one image does not repay. */
@@ -97,11 +97,11 @@ void ae__winograd_allow(int mode) { allowed = mode; }
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
                        int transposed, size_t batch)
 {
+    (void)transposed; /* both kinds measured alike (docs/PERFORMANCE.md) */
     if (allowed == 0 || kernel != 3 || stride != 1)
         return 0;
-    return allowed == 2 ||
-           (out_c >= in_c && batch >= MIN_BATCH &&
-            in_c >= (transposed ? MIN_IN_TRANSPOSED : MIN_IN_CONV));
+    return allowed == 2 || (batch >= MIN_BATCH && in_c >= MIN_CHANNELS &&
+                            out_c >= MIN_CHANNELS);
 }
 
 static size_t tiles_of(const ae__winograd *f)

@@ -16,16 +16,20 @@
  * the 16 positions xi of the 4 x 4 transformed tile is a matrix product
  * over the tiles T of a chunk of images:
  *   U[xi] = (G g G^T)[xi]      k x c   (weights, once per pass)
- *   V[xi] = (B^T d B)[xi]      c x T   (input, per chunk)
- *   M[xi] = U[xi] V[xi]        k x T   (16 sgemm calls)
+ *   V[xi] = (B^T d B)[xi]      T x c   (input, per chunk)
+ *   M[xi] = V[xi] U[xi]^T      T x k   (16 sgemm calls)
  *   y     = A^T M A per tile, + bias
  * The backward pass is the exact adjoint of those steps, so the gradients
  * are those of the function the forward pass computes:
  *   dM[xi] = (A dY A^T)[xi]           per tile of the output gradient
- *   dU[xi] = dM[xi] V[xi]^T           16 sgemm calls, k x c
+ *   dU[xi] = dM[xi]^T V[xi]           16 sgemm calls, k x c
  *   dg     = G^T dU G                 back to the 3 x 3 kernel
- *   dV[xi] = U[xi]^T dM[xi]           16 sgemm calls, c x T
+ *   dV[xi] = dM[xi] U[xi]             16 sgemm calls, T x c
  *   dx    += B dV B^T per tile, windows overlapping by 2
+ * V and M keep the channels innermost (a tile's row of c or k floats), so
+ * that the tile transforms are the same few additions on contiguous runs
+ * of channels, which vectorise; the images come in and go out channel-
+ * major by a blocked transpose (planes_to_grid, grid_to_planes).
  * A transposed convolution at stride 1 is the convolution of its input by
  * g[o][ci][u][v] = W[ci][o][2-u][2-v] at padding 2 - p, which is how it
  * comes here (conv_winograd.h).
@@ -38,25 +42,19 @@
  * checks the gradients by finite differences through this path.
  * F(4x4, 3x3) would save more products (36 per 4 x 4 outputs instead of
  * 64) but its transforms carry coefficients up to 8 and lose accuracy
- * accordingly (Lavin and Gray report it; not measured here), and the
- * transforms, not the products, are what limits this file (below): it was
- * not tried.
+ * accordingly (Lavin and Gray report it); it was not tried.
  *
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
- * (docs/PERFORMANCE.md has the table): a layer that does not narrow
- * (out_c >= in_c) with at least 16 input channels for a conv2d, 32 for a
- * conv_transpose2d (8 -> 16 at 14 x 14 measured 0.90-1.10x, a tie).  Narrowing layers keep the direct path: a conv2d's
- * taps form (conv2d.c) is then one long sgemm over the input grid, and
- * Winograd's transforms of the wider input side cost more than its
- * products save (64 -> 32 at 14 x 14: 0.64x; 16 -> 8: 0.65x).  With one
- * input or output channel the products are rank-1 updates or
- * matrix-vector products and the transforms are all there is (1 -> 32:
- * 0.50x, 32 -> 1: 0.32x).  A transposed convolution's direct path,
- * one sgemm and a columns-to-image pass, is cheaper than a convolution's
- * at few channels (16 -> 16 at 7 x 7: 0.93x by Winograd, against 1.1-1.4x
- * for the conv2d of that shape) but not at 32 and more (32 -> 64 at
- * 14 x 14: 1.27x).  And a pass of at least 8 images: the kernels'
+ * (docs/PERFORMANCE.md has the table): a 3x3 stride-1 layer with at
+ * least 8 input and 8 output channels, conv2d or conv_transpose2d, in a
+ * pass of at least 8 images.  With channels innermost every such shape
+ * of experiments 6 and 7 measured 1.0-2.4x faster than the direct path,
+ * narrowing layers included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x,
+ * a tie).  With one input or output channel the products are rank-1
+ * updates or matrix-vector products and the transforms, on runs of one
+ * channel, are all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep
+ * the direct path.  And a pass of at least 8 images: the kernels'
  * transform, once a pass, made one image through experiment 7's model
  * 2.4 times slower than the direct path (bench/bench_infer). */
 #include <string.h>

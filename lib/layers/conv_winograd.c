@@ -37,7 +37,7 @@
  * Accuracy.  The transforms' coefficients are 0, +-1 and +-1/2, so the
  * products see only a few extra roundings: on the experiments' layer
  * shapes outputs and gradients agree with the direct path to about 1e-6
- * of the array's largest value, 2.3e-6 at worst (a seed model's first
+ * of the array's largest value, 1.9e-6 at worst (a seed model's
  * weight gradient); tests/test_conv_winograd.c bounds them at 2e-5 and
  * checks the gradients by finite differences through this path.
  * F(4x4, 3x3) would save more products (36 per 4 x 4 outputs instead of

@@ -371,37 +371,49 @@ static void grad_input_tile(int n, size_t step, const float *restrict dv,
  * grids (channels innermost) the transforms work on: a transpose of
  * channels x pixels.  Element by element it took about half of the
  * transforms' time (strided scalar stores, perf), so it goes by blocks of
- * 4 channels x 4 pixels, transposed in registers where SSE is there. */
+ * 4 channels x 4 pixels, transposed in registers where SSE is there.  A
+ * row or a channel count that is not a multiple of 4 ends with a block
+ * that overlaps the one before it (both copy the same values), not with
+ * scalar tails: at 7 x 7 those were 3 columns in 7. */
+static int block_start(int i, int n)
+{
+    return i + 4 <= n ? i : n - 4;
+}
+
 static void planes_to_grid(const float *restrict src, int n, int h, int w,
                            float *restrict grid, int gw, int r0, int c0)
 {
     const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
+#ifdef __SSE__
+    if (n >= 4 && w >= 4) {
+        for (int r = 0; r < h; r++) {
+            float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+            const float *s = src + (size_t)r * w;
+            for (int cb = 0; cb < n; cb += 4) {
+                const int ch = block_start(cb, n);
+                const float *s0 = s + (size_t)ch * plane;
+                for (int cc = 0; cc < w; cc += 4) {
+                    const int col = block_start(cc, w);
+                    __m128 a = _mm_loadu_ps(s0 + col),
+                           b = _mm_loadu_ps(s0 + plane + col),
+                           c = _mm_loadu_ps(s0 + 2 * plane + col),
+                           d = _mm_loadu_ps(s0 + 3 * plane + col);
+                    _MM_TRANSPOSE4_PS(a, b, c, d);
+                    float *o = g + (size_t)col * px + ch;
+                    _mm_storeu_ps(o, a);
+                    _mm_storeu_ps(o + px, b);
+                    _mm_storeu_ps(o + 2 * px, c);
+                    _mm_storeu_ps(o + 3 * px, d);
+                }
+            }
+        }
+        return;
+    }
+#endif
     for (int r = 0; r < h; r++) {
         float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
         const float *s = src + (size_t)r * w;
-        int ch = 0;
-#ifdef __SSE__
-        for (; ch + 4 <= n; ch += 4) {
-            const float *s0 = s + (size_t)ch * plane;
-            int col = 0;
-            for (; col + 4 <= w; col += 4) {
-                __m128 a = _mm_loadu_ps(s0 + col),
-                       b = _mm_loadu_ps(s0 + plane + col),
-                       c = _mm_loadu_ps(s0 + 2 * plane + col),
-                       d = _mm_loadu_ps(s0 + 3 * plane + col);
-                _MM_TRANSPOSE4_PS(a, b, c, d);
-                float *o = g + (size_t)col * px + ch;
-                _mm_storeu_ps(o, a);
-                _mm_storeu_ps(o + px, b);
-                _mm_storeu_ps(o + 2 * px, c);
-                _mm_storeu_ps(o + 3 * px, d);
-            }
-            for (; col < w; col++)
-                for (int i = 0; i < 4; i++)
-                    g[(size_t)col * px + ch + i] = s0[i * plane + col];
-        }
-#endif
-        for (; ch < n; ch++)
+        for (int ch = 0; ch < n; ch++)
             for (int col = 0; col < w; col++)
                 g[(size_t)col * px + ch] = s[(size_t)ch * plane + col];
     }
@@ -414,41 +426,41 @@ static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
                            float *restrict dst)
 {
     const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
-    for (int r = 0; r < h; r++) {
-        const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
-        float *o = dst + (size_t)r * w;
-        int ch = 0;
 #ifdef __SSE__
-        for (; ch + 4 <= n; ch += 4) {
-            float *o0 = o + (size_t)ch * plane;
-            const float b0 = bias ? bias[ch] : 0.0f,
-                        b1 = bias ? bias[ch + 1] : 0.0f,
-                        b2 = bias ? bias[ch + 2] : 0.0f,
-                        b3 = bias ? bias[ch + 3] : 0.0f;
-            const __m128 vb0 = _mm_set1_ps(b0), vb1 = _mm_set1_ps(b1),
-                         vb2 = _mm_set1_ps(b2), vb3 = _mm_set1_ps(b3);
-            int col = 0;
-            for (; col + 4 <= w; col += 4) {
-                const float *gi = g + (size_t)col * px + ch;
-                __m128 a = _mm_loadu_ps(gi), b = _mm_loadu_ps(gi + px),
-                       c = _mm_loadu_ps(gi + 2 * px),
-                       d = _mm_loadu_ps(gi + 3 * px);
-                _MM_TRANSPOSE4_PS(a, b, c, d);
-                _mm_storeu_ps(o0 + col, _mm_add_ps(a, vb0));
-                _mm_storeu_ps(o0 + plane + col, _mm_add_ps(b, vb1));
-                _mm_storeu_ps(o0 + 2 * plane + col, _mm_add_ps(c, vb2));
-                _mm_storeu_ps(o0 + 3 * plane + col, _mm_add_ps(d, vb3));
+    if (n >= 4 && w >= 4) {
+        for (int cb = 0; cb < n; cb += 4) {
+            const int ch = block_start(cb, n);
+            const __m128 vb0 = _mm_set1_ps(bias ? bias[ch] : 0.0f),
+                         vb1 = _mm_set1_ps(bias ? bias[ch + 1] : 0.0f),
+                         vb2 = _mm_set1_ps(bias ? bias[ch + 2] : 0.0f),
+                         vb3 = _mm_set1_ps(bias ? bias[ch + 3] : 0.0f);
+            for (int r = 0; r < h; r++) {
+                const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+                float *o0 = dst + (size_t)ch * plane + (size_t)r * w;
+                for (int cc = 0; cc < w; cc += 4) {
+                    const int col = block_start(cc, w);
+                    const float *gi = g + (size_t)col * px + ch;
+                    __m128 a = _mm_loadu_ps(gi), b = _mm_loadu_ps(gi + px),
+                           c = _mm_loadu_ps(gi + 2 * px),
+                           d = _mm_loadu_ps(gi + 3 * px);
+                    _MM_TRANSPOSE4_PS(a, b, c, d);
+                    _mm_storeu_ps(o0 + col, _mm_add_ps(a, vb0));
+                    _mm_storeu_ps(o0 + plane + col, _mm_add_ps(b, vb1));
+                    _mm_storeu_ps(o0 + 2 * plane + col, _mm_add_ps(c, vb2));
+                    _mm_storeu_ps(o0 + 3 * plane + col, _mm_add_ps(d, vb3));
+                }
             }
-            const float bs[4] = {b0, b1, b2, b3};
-            for (; col < w; col++)
-                for (int i = 0; i < 4; i++)
-                    o0[i * plane + col] = g[(size_t)col * px + ch + i] + bs[i];
         }
+        return;
+    }
 #endif
-        for (; ch < n; ch++) {
-            const float b = bias ? bias[ch] : 0.0f;
+    for (int ch = 0; ch < n; ch++) {
+        const float b = bias ? bias[ch] : 0.0f;
+        for (int r = 0; r < h; r++) {
+            const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+            float *o = dst + (size_t)ch * plane + (size_t)r * w;
             for (int col = 0; col < w; col++)
-                o[(size_t)ch * plane + col] = g[(size_t)col * px + ch] + b;
+                o[col] = g[(size_t)col * px + ch] + b;
         }
     }
 }

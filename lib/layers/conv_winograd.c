@@ -704,9 +704,12 @@ static ae__conv_method method_of(const ae__winograd *f, const ctx *cx)
     m.forward = forward_chunk;
     m.backward = backward_chunk;
     m.ctx = cx;
-    /* dU, and a row workspace for each thread the stages may use. */
-    m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) +
-                  (size_t)ae__thread_count() * ws_floats(f);
+    /* dU, and one image workspace: inside the schedule a chunk's stages
+     * run on its own thread (as part 0).  A batch of one chunk, whose
+     * stages share the threads, gets the others' in
+     * ae__winograd_scratch; sizing every chunk for every thread grew
+     * as the threads squared once the workspace was a whole image. */
+    m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) + ws_floats(f);
     m.chunk_floats = CHUNK_FLOATS;
     return m;
 }
@@ -716,8 +719,11 @@ size_t ae__winograd_scratch(const ae__winograd *f, size_t batch,
 {
     const ctx cx = {f, NULL};
     const ae__conv_method m = method_of(f, &cx);
-    /* A single chunk runs outside the schedule and needs only its own. */
-    return u_floats(f) + ae__conv_scratch_of(&m, batch, n_weights);
+    /* A single chunk runs outside the schedule from the start of the
+     * rest, with an image workspace for each thread after its own. */
+    const size_t threads = (size_t)ae__thread_count();
+    return u_floats(f) + ae__conv_scratch_of(&m, batch, n_weights) +
+           (threads - 1) * ws_floats(f);
 }
 
 void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,

@@ -153,9 +153,9 @@ static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
         g[t] = w[8 - t];
 }
 
-/* The channel loops of this file store to 16 rows of one array at
- * run-time strides, which the compiler cannot prove apart, so without this it
- * leaves them scalar: no iteration reads what another writes. */
+/* The channel loops of this file store to several rows of one array at
+ * run-time strides, which the compiler cannot prove apart, so without
+ * this it leaves them scalar: no iteration reads what another writes. */
 #if defined(__clang__)
 #define INDEPENDENT_CHANNELS _Pragma("clang loop vectorize(assume_safety)")
 #elif defined(__GNUC__)
@@ -511,6 +511,12 @@ static size_t tile_index(const ae__winograd *f, size_t b, int ti, int tj)
     return b * tiles_of(f) + (size_t)ti * (size_t)f->tw + (size_t)tj;
 }
 
+/* The corner of tile (ti, tj) in a grid of row stride rs, n channels. */
+static float *tile_corner(float *grid, size_t rs, int n, int ti, int tj)
+{
+    return grid + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * (size_t)n;
+}
+
 /* V for image b of the chunk. */
 static void input_image(const chunk *ch, size_t b, float *ws)
 {
@@ -522,8 +528,8 @@ static void input_image(const chunk *ch, size_t b, float *ws)
     const size_t rs = (size_t)pw * c;
     for (int ti = 0; ti < f->th; ti++)
         for (int tj = 0; tj < f->tw; tj++)
-            input_tile(c, rs, ws + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * c,
-                       ch->vstep, ch->v + tile_index(f, b, ti, tj) * c);
+            input_tile(c, rs, tile_corner(ws, rs, c, ti, tj), ch->vstep,
+                       ch->v + tile_index(f, b, ti, tj) * c);
 }
 
 /* Image b's outputs from M, + bias. */
@@ -535,7 +541,7 @@ static void output_image(const chunk *ch, size_t b, float *ws)
     for (int ti = 0; ti < f->th; ti++)
         for (int tj = 0; tj < f->tw; tj++)
             output_tile(k, ch->mstep, ch->m + tile_index(f, b, ti, tj) * k, rs,
-                        ws + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * k);
+                        tile_corner(ws, rs, k, ti, tj));
     grid_to_planes(ws, k, gw, 0, 0, f->oh, f->ow, f->bias,
                    ch->y + b * (size_t)k * f->oh * f->ow);
 }
@@ -552,8 +558,7 @@ static void grad_output_image(const chunk *ch, size_t b, float *ws)
     const size_t rs = (size_t)gw * k;
     for (int ti = 0; ti < f->th; ti++)
         for (int tj = 0; tj < f->tw; tj++)
-            grad_output_tile(k, rs,
-                             ws + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * k,
+            grad_output_tile(k, rs, tile_corner(ws, rs, k, ti, tj),
                              ch->mstep, ch->m + tile_index(f, b, ti, tj) * k);
 }
 
@@ -568,15 +573,16 @@ static void grad_input_image(const chunk *ch, size_t b, float *ws)
     memset(ws, 0, (size_t)padded_h(f) * rs * sizeof(float));
     for (int ti = 0; ti < f->th; ti++)
         for (int tj = 0; tj < f->tw; tj++)
-            grad_input_tile(c, ch->vstep, ch->v + tile_index(f, b, ti, tj) * c,
-                            rs, ws + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * c);
+            grad_input_tile(c, ch->vstep,
+                            ch->v + tile_index(f, b, ti, tj) * c, rs,
+                            tile_corner(ws, rs, c, ti, tj));
     grid_to_planes(ws, c, pw, f->pad, f->pad, f->h, f->w, NULL,
                    ch->dx + b * (size_t)c * f->h * f->w);
 }
 
 /* ---- the stages of a chunk ----------------------------------------------- */
 
-/* Each stage is a loop over independent items (planes, or the 16 products)
+/* Each stage is a loop over independent items (images, or the 16 products)
  * run through the pool: inside the schedule's parts it runs on the calling
  * thread (the pool is busy), and for a batch that is a single chunk (one
  * image, say) it spreads over the threads, with the same bits either way

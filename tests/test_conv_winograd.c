@@ -11,9 +11,11 @@
  * gradient).  F(2x2, 3x3)'s transforms have coefficients 0, +-1, +-1/2, so
  * its rounding differs from the direct sums by a few units in the last
  * place of the largest terms.  The largest difference seen on these cases
- * was 2.3e-6 of the scale (the first layer's weight gradient of a seed
- * model, after the input gradients of every layer above it; single
- * layers stay near 1e-6), and TOL leaves a margin of about 9. */
+ * was 1.9e-6 of the scale with the channels-innermost layout (2.3e-6
+ * before it; a seed model's weight gradient, after the input gradients of
+ * every layer above it; single layers stay near 1e-6), and TOL leaves a
+ * margin of about 10.  The channel counts include ones that are not a
+ * multiple of 4, for the transposes' SSE blocks and their scalar tails. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,26 +59,28 @@ typedef struct layer_case {
 } layer_case;
 
 static const layer_case layer_cases[] = {
-    /* experiment 7's convolutions between many channels; the narrowing
-     * one keeps its direct path */
+    /* experiment 7's convolutions between many channels */
     {32, 64, 14, 14, 1, 0, 1},
     {64, 64, 7, 7, 1, 0, 1},
-    {64, 32, 14, 14, 1, 0, 0},
+    {64, 32, 14, 14, 1, 0, 1},
     /* experiment 6's, convolutions and stride-1 transposed ones */
-    {8, 16, 14, 14, 1, 0, 0},
+    {8, 16, 14, 14, 1, 0, 1},
     {16, 16, 7, 7, 1, 0, 1},
-    {16, 8, 14, 14, 1, 0, 0},
-    {16, 16, 7, 7, 1, 1, 0},
-    {16, 8, 14, 14, 1, 1, 0},
+    {16, 8, 14, 14, 1, 0, 1},
+    {16, 16, 7, 7, 1, 1, 1},
+    {16, 8, 14, 14, 1, 1, 1},
     /* transposed at experiment 7's widths */
     {32, 64, 14, 14, 1, 1, 1},
     /* edges: odd and uneven sides, padding 0 and 2, a 1x1 input, and
-     * transposed convolutions at padding 0 and 2 (convolutions at 2, 0) */
-    {9, 8, 5, 6, 0, 0, 0},
-    {8, 9, 3, 3, 2, 0, 0},
-    {8, 8, 1, 1, 1, 0, 0},
-    {8, 8, 6, 5, 0, 1, 0},
-    {8, 8, 9, 9, 2, 1, 0},
+     * transposed convolutions at padding 0 and 2 (convolutions at 2, 0);
+     * channel counts that are not a multiple of the vector width */
+    {9, 8, 5, 6, 0, 0, 1},
+    {8, 9, 3, 3, 2, 0, 1},
+    {8, 8, 1, 1, 1, 0, 1},
+    {8, 8, 6, 5, 0, 1, 1},
+    {8, 8, 9, 9, 2, 1, 1},
+    {5, 7, 7, 7, 1, 0, 0},
+    {7, 3, 6, 6, 1, 1, 0},
     /* one channel in, one out: Winograd's products are then rank-1 */
     {1, 8, 8, 8, 1, 0, 0},
     {8, 1, 8, 8, 1, 1, 0},

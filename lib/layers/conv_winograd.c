@@ -16,16 +16,20 @@
  * the 16 positions xi of the 4 x 4 transformed tile is a matrix product
  * over the tiles T of a chunk of images:
  *   U[xi] = (G g G^T)[xi]      k x c   (weights, once per pass)
- *   V[xi] = (B^T d B)[xi]      c x T   (input, per chunk)
- *   M[xi] = U[xi] V[xi]        k x T   (16 sgemm calls)
+ *   V[xi] = (B^T d B)[xi]      T x c   (input, per chunk)
+ *   M[xi] = V[xi] U[xi]^T      T x k   (16 sgemm calls)
  *   y     = A^T M A per tile, + bias
  * The backward pass is the exact adjoint of those steps, so the gradients
  * are those of the function the forward pass computes:
  *   dM[xi] = (A dY A^T)[xi]           per tile of the output gradient
- *   dU[xi] = dM[xi] V[xi]^T           16 sgemm calls, k x c
+ *   dU[xi] = dM[xi]^T V[xi]           16 sgemm calls, k x c
  *   dg     = G^T dU G                 back to the 3 x 3 kernel
- *   dV[xi] = U[xi]^T dM[xi]           16 sgemm calls, c x T
+ *   dV[xi] = dM[xi] U[xi]             16 sgemm calls, T x c
  *   dx    += B dV B^T per tile, windows overlapping by 2
+ * V and M keep the channels innermost (a tile's row of c or k floats), so
+ * that the tile transforms are the same few additions on contiguous runs
+ * of channels, which vectorise; the images come in and go out channel-
+ * major by a blocked transpose (planes_to_grid, grid_to_planes).
  * A transposed convolution at stride 1 is the convolution of its input by
  * g[o][ci][u][v] = W[ci][o][2-u][2-v] at padding 2 - p, which is how it
  * comes here (conv_winograd.h).
@@ -33,33 +37,31 @@
  * Accuracy.  The transforms' coefficients are 0, +-1 and +-1/2, so the
  * products see only a few extra roundings: on the experiments' layer
  * shapes outputs and gradients agree with the direct path to about 1e-6
- * of the array's largest value, 2.3e-6 at worst (a seed model's first
+ * of the array's largest value, 1.9e-6 at worst (a seed model's
  * weight gradient); tests/test_conv_winograd.c bounds them at 2e-5 and
  * checks the gradients by finite differences through this path.
  * F(4x4, 3x3) would save more products (36 per 4 x 4 outputs instead of
  * 64) but its transforms carry coefficients up to 8 and lose accuracy
- * accordingly (Lavin and Gray report it; not measured here), and the
- * transforms, not the products, are what limits this file (below): it was
- * not tried.
+ * accordingly (Lavin and Gray report it); it was not tried.
  *
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
- * (docs/PERFORMANCE.md has the table): a layer that does not narrow
- * (out_c >= in_c) with at least 16 input channels for a conv2d, 32 for a
- * conv_transpose2d (8 -> 16 at 14 x 14 measured 0.90-1.10x, a tie).  Narrowing layers keep the direct path: a conv2d's
- * taps form (conv2d.c) is then one long sgemm over the input grid, and
- * Winograd's transforms of the wider input side cost more than its
- * products save (64 -> 32 at 14 x 14: 0.64x; 16 -> 8: 0.65x).  With one
- * input or output channel the products are rank-1 updates or
- * matrix-vector products and the transforms are all there is (1 -> 32:
- * 0.50x, 32 -> 1: 0.32x).  A transposed convolution's direct path,
- * one sgemm and a columns-to-image pass, is cheaper than a convolution's
- * at few channels (16 -> 16 at 7 x 7: 0.93x by Winograd, against 1.1-1.4x
- * for the conv2d of that shape) but not at 32 and more (32 -> 64 at
- * 14 x 14: 1.27x).  And a pass of at least 8 images: the kernels'
+ * (docs/PERFORMANCE.md has the table): a 3x3 stride-1 layer with at
+ * least 8 input and 8 output channels, conv2d or conv_transpose2d, in a
+ * pass of at least 8 images.  With channels innermost every such shape
+ * of experiments 6 and 7 measured 1.0-2.4x faster than the direct path,
+ * narrowing layers included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x,
+ * a tie).  With one input or output channel the products are rank-1
+ * updates or matrix-vector products and the transforms, on runs of one
+ * channel, are all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep
+ * the direct path.  And a pass of at least 8 images: the kernels'
  * transform, once a pass, made one image through experiment 7's model
  * 2.4 times slower than the direct path (bench/bench_infer). */
 #include <string.h>
+
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 #include <cblas.h>
 
@@ -71,9 +73,9 @@
 
 enum { XI = 16 };
 
-/* The fewest input channels at which this path is taken (the rule: see
- * the head comment). */
-enum { MIN_IN_CONV = 16, MIN_IN_TRANSPOSED = 32 };
+/* The fewest input and output channels at which this path is taken (the
+ * rule: see the head comment). */
+enum { MIN_CHANNELS = 8 };
 
 /* The fewest images a pass must have: the kernels are transformed once a
  * pass (k x c of them), which a pass of one image does not repay. */
@@ -97,11 +99,11 @@ void ae__winograd_allow(int mode) { allowed = mode; }
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
                        int transposed, size_t batch)
 {
+    (void)transposed; /* both kinds measured alike (docs/PERFORMANCE.md) */
     if (allowed == 0 || kernel != 3 || stride != 1)
         return 0;
-    return allowed == 2 ||
-           (out_c >= in_c && batch >= MIN_BATCH &&
-            in_c >= (transposed ? MIN_IN_TRANSPOSED : MIN_IN_CONV));
+    return allowed == 2 || (batch >= MIN_BATCH && in_c >= MIN_CHANNELS &&
+                            out_c >= MIN_CHANNELS);
 }
 
 static size_t tiles_of(const ae__winograd *f)
@@ -151,27 +153,53 @@ static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
         g[t] = w[8 - t];
 }
 
+/* The channel loops of this file store to several rows of one array at
+ * run-time strides, which the compiler cannot prove apart, so without
+ * this it leaves them scalar: no iteration reads what another writes. */
+#if defined(__clang__)
+#define INDEPENDENT_CHANNELS _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define INDEPENDENT_CHANNELS _Pragma("GCC ivdep")
+#else
+#define INDEPENDENT_CHANNELS
+#endif
+
+/* The weights go through their transforms a block of input channels at
+ * a time, so that the arithmetic runs over contiguous channels (U and dU
+ * hold ci innermost); the kernels' own 3 x 3 order is gathered into and
+ * scattered from a block first.  Per kernel pair (scalar, 16 strided
+ * stores each) the two took about 10% of the 64 -> 64 layer at 7 x 7. */
+enum { WBLOCK = 64 };
+
 /* U[xi][o][ci] = (G g G^T)[xi]. */
 static void transform_weights(const ae__winograd *f, float *u)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;
+    float g[9][WBLOCK];
     for (int o = 0; o < f->k; o++)
-        for (int ci = 0; ci < f->c; ci++) {
-            float g[9], q[4][3], col[3], r[4];
-            kernel_of(f, o, ci, g);
-            for (int v = 0; v < 3; v++) { /* columns: G over u */
-                const float gc[3] = {g[v], g[3 + v], g[6 + v]};
-                g3(gc, r);
-                for (int a = 0; a < 4; a++)
-                    q[a][v] = r[a];
+        for (int c0 = 0; c0 < f->c; c0 += WBLOCK) {
+            const int n = f->c - c0 < WBLOCK ? f->c - c0 : WBLOCK;
+            for (int i = 0; i < n; i++) {
+                float one[9];
+                kernel_of(f, o, c0 + i, one);
+                for (int t = 0; t < 9; t++)
+                    g[t][i] = one[t];
             }
-            for (int a = 0; a < 4; a++) { /* rows: G over v */
-                col[0] = q[a][0];
-                col[1] = q[a][1];
-                col[2] = q[a][2];
-                g3(col, r);
-                for (int b = 0; b < 4; b++)
-                    u[(size_t)(a * 4 + b) * kc + (size_t)o * f->c + ci] = r[b];
+            float *row = u + (size_t)o * f->c + c0;
+            INDEPENDENT_CHANNELS
+            for (int i = 0; i < n; i++) {
+                float q[4][3], r[4];
+                for (int v = 0; v < 3; v++) { /* columns: G over u */
+                    const float gc[3] = {g[v][i], g[3 + v][i], g[6 + v][i]};
+                    g3(gc, r);
+                    for (int a = 0; a < 4; a++)
+                        q[a][v] = r[a];
+                }
+                for (int a = 0; a < 4; a++) { /* rows: G over v */
+                    g3(q[a], r);
+                    for (int b = 0; b < 4; b++)
+                        row[(size_t)(a * 4 + b) * kc + i] = r[b];
+                }
             }
         }
 }
@@ -181,365 +209,380 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
                                 float *dw, float beta)
 {
     const size_t kc = (size_t)f->k * (size_t)f->c;
+    float g[9][WBLOCK];
     for (int o = 0; o < f->k; o++)
-        for (int ci = 0; ci < f->c; ci++) {
-            float q[4][3], y[4], r[3], g[9];
-            for (int a = 0; a < 4; a++) { /* rows: G^T over the columns */
-                for (int b = 0; b < 4; b++)
-                    y[b] = du[(size_t)(a * 4 + b) * kc + (size_t)o * f->c + ci];
-                gt4(y, q[a]);
+        for (int c0 = 0; c0 < f->c; c0 += WBLOCK) {
+            const int n = f->c - c0 < WBLOCK ? f->c - c0 : WBLOCK;
+            const float *row = du + (size_t)o * f->c + c0;
+            INDEPENDENT_CHANNELS
+            for (int i = 0; i < n; i++) {
+                float q[4][3], y[4], r[3];
+                for (int a = 0; a < 4; a++) { /* rows: G^T over the columns */
+                    for (int b = 0; b < 4; b++)
+                        y[b] = row[(size_t)(a * 4 + b) * kc + i];
+                    gt4(y, q[a]);
+                }
+                for (int v = 0; v < 3; v++) { /* columns: G^T over the rows */
+                    const float yc[4] = {q[0][v], q[1][v], q[2][v], q[3][v]};
+                    gt4(yc, r);
+                    for (int uu = 0; uu < 3; uu++)
+                        g[uu * 3 + v][i] = r[uu];
+                }
             }
-            for (int v = 0; v < 3; v++) { /* columns: G^T over the rows */
-                const float yc[4] = {q[0][v], q[1][v], q[2][v], q[3][v]};
-                gt4(yc, r);
-                for (int u = 0; u < 3; u++)
-                    g[u * 3 + v] = r[u];
-            }
-            float *w;
-            if (!f->transposed) {
-                w = dw + ((size_t)o * f->c + ci) * 9;
-                for (int t = 0; t < 9; t++)
-                    w[t] = beta == 0.0f ? g[t] : w[t] + g[t];
-            } else {
-                w = dw + ((size_t)ci * f->k + o) * 9;
-                for (int t = 0; t < 9; t++)
-                    w[8 - t] = beta == 0.0f ? g[t] : w[8 - t] + g[t];
+            for (int i = 0; i < n; i++) {
+                const int ci = c0 + i;
+                if (!f->transposed) {
+                    float *w = dw + ((size_t)o * f->c + ci) * 9;
+                    for (int t = 0; t < 9; t++)
+                        w[t] = beta == 0.0f ? g[t][i] : w[t] + g[t][i];
+                } else {
+                    float *w = dw + ((size_t)ci * f->k + o) * 9;
+                    for (int t = 0; t < 9; t++)
+                        w[8 - t] = beta == 0.0f ? g[t][i] : w[8 - t] + g[t][i];
+                }
             }
         }
 }
 
-/* ---- the tile transforms, one plane at a time ---------------------------- */
+/* ---- the tile transforms, channels innermost ---------------------------- */
 
 /* Floats between two of the 16 blocks beyond the block itself.  Without
- * it the blocks lie a multiple of 4 KB apart whenever rows x T is (64
- * channels of 256 tiles, say), and the 16 streams a transform writes, one
+ * it the blocks lie a multiple of 4 KB apart whenever T x rows is (256
+ * tiles of 64 channels, say), and the 16 streams a transform writes, one
  * per block, fall into the same cache sets. */
 enum { BLOCK_GAP = 16 };
 
-/* The chunk's matrices: 16 blocks of rows x T, row r of block xi at
- * base[xi * step + r * T]; and each part's row workspace (ws_floats). */
+/* The chunk's matrices: 16 blocks of T x channels, tile t's row of block
+ * xi at base[xi * step + t * channels] (channels contiguous); and each
+ * part's image workspace (ws_floats). */
 typedef struct chunk {
     const ae__winograd *f;
     size_t nb, T;
     size_t vstep, mstep; /* block strides of V and M */
     const float *u;
-    float *v;  /* XI x c x T */
-    float *m;  /* XI x k x T */
+    float *v;  /* XI x T x c */
+    float *m;  /* XI x T x k */
     float *du; /* XI x k c */
     float *ws; /* per part */
     const float *x, *dy;
     float *y, *dx;
 } chunk;
 
-/* The transforms work a row of tiles at a time on arrays over the tiles
- * of that row (index j), so that the loops are contiguous in j and the
- * compiler vectorises them (the helpers below take restrict pointers for
- * that); the 16 transformed values of a tile go to 16 rows of V or M, each
- * a contiguous run of the row's tiles.  The planes are read and written in
- * place, the tiles whose windows cross the plane's edge apart
- * (interior_tiles): copying rows into a padded buffer first made every
- * wide load wait on the narrower stores just made (store forwarding),
- * which cost more than the arithmetic. */
+/* The transforms work on one image at a time with the channels innermost:
+ * the image is first copied into a zero-padded grid of pixels x channels
+ * (ph x pw x c, every tile's window inside it), so that one step of a
+ * tile's transform is the same arithmetic on c contiguous floats, which
+ * the compiler vectorises, and the 16 values of a tile go to 16 rows of
+ * c (or k) contiguous floats.  Per plane with the tiles innermost (the
+ * first version of this file) the runs were a row of tiles, 4 to 7 long
+ * on these layers, and the transforms took about half a layer's time. */
+static int padded_h(const ae__winograd *f) { return 2 * f->th + 2; }
+static int padded_w(const ae__winograd *f) { return 2 * f->tw + 2; }
+
 static size_t ws_floats(const ae__winograd *f)
 {
-    return 34 * ((size_t)f->tw + 2);
+    const size_t wide = (size_t)(f->c > f->k ? f->c : f->k);
+    return (size_t)padded_h(f) * (size_t)padded_w(f) * wide;
 }
 
-/* Tiles j in [*lo, *hi) of a row of tw whose columns 2j - pad .. 2j - pad
- * + span - 1 all lie in [0, n). */
-static void interior_tiles(int n, int pad, int span, int tw, int *lo,
-                           int *hi)
+/* The n-channel rows of the 16 window pixels of a tile (row stride rs,
+ * pixel stride n) to V's 16 rows (block stride step): B^T d B. */
+static void input_tile(int n, size_t rs, const float *restrict d,
+                       size_t step, float *restrict v)
 {
-    int l = (pad + 1) / 2, h = (n - span + pad) / 2 + 1;
-    if (n - span + pad < 0)
-        h = 0;
-    if (h > tw)
-        h = tw;
-    if (l > h)
-        l = h;
-    *lo = l;
-    *hi = h;
-}
-
-static inline float at(const float *row, int col, int n)
-{
-    return col >= 0 && col < n ? row[col] : 0.0f;
-}
-
-/* o = B^T (d0, d1, d2, d3), elementwise over n tiles. */
-static void bt_rows(int n, const float *restrict d0, const float *restrict d1,
-                    const float *restrict d2, const float *restrict d3,
-                    float *restrict o0, float *restrict o1,
-                    float *restrict o2, float *restrict o3)
-{
-    for (int j = 0; j < n; j++) {
-        o0[j] = d0[j] - d2[j];
-        o1[j] = d1[j] + d2[j];
-        o2[j] = d2[j] - d1[j];
-        o3[j] = d1[j] - d3[j];
-    }
-}
-
-/* o = B (y0, y1, y2, y3), B^T's adjoint. */
-static void b_rows(int n, const float *restrict y0, const float *restrict y1,
-                   const float *restrict y2, const float *restrict y3,
-                   float *restrict o0, float *restrict o1, float *restrict o2,
-                   float *restrict o3)
-{
-    for (int j = 0; j < n; j++) {
-        o0[j] = y0[j];
-        o1[j] = y1[j] - y2[j] + y3[j];
-        o2[j] = -y0[j] + y1[j] + y2[j];
-        o3[j] = -y3[j];
-    }
-}
-
-/* (s0, s1) = A^T (m0, m1, m2, m3). */
-static void at_rows(int n, const float *restrict m0, const float *restrict m1,
-                    const float *restrict m2, const float *restrict m3,
-                    float *restrict s0, float *restrict s1)
-{
-    for (int j = 0; j < n; j++) {
-        s0[j] = m0[j] + m1[j] + m2[j];
-        s1[j] = m1[j] - m2[j] - m3[j];
-    }
-}
-
-/* o = A (q0, q1), A^T's adjoint. */
-static void a_rows(int n, const float *restrict q0, const float *restrict q1,
-                   float *restrict o0, float *restrict o1, float *restrict o2,
-                   float *restrict o3)
-{
-    for (int j = 0; j < n; j++) {
-        o0[j] = q0[j];
-        o1[j] = q0[j] + q1[j];
-        o2[j] = q0[j] - q1[j];
-        o3[j] = -q1[j];
-    }
-}
-
-/* B^T along a row: tile j reads x[2j .. 2j + 3]. */
-static void bt_cols(int lo, int hi, const float *restrict x,
-                    float *restrict c0, float *restrict c1,
-                    float *restrict c2, float *restrict c3)
-{
-    for (int j = lo; j < hi; j++) {
-        const float x0 = x[2 * j], x1 = x[2 * j + 1], x2 = x[2 * j + 2],
-                    x3 = x[2 * j + 3];
-        c0[j] = x0 - x2;
-        c1[j] = x1 + x2;
-        c2[j] = x2 - x1;
-        c3[j] = x1 - x3;
-    }
-}
-
-/* A^T along a row, + bias: tile j writes y[2j], y[2j + 1]. */
-static void at_cols(int n, const float *restrict q0, const float *restrict q1,
-                    const float *restrict q2, const float *restrict q3,
-                    float bias, float *restrict y)
-{
-    for (int j = 0; j < n; j++) {
-        y[2 * j] = q0[j] + q1[j] + q2[j] + bias;
-        y[2 * j + 1] = q1[j] - q2[j] - q3[j] + bias;
-    }
-}
-
-/* A along a row: tile j reads g[2j], g[2j + 1]. */
-static void a_cols(int n, const float *restrict g, float *restrict e0,
-                   float *restrict e1, float *restrict e2, float *restrict e3)
-{
-    for (int j = 0; j < n; j++) {
-        const float q0 = g[2 * j], q1 = g[2 * j + 1];
-        e0[j] = q0;
-        e1[j] = q0 + q1;
-        e2[j] = q0 - q1;
-        e3[j] = -q1;
-    }
-}
-
-/* x[2j + off] += d0[j], x[2j + off + 1] += d1[j]. */
-static void add_cols(int lo, int hi, float *restrict x,
-                     const float *restrict d0, const float *restrict d1)
-{
-    for (int j = lo; j < hi; j++) {
-        x[2 * j] += d0[j];
-        x[2 * j + 1] += d1[j];
-    }
-}
-
-/* V for input plane p = b * c + ci. */
-static void input_plane(const chunk *ch, size_t p, float *ws)
-{
-    const ae__winograd *f = ch->f;
-    const size_t b = p / (size_t)f->c, ci = p % (size_t)f->c;
-    const int tw = f->tw, pad = f->pad, w = f->w;
-    const float *src = ch->x + p * (size_t)f->h * (size_t)w;
-    const size_t step = ch->vstep, n = (size_t)tw;
-    int jl, jh;
-    interior_tiles(w, pad, 4, tw, &jl, &jh);
-    /* cc[a][e]: B^T over the columns of window row a, per tile. */
-    float *cc = ws;
-    for (int ti = 0; ti < f->th; ti++) {
-        float *dst = ch->v + ci * ch->T + b * tiles_of(f) + (size_t)ti * n;
-        for (int a = 0; a < 4; a++) {
-            const int r = 2 * ti - pad + a;
-            float *c0 = cc + (size_t)(a * 4) * n, *c1 = c0 + n, *c2 = c1 + n,
-                  *c3 = c2 + n;
-            if (r < 0 || r >= f->h) {
-                memset(c0, 0, 4 * n * sizeof(float));
-                continue;
-            }
-            const float *row = src + (size_t)r * w;
-            bt_cols(jl, jh, row - pad, c0, c1, c2, c3);
-            for (int j = 0; j < tw; j++) {
-                if (j == jl)
-                    j = jh;
-                if (j >= tw)
-                    break;
-                const int q = 2 * j - pad;
-                const float x0 = at(row, q, w), x1 = at(row, q + 1, w),
-                            x2 = at(row, q + 2, w), x3 = at(row, q + 3, w);
-                c0[j] = x0 - x2;
-                c1[j] = x1 + x2;
-                c2[j] = x2 - x1;
-                c3[j] = x1 - x3;
-            }
+    const size_t p = (size_t)n;
+    INDEPENDENT_CHANNELS
+    for (int q = 0; q < n; q++) {
+        float t[4][4];
+        for (int e = 0; e < 4; e++) { /* B^T over the window's rows */
+            const float d0 = d[e * p + q], d1 = d[rs + e * p + q],
+                        d2 = d[2 * rs + e * p + q], d3 = d[3 * rs + e * p + q];
+            t[0][e] = d0 - d2;
+            t[1][e] = d1 + d2;
+            t[2][e] = d2 - d1;
+            t[3][e] = d1 - d3;
         }
-        for (int e = 0; e < 4; e++) { /* B^T over the rows */
-            const float *d0 = cc + (size_t)e * n;
-            float *v0 = dst + (size_t)e * step;
-            bt_rows(tw, d0, d0 + 4 * n, d0 + 8 * n, d0 + 12 * n, v0,
-                    v0 + 4 * step, v0 + 8 * step, v0 + 12 * step);
+        for (int a = 0; a < 4; a++) { /* then over its columns */
+            float *o = v + (size_t)(a * 4) * step + q;
+            o[0] = t[a][0] - t[a][2];
+            o[step] = t[a][1] + t[a][2];
+            o[2 * step] = t[a][2] - t[a][1];
+            o[3 * step] = t[a][1] - t[a][3];
         }
     }
 }
 
-/* Output plane p = b * k + o from M, + bias. */
-static void output_plane(const chunk *ch, size_t p, float *ws)
+/* M's 16 rows of n channels of a tile to its 2 x 2 outputs (row stride
+ * rs, pixel stride n): A^T M A. */
+static void output_tile(int n, size_t step, const float *restrict m,
+                        size_t rs, float *restrict y)
 {
-    const ae__winograd *f = ch->f;
-    const size_t b = p / (size_t)f->k, o = p % (size_t)f->k;
-    const int tw = f->tw, ow = f->ow, full = ow / 2;
-    float *out = ch->y + p * (size_t)f->oh * (size_t)ow;
-    const float bias = f->bias != NULL ? f->bias[o] : 0.0f;
-    const size_t step = ch->mstep, n = (size_t)tw;
-    /* s[a][e]: A^T over the rows, per tile. */
-    float *sa = ws;
-    for (int ti = 0; ti < f->th; ti++) {
-        const float *src = ch->m + o * ch->T + b * tiles_of(f) + (size_t)ti * n;
-        for (int e = 0; e < 4; e++) {
-            const float *m0 = src + (size_t)e * step;
-            at_rows(tw, m0, m0 + 4 * step, m0 + 8 * step, m0 + 12 * step,
-                    sa + (size_t)e * n, sa + (size_t)(4 + e) * n);
+    const size_t p = (size_t)n;
+    INDEPENDENT_CHANNELS
+    for (int q = 0; q < n; q++) {
+        float s[2][4];
+        for (int e = 0; e < 4; e++) { /* A^T over the rows */
+            const float m0 = m[(size_t)e * step + q],
+                        m1 = m[(size_t)(4 + e) * step + q],
+                        m2 = m[(size_t)(8 + e) * step + q],
+                        m3 = m[(size_t)(12 + e) * step + q];
+            s[0][e] = m0 + m1 + m2;
+            s[1][e] = m1 - m2 - m3;
         }
-        for (int a = 0; a < 2; a++) { /* A^T over the columns */
-            const int i = 2 * ti + a;
-            if (i >= f->oh)
-                break;
-            const float *q0 = sa + (size_t)(a * 4) * n;
-            float *y = out + (size_t)i * ow;
-            at_cols(full, q0, q0 + n, q0 + 2 * n, q0 + 3 * n, bias, y);
-            if (ow % 2) /* the last tile's left column only */
-                y[2 * full] = q0[full] + q0[n + full] + q0[2 * n + full] + bias;
+        for (int a = 0; a < 2; a++) { /* then over the columns */
+            y[a * rs + q] = s[a][0] + s[a][1] + s[a][2];
+            y[a * rs + p + q] = s[a][1] - s[a][2] - s[a][3];
         }
     }
 }
 
-/* dM for output-gradient plane p = b * k + o. */
-static void grad_output_plane(const chunk *ch, size_t p, float *ws)
+/* A tile's 2 x 2 output gradients (row stride rs, pixel stride n) to dM's
+ * 16 rows: A g A^T, the adjoint of output_tile. */
+static void grad_output_tile(int n, size_t rs, const float *restrict g,
+                             size_t step, float *restrict m)
 {
-    const ae__winograd *f = ch->f;
-    const size_t b = p / (size_t)f->k, o = p % (size_t)f->k;
-    const int tw = f->tw, ow = f->ow, full = ow / 2;
-    const float *g = ch->dy + p * (size_t)f->oh * (size_t)ow;
-    const size_t step = ch->mstep, n = (size_t)tw;
-    /* ea[a][e]: A over the columns of output row a, per tile. */
-    float *ea = ws;
-    for (int ti = 0; ti < f->th; ti++) {
-        float *dst = ch->m + o * ch->T + b * tiles_of(f) + (size_t)ti * n;
-        for (int a = 0; a < 2; a++) {
-            const int i = 2 * ti + a;
-            float *e0 = ea + (size_t)(a * 4) * n, *e1 = e0 + n, *e2 = e1 + n,
-                  *e3 = e2 + n;
-            if (i >= f->oh) {
-                memset(e0, 0, 4 * n * sizeof(float));
-                continue;
-            }
-            const float *line = g + (size_t)i * ow;
-            a_cols(full, line, e0, e1, e2, e3);
-            if (ow % 2) { /* the last tile's right column is outside */
-                e0[full] = e1[full] = e2[full] = line[2 * full];
-                e3[full] = 0.0f;
-            }
+    const size_t p = (size_t)n;
+    INDEPENDENT_CHANNELS
+    for (int q = 0; q < n; q++) {
+        float e4[2][4];
+        for (int a = 0; a < 2; a++) { /* A over the columns */
+            const float q0 = g[a * rs + q], q1 = g[a * rs + p + q];
+            e4[a][0] = q0;
+            e4[a][1] = q0 + q1;
+            e4[a][2] = q0 - q1;
+            e4[a][3] = -q1;
         }
-        for (int e = 0; e < 4; e++) { /* A over the rows */
-            float *d0 = dst + (size_t)e * step;
-            a_rows(tw, ea + (size_t)e * n, ea + (size_t)(4 + e) * n, d0,
-                   d0 + 4 * step, d0 + 8 * step, d0 + 12 * step);
+        for (int e = 0; e < 4; e++) { /* then over the rows */
+            const float r0 = e4[0][e], r1 = e4[1][e];
+            m[(size_t)e * step + q] = r0;
+            m[(size_t)(4 + e) * step + q] = r0 + r1;
+            m[(size_t)(8 + e) * step + q] = r0 - r1;
+            m[(size_t)(12 + e) * step + q] = -r1;
         }
     }
 }
 
-/* dx plane p = b * c + ci from dV (in the V block): written, the tiles'
- * windows added where they overlap, in a fixed order. */
-static void grad_input_plane(const chunk *ch, size_t p, float *ws)
+/* dV's 16 rows of a tile, B dV B^T (the adjoint of input_tile), added to
+ * the 4 x 4 window of the padded input gradient (row stride rs). */
+static void grad_input_tile(int n, size_t step, const float *restrict dv,
+                            size_t rs, float *restrict dx)
 {
-    const ae__winograd *f = ch->f;
-    const size_t b = p / (size_t)f->c, ci = p % (size_t)f->c;
-    const int tw = f->tw, pad = f->pad, w = f->w;
-    float *dst = ch->dx + p * (size_t)f->h * (size_t)w;
-    const size_t step = ch->vstep, n = (size_t)tw;
-    int jl, jh;
-    interior_tiles(w, pad, 4, tw, &jl, &jh);
-    /* t[a][e]: B over the columns of row a of dV, per tile; d[a][e]: then
-     * B over the rows. */
-    float *t = ws, *d = ws + 16 * n;
-    memset(dst, 0, (size_t)f->h * (size_t)w * sizeof(float));
-    for (int ti = 0; ti < f->th; ti++) {
-        const float *src = ch->v + ci * ch->T + b * tiles_of(f) + (size_t)ti * n;
-        for (int a = 0; a < 4; a++) {
-            const float *y0 = src + (size_t)(a * 4) * step;
-            float *t0 = t + (size_t)(a * 4) * n;
-            b_rows(tw, y0, y0 + step, y0 + 2 * step, y0 + 3 * step, t0,
-                   t0 + n, t0 + 2 * n, t0 + 3 * n);
+    const size_t p = (size_t)n;
+    INDEPENDENT_CHANNELS
+    for (int q = 0; q < n; q++) {
+        float t[4][4];
+        for (int a = 0; a < 4; a++) { /* B over the columns */
+            const float *y = dv + (size_t)(a * 4) * step + q;
+            const float y0 = y[0], y1 = y[step], y2 = y[2 * step],
+                        y3 = y[3 * step];
+            t[a][0] = y0;
+            t[a][1] = y1 - y2 + y3;
+            t[a][2] = -y0 + y1 + y2;
+            t[a][3] = -y3;
         }
-        for (int e = 0; e < 4; e++) {
-            const float *r0 = t + (size_t)e * n;
-            float *o0 = d + (size_t)e * n;
-            b_rows(tw, r0, r0 + 4 * n, r0 + 8 * n, r0 + 12 * n, o0,
-                   o0 + 4 * n, o0 + 8 * n, o0 + 12 * n);
+        for (int e = 0; e < 4; e++) { /* then over the rows */
+            float *o = dx + e * p + q;
+            o[0] += t[0][e];
+            o[rs] += t[1][e] - t[2][e] + t[3][e];
+            o[2 * rs] += -t[0][e] + t[1][e] + t[2][e];
+            o[3 * rs] -= t[3][e];
         }
-        for (int a = 0; a < 4; a++) {
-            const int r = 2 * ti - pad + a;
-            if (r < 0 || r >= f->h)
-                continue;
-            const float *d0 = d + (size_t)(a * 4) * n, *d1 = d0 + n,
-                        *d2 = d1 + n, *d3 = d2 + n;
-            float *row = dst + (size_t)r * w;
-            /* Columns 2j - pad + e: the left halves of all tiles, then the
-             * right halves, so that no loop writes a column twice. */
-            for (int half = 0; half < 2; half++) {
-                const float *l = half ? d2 : d0, *rr = half ? d3 : d1;
-                add_cols(jl, jh, row - pad + 2 * half, l, rr);
-                for (int j = 0; j < tw; j++) {
-                    if (j == jl)
-                        j = jh;
-                    if (j >= tw)
-                        break;
-                    const int q = 2 * j - pad + 2 * half;
-                    if (q >= 0 && q < w)
-                        row[q] += l[j];
-                    if (q + 1 >= 0 && q + 1 < w)
-                        row[q + 1] += rr[j];
+    }
+}
+
+/* Between the planes (channel-major, as the layers hold images) and the
+ * grids (channels innermost) the transforms work on: a transpose of
+ * channels x pixels.  Element by element it took about half of the
+ * transforms' time (strided scalar stores, perf), so it goes by blocks of
+ * 4 channels x 4 pixels, transposed in registers where SSE is there.  A
+ * row or a channel count that is not a multiple of 4 ends with a block
+ * that overlaps the one before it (both copy the same values), not with
+ * scalar tails: at 7 x 7 those were 3 columns in 7. */
+static int block_start(int i, int n)
+{
+    return i + 4 <= n ? i : n - 4;
+}
+
+static void planes_to_grid(const float *restrict src, int n, int h, int w,
+                           float *restrict grid, int gw, int r0, int c0)
+{
+    const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
+#ifdef __SSE__
+    if (n >= 4 && w >= 4) {
+        for (int r = 0; r < h; r++) {
+            float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+            const float *s = src + (size_t)r * w;
+            for (int cb = 0; cb < n; cb += 4) {
+                const int ch = block_start(cb, n);
+                const float *s0 = s + (size_t)ch * plane;
+                for (int cc = 0; cc < w; cc += 4) {
+                    const int col = block_start(cc, w);
+                    __m128 a = _mm_loadu_ps(s0 + col),
+                           b = _mm_loadu_ps(s0 + plane + col),
+                           c = _mm_loadu_ps(s0 + 2 * plane + col),
+                           d = _mm_loadu_ps(s0 + 3 * plane + col);
+                    _MM_TRANSPOSE4_PS(a, b, c, d);
+                    float *o = g + (size_t)col * px + ch;
+                    _mm_storeu_ps(o, a);
+                    _mm_storeu_ps(o + px, b);
+                    _mm_storeu_ps(o + 2 * px, c);
+                    _mm_storeu_ps(o + 3 * px, d);
                 }
             }
         }
+        return;
     }
+#endif
+    for (int r = 0; r < h; r++) {
+        float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+        const float *s = src + (size_t)r * w;
+        for (int ch = 0; ch < n; ch++)
+            for (int col = 0; col < w; col++)
+                g[(size_t)col * px + ch] = s[(size_t)ch * plane + col];
+    }
+}
+
+/* The inverse, rows r0 .. r0 + h and columns c0 .. c0 + w of the grid to
+ * n planes of h x w, plus bias[ch] if bias is not NULL. */
+static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
+                           int c0, int h, int w, const float *bias,
+                           float *restrict dst)
+{
+    const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
+#ifdef __SSE__
+    if (n >= 4 && w >= 4) {
+        for (int cb = 0; cb < n; cb += 4) {
+            const int ch = block_start(cb, n);
+            const __m128 vb0 = _mm_set1_ps(bias ? bias[ch] : 0.0f),
+                         vb1 = _mm_set1_ps(bias ? bias[ch + 1] : 0.0f),
+                         vb2 = _mm_set1_ps(bias ? bias[ch + 2] : 0.0f),
+                         vb3 = _mm_set1_ps(bias ? bias[ch + 3] : 0.0f);
+            for (int r = 0; r < h; r++) {
+                const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+                float *o0 = dst + (size_t)ch * plane + (size_t)r * w;
+                for (int cc = 0; cc < w; cc += 4) {
+                    const int col = block_start(cc, w);
+                    const float *gi = g + (size_t)col * px + ch;
+                    __m128 a = _mm_loadu_ps(gi), b = _mm_loadu_ps(gi + px),
+                           c = _mm_loadu_ps(gi + 2 * px),
+                           d = _mm_loadu_ps(gi + 3 * px);
+                    _MM_TRANSPOSE4_PS(a, b, c, d);
+                    _mm_storeu_ps(o0 + col, _mm_add_ps(a, vb0));
+                    _mm_storeu_ps(o0 + plane + col, _mm_add_ps(b, vb1));
+                    _mm_storeu_ps(o0 + 2 * plane + col, _mm_add_ps(c, vb2));
+                    _mm_storeu_ps(o0 + 3 * plane + col, _mm_add_ps(d, vb3));
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (int ch = 0; ch < n; ch++) {
+        const float b = bias ? bias[ch] : 0.0f;
+        for (int r = 0; r < h; r++) {
+            const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+            float *o = dst + (size_t)ch * plane + (size_t)r * w;
+            for (int col = 0; col < w; col++)
+                o[col] = g[(size_t)col * px + ch] + b;
+        }
+    }
+}
+
+/* Zero the grid (gh x gw pixels x n channels) outside rows r0 .. r0 + h
+ * and columns c0 .. c0 + w. */
+static void zero_border(float *grid, int n, int gh, int gw, int r0, int c0,
+                        int h, int w)
+{
+    const size_t px = (size_t)n, row = (size_t)gw * px;
+    memset(grid, 0, (size_t)r0 * row * sizeof(float));
+    memset(grid + (size_t)(r0 + h) * row, 0,
+           (size_t)(gh - r0 - h) * row * sizeof(float));
+    for (int r = r0; r < r0 + h; r++) {
+        float *g = grid + (size_t)r * row;
+        memset(g, 0, (size_t)c0 * px * sizeof(float));
+        memset(g + (size_t)(c0 + w) * px, 0,
+               (size_t)(gw - c0 - w) * px * sizeof(float));
+    }
+}
+
+/* Tile t of image b within the chunk. */
+static size_t tile_index(const ae__winograd *f, size_t b, int ti, int tj)
+{
+    return b * tiles_of(f) + (size_t)ti * (size_t)f->tw + (size_t)tj;
+}
+
+/* The corner of tile (ti, tj) in a grid of row stride rs, n channels. */
+static float *tile_corner(float *grid, size_t rs, int n, int ti, int tj)
+{
+    return grid + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * (size_t)n;
+}
+
+/* V for image b of the chunk. */
+static void input_image(const chunk *ch, size_t b, float *ws)
+{
+    const ae__winograd *f = ch->f;
+    const int c = f->c, ph = padded_h(f), pw = padded_w(f);
+    zero_border(ws, c, ph, pw, f->pad, f->pad, f->h, f->w);
+    planes_to_grid(ch->x + b * (size_t)c * f->h * f->w, c, f->h, f->w, ws,
+                   pw, f->pad, f->pad);
+    const size_t rs = (size_t)pw * c;
+    for (int ti = 0; ti < f->th; ti++)
+        for (int tj = 0; tj < f->tw; tj++)
+            input_tile(c, rs, tile_corner(ws, rs, c, ti, tj), ch->vstep,
+                       ch->v + tile_index(f, b, ti, tj) * c);
+}
+
+/* Image b's outputs from M, + bias. */
+static void output_image(const chunk *ch, size_t b, float *ws)
+{
+    const ae__winograd *f = ch->f;
+    const int k = f->k, gw = 2 * f->tw;
+    const size_t rs = (size_t)gw * k;
+    for (int ti = 0; ti < f->th; ti++)
+        for (int tj = 0; tj < f->tw; tj++)
+            output_tile(k, ch->mstep, ch->m + tile_index(f, b, ti, tj) * k, rs,
+                        tile_corner(ws, rs, k, ti, tj));
+    grid_to_planes(ws, k, gw, 0, 0, f->oh, f->ow, f->bias,
+                   ch->y + b * (size_t)k * f->oh * f->ow);
+}
+
+/* dM for image b's output gradient (the tiles' parts beyond the output
+ * read as 0). */
+static void grad_output_image(const chunk *ch, size_t b, float *ws)
+{
+    const ae__winograd *f = ch->f;
+    const int k = f->k, gh = 2 * f->th, gw = 2 * f->tw;
+    zero_border(ws, k, gh, gw, 0, 0, f->oh, f->ow);
+    planes_to_grid(ch->dy + b * (size_t)k * f->oh * f->ow, k, f->oh, f->ow,
+                   ws, gw, 0, 0);
+    const size_t rs = (size_t)gw * k;
+    for (int ti = 0; ti < f->th; ti++)
+        for (int tj = 0; tj < f->tw; tj++)
+            grad_output_tile(k, rs, tile_corner(ws, rs, k, ti, tj),
+                             ch->mstep, ch->m + tile_index(f, b, ti, tj) * k);
+}
+
+/* Image b's input gradient from dV (in the V block): the tiles' windows
+ * added in a fixed order into the padded grid, then its interior
+ * written out. */
+static void grad_input_image(const chunk *ch, size_t b, float *ws)
+{
+    const ae__winograd *f = ch->f;
+    const int c = f->c, pw = padded_w(f);
+    const size_t rs = (size_t)pw * c;
+    memset(ws, 0, (size_t)padded_h(f) * rs * sizeof(float));
+    for (int ti = 0; ti < f->th; ti++)
+        for (int tj = 0; tj < f->tw; tj++)
+            grad_input_tile(c, ch->vstep,
+                            ch->v + tile_index(f, b, ti, tj) * c, rs,
+                            tile_corner(ws, rs, c, ti, tj));
+    grid_to_planes(ws, c, pw, f->pad, f->pad, f->h, f->w, NULL,
+                   ch->dx + b * (size_t)c * f->h * f->w);
 }
 
 /* ---- the stages of a chunk ----------------------------------------------- */
 
-/* Each stage is a loop over independent items (planes, or the 16 products)
+/* Each stage is a loop over independent items (images, or the 16 products)
  * run through the pool: inside the schedule's parts it runs on the calling
  * thread (the pool is busy), and for a batch that is a single chunk (one
  * image, say) it spreads over the threads, with the same bits either way
@@ -570,50 +613,41 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
     for (size_t i = first; i < last; i++)
         switch (j->s) {
         case INPUT:
-            input_plane(ch, i, ws);
+            input_image(ch, i, ws);
             break;
-        case PRODUCT: /* M[xi] (k x T) = U[xi] (k x c) V[xi] (c x T) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, T, c,
-                        1.0f, ch->u + i * kc, c, ch->v + i * cT, T, 0.0f,
-                        ch->m + i * kT, T);
+        case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi]^T (c x k) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, k, c,
+                        1.0f, ch->v + i * cT, c, ch->u + i * kc, c, 0.0f,
+                        ch->m + i * kT, k);
             break;
         case OUTPUT:
-            output_plane(ch, i, ws);
+            output_image(ch, i, ws);
             break;
         case GRAD_OUTPUT:
-            grad_output_plane(ch, i, ws);
+            grad_output_image(ch, i, ws);
             break;
-        case GRAD_U: /* dU[xi] (k x c) = dM[xi] (k x T) V[xi]^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, c, T,
-                        1.0f, ch->m + i * kT, T, ch->v + i * cT, T, 0.0f,
+        case GRAD_U: /* dU[xi] (k x c) = dM[xi]^T (k x T) V[xi] (T x c) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, c, T,
+                        1.0f, ch->m + i * kT, k, ch->v + i * cT, c, 0.0f,
                         ch->du + i * kc, c);
             break;
-        case GRAD_V: /* dV[xi] (c x T) = U[xi]^T (c x k) dM[xi] (k x T) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c, T, k,
-                        1.0f, ch->u + i * kc, c, ch->m + i * kT, T, 0.0f,
-                        ch->v + i * cT, T);
+        case GRAD_V: /* dV[xi] (T x c) = dM[xi] (T x k) U[xi] (k x c) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, c, k,
+                        1.0f, ch->m + i * kT, k, ch->u + i * kc, c, 0.0f,
+                        ch->v + i * cT, c);
             break;
         case GRAD_INPUT:
-            grad_input_plane(ch, i, ws);
+            grad_input_image(ch, i, ws);
             break;
         }
 }
 
 static void run_stage(const chunk *ch, stage s)
 {
-    const ae__winograd *f = ch->f;
     stage_job j = {ch, s};
-    size_t n, grain;
-    if (s == PRODUCT || s == GRAD_U || s == GRAD_V) {
-        n = XI;
-        grain = 1;
-    } else {
-        const int in_side = s == INPUT || s == GRAD_INPUT;
-        n = ch->nb * (size_t)(in_side ? f->c : f->k);
-        grain = ae__plane_grain(in_side ? (size_t)f->h * f->w
-                                        : (size_t)f->oh * f->ow);
-    }
-    ae__parallel_for_blas(n, grain, 0, stage_items, &j);
+    /* The 16 products, or the images of the chunk. */
+    const size_t n = s == PRODUCT || s == GRAD_U || s == GRAD_V ? XI : ch->nb;
+    ae__parallel_for_blas(n, 1, 0, stage_items, &j);
 }
 
 /* The layer's scratch: U, then the schedule's.  The method's context is
@@ -676,9 +710,12 @@ static ae__conv_method method_of(const ae__winograd *f, const ctx *cx)
     m.forward = forward_chunk;
     m.backward = backward_chunk;
     m.ctx = cx;
-    /* dU, and a row workspace for each thread the stages may use. */
-    m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) +
-                  (size_t)ae__thread_count() * ws_floats(f);
+    /* dU, and one image workspace: inside the schedule a chunk's stages
+     * run on its own thread (as part 0).  A batch of one chunk, whose
+     * stages share the threads, gets the others' in
+     * ae__winograd_scratch; sizing every chunk for every thread grew
+     * as the threads squared once the workspace was a whole image. */
+    m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) + ws_floats(f);
     m.chunk_floats = CHUNK_FLOATS;
     return m;
 }
@@ -688,8 +725,11 @@ size_t ae__winograd_scratch(const ae__winograd *f, size_t batch,
 {
     const ctx cx = {f, NULL};
     const ae__conv_method m = method_of(f, &cx);
-    /* A single chunk runs outside the schedule and needs only its own. */
-    return u_floats(f) + ae__conv_scratch_of(&m, batch, n_weights);
+    /* A single chunk runs outside the schedule from the start of the
+     * rest, with an image workspace for each thread after its own. */
+    const size_t threads = (size_t)ae__thread_count();
+    return u_floats(f) + ae__conv_scratch_of(&m, batch, n_weights) +
+           (threads - 1) * ws_floats(f);
 }
 
 void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,

@@ -31,9 +31,9 @@ typedef struct ae__winograd {
 } ae__winograd;
 
 /* Whether a pass of batch images through a layer of this shape runs by
- * Winograd: 3x3 kernel, stride 1, out_c >= in_c, in_c at least 16 (a
- * conv2d) or 32 (a conv_transpose2d, transposed = 1), and at least 8
- * images; the measurements behind it are in conv_winograd.c.  in_c and
+ * Winograd: 3x3 kernel, stride 1, at least 8 input and 8 output channels
+ * (a conv2d, or a conv_transpose2d: transposed = 1, measured alike), and
+ * at least 8 images; the measurements behind it are in conv_winograd.c.  in_c and
  * out_c are the layer's.  The choice depends on the shapes and the batch,
  * never on the thread count.  Always 0 while the fast path is switched
  * off (ae__winograd_allow). */

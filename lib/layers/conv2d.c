@@ -182,6 +182,28 @@ static size_t conv_scratch(const ae_layer *l, size_t batch)
     return fast > direct ? fast : direct;
 }
 
+/* Optional op (forward_scratch): what a forward pass alone needs, the
+ * same paths without gradient room.  Winograd, which keeps its own
+ * layout, is counted only where a pass of up to batch images may take it
+ * (at most batch images, and its rule is monotone in the batch). */
+static size_t conv_forward_scratch(const ae_layer *l, size_t batch)
+{
+    size_t direct;
+    if (by_taps(l)) {
+        const ae__conv_method m = {.per_image = taps_per_image(l)};
+        direct = l->n_weights + ae__conv_forward_scratch_of(&m, batch);
+    } else {
+        const ae__conv_cols f = cols_form(l);
+        const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
+        direct = ae__conv_forward_scratch_of(&m, batch);
+    }
+    if (!by_winograd(l, batch))
+        return direct;
+    const ae__winograd w = winograd_form(l);
+    const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
+    return fast > direct ? fast : direct;
+}
+
 static void cols_forward(const void *ctx, const float *x, float *y,
                          size_t nb, float *scratch)
 {
@@ -323,6 +345,7 @@ const ae__layer_ops ae__conv2d_ops = {
     .configure = conv_configure,
     .init = conv_init,
     .scratch = conv_scratch,
+    .forward_scratch = conv_forward_scratch,
     .forward = conv_forward,
     .backward = conv_backward,
 };

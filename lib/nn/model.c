@@ -556,10 +556,10 @@ static ae_status pass_buffers_alloc(ae_model *m, size_t first, size_t last,
         ae_layer *l = m->layers[i];
         size_t w = ae__shape_size(l->out);
         widest = w > widest ? w : widest;
-        if (l->ops->scratch) {
-            size_t s = l->ops->scratch(l, chunk);
-            scratch = s > scratch ? s : scratch;
-        }
+        size_t s = l->ops->forward_scratch ? l->ops->forward_scratch(l, chunk)
+                   : l->ops->scratch      ? l->ops->scratch(l, chunk)
+                                          : 0;
+        scratch = s > scratch ? s : scratch;
     }
     b->chunk = chunk;
     if (!ae__mul_size(widest, chunk, &n))

@@ -14,6 +14,7 @@
 
 #include <cblas.h>
 
+#include "common/parallel.h"
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
 #include "layers/conv_winograd.h"
@@ -212,13 +213,14 @@ static void cols_forward(const void *ctx, const float *x, float *y,
     ae__cols_to_grid(f, nb, f->bias, y, scratch);
 }
 
-/* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
-static void tap_major(const ae_layer *l, const float *w, float *wt,
-                      int back)
+/* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back, for
+ * output channels o in [o0, o1). */
+static void tap_major_channels(const ae_layer *l, const float *w, float *wt,
+                               int back, size_t o0, size_t o1)
 {
-    const size_t in_c = (size_t)l->in.c, out_c = (size_t)l->out.c;
+    const size_t in_c = (size_t)l->in.c;
     const size_t k = (size_t)l->cfg[AE__CONV_KERNEL], kk = k * k;
-    for (size_t o = 0; o < out_c; o++)
+    for (size_t o = o0; o < o1; o++)
         for (size_t c = 0; c < in_c; c++)
             for (size_t t = 0; t < kk; t++) {
                 size_t a = (o * in_c + c) * kk + t, b = (o * kk + t) * in_c + c;
@@ -227,6 +229,12 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
                 else
                     wt[b] = w[a];
             }
+}
+
+static void tap_major(const ae_layer *l, const float *w, float *wt,
+                      int back)
+{
+    tap_major_channels(l, w, wt, back, 0, (size_t)l->out.c);
 }
 
 /* The tap-major weights take the scratch's first n_weights floats. */
@@ -257,10 +265,110 @@ static void taps_forward(const void *ctx, const float *x, float *y,
     ae__taps_gather(&f->g, f->out_c, z, nb, y);
 }
 
+/* ---- one image of a forward-only call ---------------------------------
+ * The schedule gives one image one chunk, so one thread.  A forward-only
+ * call (ae__model_forward_only: training passes keep the schedule and
+ * their bits) splits the image's product by output channel instead, in
+ * blocks fixed by the shape alone: each block is the same sgemm call,
+ * over the whole input, whichever thread runs it and however many there
+ * are, so the result does not depend on the thread count.  Each block
+ * writes its channels of y directly (one image's grid, channel-major, is
+ * its layout in y) and adds their bias; by taps it also builds its rows
+ * of the tap-major weights and does its channels' shifted sum.  The
+ * image's columns are built first, shared out by input channel. */
+enum { ONE_IMAGE_BLOCK_CHANNELS = 16, ONE_IMAGE_MAX_BLOCKS = 4 };
+
+static size_t one_image_blocks(const ae_layer *l)
+{
+    size_t b = ((size_t)l->out.c + ONE_IMAGE_BLOCK_CHANNELS - 1) /
+               ONE_IMAGE_BLOCK_CHANNELS;
+    return b < ONE_IMAGE_MAX_BLOCKS ? b : ONE_IMAGE_MAX_BLOCKS;
+}
+
+typedef struct one_image {
+    const ae_layer *l;
+    ae__patches g;
+    const float *x;
+    float *y;
+    float *work; /* the columns (rows x out plane), or Z (by taps) */
+    float *wt;   /* by taps: the tap-major weights */
+    size_t blocks;
+} one_image;
+
+static void one_image_columns(void *ctx, size_t c0, size_t c1, int part)
+{
+    const one_image *j = ctx;
+    (void)part;
+    ae__im2col_channels(&j->g, j->x, 1, j->work, (int)c0, (int)c1);
+}
+
+static void one_image_channels(void *ctx, size_t first, size_t last,
+                               int part)
+{
+    const one_image *j = ctx;
+    const ae_layer *l = j->l;
+    const size_t out_c = (size_t)l->out.c, plane = ae__patch_cols(&j->g);
+    (void)part;
+    for (size_t b = first; b < last; b++) {
+        const size_t o0 = out_c * b / j->blocks;
+        const size_t o1 = out_c * (b + 1) / j->blocks;
+        const int m = (int)(o1 - o0);
+        float *yb = j->y + o0 * plane;
+        if (j->wt != NULL) {
+            const size_t kk = (size_t)j->g.k * (size_t)j->g.k;
+            const int in_c = l->in.c;
+            const int n = (int)((size_t)j->g.h * (size_t)j->g.w);
+            float *wt = j->wt + o0 * kk * (size_t)in_c;
+            float *z = j->work + o0 * kk * (size_t)n;
+            tap_major_channels(l, l->weights, j->wt, 0, o0, o1);
+            /* Z rows of these channels = W_taps rows x the image, which
+             * is its own channel-major form. */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        m * (int)kk, n, in_c, 1.0f, wt, in_c, j->x, n, 0.0f,
+                        z, n);
+            ae__fill_channels(yb, m, plane, 1, l->bias + o0);
+            ae__taps_gather(&j->g, m, z, 1, yb);
+        } else {
+            const int rows = (int)ae__patch_rows(&j->g);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
+                        (int)plane, rows, 1.0f, l->weights + o0 * rows, rows,
+                        j->work, (int)plane, 0.0f, yb, (int)plane);
+            for (int o = 0; o < m; o++) {
+                const float bo = l->bias[o0 + (size_t)o];
+                float *yo = yb + (size_t)o * plane;
+                for (size_t i = 0; i < plane; i++)
+                    yo[i] += bo;
+            }
+        }
+    }
+}
+
+/* Scratch: by columns, the image's columns; by taps, the tap-major
+ * weights and Z.  Both fit in the schedule's scratch for one image. */
+static void one_image_forward(ae_layer *l, const float *x, float *y,
+                              float *scratch)
+{
+    one_image j = {l, conv_patches(l), x, y, scratch, NULL,
+                   one_image_blocks(l)};
+    if (by_taps(l)) {
+        j.wt = scratch;
+        j.work = scratch + l->n_weights;
+    } else {
+        const size_t per_channel = (size_t)j.g.k * (size_t)j.g.k *
+                                   ae__patch_cols(&j.g);
+        ae__parallel_for((size_t)l->in.c, ae__plane_grain(per_channel), 0,
+                         one_image_columns, &j);
+    }
+    ae__parallel_for_blas(j.blocks, 1, 0, one_image_channels, &j);
+}
+
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
-    if (by_winograd(l, batch)) {
+    if (batch == 1 && ae__model_forward_only(l->model) &&
+        !by_winograd(l, batch)) {
+        one_image_forward(l, x, y, scratch);
+    } else if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
     } else if (by_taps(l)) {

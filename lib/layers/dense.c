@@ -114,12 +114,55 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
                                           (size_t)(c1 - c0));
 }
 
+/* One image of a forward-only call (ae__model_forward_only; training
+ * passes keep the path above and their bits).  A matrix-vector product
+ * reads every weight once for 2 flops, so it is bound by memory, not
+ * arithmetic: the flop grain above kept one image on one thread.  Here
+ * the threads share the weight rows, at least ONE_IMAGE_PART_FLOATS of
+ * them a thread, each thread reading only its own (which then stay in
+ * its core's cache from one call to the next).  Every block of
+ * ONE_IMAGE_ROWS rows is its own sgemv call whichever thread runs it, so
+ * the output does not depend on the thread count. */
+enum { ONE_IMAGE_ROWS = 64 };
+#define ONE_IMAGE_PART_FLOATS 32768.0
+
+static void forward_one_image(void *ctx, size_t first, size_t last,
+                              int part)
+{
+    (void)part;
+    const dense_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    for (size_t b = first; b < last; b++) {
+        const int r0 = (int)(b * ONE_IMAGE_ROWS);
+        const int r1 = r0 + ONE_IMAGE_ROWS < out ? r0 + ONE_IMAGE_ROWS : out;
+        memcpy(j->y + r0, l->bias + r0, (size_t)(r1 - r0) * sizeof(float));
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, in, 1.0f,
+                    l->weights + (size_t)r0 * in, in, j->x, 1, 1.0f,
+                    j->y + r0, 1);
+        if (l->act != AE_ACT_NONE)
+            ae__activation_forward_serial(l->act, l->act_param, j->y + r0,
+                                          (size_t)(r1 - r0));
+    }
+}
+
 static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
                           float *scratch)
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     dense_job j = {l, x, NULL, y, NULL, batch, 0};
+    if (batch == 1 && ae__model_forward_only(l->model)) {
+        const size_t blocks = ((size_t)out + ONE_IMAGE_ROWS - 1) /
+                              ONE_IMAGE_ROWS;
+        const double block_floats = (double)ONE_IMAGE_ROWS * in;
+        const size_t grain =
+            block_floats >= ONE_IMAGE_PART_FLOATS
+                ? 1
+                : (size_t)(ONE_IMAGE_PART_FLOATS / block_floats) + 1;
+        ae__parallel_for_blas(blocks, grain, 0, forward_one_image, &j);
+        return;
+    }
     ae__parallel_for_blas(blocks_of(out),
                           grain(2.0 * (double)batch * COL_BLOCK * in), 0,
                           forward_cols, &j);

@@ -53,11 +53,17 @@ static void tap_range(int n, int s, int pad, int kk, int grid, int *lo,
 void ae__im2col(const ae__patches *g, const float *img, size_t nb,
                 float *cols)
 {
+    ae__im2col_channels(g, img, nb, cols, 0, g->c);
+}
+
+void ae__im2col_channels(const ae__patches *g, const float *img, size_t nb,
+                         float *cols, int c0, int c1)
+{
     const int k = g->k, s = g->stride, p = g->pad, oh = g->oh, ow = g->ow;
     const size_t plane = (size_t)g->h * (size_t)g->w;
     const size_t image = plane * (size_t)g->c;
     const size_t per = ae__patch_cols(g), ld = per * nb;
-    for (int ci = 0; ci < g->c; ci++)
+    for (int ci = c0; ci < c1; ci++)
         for (int kh = 0; kh < k; kh++) {
             int i_lo, i_hi;
             tap_range(g->h, s, p, kh, oh, &i_lo, &i_hi);

@@ -38,6 +38,7 @@ struct ae_model {
 
     size_t pass_first; /* see ae__model_pass_first */
     int training_pass; /* see ae__model_training_pass */
+    int forward_only_pass; /* see ae__model_forward_only */
     int training_mode; /* ae_model_set_training; 1 from creation */
     size_t image_offset; /* see ae__model_set_image_offset */
 
@@ -369,6 +370,11 @@ int ae__model_training_pass(const ae_model *m)
     return m->training_pass;
 }
 
+int ae__model_forward_only(const ae_model *m)
+{
+    return m->forward_only_pass;
+}
+
 int ae__model_samples(const ae_model *m)
 {
     return m->training_pass || m->sampling_pass;
@@ -641,6 +647,7 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
     ae_status s = reserve_partners(m, first, last, batch);
     if (s == AE_OK && own_buffers)
         s = pass_buffers_alloc(m, first, last, chunk, &b);
+    m->forward_only_pass = 1;
     for (size_t b0 = 0; s == AE_OK && b0 < batch; b0 += chunk) {
         size_t n = batch - b0 < chunk ? batch - b0 : chunk;
         const float *y = NULL;
@@ -653,6 +660,7 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
         if (s == AE_OK)
             memmove(out + b0 * out_size, y, n * out_size * sizeof(float));
     }
+    m->forward_only_pass = 0;
     m->pass_first = 0;
     m->train_batch = 0; /* pooling positions, if not the outputs, moved */
     pass_buffers_free(&b);

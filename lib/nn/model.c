@@ -65,8 +65,15 @@ enum { SAMPLE_STREAM = 0x5a3e1, GENERATE_STREAM = 0x5a3e2 };
  * activations) whose batch the training workspace cannot hold: the memory
  * such a call needs is bounded by this, not by its batch, and at 128
  * images the passes run as fast per image as one large pass does (see
- * docs/PERFORMANCE.md). */
+ * docs/PERFORMANCE.md).  Fewer for layers with wide outputs: a pass
+ * takes the largest power of two of images whose two widest layer
+ * outputs (the pair a layer reads and writes) fit in INFER_PASS_BYTES.
+ * The experiment-7 conv model (two 100 KB outputs an image) then runs
+ * in passes of 16, 1.2 times as fast per image at batch 64 as in one
+ * pass of 64, whose outputs left the cache between layers; the dense
+ * models keep 128. */
 enum { INFER_CHUNK = 128 };
+#define INFER_PASS_BYTES ((size_t)4 << 20)
 
 /* ---- creation and destruction ------------------------------------------ */
 
@@ -590,6 +597,21 @@ static ae_status pass_buffers_alloc(ae_model *m, size_t first, size_t last,
     return AE_OK;
 }
 
+/* Images per pass of layers [first, last] (see INFER_CHUNK). */
+static size_t infer_pass_images(const ae_model *m, size_t first, size_t last)
+{
+    size_t widest = 1;
+    for (size_t i = first; i <= last; i++) {
+        size_t w = ae__shape_size(m->layers[i]->out);
+        widest = w > widest ? w : widest;
+    }
+    const size_t per_image = 2 * widest * sizeof(float);
+    size_t n = INFER_CHUNK;
+    while (n > 1 && n * per_image > INFER_PASS_BYTES)
+        n /= 2;
+    return n;
+}
+
 /* Layers [first, last] on n images through b's buffers; returns the last
  * layer's output (in b). */
 static const float *forward_through(ae_model *m, size_t first, size_t last,
@@ -633,11 +655,9 @@ static ae_status reserve_partners(ae_model *m, size_t first, size_t last,
 
 /* Layers [first, last] on batch images of in, the last layer's output
  * copied to out (which may alias in when both have one image's size per
- * image: each pass reads its images before it writes them).  A batch the
- * training workspace holds runs in one pass through it, as training does;
- * a larger one in passes of INFER_CHUNK images (or of the workspace's
- * size, when that is larger) through buffers that live for this call
- * only. */
+ * image: each pass reads its images before it writes them), in passes of
+ * infer_pass_images images: through the training workspace when it holds
+ * them, else through buffers that live for this call only. */
 static ae_status forward_only(ae_model *m, size_t first, size_t last,
                               const float *in, size_t batch, float *out)
 {
@@ -646,9 +666,8 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
                                : ae__shape_size(m->layers[first - 1]->out);
     const size_t out_size = ae__shape_size(m->layers[last]->out);
     const int warm = ae__thread_count() == m->ws_threads;
-    size_t chunk = batch;
-    if (!(warm && batch <= m->ws_batch))
-        chunk = batch < INFER_CHUNK ? batch : INFER_CHUNK;
+    const size_t pass = infer_pass_images(m, first, last);
+    const size_t chunk = batch < pass ? batch : pass;
     int own_buffers = !(warm && chunk <= m->ws_batch);
     pass_buffers b = {{NULL, NULL}, NULL, 0};
     ae_status s = reserve_partners(m, first, last, batch);

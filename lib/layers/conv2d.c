@@ -277,6 +277,8 @@ static void taps_forward(const void *ctx, const float *x, float *y,
  * of the tap-major weights and does its channels' shifted sum.  The
  * image's columns are built first, shared out by input channel. */
 enum { ONE_IMAGE_BLOCK_CHANNELS = 16, ONE_IMAGE_MAX_BLOCKS = 4 };
+/* Floats of columns a thread builds at least. */
+#define ONE_IMAGE_COLUMN_FLOATS ((size_t)4096)
 
 static size_t one_image_blocks(const ae_layer *l)
 {
@@ -356,7 +358,8 @@ static void one_image_forward(ae_layer *l, const float *x, float *y,
     } else {
         const size_t per_channel = (size_t)j.g.k * (size_t)j.g.k *
                                    ae__patch_cols(&j.g);
-        ae__parallel_for((size_t)l->in.c, ae__plane_grain(per_channel), 0,
+        ae__parallel_for((size_t)l->in.c,
+                         ONE_IMAGE_COLUMN_FLOATS / per_channel + 1, 0,
                          one_image_columns, &j);
     }
     ae__parallel_for_blas(j.blocks, 1, 0, one_image_channels, &j);

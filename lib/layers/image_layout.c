@@ -84,12 +84,17 @@ void ae__im2col_channels(const ae__patches *g, const float *img, size_t nb,
                             src + (size_t)(i * s - p + kh) * g->w;
                         for (int j = 0; j < j_lo; j++)
                             d[j] = 0.0f;
-                        if (s == 1)
-                            memcpy(d + j_lo, sr + (j_lo - p + kw),
-                                   (size_t)(j_hi - j_lo) * sizeof(float));
-                        else
+                        /* A loop, not memcpy: rows are 7-28 values in
+                         * the models here, and a call per row was most
+                         * of the columns' time for one image. */
+                        if (s == 1) {
+                            const float *sj = sr - p + kw;
+                            for (int j = j_lo; j < j_hi; j++)
+                                d[j] = sj[j];
+                        } else {
                             for (int j = j_lo; j < j_hi; j++)
                                 d[j] = sr[j * s - p + kw];
+                        }
                         for (int j = j_hi; j < ow; j++)
                             d[j] = 0.0f;
                     }

@@ -18,6 +18,7 @@
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
 #include "layers/conv_winograd.h"
+#include "nn/activation.h"
 #include "nn/model.h"
 
 /* Largest output side accepted; the model bounds the total anyway, this
@@ -342,6 +343,10 @@ static void one_image_channels(void *ctx, size_t first, size_t last,
                     yo[i] += bo;
             }
         }
+        /* The activation on the channels just written, still in cache. */
+        if (l->act != AE_ACT_NONE)
+            ae__activation_forward_serial(l->act, l->act_param, yb,
+                                          (size_t)m * plane);
     }
 }
 
@@ -365,13 +370,18 @@ static void one_image_forward(ae_layer *l, const float *x, float *y,
     ae__parallel_for_blas(j.blocks, 1, 0, one_image_channels, &j);
 }
 
+/* The layer applies its activation itself (fuses_activation): the
+ * one-image path in each block, the others over the whole output
+ * afterwards, as the model would. */
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
     if (batch == 1 && ae__model_forward_only(l->model) &&
         !by_winograd(l, batch)) {
         one_image_forward(l, x, y, scratch);
-    } else if (by_winograd(l, batch)) {
+        return;
+    }
+    if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
     } else if (by_taps(l)) {
@@ -387,6 +397,8 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                                    .ctx = &f};
         ae__conv_forward(l, &m, x, y, batch, scratch);
     }
+    ae__activation_forward(l->act, l->act_param, y,
+                           batch * ae__shape_size(l->out));
 }
 
 static void cols_backward(const void *ctx, const float *x, const float *dy,
@@ -453,6 +465,7 @@ const ae__layer_ops ae__conv2d_ops = {
     .kind = AE_LAYER_CONV2D,
     .name = "conv2d",
     .has_activation = 1,
+    .fuses_activation = 1,
     .configure = conv_configure,
     .init = conv_init,
     .scratch = conv_scratch,

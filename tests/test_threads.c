@@ -152,7 +152,7 @@ static ae_dataset *images(void)
     return ds;
 }
 
-typedef enum { DENSE, CONV } kind;
+typedef enum { DENSE, CONV, CONV_STRIDED } kind;
 
 /* Large enough that the threaded paths run: the optimizer's update, the
  * activations, the loss, and for the conv model several sgemm chunks,
@@ -368,6 +368,14 @@ static ae_model *wide_model(kind k)
         ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 256, AE_ACT_RELU));
         ck_assert_ae_ok(
             ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID));
+    } else if (k == CONV_STRIDED) {
+        /* A 5x5 stride-2 layer (columns), 20 channels (blocks of
+         * unequal size), and a taps layer out of them. */
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_ENCODER, 20, 5, 2, 2, AE_ACT_TANH));
+        ck_assert_ae_ok(ae_model_add_upsample2d(m, AE_DECODER, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID));
     } else { /* experiment 7's model */
         ck_assert_ae_ok(
             ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU));
@@ -396,8 +404,9 @@ START_TEST(forward_only_small_batches_same_bits)
     static float x[MAX_BATCH * PIXELS], y1[MAX_BATCH * PIXELS],
         y2[MAX_BATCH * PIXELS];
     ck_assert_ae_ok(ae_dataset_batch(ds, 0, MAX_BATCH, x, NULL));
-    for (int k = 0; k < 3; k++) {
-        ae_model *m = k == 2 ? build(CONV) : wide_model(k ? CONV : DENSE);
+    static const kind kinds[] = {DENSE, CONV, CONV_STRIDED};
+    for (int k = 0; k < 4; k++) {
+        ae_model *m = k == 3 ? build(CONV) : wide_model(kinds[k]);
         for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
             const size_t n = batches[i] * PIXELS;
             ck_assert_ae_ok(ae_set_threads(1));

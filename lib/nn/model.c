@@ -62,10 +62,10 @@ struct ae_model {
 enum { SAMPLE_STREAM = 0x5a3e1, GENERATE_STREAM = 0x5a3e2 };
 
 /* Images per pass of a forward-only call (encode, decode, reconstruct,
- * activations) whose batch the training workspace cannot hold: the memory
- * such a call needs is bounded by this, not by its batch, and at 128
- * images the passes run as fast per image as one large pass does (see
- * docs/PERFORMANCE.md).  Fewer for layers with wide outputs: a pass
+ * activations), at most: the memory such a call needs is bounded by this,
+ * not by its batch, and at 128 images the passes run as fast per image as
+ * one large pass does (see docs/PERFORMANCE.md).  Fewer for layers with
+ * wide outputs: a pass
  * takes the largest power of two of images whose two widest layer
  * outputs (the pair a layer reads and writes) fit in INFER_PASS_BYTES.
  * The experiment-7 conv model (two 100 KB outputs an image) then runs

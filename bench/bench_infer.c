@@ -3,8 +3,10 @@
  * model and the experiment-7 conv model, and the memory and speed of
  * reconstructing 10,000 images in one call against batches of 128.
  *
- *   bench_infer [--threads N] [--reps N]
+ *   bench_infer [--threads N] [--reps N] [--only dense|conv] [--batch N]
  *
+ * --only times one model; --batch one batch size (and skips the
+ * 10,000-image call), for profiling one case.
  * Times are the best of --reps rounds (default 5) of enough calls to take
  * about 0.2 s; peak memory is the process's resident high-water mark
  * (VmHWM), reset before each measurement through /proc/self/clear_refs. */
@@ -61,7 +63,7 @@ static double us_per_image(ae_model *m, const float *x, float *y,
     return best;
 }
 
-static void latency(const char *name, ae_model *m, int reps)
+static void latency(const char *name, ae_model *m, int reps, size_t one)
 {
     enum { MAX_BATCH = 64 };
     size_t in = ae_model_input_size(m);
@@ -73,9 +75,10 @@ static void latency(const char *name, ae_model *m, int reps)
         x[i] = (float)(i % 97) / 97.0f;
     static const size_t batches[] = {1, 8, 64};
     for (int b = 0; b < 3; b++)
-        printf("%-26s batch %2zu: %9.1f us per image (%d threads)\n", name,
-               batches[b], us_per_image(m, x, y, batches[b], reps),
-               ae_threads());
+        if (one == 0 || batches[b] == one)
+                printf("%-26s batch %2zu: %9.1f us per image (%d threads)\n",
+                   name, batches[b], us_per_image(m, x, y, batches[b], reps),
+                   ae_threads());
     free(x);
     free(y);
 }
@@ -120,24 +123,35 @@ static void one_call(const char *name, ae_model *m, size_t n)
 int main(int argc, char **argv)
 {
     int threads = 0, reps = 5;
+    const char *only = NULL;
+    size_t one = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+            one = (size_t)atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_infer [--threads N] [--reps N]\n");
+            fprintf(stderr, "usage: bench_infer [--threads N] [--reps N] "
+                            "[--only dense|conv] [--batch N]\n");
             return 2;
         }
     }
     bench_check(ae_set_threads(threads), "setting the threads");
     ae_model *dense = bench_dense_autoencoder(), *conv = NULL;
     bench_check(model_exp7_conv_denoiser(&conv, 28, 28, 1), "building");
-    printf("dense: %s\nconv: %s\n", bench_describe(dense),
-           bench_describe(conv));
-    latency("experiment-1 dense", dense, reps);
-    latency("experiment-7 conv", conv, reps);
-    one_call("experiment-7 conv", conv, 10000);
+    /* bench_describe returns one static buffer: one call per printf. */
+    printf("dense: %s\n", bench_describe(dense));
+    printf("conv: %s\n", bench_describe(conv));
+    if (only == NULL || strcmp(only, "dense") == 0)
+        latency("experiment-1 dense", dense, reps, one);
+    if (only == NULL || strcmp(only, "conv") == 0)
+        latency("experiment-7 conv", conv, reps, one);
+    if (one == 0 && (only == NULL || strcmp(only, "conv") == 0))
+        one_call("experiment-7 conv", conv, 10000);
     ae_model_free(dense);
     ae_model_free(conv);
     return 0;

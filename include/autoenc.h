@@ -756,8 +756,9 @@ AE_API ae_status ae_model_validate(const ae_model *m);
  * Forward passes on `batch` images (any batch size >= 1).  input holds
  * batch * input_size floats, code batch * code_size, output batch *
  * input_size.  ae_model_reconstruct's output may alias its input.
- * Memory: a batch that fits the buffers training left (its batch size)
- * runs through them; a larger one runs in passes of 128 images through
+ * Memory: a call runs in passes of at most 128 images (fewer when the
+ * layers' outputs are large: 16 for a model with 32 x 28 x 28 outputs),
+ * through the buffers training left when they hold a pass, else through
  * buffers freed before the call returns, so what a call needs does not
  * grow with its batch (since 0.2).  The one exception is a max-pooling
  * layer with an unpooling partner, which keeps its positions for every

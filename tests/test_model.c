@@ -273,7 +273,7 @@ START_TEST(forward_only_memory_is_bounded)
     ck_assert_uint_eq(after_small, 0);
     ck_assert_uint_eq(after_big, 0);
     /* Keeping every layer's output for 3000 images would take 198 MB (66
-     * KB an image); passes of 128 need under 8 MB. */
+     * KB an image); passes of at most 128 need under 8 MB. */
     ck_assert_uint_lt(peak_big, (size_t)16 << 20);
     /* The same inputs (the generator is seeded) give the same bits. */
     ck_assert_int_eq(memcmp(small, big, 300 * 784 * sizeof(float)), 0);

@@ -152,7 +152,7 @@ static ae_dataset *images(void)
     return ds;
 }
 
-typedef enum { DENSE, CONV } kind;
+typedef enum { DENSE, CONV, CONV_STRIDED } kind;
 
 /* Large enough that the threaded paths run: the optimizer's update, the
  * activations, the loss, and for the conv model several sgemm chunks,
@@ -351,6 +351,89 @@ START_TEST(one_image_same_bits)
 }
 END_TEST
 
+/* Forward-only calls split one image's products among the threads (conv2d
+ * by output channel, by columns and by taps; dense by weight rows) in
+ * blocks fixed by the shape: the bits must not follow the thread count,
+ * at one image or at the small batches around it, and one image alone
+ * must agree with the same image in a batch (the schedule's path) to
+ * float rounding. */
+static ae_model *wide_model(kind k)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, SIDE, SIDE, 91));
+    if (k == DENSE) {
+        /* 784 -> 512: several row blocks an image. */
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 512, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 30, AE_ACT_NONE));
+        ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 256, AE_ACT_RELU));
+        ck_assert_ae_ok(
+            ae_model_add_dense(m, AE_DECODER, PIXELS, AE_ACT_SIGMOID));
+    } else if (k == CONV_STRIDED) {
+        /* A 5x5 stride-2 layer (columns), 20 channels (blocks of
+         * unequal size), and a taps layer out of them. */
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_ENCODER, 20, 5, 2, 2, AE_ACT_TANH));
+        ck_assert_ae_ok(ae_model_add_upsample2d(m, AE_DECODER, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID));
+    } else { /* experiment 7's model */
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_ENCODER, 32, 3, 1, -1, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_ENCODER, 64, 3, 1, -1, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_DECODER, 64, 3, 1, -1, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_upsample2d(m, AE_DECODER, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_DECODER, 32, 3, 1, -1, AE_ACT_RELU));
+        ck_assert_ae_ok(ae_model_add_upsample2d(m, AE_DECODER, 2));
+        ck_assert_ae_ok(
+            ae_model_add_conv2d(m, AE_DECODER, 1, 3, 1, -1, AE_ACT_SIGMOID));
+    }
+    return m;
+}
+
+START_TEST(forward_only_small_batches_same_bits)
+{
+    const int threads_before = ae_threads();
+    enum { MAX_BATCH = 20 };
+    static const size_t batches[] = {1, 2, 3, 5, 17, 20};
+    ae_dataset *ds = images();
+    static float x[MAX_BATCH * PIXELS], y1[MAX_BATCH * PIXELS],
+        y2[MAX_BATCH * PIXELS];
+    ck_assert_ae_ok(ae_dataset_batch(ds, 0, MAX_BATCH, x, NULL));
+    static const kind kinds[] = {DENSE, CONV, CONV_STRIDED};
+    for (int k = 0; k < 4; k++) {
+        ae_model *m = k == 3 ? build(CONV) : wide_model(kinds[k]);
+        for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+            const size_t n = batches[i] * PIXELS;
+            ck_assert_ae_ok(ae_set_threads(1));
+            ck_assert_ae_ok(ae_model_reconstruct(m, x, batches[i], y1));
+            ck_assert_ae_ok(ae_set_threads(2));
+            ck_assert_ae_ok(ae_model_reconstruct(m, x, batches[i], y2));
+            ck_assert_msg(memcmp(y1, y2, n * sizeof(float)) == 0,
+                          "model %d, batch %zu: 1 and 2 threads differ", k,
+                          batches[i]);
+        }
+        /* Each image alone against its place in a batch of 5. */
+        ck_assert_ae_ok(ae_model_reconstruct(m, x, 5, y2));
+        for (size_t b = 0; b < 5; b++) {
+            ck_assert_ae_ok(ae_model_reconstruct(m, x + b * PIXELS, 1, y1));
+            for (size_t j = 0; j < PIXELS; j++)
+                ck_assert_msg(fabsf(y1[j] - y2[b * PIXELS + j]) <= 1e-5f,
+                              "model %d, image %zu, pixel %zu: %g alone, "
+                              "%g in a batch", k, b, j, (double)y1[j],
+                              (double)y2[b * PIXELS + j]);
+        }
+        ae_model_free(m);
+    }
+    ae_dataset_free(ds);
+    ck_assert_ae_ok(ae_set_threads(threads_before));
+}
+END_TEST
+
 /* The thread count changed between calls on one model: its per-thread
  * scratch follows (a third thread needs more), and the conv model's bits,
  * which do not depend on the thread count, match a run on one thread. */
@@ -442,6 +525,7 @@ int main(void)
     tcase_add_loop_test(training, same_threads_same_bits, 0, 2);
     tcase_add_test(training, thread_count_changes_midway);
     tcase_add_test(training, one_image_same_bits);
+    tcase_add_test(training, forward_only_small_batches_same_bits);
     tcase_add_test(training, two_models_two_threads);
     suite_add_tcase(s, training);
     return tu_run_suite(s);

@@ -14,9 +14,11 @@
 
 #include <cblas.h>
 
+#include "common/parallel.h"
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
 #include "layers/conv_winograd.h"
+#include "nn/activation.h"
 #include "nn/model.h"
 
 /* Largest output side accepted; the model bounds the total anyway, this
@@ -182,6 +184,28 @@ static size_t conv_scratch(const ae_layer *l, size_t batch)
     return fast > direct ? fast : direct;
 }
 
+/* Optional op (forward_scratch): what a forward pass alone needs, the
+ * same paths without gradient room.  Winograd, which keeps its own
+ * layout, is counted only where a pass of up to batch images may take it
+ * (at most batch images, and its rule is monotone in the batch). */
+static size_t conv_forward_scratch(const ae_layer *l, size_t batch)
+{
+    size_t direct;
+    if (by_taps(l)) {
+        const ae__conv_method m = {.per_image = taps_per_image(l)};
+        direct = l->n_weights + ae__conv_forward_scratch_of(&m, batch);
+    } else {
+        const ae__conv_cols f = cols_form(l);
+        const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
+        direct = ae__conv_forward_scratch_of(&m, batch);
+    }
+    if (!by_winograd(l, batch))
+        return direct;
+    const ae__winograd w = winograd_form(l);
+    const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
+    return fast > direct ? fast : direct;
+}
+
 static void cols_forward(const void *ctx, const float *x, float *y,
                          size_t nb, float *scratch)
 {
@@ -190,13 +214,14 @@ static void cols_forward(const void *ctx, const float *x, float *y,
     ae__cols_to_grid(f, nb, f->bias, y, scratch);
 }
 
-/* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back. */
-static void tap_major(const ae_layer *l, const float *w, float *wt,
-                      int back)
+/* wt[(o*kk + t) * in_c + c] = w[(o*in_c + c) * kk + t], or back, for
+ * output channels o in [o0, o1). */
+static void tap_major_channels(const ae_layer *l, const float *w, float *wt,
+                               int back, size_t o0, size_t o1)
 {
-    const size_t in_c = (size_t)l->in.c, out_c = (size_t)l->out.c;
+    const size_t in_c = (size_t)l->in.c;
     const size_t k = (size_t)l->cfg[AE__CONV_KERNEL], kk = k * k;
-    for (size_t o = 0; o < out_c; o++)
+    for (size_t o = o0; o < o1; o++)
         for (size_t c = 0; c < in_c; c++)
             for (size_t t = 0; t < kk; t++) {
                 size_t a = (o * in_c + c) * kk + t, b = (o * kk + t) * in_c + c;
@@ -205,6 +230,12 @@ static void tap_major(const ae_layer *l, const float *w, float *wt,
                 else
                     wt[b] = w[a];
             }
+}
+
+static void tap_major(const ae_layer *l, const float *w, float *wt,
+                      int back)
+{
+    tap_major_channels(l, w, wt, back, 0, (size_t)l->out.c);
 }
 
 /* The tap-major weights take the scratch's first n_weights floats. */
@@ -235,9 +266,121 @@ static void taps_forward(const void *ctx, const float *x, float *y,
     ae__taps_gather(&f->g, f->out_c, z, nb, y);
 }
 
+/* ---- one image of a forward-only call ---------------------------------
+ * The schedule gives one image one chunk, so one thread.  A forward-only
+ * call (ae__model_forward_only: training passes keep the schedule and
+ * their bits) splits the image's product by output channel instead, in
+ * blocks fixed by the shape alone: each block is the same sgemm call,
+ * over the whole input, whichever thread runs it and however many there
+ * are, so the result does not depend on the thread count.  Each block
+ * writes its channels of y directly (one image's grid, channel-major, is
+ * its layout in y) and adds their bias; by taps it also builds its rows
+ * of the tap-major weights and does its channels' shifted sum.  The
+ * image's columns are built first, shared out by input channel. */
+enum { ONE_IMAGE_BLOCK_CHANNELS = 16, ONE_IMAGE_MAX_BLOCKS = 4 };
+/* Floats of columns a thread builds at least. */
+#define ONE_IMAGE_COLUMN_FLOATS ((size_t)4096)
+
+static size_t one_image_blocks(const ae_layer *l)
+{
+    size_t b = ((size_t)l->out.c + ONE_IMAGE_BLOCK_CHANNELS - 1) /
+               ONE_IMAGE_BLOCK_CHANNELS;
+    return b < ONE_IMAGE_MAX_BLOCKS ? b : ONE_IMAGE_MAX_BLOCKS;
+}
+
+typedef struct one_image {
+    const ae_layer *l;
+    ae__patches g;
+    const float *x;
+    float *y;
+    float *work; /* the columns (rows x out plane), or Z (by taps) */
+    float *wt;   /* by taps: the tap-major weights */
+    size_t blocks;
+} one_image;
+
+static void one_image_columns(void *ctx, size_t c0, size_t c1, int part)
+{
+    const one_image *j = ctx;
+    (void)part;
+    ae__im2col_channels(&j->g, j->x, 1, j->work, (int)c0, (int)c1);
+}
+
+static void one_image_channels(void *ctx, size_t first, size_t last,
+                               int part)
+{
+    const one_image *j = ctx;
+    const ae_layer *l = j->l;
+    const size_t out_c = (size_t)l->out.c, plane = ae__patch_cols(&j->g);
+    (void)part;
+    for (size_t b = first; b < last; b++) {
+        const size_t o0 = out_c * b / j->blocks;
+        const size_t o1 = out_c * (b + 1) / j->blocks;
+        const int m = (int)(o1 - o0);
+        float *yb = j->y + o0 * plane;
+        if (j->wt != NULL) {
+            const size_t kk = (size_t)j->g.k * (size_t)j->g.k;
+            const int in_c = l->in.c;
+            const int n = (int)((size_t)j->g.h * (size_t)j->g.w);
+            float *wt = j->wt + o0 * kk * (size_t)in_c;
+            float *z = j->work + o0 * kk * (size_t)n;
+            tap_major_channels(l, l->weights, j->wt, 0, o0, o1);
+            /* Z rows of these channels = W_taps rows x the image, which
+             * is its own channel-major form. */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        m * (int)kk, n, in_c, 1.0f, wt, in_c, j->x, n, 0.0f,
+                        z, n);
+            ae__fill_channels(yb, m, plane, 1, l->bias + o0);
+            ae__taps_gather(&j->g, m, z, 1, yb);
+        } else {
+            const int rows = (int)ae__patch_rows(&j->g);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
+                        (int)plane, rows, 1.0f, l->weights + o0 * rows, rows,
+                        j->work, (int)plane, 0.0f, yb, (int)plane);
+            for (int o = 0; o < m; o++) {
+                const float bo = l->bias[o0 + (size_t)o];
+                float *yo = yb + (size_t)o * plane;
+                for (size_t i = 0; i < plane; i++)
+                    yo[i] += bo;
+            }
+        }
+        /* The activation on the channels just written, still in cache. */
+        if (l->act != AE_ACT_NONE)
+            ae__activation_forward_serial(l->act, l->act_param, yb,
+                                          (size_t)m * plane);
+    }
+}
+
+/* Scratch: by columns, the image's columns; by taps, the tap-major
+ * weights and Z.  Both fit in the schedule's scratch for one image. */
+static void one_image_forward(ae_layer *l, const float *x, float *y,
+                              float *scratch)
+{
+    one_image j = {l, conv_patches(l), x, y, scratch, NULL,
+                   one_image_blocks(l)};
+    if (by_taps(l)) {
+        j.wt = scratch;
+        j.work = scratch + l->n_weights;
+    } else {
+        const size_t per_channel = (size_t)j.g.k * (size_t)j.g.k *
+                                   ae__patch_cols(&j.g);
+        ae__parallel_for((size_t)l->in.c,
+                         ONE_IMAGE_COLUMN_FLOATS / per_channel + 1, 0,
+                         one_image_columns, &j);
+    }
+    ae__parallel_for_blas(j.blocks, 1, 0, one_image_channels, &j);
+}
+
+/* The layer applies its activation itself (fuses_activation): the
+ * one-image path in each block, the others over the whole output
+ * afterwards, as the model would. */
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
+    if (batch == 1 && ae__model_forward_only(l->model) &&
+        !by_winograd(l, batch)) {
+        one_image_forward(l, x, y, scratch);
+        return;
+    }
     if (by_winograd(l, batch)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
@@ -254,6 +397,8 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                                    .ctx = &f};
         ae__conv_forward(l, &m, x, y, batch, scratch);
     }
+    ae__activation_forward(l->act, l->act_param, y,
+                           batch * ae__shape_size(l->out));
 }
 
 static void cols_backward(const void *ctx, const float *x, const float *dy,
@@ -320,9 +465,11 @@ const ae__layer_ops ae__conv2d_ops = {
     .kind = AE_LAYER_CONV2D,
     .name = "conv2d",
     .has_activation = 1,
+    .fuses_activation = 1,
     .configure = conv_configure,
     .init = conv_init,
     .scratch = conv_scratch,
+    .forward_scratch = conv_forward_scratch,
     .forward = conv_forward,
     .backward = conv_backward,
 };

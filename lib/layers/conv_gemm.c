@@ -49,6 +49,12 @@ size_t ae__conv_scratch_of(const ae__conv_method *m, size_t batch,
     return (size_t)GROUPS * n_weights + (size_t)sp.parts * sp.part_floats;
 }
 
+size_t ae__conv_forward_scratch_of(const ae__conv_method *m, size_t batch)
+{
+    const split sp = split_for(m, batch);
+    return (size_t)sp.parts * sp.part_floats;
+}
+
 size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights)
 {
     const ae__conv_method m = {.per_image = per_image};
@@ -103,6 +109,8 @@ void ae__conv_forward(const ae_layer *l, const ae__conv_method *method,
                       const float *x, float *y, size_t batch, float *scratch)
 {
     run r = make_run(l, method, batch, scratch);
+    r.partials = NULL; /* a forward pass needs no gradient room */
+    r.parts = scratch;
     r.x = x;
     r.y = y;
     ae__parallel_for_blas(r.sp.chunks, 1, r.sp.parts, forward_chunks, &r);

@@ -59,11 +59,16 @@ size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights);
 /* The same for a method with per_chunk or chunk_floats set. */
 size_t ae__conv_scratch_of(const ae__conv_method *method, size_t batch,
                            size_t n_weights);
+/* Scratch floats ae__conv_forward alone needs (the threads' chunk
+ * scratch, no partial gradients). */
+size_t ae__conv_forward_scratch_of(const ae__conv_method *method,
+                                   size_t batch);
 /* Images per chunk of a batch under that method (monotone in batch). */
 size_t ae__conv_chunk(const ae__conv_method *method, size_t batch);
 
 /* y = the layer's output on batch images of x, method->forward on every
- * chunk.  scratch holds ae__conv_scratch floats. */
+ * chunk.  scratch holds ae__conv_forward_scratch_of floats (fewer than
+ * ae__conv_scratch's). */
 void ae__conv_forward(const ae_layer *l, const ae__conv_method *method,
                       const float *x, float *y, size_t batch, float *scratch);
 

@@ -153,6 +153,20 @@ static size_t convt_scratch(const ae_layer *l, size_t batch)
     return fast > direct ? fast : direct;
 }
 
+/* Optional op (forward_scratch): a forward pass alone, without gradient
+ * room (conv2d.c says how). */
+static size_t convt_forward_scratch(const ae_layer *l, size_t batch)
+{
+    const ae__conv_cols f = cols_form(l);
+    const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
+    const size_t direct = ae__conv_forward_scratch_of(&m, batch);
+    if (!by_winograd(l, batch))
+        return direct;
+    const ae__winograd w = winograd_form(l);
+    const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
+    return fast > direct ? fast : direct;
+}
+
 /* That convolution's input-gradient pass, starting from the bias. */
 static void forward_chunk(const void *ctx, const float *x, float *y,
                           size_t nb, float *scratch)
@@ -214,6 +228,7 @@ const ae__layer_ops ae__conv_transpose2d_ops = {
     .configure = convt_configure,
     .init = convt_init,
     .scratch = convt_scratch,
+    .forward_scratch = convt_forward_scratch,
     .forward = convt_forward,
     .backward = convt_backward,
 };

@@ -114,12 +114,68 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
                                           (size_t)(c1 - c0));
 }
 
+/* Small batches of a forward-only call (ae__model_forward_only; training
+ * passes keep the path above and their bits).  One image is a
+ * matrix-vector product, which reads every weight once for 2 flops: bound
+ * by memory, not arithmetic, and the flop grain above kept it on one
+ * thread.  Here the threads share the weight rows, at least
+ * SMALL_PART_FLOATS of them a thread, each reading only its own (which
+ * then stay in its core's cache from one call to the next).  Every block
+ * of SMALL_BLOCK_ROWS rows is its own BLAS call whichever thread runs it,
+ * so the output does not depend on the thread count.  Up to
+ * SMALL_MAX_BATCH images; larger batches repack their inputs too often
+ * in blocks this narrow. */
+enum { SMALL_BLOCK_ROWS = 64, SMALL_MAX_BATCH = 16 };
+#define SMALL_PART_FLOATS 32768.0
+
+static void forward_small_batch(void *ctx, size_t first, size_t last,
+                                int part)
+{
+    (void)part;
+    const dense_job *j = ctx;
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    for (size_t blk = first; blk < last; blk++) {
+        const int r0 = (int)(blk * SMALL_BLOCK_ROWS);
+        const int r1 =
+            r0 + SMALL_BLOCK_ROWS < out ? r0 + SMALL_BLOCK_ROWS : out;
+        for (size_t b = 0; b < j->batch; b++)
+            memcpy(j->y + b * (size_t)out + r0, l->bias + r0,
+                   (size_t)(r1 - r0) * sizeof(float));
+        if (j->batch == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, in, 1.0f,
+                        l->weights + (size_t)r0 * in, in, j->x, 1, 1.0f,
+                        j->y + r0, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                        (int)j->batch, r1 - r0, in, 1.0f, j->x, in,
+                        l->weights + (size_t)r0 * in, in, 1.0f, j->y + r0,
+                        out);
+        if (l->act != AE_ACT_NONE)
+            for (size_t b = 0; b < j->batch; b++)
+                ae__activation_forward_serial(l->act, l->act_param,
+                                              j->y + b * (size_t)out + r0,
+                                              (size_t)(r1 - r0));
+    }
+}
+
 static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
                           float *scratch)
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     dense_job j = {l, x, NULL, y, NULL, batch, 0};
+    if (batch <= SMALL_MAX_BATCH && ae__model_forward_only(l->model)) {
+        const size_t blocks = ((size_t)out + SMALL_BLOCK_ROWS - 1) /
+                              SMALL_BLOCK_ROWS;
+        const double block_floats = (double)SMALL_BLOCK_ROWS * in;
+        const size_t grain =
+            block_floats >= SMALL_PART_FLOATS
+                ? 1
+                : (size_t)(SMALL_PART_FLOATS / block_floats) + 1;
+        ae__parallel_for_blas(blocks, grain, 0, forward_small_batch, &j);
+        return;
+    }
     ae__parallel_for_blas(blocks_of(out),
                           grain(2.0 * (double)batch * COL_BLOCK * in), 0,
                           forward_cols, &j);

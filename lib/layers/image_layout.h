@@ -37,6 +37,10 @@ static inline size_t ae__patch_cols(const ae__patches *g)
  *     = img_b[ci][i*stride - pad + kh][j*stride - pad + kw], 0 outside. */
 void ae__im2col(const ae__patches *g, const float *img, size_t nb,
                 float *cols);
+/* The same for the rows of input channels [c0, c1) only (independent of
+ * the other rows, so threads can share one image's columns). */
+void ae__im2col_channels(const ae__patches *g, const float *img, size_t nb,
+                         float *cols, int c0, int c1);
 /* The adjoint: img_b[ci][ih][iw] += every column entry im2col would have
  * read from there.  img must hold its starting values. */
 void ae__col2im(const ae__patches *g, const float *cols, size_t nb,

@@ -52,15 +52,19 @@ static void forward_rows(void *ctx, size_t first, size_t last, int part)
     for (size_t r = first; r < last; r++) {
         const float *src = jb->x + r * (size_t)w;
         float *dst = jb->y + r * (size_t)f * ow;
-        if (f == 2) /* the common factor, as a loop the compiler vectorises */
-            for (int j = 0; j < w; j++)
+        if (f == 2) /* the common case, with loops the compiler unrolls */
+            for (int j = 0; j < w; j++) {
                 dst[2 * j] = dst[2 * j + 1] = src[j];
-        else
+                dst[ow + 2 * (size_t)j] = dst[ow + 2 * (size_t)j + 1] =
+                    src[j];
+            }
+        else {
             for (int j = 0; j < w; j++)
                 for (int t = 0; t < f; t++)
                     dst[(size_t)j * f + t] = src[j];
-        for (int t = 1; t < f; t++)
-            memcpy(dst + (size_t)t * ow, dst, ow * sizeof(float));
+            for (int t = 1; t < f; t++)
+                memcpy(dst + (size_t)t * ow, dst, ow * sizeof(float));
+        }
     }
 }
 

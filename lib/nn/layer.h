@@ -48,6 +48,11 @@ typedef struct ae__layer_ops {
     /* Optional: floats of scratch the passes need for `batch` images; the
      * model provides one shared scratch array of the largest such size. */
     size_t (*scratch)(const ae_layer *l, size_t batch);
+    /* Optional: the same for forward passes alone, when they need less
+     * (no room for gradients); forward-only calls allocate their scratch
+     * per call, and zeroing megabytes of gradient room every call was a
+     * quarter of a one-image convolutional pass.  scratch's if not set. */
+    size_t (*forward_scratch)(const ae_layer *l, size_t batch);
     /* Optional: prepare per-batch state (pooling keeps argmax positions)
      * for passes of up to `batch` images.  Forward must also work without
      * it, keeping no state: forward-only passes (encode, reconstruct) skip

@@ -38,6 +38,7 @@ struct ae_model {
 
     size_t pass_first; /* see ae__model_pass_first */
     int training_pass; /* see ae__model_training_pass */
+    int forward_only_pass; /* see ae__model_forward_only */
     int training_mode; /* ae_model_set_training; 1 from creation */
     size_t image_offset; /* see ae__model_set_image_offset */
 
@@ -61,11 +62,21 @@ struct ae_model {
 enum { SAMPLE_STREAM = 0x5a3e1, GENERATE_STREAM = 0x5a3e2 };
 
 /* Images per pass of a forward-only call (encode, decode, reconstruct,
- * activations) whose batch the training workspace cannot hold: the memory
- * such a call needs is bounded by this, not by its batch, and at 128
- * images the passes run as fast per image as one large pass does (see
- * docs/PERFORMANCE.md). */
+ * activations), at most: the memory such a call needs is bounded by this,
+ * not by its batch, and at 128 images the passes run as fast per image as
+ * one large pass does (see docs/PERFORMANCE.md).  Fewer for layers with
+ * wide outputs: a pass
+ * takes the largest power of two of images whose two widest layer
+ * outputs (the pair a layer reads and writes) fit in INFER_PASS_BYTES.
+ * The experiment-7 conv model (two 100 KB outputs an image) then runs
+ * in passes of 16, 1.2-1.4 times as fast per image as in passes of 64 or
+ * 128 in calls of 64 or 128 images: buffers of 12-25 MB are fresh
+ * mappings every call whose pages fault in again, while 3 MB ones are
+ * reused from the heap (a single call of 10,000 images, which allocates
+ * once, ran as fast either way on one thread and 20% faster in passes of
+ * 128 on two).  The dense models keep 128. */
 enum { INFER_CHUNK = 128 };
+#define INFER_PASS_BYTES ((size_t)4 << 20)
 
 /* ---- creation and destruction ------------------------------------------ */
 
@@ -369,6 +380,11 @@ int ae__model_training_pass(const ae_model *m)
     return m->training_pass;
 }
 
+int ae__model_forward_only(const ae_model *m)
+{
+    return m->forward_only_pass;
+}
+
 int ae__model_samples(const ae_model *m)
 {
     return m->training_pass || m->sampling_pass;
@@ -556,18 +572,25 @@ static ae_status pass_buffers_alloc(ae_model *m, size_t first, size_t last,
         ae_layer *l = m->layers[i];
         size_t w = ae__shape_size(l->out);
         widest = w > widest ? w : widest;
-        if (l->ops->scratch) {
-            size_t s = l->ops->scratch(l, chunk);
-            scratch = s > scratch ? s : scratch;
-        }
+        size_t s = l->ops->forward_scratch ? l->ops->forward_scratch(l, chunk)
+                   : l->ops->scratch      ? l->ops->scratch(l, chunk)
+                                          : 0;
+        scratch = s > scratch ? s : scratch;
     }
     b->chunk = chunk;
-    if (!ae__mul_size(widest, chunk, &n))
+    size_t out_bytes, scratch_bytes;
+    if (!ae__mul_size(widest, chunk, &n) ||
+        !ae__mul_size(n, sizeof(float), &out_bytes) ||
+        !ae__mul_size(scratch + 1, sizeof(float), &scratch_bytes))
         return ae__fail(AE_ERR_LIMIT, "passes of %zu images are too large",
                         chunk);
-    b->out[0] = ae__calloc(n, sizeof(float));
-    b->out[1] = last > first ? ae__calloc(n, sizeof(float)) : NULL;
-    b->scratch = ae__calloc(scratch + 1, sizeof(float));
+    /* Not zeroed: every layer writes its whole output, and reads no
+     * scratch it has not written (the training workspace's scratch is
+     * shared by all layers and passes, so none could rely on zeros).
+     * Zeroing them was a tenth of a one-image pass. */
+    b->out[0] = ae__alloc(out_bytes);
+    b->out[1] = last > first ? ae__alloc(out_bytes) : NULL;
+    b->scratch = ae__alloc(scratch_bytes);
     if (b->out[0] == NULL || (last > first && b->out[1] == NULL) ||
         b->scratch == NULL) {
         pass_buffers_free(b);
@@ -575,6 +598,21 @@ static ae_status pass_buffers_alloc(ae_model *m, size_t first, size_t last,
                         "passes of %zu images", chunk);
     }
     return AE_OK;
+}
+
+/* Images per pass of layers [first, last] (see INFER_CHUNK). */
+static size_t infer_pass_images(const ae_model *m, size_t first, size_t last)
+{
+    size_t widest = 1;
+    for (size_t i = first; i <= last; i++) {
+        size_t w = ae__shape_size(m->layers[i]->out);
+        widest = w > widest ? w : widest;
+    }
+    const size_t per_image = 2 * widest * sizeof(float);
+    size_t n = INFER_CHUNK;
+    while (n > 1 && n * per_image > INFER_PASS_BYTES)
+        n /= 2;
+    return n;
 }
 
 /* Layers [first, last] on n images through b's buffers; returns the last
@@ -620,11 +658,9 @@ static ae_status reserve_partners(ae_model *m, size_t first, size_t last,
 
 /* Layers [first, last] on batch images of in, the last layer's output
  * copied to out (which may alias in when both have one image's size per
- * image: each pass reads its images before it writes them).  A batch the
- * training workspace holds runs in one pass through it, as training does;
- * a larger one in passes of INFER_CHUNK images (or of the workspace's
- * size, when that is larger) through buffers that live for this call
- * only. */
+ * image: each pass reads its images before it writes them), in passes of
+ * infer_pass_images images: through the training workspace when it holds
+ * them, else through buffers that live for this call only. */
 static ae_status forward_only(ae_model *m, size_t first, size_t last,
                               const float *in, size_t batch, float *out)
 {
@@ -633,14 +669,14 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
                                : ae__shape_size(m->layers[first - 1]->out);
     const size_t out_size = ae__shape_size(m->layers[last]->out);
     const int warm = ae__thread_count() == m->ws_threads;
-    size_t chunk = batch;
-    if (!(warm && batch <= m->ws_batch))
-        chunk = batch < INFER_CHUNK ? batch : INFER_CHUNK;
+    const size_t pass = infer_pass_images(m, first, last);
+    const size_t chunk = batch < pass ? batch : pass;
     int own_buffers = !(warm && chunk <= m->ws_batch);
     pass_buffers b = {{NULL, NULL}, NULL, 0};
     ae_status s = reserve_partners(m, first, last, batch);
     if (s == AE_OK && own_buffers)
         s = pass_buffers_alloc(m, first, last, chunk, &b);
+    m->forward_only_pass = 1;
     for (size_t b0 = 0; s == AE_OK && b0 < batch; b0 += chunk) {
         size_t n = batch - b0 < chunk ? batch - b0 : chunk;
         const float *y = NULL;
@@ -653,6 +689,7 @@ static ae_status forward_only(ae_model *m, size_t first, size_t last,
         if (s == AE_OK)
             memmove(out + b0 * out_size, y, n * out_size * sizeof(float));
     }
+    m->forward_only_pass = 0;
     m->pass_first = 0;
     m->train_batch = 0; /* pooling positions, if not the outputs, moved */
     pass_buffers_free(&b);

@@ -41,6 +41,13 @@ ae_status ae__model_forward(ae_model *m, size_t first, size_t last,
  * differ reads in its forward. */
 int ae__model_training_pass(const ae_model *m);
 
+/* 1 while the current pass belongs to a forward-only call (encode,
+ * decode, reconstruct, activations), never in a trainer's pass: layers
+ * may then compute one image in their own way (split over the threads),
+ * as the header allows forward-only results to differ by rounding, while
+ * training keeps its bits. */
+int ae__model_forward_only(const ae_model *m);
+
 /* 1 while the current pass draws a VAE's code rather than taking its
  * means: a training pass, or a trainer's pass between
  * ae__model_sampling_begin and _end (its evaluation estimates the loss

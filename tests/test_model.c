@@ -275,8 +275,13 @@ START_TEST(forward_only_memory_is_bounded)
     /* Keeping every layer's output for 3000 images would take 198 MB (66
      * KB an image); passes of at most 128 need under 8 MB. */
     ck_assert_uint_lt(peak_big, (size_t)16 << 20);
-    /* The same inputs (the generator is seeded) give the same bits. */
-    ck_assert_int_eq(memcmp(small, big, 300 * 784 * sizeof(float)), 0);
+    /* The same inputs (the generator is seeded) give the same images, up
+     * to the float rounding the header allows between batch sizes: the
+     * last pass of the small call is shorter, and a product of another
+     * size may sum in another order (under Valgrind, OpenBLAS's kernel
+     * for the short pass did). */
+    for (size_t i = 0; i < 300 * 784; i++)
+        ck_assert_float_eq_tol(small[i], big[i], 1e-5f);
     free(small);
     free(big);
 }

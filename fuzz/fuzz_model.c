@@ -20,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "common/bytes.h"
 #include "fuzz_common.h"
 
 /* Limits of the models the harness runs, so each input takes milliseconds:
@@ -92,9 +93,7 @@ static uint8_t *canonical_form(const uint8_t *data, size_t size, size_t need)
     FUZZ_CHECK(v1 != NULL);
     memcpy(v1, data, need - CRC);
     v1[VERSION_AT] = 1;
-    uint32_t crc = (uint32_t)crc32(0L, v1, (uInt)(need - CRC));
-    for (int k = 0; k < 4; k++)
-        v1[need - CRC + k] = (uint8_t)(crc >> (8 * k));
+    ae__put_u32(v1 + need - CRC, ae__crc32(v1, need - CRC));
     return v1;
 }
 

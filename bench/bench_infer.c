@@ -5,8 +5,9 @@
  *
  *   bench_infer [--threads N] [--reps N] [--only dense|conv] [--batch N]
  *
- * --only times one model; --batch one batch size (and skips the
- * 10,000-image call), for profiling one case.
+ * --only times one model; --batch one batch size, 1 to 64 (and skips the
+ * 10,000-image call), for profiling one case or comparing the paths at
+ * the sizes between.
  * Times are the best of --reps rounds (default 5) of enough calls to take
  * about 0.2 s; peak memory is the process's resident high-water mark
  * (VmHWM), reset before each measurement through /proc/self/clear_refs. */
@@ -73,12 +74,13 @@ static void latency(const char *name, ae_model *m, int reps, size_t one)
         bench_check(AE_ERR_NO_MEMORY, "allocating");
     for (size_t i = 0; i < MAX_BATCH * in; i++)
         x[i] = (float)(i % 97) / 97.0f;
-    static const size_t batches[] = {1, 8, 64};
-    for (int b = 0; b < 3; b++)
-        if (one == 0 || batches[b] == one)
-                printf("%-26s batch %2zu: %9.1f us per image (%d threads)\n",
-                   name, batches[b], us_per_image(m, x, y, batches[b], reps),
-                   ae_threads());
+    /* The three sizes, or the one asked for (--batch, up to MAX_BATCH). */
+    const size_t three[] = {1, 8, 64};
+    const size_t *batches = one == 0 ? three : &one;
+    for (int b = 0; b < (one == 0 ? 3 : 1); b++)
+        printf("%-26s batch %2zu: %9.1f us per image (%d threads)\n", name,
+               batches[b], us_per_image(m, x, y, batches[b], reps),
+               ae_threads());
     free(x);
     free(y);
 }
@@ -132,11 +134,12 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
-        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc &&
+                 atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 64)
             one = (size_t)atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_infer [--threads N] [--reps N] "
-                            "[--only dense|conv] [--batch N]\n");
+                            "[--only dense|conv] [--batch 1..64]\n");
             return 2;
         }
     }

@@ -137,12 +137,11 @@ static int by_taps(const ae_layer *l)
     return taps_per_image(l) < ae__cols_per_image(&f);
 }
 
-/* Whether a pass of batch images runs by Winograd, and the convolution
- * it computes. */
-static int by_winograd(const ae_layer *l, size_t batch)
+/* Whether the layer runs by Winograd, and the convolution it computes. */
+static int by_winograd(const ae_layer *l)
 {
     return ae__winograd_suits(l->in.c, l->out.c, l->cfg[AE__CONV_KERNEL],
-                              l->cfg[AE__CONV_STRIDE], 0, batch);
+                              l->cfg[AE__CONV_STRIDE], 0);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)
@@ -186,8 +185,7 @@ static size_t conv_scratch(const ae_layer *l, size_t batch)
 
 /* Optional op (forward_scratch): what a forward pass alone needs, the
  * same paths without gradient room.  Winograd, which keeps its own
- * layout, is counted only where a pass of up to batch images may take it
- * (at most batch images, and its rule is monotone in the batch). */
+ * layout, is counted only where the layer takes it. */
 static size_t conv_forward_scratch(const ae_layer *l, size_t batch)
 {
     size_t direct;
@@ -199,7 +197,7 @@ static size_t conv_forward_scratch(const ae_layer *l, size_t batch)
         const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
         direct = ae__conv_forward_scratch_of(&m, batch);
     }
-    if (!by_winograd(l, batch))
+    if (!by_winograd(l))
         return direct;
     const ae__winograd w = winograd_form(l);
     const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
@@ -377,11 +375,11 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
     if (batch == 1 && ae__model_forward_only(l->model) &&
-        !by_winograd(l, batch)) {
+        !by_winograd(l)) {
         one_image_forward(l, x, y, scratch);
         return;
     }
-    if (by_winograd(l, batch)) {
+    if (by_winograd(l)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
     } else if (by_taps(l)) {
@@ -439,7 +437,7 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
 static void conv_backward(ae_layer *l, const float *x, const float *dy,
                           float *dx, size_t batch, float *scratch)
 {
-    if (by_winograd(l, batch)) {
+    if (by_winograd(l)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
     } else if (by_taps(l)) {

@@ -107,19 +107,19 @@ static ae__conv_cols cols_form(const ae_layer *l)
 }
 
 /* Whether the layer is a 3x3 stride-1 convolution Winograd can compute
- * (output padding is 0 at stride 1), and whether a pass of batch images
- * runs that way. */
+ * (output padding is 0 at stride 1), and whether the layer runs that
+ * way. */
 static int winograd_shape(const ae_layer *l)
 {
     return l->cfg[AE__CONVT_KERNEL] == 3 && l->cfg[AE__CONVT_STRIDE] == 1 &&
            l->cfg[AE__CONVT_PAD] <= 2;
 }
 
-static int by_winograd(const ae_layer *l, size_t batch)
+static int by_winograd(const ae_layer *l)
 {
     return winograd_shape(l) &&
            ae__winograd_suits(l->in.c, l->out.c, l->cfg[AE__CONVT_KERNEL],
-                              l->cfg[AE__CONVT_STRIDE], 1, batch);
+                              l->cfg[AE__CONVT_STRIDE], 1);
 }
 
 static ae__winograd winograd_form(const ae_layer *l)
@@ -160,7 +160,7 @@ static size_t convt_forward_scratch(const ae_layer *l, size_t batch)
     const ae__conv_cols f = cols_form(l);
     const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
     const size_t direct = ae__conv_forward_scratch_of(&m, batch);
-    if (!by_winograd(l, batch))
+    if (!by_winograd(l))
         return direct;
     const ae__winograd w = winograd_form(l);
     const size_t fast = ae__winograd_scratch(&w, batch, l->n_weights);
@@ -179,7 +179,7 @@ static void forward_chunk(const void *ctx, const float *x, float *y,
 static void convt_forward(ae_layer *l, const float *x, float *y,
                           size_t batch, float *scratch)
 {
-    if (by_winograd(l, batch)) {
+    if (by_winograd(l)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
         return;
@@ -209,7 +209,7 @@ static void backward_chunk(const void *ctx, const float *x, const float *dy,
 static void convt_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
-    if (by_winograd(l, batch)) {
+    if (by_winograd(l)) {
         const ae__winograd w = winograd_form(l);
         ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
         return;

@@ -47,16 +47,17 @@
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
  * (docs/PERFORMANCE.md has the table): a 3x3 stride-1 layer with at
- * least 8 input and 8 output channels, conv2d or conv_transpose2d, in a
- * pass of at least 8 images.  With channels innermost every such shape
+ * least 8 input and 8 output channels, conv2d or conv_transpose2d.  With channels innermost every such shape
  * of experiments 6 and 7 measured 1.0-2.4x faster than the direct path,
  * narrowing layers included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x,
  * a tie).  With one input or output channel the products are rank-1
  * updates or matrix-vector products and the transforms, on runs of one
  * channel, are all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep
- * the direct path.  And a pass of at least 8 images: the kernels'
- * transform, once a pass, made one image through experiment 7's model
- * 2.4 times slower than the direct path (bench/bench_infer). */
+ * the direct path.  Any batch: passes of 1 to 7 images measured 1.0-1.6x
+ * faster than the direct path too (bench/bench_infer's inference, and
+ * training steps), once the kernels' transform was vectorised; before, at
+ * 38% of one image's time, it made one image slower and the rule asked
+ * for 8 images. */
 #include <string.h>
 
 #ifdef __SSE__
@@ -77,10 +78,6 @@ enum { XI = 16 };
  * rule: see the head comment). */
 enum { MIN_CHANNELS = 8 };
 
-/* The fewest images a pass must have: the kernels are transformed once a
- * pass (k x c of them), which a pass of one image does not repay. */
-enum { MIN_BATCH = 8 };
-
 /* Chunk budget in floats (1 MB): the transformed input and output of a
  * chunk.  Larger than the direct paths' 512 KB because each of the 16
  * products has only T = tiles x images columns: at 14 x 14 (49 tiles) the
@@ -97,13 +94,12 @@ static int allowed = 1;
 void ae__winograd_allow(int mode) { allowed = mode; }
 
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
-                       int transposed, size_t batch)
+                       int transposed)
 {
     (void)transposed; /* both kinds measured alike (docs/PERFORMANCE.md) */
     if (allowed == 0 || kernel != 3 || stride != 1)
         return 0;
-    return allowed == 2 || (batch >= MIN_BATCH && in_c >= MIN_CHANNELS &&
-                            out_c >= MIN_CHANNELS);
+    return allowed == 2 || (in_c >= MIN_CHANNELS && out_c >= MIN_CHANNELS);
 }
 
 static size_t tiles_of(const ae__winograd *f)
@@ -116,9 +112,23 @@ static size_t per_image(const ae__winograd *f)
     return (size_t)XI * (size_t)(f->c + f->k) * tiles_of(f);
 }
 
+/* Floats between two of the 16 blocks beyond the block itself.  Without
+ * it the blocks lie a multiple of 4 KB apart whenever T x rows is (256
+ * tiles of 64 channels, say, or k x c is: 64 x 64 kernels), and the 16
+ * streams a transform writes, one per block, fall into the same cache
+ * sets.  Writing U without it made the kernels' transform several times
+ * slower. */
+enum { BLOCK_GAP = 16 };
+
+/* U's and dU's block stride: xi's k x c block at xi * u_step. */
+static size_t u_step(const ae__winograd *f)
+{
+    return (size_t)f->k * (size_t)f->c + BLOCK_GAP;
+}
+
 static size_t u_floats(const ae__winograd *f)
 {
-    return (size_t)XI * (size_t)f->k * (size_t)f->c;
+    return (size_t)XI * u_step(f);
 }
 
 /* ---- the kernel transform ----------------------------------------------- */
@@ -141,18 +151,6 @@ static inline void gt4(const float y[4], float o[3])
 
 /* ---- the weights --------------------------------------------------------- */
 
-/* The 3 x 3 kernel g[u][v] from output channel o to input channel ci. */
-static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
-{
-    if (!f->transposed) {
-        memcpy(g, f->weights + ((size_t)o * f->c + ci) * 9, 9 * sizeof(float));
-        return;
-    }
-    const float *w = f->weights + ((size_t)ci * f->k + o) * 9;
-    for (int t = 0; t < 9; t++)
-        g[t] = w[8 - t];
-}
-
 /* The channel loops of this file store to several rows of one array at
  * run-time strides, which the compiler cannot prove apart, so without
  * this it leaves them scalar: no iteration reads what another writes. */
@@ -164,51 +162,136 @@ static void kernel_of(const ae__winograd *f, int o, int ci, float g[9])
 #define INDEPENDENT_CHANNELS
 #endif
 
-/* The weights go through their transforms a block of input channels at
- * a time, so that the arithmetic runs over contiguous channels (U and dU
- * hold ci innermost); the kernels' own 3 x 3 order is gathered into and
- * scattered from a block first.  Per kernel pair (scalar, 16 strided
- * stores each) the two took about 10% of the 64 -> 64 layer at 7 x 7. */
-enum { WBLOCK = 64 };
+/* The kernels' transform, four input channels at a time in SSE lanes:
+ * each lane does the scalar code's arithmetic (G over the columns, then
+ * over the rows), so the bits are the scalar code's.  The four kernels'
+ * taps are gathered straight into the lanes and each of the 16 results
+ * is one 4-float store into U, whose rows hold ci innermost.  Through a
+ * block of gathered taps on the stack with the arithmetic left to the
+ * compiler, this took 38% of one image through experiment 7's model by
+ * Winograd (bench_infer, one thread); as one sgemm of (G (x) G) (16 x 9)
+ * by the kernels it was still 30%, BLAS being slow at an inner dimension
+ * of 9. */
+typedef struct kernel_taps {
+    const float *first; /* tap 0 of kernel (o, 0) */
+    size_t ci_step;     /* from kernel (o, ci) to (o, ci + 1) */
+    int flip;           /* tap t at 8 - t (a transposed layer's) */
+} kernel_taps;
 
-/* U[xi][o][ci] = (G g G^T)[xi]. */
+static kernel_taps taps_of(const ae__winograd *f, int o)
+{
+    if (!f->transposed)
+        return (kernel_taps){f->weights + (size_t)o * f->c * 9, 9, 0};
+    /* g[o][ci][u][v] = weights[ci][o][2-u][2-v] */
+    return (kernel_taps){f->weights + (size_t)o * 9, (size_t)f->k * 9, 1};
+}
+
+static float tap(const kernel_taps *kt, int ci, int t)
+{
+    return kt->first[(size_t)ci * kt->ci_step + (size_t)(kt->flip ? 8 - t : t)];
+}
+
+/* One kernel, scalar: U's 16 rows at row, stride us. */
+static void transform_kernel(const kernel_taps *kt, int ci, float *row,
+                             size_t us)
+{
+    float q[4][3], r[4];
+    for (int v = 0; v < 3; v++) { /* columns: G over u */
+        const float gc[3] = {tap(kt, ci, v), tap(kt, ci, 3 + v),
+                             tap(kt, ci, 6 + v)};
+        g3(gc, r);
+        for (int a = 0; a < 4; a++)
+            q[a][v] = r[a];
+    }
+    for (int a = 0; a < 4; a++) { /* rows: G over v */
+        g3(q[a], r);
+        for (int b = 0; b < 4; b++)
+            row[(size_t)(a * 4 + b) * us] = r[b];
+    }
+}
+
+#ifdef __SSE__
+/* g3 on four lanes, the same operations in the same order. */
+static inline void g3_lanes(__m128 g0, __m128 g1, __m128 g2, __m128 o[4])
+{
+    const __m128 half = _mm_set1_ps(0.5f);
+    o[0] = g0;
+    o[1] = _mm_mul_ps(half, _mm_add_ps(_mm_add_ps(g0, g1), g2));
+    o[2] = _mm_mul_ps(half, _mm_add_ps(_mm_sub_ps(g0, g1), g2));
+    o[3] = g2;
+}
+
+/* Kernels ci .. ci + 3. */
+static void transform_4_kernels(const kernel_taps *kt, int ci, float *row,
+                                size_t us)
+{
+    __m128 g[9];
+    for (int t = 0; t < 9; t++)
+        g[t] = _mm_setr_ps(tap(kt, ci, t), tap(kt, ci + 1, t),
+                           tap(kt, ci + 2, t), tap(kt, ci + 3, t));
+    __m128 q[4][3], r[4];
+    for (int v = 0; v < 3; v++) {
+        g3_lanes(g[v], g[3 + v], g[6 + v], r);
+        for (int a = 0; a < 4; a++)
+            q[a][v] = r[a];
+    }
+    for (int a = 0; a < 4; a++) {
+        g3_lanes(q[a][0], q[a][1], q[a][2], r);
+        for (int b = 0; b < 4; b++)
+            _mm_storeu_ps(row + (size_t)(a * 4 + b) * us, r[b]);
+    }
+}
+#endif
+
+typedef struct kernel_job {
+    const ae__winograd *f;
+    float *u;
+} kernel_job;
+
+/* Output channels [first, last): U[xi][o][ci] = (G g G^T)[xi]. */
+static void transform_channels(void *ctx, size_t first, size_t last,
+                               int part)
+{
+    (void)part;
+    const kernel_job *j = ctx;
+    const ae__winograd *f = j->f;
+    const size_t us = u_step(f);
+    for (size_t o = first; o < last; o++) {
+        const kernel_taps kt = taps_of(f, (int)o);
+        float *row = j->u + o * (size_t)f->c;
+        int ci = 0;
+#ifdef __SSE__
+        for (; ci + 4 <= f->c; ci += 4)
+            transform_4_kernels(&kt, ci, row + ci, us);
+#endif
+        for (; ci < f->c; ci++)
+            transform_kernel(&kt, ci, row + ci, us);
+    }
+}
+
+/* Output channels a thread transforms at least: 64 x 64 kernels took
+ * about 10 us on one thread, less than waking another costs. */
+enum { KERNEL_GRAIN_FLOATS = 16384 };
+
 static void transform_weights(const ae__winograd *f, float *u)
 {
-    const size_t kc = (size_t)f->k * (size_t)f->c;
-    float g[9][WBLOCK];
-    for (int o = 0; o < f->k; o++)
-        for (int c0 = 0; c0 < f->c; c0 += WBLOCK) {
-            const int n = f->c - c0 < WBLOCK ? f->c - c0 : WBLOCK;
-            for (int i = 0; i < n; i++) {
-                float one[9];
-                kernel_of(f, o, c0 + i, one);
-                for (int t = 0; t < 9; t++)
-                    g[t][i] = one[t];
-            }
-            float *row = u + (size_t)o * f->c + c0;
-            INDEPENDENT_CHANNELS
-            for (int i = 0; i < n; i++) {
-                float q[4][3], r[4];
-                for (int v = 0; v < 3; v++) { /* columns: G over u */
-                    const float gc[3] = {g[v][i], g[3 + v][i], g[6 + v][i]};
-                    g3(gc, r);
-                    for (int a = 0; a < 4; a++)
-                        q[a][v] = r[a];
-                }
-                for (int a = 0; a < 4; a++) { /* rows: G over v */
-                    g3(q[a], r);
-                    for (int b = 0; b < 4; b++)
-                        row[(size_t)(a * 4 + b) * kc + i] = r[b];
-                }
-            }
-        }
+    kernel_job j = {f, u};
+    const size_t per_channel = (size_t)f->c * 9;
+    ae__parallel_for((size_t)f->k, KERNEL_GRAIN_FLOATS / per_channel + 1, 0,
+                     transform_channels, &j);
 }
+
+/* The gradient goes back to the kernels a block of input channels at a
+ * time, so that the arithmetic runs over contiguous channels (dU holds ci
+ * innermost); the results are scattered to the kernels' own 3 x 3 order
+ * from a block. */
+enum { WBLOCK = 64 };
 
 /* dw = beta dw + G^T dU G, written in the layer's weight order. */
 static void gradient_to_weights(const ae__winograd *f, const float *du,
                                 float *dw, float beta)
 {
-    const size_t kc = (size_t)f->k * (size_t)f->c;
+    const size_t us = u_step(f);
     float g[9][WBLOCK];
     for (int o = 0; o < f->k; o++)
         for (int c0 = 0; c0 < f->c; c0 += WBLOCK) {
@@ -219,7 +302,7 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
                 float q[4][3], y[4], r[3];
                 for (int a = 0; a < 4; a++) { /* rows: G^T over the columns */
                     for (int b = 0; b < 4; b++)
-                        y[b] = row[(size_t)(a * 4 + b) * kc + i];
+                        y[b] = row[(size_t)(a * 4 + b) * us + i];
                     gt4(y, q[a]);
                 }
                 for (int v = 0; v < 3; v++) { /* columns: G^T over the rows */
@@ -246,12 +329,6 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
 
 /* ---- the tile transforms, channels innermost ---------------------------- */
 
-/* Floats between two of the 16 blocks beyond the block itself.  Without
- * it the blocks lie a multiple of 4 KB apart whenever T x rows is (256
- * tiles of 64 channels, say), and the 16 streams a transform writes, one
- * per block, fall into the same cache sets. */
-enum { BLOCK_GAP = 16 };
-
 /* The chunk's matrices: 16 blocks of T x channels, tile t's row of block
  * xi at base[xi * step + t * channels] (channels contiguous); and each
  * part's image workspace (ws_floats). */
@@ -262,7 +339,7 @@ typedef struct chunk {
     const float *u;
     float *v;  /* XI x T x c */
     float *m;  /* XI x T x k */
-    float *du; /* XI x k c */
+    float *du; /* XI blocks of k x c, u_step apart */
     float *ws; /* per part */
     const float *x, *dy;
     float *y, *dx;
@@ -404,9 +481,10 @@ static int block_start(int i, int n)
 }
 
 static void planes_to_grid(const float *restrict src, int n, int h, int w,
-                           float *restrict grid, int gw, int r0, int c0)
+                           size_t plane, float *restrict grid, int gw, int r0,
+                           int c0)
 {
-    const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
+    const size_t px = (size_t)n;
 #ifdef __SSE__
     if (n >= 4 && w >= 4) {
         for (int r = 0; r < h; r++) {
@@ -446,9 +524,9 @@ static void planes_to_grid(const float *restrict src, int n, int h, int w,
  * n planes of h x w, plus bias[ch] if bias is not NULL. */
 static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
                            int c0, int h, int w, const float *bias,
-                           float *restrict dst)
+                           float *restrict dst, size_t plane)
 {
-    const size_t px = (size_t)n, plane = (size_t)h * (size_t)w;
+    const size_t px = (size_t)n;
 #ifdef __SSE__
     if (n >= 4 && w >= 4) {
         for (int cb = 0; cb < n; cb += 4) {
@@ -517,33 +595,44 @@ static float *tile_corner(float *grid, size_t rs, int n, int ti, int tj)
     return grid + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * (size_t)n;
 }
 
-/* V for image b of the chunk. */
-static void input_image(const chunk *ch, size_t b, float *ws)
+/* V for tile rows t0 .. t1 of image b of the chunk.  The grid in ws
+ * holds the padded rows those tiles read, 2 t0 .. 2 t1 + 2; whole images
+ * take all the rows at once, a single image's rows are shared among the
+ * threads (run_stage).  Each tile is the same arithmetic either way. */
+static void input_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 {
     const ae__winograd *f = ch->f;
-    const int c = f->c, ph = padded_h(f), pw = padded_w(f);
-    zero_border(ws, c, ph, pw, f->pad, f->pad, f->h, f->w);
-    planes_to_grid(ch->x + b * (size_t)c * f->h * f->w, c, f->h, f->w, ws,
-                   pw, f->pad, f->pad);
+    const int c = f->c, pw = padded_w(f), gh = 2 * (t1 - t0) + 2;
+    const size_t plane = (size_t)f->h * (size_t)f->w;
+    /* The input rows inside the grid, and where the first one lands. */
+    const int i0 = 2 * t0 - f->pad > 0 ? 2 * t0 - f->pad : 0;
+    const int i1 = 2 * t1 + 2 - f->pad < f->h ? 2 * t1 + 2 - f->pad : f->h;
+    const int rows = i1 > i0 ? i1 - i0 : 0;
+    const int r0 = rows > 0 ? i0 + f->pad - 2 * t0 : 0;
+    zero_border(ws, c, gh, pw, r0, f->pad, rows, f->w);
+    planes_to_grid(ch->x + b * (size_t)c * plane + (size_t)i0 * f->w, c, rows,
+                   f->w, plane, ws, pw, r0, f->pad);
     const size_t rs = (size_t)pw * c;
-    for (int ti = 0; ti < f->th; ti++)
+    for (int ti = t0; ti < t1; ti++)
         for (int tj = 0; tj < f->tw; tj++)
-            input_tile(c, rs, tile_corner(ws, rs, c, ti, tj), ch->vstep,
+            input_tile(c, rs, tile_corner(ws, rs, c, ti - t0, tj), ch->vstep,
                        ch->v + tile_index(f, b, ti, tj) * c);
 }
 
-/* Image b's outputs from M, + bias. */
-static void output_image(const chunk *ch, size_t b, float *ws)
+/* Output rows 2 t0 .. 2 t1 of image b from M, + bias. */
+static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 {
     const ae__winograd *f = ch->f;
     const int k = f->k, gw = 2 * f->tw;
-    const size_t rs = (size_t)gw * k;
-    for (int ti = 0; ti < f->th; ti++)
+    const size_t rs = (size_t)gw * k, plane = (size_t)f->oh * (size_t)f->ow;
+    for (int ti = t0; ti < t1; ti++)
         for (int tj = 0; tj < f->tw; tj++)
             output_tile(k, ch->mstep, ch->m + tile_index(f, b, ti, tj) * k, rs,
-                        tile_corner(ws, rs, k, ti, tj));
-    grid_to_planes(ws, k, gw, 0, 0, f->oh, f->ow, f->bias,
-                   ch->y + b * (size_t)k * f->oh * f->ow);
+                        tile_corner(ws, rs, k, ti - t0, tj));
+    const int last = 2 * t1 < f->oh ? 2 * t1 : f->oh;
+    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias,
+                   ch->y + b * (size_t)k * plane + (size_t)(2 * t0) * f->ow,
+                   plane);
 }
 
 /* dM for image b's output gradient (the tiles' parts beyond the output
@@ -552,9 +641,10 @@ static void grad_output_image(const chunk *ch, size_t b, float *ws)
 {
     const ae__winograd *f = ch->f;
     const int k = f->k, gh = 2 * f->th, gw = 2 * f->tw;
+    const size_t plane = (size_t)f->oh * (size_t)f->ow;
     zero_border(ws, k, gh, gw, 0, 0, f->oh, f->ow);
-    planes_to_grid(ch->dy + b * (size_t)k * f->oh * f->ow, k, f->oh, f->ow,
-                   ws, gw, 0, 0);
+    planes_to_grid(ch->dy + b * (size_t)k * plane, k, f->oh, f->ow, plane, ws,
+                   gw, 0, 0);
     const size_t rs = (size_t)gw * k;
     for (int ti = 0; ti < f->th; ti++)
         for (int tj = 0; tj < f->tw; tj++)
@@ -576,8 +666,9 @@ static void grad_input_image(const chunk *ch, size_t b, float *ws)
             grad_input_tile(c, ch->vstep,
                             ch->v + tile_index(f, b, ti, tj) * c, rs,
                             tile_corner(ws, rs, c, ti, tj));
+    const size_t plane = (size_t)f->h * (size_t)f->w;
     grid_to_planes(ws, c, pw, f->pad, f->pad, f->h, f->w, NULL,
-                   ch->dx + b * (size_t)c * f->h * f->w);
+                   ch->dx + b * (size_t)c * plane, plane);
 }
 
 /* ---- the stages of a chunk ----------------------------------------------- */
@@ -609,19 +700,19 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
     const ae__winograd *f = ch->f;
     float *ws = ch->ws + (size_t)part * ws_floats(f);
     const int k = f->k, c = f->c, T = (int)ch->T;
-    const size_t kc = (size_t)k * c, cT = ch->vstep, kT = ch->mstep;
+    const size_t us = u_step(f), cT = ch->vstep, kT = ch->mstep;
     for (size_t i = first; i < last; i++)
         switch (j->s) {
         case INPUT:
-            input_image(ch, i, ws);
+            input_rows(ch, i, 0, f->th, ws);
             break;
         case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi]^T (c x k) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, k, c,
-                        1.0f, ch->v + i * cT, c, ch->u + i * kc, c, 0.0f,
+                        1.0f, ch->v + i * cT, c, ch->u + i * us, c, 0.0f,
                         ch->m + i * kT, k);
             break;
         case OUTPUT:
-            output_image(ch, i, ws);
+            output_rows(ch, i, 0, f->th, ws);
             break;
         case GRAD_OUTPUT:
             grad_output_image(ch, i, ws);
@@ -629,11 +720,11 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
         case GRAD_U: /* dU[xi] (k x c) = dM[xi]^T (k x T) V[xi] (T x c) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, c, T,
                         1.0f, ch->m + i * kT, k, ch->v + i * cT, c, 0.0f,
-                        ch->du + i * kc, c);
+                        ch->du + i * us, c);
             break;
         case GRAD_V: /* dV[xi] (T x c) = dM[xi] (T x k) U[xi] (k x c) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, c, k,
-                        1.0f, ch->m + i * kT, k, ch->u + i * kc, c, 0.0f,
+                        1.0f, ch->m + i * kT, k, ch->u + i * us, c, 0.0f,
                         ch->v + i * cT, c);
             break;
         case GRAD_INPUT:
@@ -642,9 +733,24 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
         }
 }
 
+/* A single image's forward transforms, by tile rows. */
+static void tile_row_items(void *ctx, size_t first, size_t last, int part)
+{
+    const stage_job *j = ctx;
+    float *ws = j->ch->ws + (size_t)part * ws_floats(j->ch->f);
+    if (j->s == INPUT)
+        input_rows(j->ch, 0, (int)first, (int)last, ws);
+    else
+        output_rows(j->ch, 0, (int)first, (int)last, ws);
+}
+
 static void run_stage(const chunk *ch, stage s)
 {
     stage_job j = {ch, s};
+    if (ch->nb == 1 && (s == INPUT || s == OUTPUT)) {
+        ae__parallel_for_blas((size_t)ch->f->th, 1, 0, tile_row_items, &j);
+        return;
+    }
     /* The 16 products, or the images of the chunk. */
     const size_t n = s == PRODUCT || s == GRAD_U || s == GRAD_V ? XI : ch->nb;
     ae__parallel_for_blas(n, 1, 0, stage_items, &j);

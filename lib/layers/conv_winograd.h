@@ -30,20 +30,20 @@ typedef struct ae__winograd {
     const float *bias; /* k, added by the forward pass */
 } ae__winograd;
 
-/* Whether a pass of batch images through a layer of this shape runs by
- * Winograd: 3x3 kernel, stride 1, at least 8 input and 8 output channels
- * (a conv2d, or a conv_transpose2d: transposed = 1, measured alike), and
- * at least 8 images; the measurements behind it are in conv_winograd.c.  in_c and
- * out_c are the layer's.  The choice depends on the shapes and the batch,
- * never on the thread count.  Always 0 while the fast path is switched
- * off (ae__winograd_allow). */
+/* Whether a layer of this shape runs by Winograd, at any batch: 3x3
+ * kernel, stride 1, at least 8 input and 8 output channels (a conv2d, or
+ * a conv_transpose2d: transposed = 1, measured alike); the measurements
+ * behind it are in conv_winograd.c.  in_c and out_c are the layer's.  The
+ * choice depends on the shapes alone, never on the batch or the thread
+ * count.  Always 0 while the fast path is switched off
+ * (ae__winograd_allow). */
 int ae__winograd_suits(int in_c, int out_c, int kernel, int stride,
-                       int transposed, size_t batch);
+                       int transposed);
 
 /* Tests and benchmarks only: 0 sends every convolution down its direct
  * path, 1 (the default) lets ae__winograd_suits choose, 2 takes Winograd
- * for every 3x3 stride-1 shape and batch (to test it where the rule
- * leaves the direct path).  Set it between passes, never during one; the layers
+ * for every 3x3 stride-1 shape (to test it where the rule leaves the
+ * direct path).  Set it between passes, never during one; the layers
  * size their scratch for either path, so a model needs nothing else. */
 void ae__winograd_allow(int mode);
 

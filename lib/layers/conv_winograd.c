@@ -270,9 +270,11 @@ static void transform_channels(void *ctx, size_t first, size_t last,
     }
 }
 
-/* Output channels a thread transforms at least: 64 x 64 kernels took
- * about 10 us on one thread, less than waking another costs. */
-enum { KERNEL_GRAIN_FLOATS = 16384 };
+/* Kernel floats a thread transforms at least.  Experiment 7's 64 x 64
+ * kernels take about 10 us on one thread (perf's share of bench_infer),
+ * and handing a part to another thread and waiting for it about 0.75 us:
+ * a few hundred kernels a part still gain. */
+enum { KERNEL_GRAIN_FLOATS = 4096 };
 
 static void transform_weights(const ae__winograd *f, float *u)
 {

@@ -157,7 +157,9 @@ static ae__winograd winograd_form(const ae_layer *l)
                           (l->out.w + 1) / 2,
                           0,
                           l->weights,
-                          l->bias};
+                          l->bias,
+                          l->act,
+                          l->act_param};
 }
 
 /* Optional op (scratch, asked for before the passes): the taps form's
@@ -369,8 +371,8 @@ static void one_image_forward(ae_layer *l, const float *x, float *y,
 }
 
 /* The layer applies its activation itself (fuses_activation): the
- * one-image path in each block, the others over the whole output
- * afterwards, as the model would. */
+ * one-image path in each block, Winograd on each part's output rows, the
+ * others over the whole output afterwards, as the model would. */
 static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
                          float *scratch)
 {
@@ -379,10 +381,12 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
         one_image_forward(l, x, y, scratch);
         return;
     }
-    if (by_winograd(l)) {
+    if (by_winograd(l)) { /* the activation on its rows as they come */
         const ae__winograd w = winograd_form(l);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
-    } else if (by_taps(l)) {
+        return;
+    }
+    if (by_taps(l)) {
         const taps_form f = taps_form_of(l, scratch);
         const ae__conv_method m = {.per_image = taps_per_image(l),
                                    .forward = taps_forward,

@@ -135,7 +135,9 @@ static ae__winograd winograd_form(const ae_layer *l)
                           (l->out.w + 1) / 2,
                           1,
                           l->weights,
-                          l->bias};
+                          l->bias,
+                          AE_ACT_NONE, /* the model applies it */
+                          0.0f};
 }
 
 /* Optional op (scratch, asked for before the passes): the schedule's, for

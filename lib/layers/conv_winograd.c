@@ -71,6 +71,7 @@
 #include "common/parallel.h"
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
+#include "nn/activation.h"
 
 enum { XI = 16 };
 
@@ -622,7 +623,8 @@ static void input_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
                        ch->v + tile_index(f, b, ti, tj) * c);
 }
 
-/* Output rows 2 t0 .. 2 t1 of image b from M, + bias. */
+/* Output rows 2 t0 .. 2 t1 of image b from M, + bias, then the
+ * activation on each channel's rows. */
 static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 {
     const ae__winograd *f = ch->f;
@@ -633,9 +635,13 @@ static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
             output_tile(k, ch->mstep, ch->m + tile_index(f, b, ti, tj) * k, rs,
                         tile_corner(ws, rs, k, ti - t0, tj));
     const int last = 2 * t1 < f->oh ? 2 * t1 : f->oh;
-    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias,
-                   ch->y + b * (size_t)k * plane + (size_t)(2 * t0) * f->ow,
-                   plane);
+    float *y = ch->y + b * (size_t)k * plane + (size_t)(2 * t0) * f->ow;
+    const size_t run = (size_t)(last - 2 * t0) * (size_t)f->ow;
+    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias, y, plane);
+    if (f->act != AE_ACT_NONE)
+        for (int o = 0; o < k; o++)
+            ae__activation_forward_serial(f->act, f->act_param,
+                                          y + (size_t)o * plane, run);
 }
 
 /* dM for image b's output gradient (the tiles' parts beyond the output

@@ -28,6 +28,11 @@ typedef struct ae__winograd {
     int transposed;
     const float *weights; /* the layer's */
     const float *bias; /* k, added by the forward pass */
+    /* Applied by the forward pass to the rows it has just written, still
+     * in cache (a conv2d's; AE_ACT_NONE for a layer whose model applies
+     * it). */
+    ae_activation act;
+    float act_param;
 } ae__winograd;
 
 /* Whether a layer of this shape runs by Winograd, at any batch: 3x3
@@ -52,7 +57,7 @@ void ae__winograd_allow(int mode);
 size_t ae__winograd_scratch(const ae__winograd *f, size_t batch,
                             size_t n_weights);
 
-/* y = the convolution of batch images of x, + bias. */
+/* y = act(the convolution of batch images of x, + bias). */
 void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,
                           const float *x, float *y, size_t batch,
                           float *scratch);

@@ -5,6 +5,8 @@
  *
  *   bench_infer [--threads N] [--reps N] [--only dense|conv] [--batch N]
  *
+ * At one thread it also times the dense model's weights through BLAS's
+ * sgemv alone, the floor under its one-image latency.
  * --only times one model; --batch one batch size, 1 to 64 (and skips the
  * 10,000-image call), for profiling one case or comparing the paths at
  * the sizes between.
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #include "bench_util.h"
 #include "models.h"
@@ -85,6 +89,60 @@ static void latency(const char *name, ae_model *m, int reps, size_t one)
     free(y);
 }
 
+/* The floor under one image through a dense model: each layer's weights
+ * (copied out of the model) times a vector by BLAS's sgemv alone, the
+ * layers in a row, best of reps rounds.  Nothing else (bias, activation,
+ * the library's threads): the time it takes one thread to stream the
+ * weights from wherever they sit in the caches, which no implementation
+ * of the same float weights beats by much. */
+static void sgemv_floor(const char *name, const ae_model *m, int reps)
+{
+    enum { MAX_LAYERS = 16 };
+    const size_t n_layers = ae_model_layer_count(m);
+    float *w[MAX_LAYERS] = {0};
+    size_t rows[MAX_LAYERS], cols[MAX_LAYERS], widest = 0;
+    size_t in = ae_model_input_size(m);
+    if (n_layers > MAX_LAYERS)
+        return;
+    for (size_t i = 0; i < n_layers; i++) {
+        ae_layer *l;
+        bench_check(ae_model_layer(m, i, &l), "reading the layers");
+        rows[i] = ae_layer_output_size(l);
+        cols[i] = in;
+        in = rows[i];
+        widest = rows[i] > widest ? rows[i] : widest;
+        widest = cols[i] > widest ? cols[i] : widest;
+        w[i] = malloc(rows[i] * cols[i] * sizeof(float));
+        if (w[i] == NULL)
+            bench_check(AE_ERR_NO_MEMORY, "allocating");
+        bench_check(ae_layer_get_weights(l, w[i], rows[i] * cols[i]),
+                    "copying the weights (a dense model only)");
+    }
+    float *a = calloc(widest, sizeof *a), *b = calloc(widest, sizeof *b);
+    if (a == NULL || b == NULL)
+        bench_check(AE_ERR_NO_MEMORY, "allocating");
+    for (size_t i = 0; i < widest; i++)
+        a[i] = (float)(i % 97) / 97.0f;
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        enum { CALLS = 2000 };
+        double t = bench_now();
+        for (int c = 0; c < CALLS; c++)
+            for (size_t i = 0; i < n_layers; i++)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)rows[i],
+                            (int)cols[i], 1.0f, w[i], (int)cols[i],
+                            i % 2 ? b : a, 1, 0.0f, i % 2 ? a : b, 1);
+        double per = (bench_now() - t) / CALLS * 1e6;
+        best = per < best ? per : best;
+    }
+    printf("%-26s sgemv alone, batch 1: %9.1f us per image (the weights "
+           "streamed by BLAS on one thread)\n", name, best);
+    for (size_t i = 0; i < n_layers; i++)
+        free(w[i]);
+    free(a);
+    free(b);
+}
+
 /* Reconstruct n images in one call, then in calls of 128: seconds per
  * image and the peak resident memory each way. */
 static void one_call(const char *name, ae_model *m, size_t n)
@@ -149,8 +207,11 @@ int main(int argc, char **argv)
     /* bench_describe returns one static buffer: one call per printf. */
     printf("dense: %s\n", bench_describe(dense));
     printf("conv: %s\n", bench_describe(conv));
-    if (only == NULL || strcmp(only, "dense") == 0)
+    if (only == NULL || strcmp(only, "dense") == 0) {
         latency("experiment-1 dense", dense, reps, one);
+        if ((one == 0 || one == 1) && ae_threads() == 1)
+            sgemv_floor("experiment-1 dense", dense, reps);
+    }
     if (only == NULL || strcmp(only, "conv") == 0)
         latency("experiment-7 conv", conv, reps, one);
     if (one == 0 && (only == NULL || strcmp(only, "conv") == 0))

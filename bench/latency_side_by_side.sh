@@ -8,7 +8,9 @@
 #   bench/latency_side_by_side.sh [BUILD_DIR [BASE_BUILD_DIR [ROUNDS]]]
 #
 # Prints "side threads model_bBATCH microseconds-per-image" for the best
-# round of each, side being new, base or torch.  Needs Debian's
+# round of each, side being new, base or torch; at one thread also
+# dense_sgemv_b1, the dense model's weights through BLAS's sgemv alone
+# (the floor under its one-image latency).  Needs Debian's
 # python3-torch for /usr/bin/python3.  The machines are shared: write down
 # the load (uptime) with the figures.
 set -eu
@@ -21,7 +23,8 @@ trap 'rm -f "$out"' EXIT
 
 lib_round() { # side build threads
     "$2/bench/bench_infer" --threads "$3" --reps 3 |
-        awk -v s="$1" -v t="$3" '/batch +[0-9]+:/ { b = $4; sub(":", "", b);
+        awk -v s="$1" -v t="$3" '/sgemv alone/ { print s, t, $2 "_sgemv_b1", $7; next }
+                                 /batch +[0-9]+:/ { b = $4; sub(":", "", b);
                                   print s, t, $2 "_b" b, $5 }'
 }
 

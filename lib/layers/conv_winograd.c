@@ -47,16 +47,18 @@
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
  * (docs/PERFORMANCE.md has the table): a 3x3 stride-1 layer with at
- * least 8 input and 8 output channels, conv2d or conv_transpose2d.  With channels innermost every such shape
- * of experiments 6 and 7 measured 1.0-2.4x faster than the direct path,
- * narrowing layers included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x,
- * a tie).  With one input or output channel the products are rank-1
+ * least 8 input and 8 output channels, conv2d or conv_transpose2d, at any
+ * batch.  With channels innermost every such shape of experiments 6 and 7
+ * measured 1.0-2.4x faster than the direct path, narrowing layers
+ * included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x, a tie).  With
+ * one input or output channel the products are rank-1
  * updates or matrix-vector products and the transforms, on runs of one
  * channel, are all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep
  * the direct path.  Any batch: passes of 1 to 7 images measured 1.0-1.6x
  * faster than the direct path too (bench/bench_infer's inference, and
- * training steps), once the kernels' transform was vectorised; before, at
- * 38% of one image's time, it made one image slower and the rule asked
+ * training steps), once the kernels' transform was vectorised and one
+ * image's transforms shared among the threads; before, at 38% of one
+ * image's time, the transform made one image slower and the rule asked
  * for 8 images. */
 #include <string.h>
 
@@ -484,6 +486,9 @@ static int block_start(int i, int n)
     return i + 4 <= n ? i : n - 4;
 }
 
+/* h rows of w pixels of n planes (src at the first row of plane 0; plane:
+ * the floats from one plane to the next) into rows r0 .. r0 + h, columns
+ * c0 .. c0 + w of a grid gw pixels wide. */
 static void planes_to_grid(const float *restrict src, int n, int h, int w,
                            size_t plane, float *restrict grid, int gw, int r0,
                            int c0)
@@ -525,7 +530,8 @@ static void planes_to_grid(const float *restrict src, int n, int h, int w,
 }
 
 /* The inverse, rows r0 .. r0 + h and columns c0 .. c0 + w of the grid to
- * n planes of h x w, plus bias[ch] if bias is not NULL. */
+ * h rows of w pixels of n planes, plane floats apart, plus bias[ch] if
+ * bias is not NULL. */
 static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
                            int c0, int h, int w, const float *bias,
                            float *restrict dst, size_t plane)

@@ -9,8 +9,9 @@
 #
 # Prints "side threads model_bBATCH microseconds-per-image" for the best
 # round of each, side being new, base or torch; at one thread also
-# dense_sgemv_b1, the dense model's weights through BLAS's sgemv alone
-# (the floor under its one-image latency).  Needs Debian's
+# dense_sgemv_b1 and dense_read_b1, the dense model's weights through
+# BLAS's sgemv alone and only read (the floors under its one-image
+# latency).  Needs Debian's
 # python3-torch for /usr/bin/python3.  The machines are shared: write down
 # the load (uptime) with the figures.
 set -eu
@@ -24,6 +25,7 @@ trap 'rm -f "$out"' EXIT
 lib_round() { # side build threads
     "$2/bench/bench_infer" --threads "$3" --reps 3 |
         awk -v s="$1" -v t="$3" '/sgemv alone/ { print s, t, $2 "_sgemv_b1", $7; next }
+                                 /weights read/ { print s, t, $2 "_read_b1", $7; next }
                                  /batch +[0-9]+:/ { b = $4; sub(":", "", b);
                                   print s, t, $2 "_b" b, $5 }'
 }

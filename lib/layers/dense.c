@@ -121,12 +121,22 @@ static void forward_cols(void *ctx, size_t first, size_t last, int part)
  * thread.  Here the threads share the weight rows, at least
  * SMALL_PART_FLOATS of them a thread, each reading only its own (which
  * then stay in its core's cache from one call to the next).  Every block
- * of SMALL_BLOCK_ROWS rows is its own BLAS call whichever thread runs it,
- * so the output does not depend on the thread count.  Up to
- * SMALL_MAX_BATCH images; larger batches repack their inputs too often
- * in blocks this narrow. */
-enum { SMALL_BLOCK_ROWS = 64, SMALL_MAX_BATCH = 16 };
+ * of rows (block_rows) is its own BLAS call whichever thread runs it, so
+ * the output does not depend on the thread count.  Up to SMALL_MAX_BATCH
+ * images; larger batches repack their inputs too often in blocks this
+ * narrow. */
+enum { SMALL_MAX_BATCH = 16 };
 #define SMALL_PART_FLOATS 32768.0
+
+/* Rows a block: 128 for one image, 64 for more.  Experiment 1's model,
+ * bench_infer, 5 alternating rounds: one image at 2 threads 28.2-31.3 us
+ * with 128 against 31.2-33.7 with 64 (fewer sgemv calls), the same at one
+ * thread; 16 images 16.2-16.8 us per image against 10.0-11.1, the wider
+ * blocks' sgemm calls slower. */
+static int block_rows(size_t batch)
+{
+    return batch == 1 ? 128 : 64;
+}
 
 static void forward_small_batch(void *ctx, size_t first, size_t last,
                                 int part)
@@ -136,9 +146,8 @@ static void forward_small_batch(void *ctx, size_t first, size_t last,
     const ae_layer *l = j->l;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     for (size_t blk = first; blk < last; blk++) {
-        const int r0 = (int)(blk * SMALL_BLOCK_ROWS);
-        const int r1 =
-            r0 + SMALL_BLOCK_ROWS < out ? r0 + SMALL_BLOCK_ROWS : out;
+        const int rows = block_rows(j->batch), r0 = (int)blk * rows;
+        const int r1 = r0 + rows < out ? r0 + rows : out;
         for (size_t b = 0; b < j->batch; b++)
             memcpy(j->y + b * (size_t)out + r0, l->bias + r0,
                    (size_t)(r1 - r0) * sizeof(float));
@@ -166,9 +175,9 @@ static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
     dense_job j = {l, x, NULL, y, NULL, batch, 0};
     if (batch <= SMALL_MAX_BATCH && ae__model_forward_only(l->model)) {
-        const size_t blocks = ((size_t)out + SMALL_BLOCK_ROWS - 1) /
-                              SMALL_BLOCK_ROWS;
-        const double block_floats = (double)SMALL_BLOCK_ROWS * in;
+        const size_t rows = (size_t)block_rows(batch);
+        const size_t blocks = ((size_t)out + rows - 1) / rows;
+        const double block_floats = (double)rows * in;
         const size_t grain =
             block_floats >= SMALL_PART_FLOATS
                 ? 1

@@ -14,8 +14,13 @@
  * when asked, the same encoder with a decoder mirroring it
  * (30-128-256-512-784), the model earlier figures were taken with.
  *
+ * Also experiment 2's one-hidden-layer models (784-h-784, h = 64, 128,
+ * 256) and experiment 3's over-complete sparse model (784-1024-784, L1 on
+ * the code, lambda 1e-4 per image), batch 64, MSE.
+ *
  * usage: bench_train [--data DIR] [--images N] [--threads N] [--json FILE]
- *                    [--only dense|conv|pca|load|dense-symmetric]
+ *                    [--only dense|shallow|sparse|conv|pca|load|
+ *                            dense-symmetric]
  *                    [--pca-solver exact|randomized] [--pca-reps N]
  * The PCA part fits with the chosen solver (default exact, the library's
  * default) N times (default 1), reports the best, and prints the fit's
@@ -146,7 +151,7 @@ static void record(const char *name, double seconds, double images,
     r.ratio = flops > 0 ? r.gflops / sgemm : 0;
     results[n_results++] = r;
     if (flops > 0)
-        printf("%-28s %8.2f s %10.0f img/s %8.1f GFLOP/s %6.1f%% of sgemm  "
+        printf("%-28s %8.3f s %10.0f img/s %8.1f GFLOP/s %6.1f%% of sgemm  "
                "peak RSS %.0f MB\n", name, seconds, images / seconds,
                r.gflops, 100 * r.ratio, r.rss_mb);
     else
@@ -185,9 +190,10 @@ static int probe_progress(const ae_progress *pr, void *user)
 }
 
 /* One epoch, timed; the first step (buffer allocation) runs before the
- * clock starts. */
+ * clock starts.  l1 > 0 adds experiment 3's penalty: l1 times the sum of
+ * the code's magnitudes, averaged over the batch's images. */
 static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
-                       int batch, ae_loss loss, double sgemm)
+                       int batch, ae_loss loss, float l1, double sgemm)
 {
     ae_optimizer *adam;
     ae_trainer *t;
@@ -195,6 +201,10 @@ static void time_epoch(const char *name, ae_model *m, ae_dataset *ds,
     bench_check(ae_trainer_create(&t, m, adam), "trainer");
     bench_check(ae_trainer_set(t, AE_TRAIN_BATCH_SIZE, batch), "batch");
     bench_check(ae_trainer_set(t, AE_TRAIN_LOSS, loss), "loss");
+    if (l1 > 0.0f) {
+        bench_check(ae_trainer_set(t, AE_TRAIN_L1_CODE, l1), "L1");
+        bench_check(ae_trainer_set(t, AE_TRAIN_L1_PER_IMAGE, 1), "L1");
+    }
     size_t in = ae_model_input_size(m);
     float *warm = malloc((size_t)batch * in * sizeof *warm);
     bench_check(ae_dataset_batch(ds, 0, (size_t)batch, warm, NULL), "batch");
@@ -238,7 +248,8 @@ static void path_join(char *buf, size_t size, const char *dir,
 /* 1 if --only may name part. */
 static int known_part(const char *part)
 {
-    static const char *const parts[] = {"dense", "conv", "pca", "load",
+    static const char *const parts[] = {"dense",   "shallow", "sparse",
+                                        "conv",    "pca",     "load",
                                         "dense-symmetric"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (strcmp(part, parts[i]) == 0)
@@ -295,7 +306,7 @@ static double dense_epoch(const char *label, const char *shapes_label,
     double shapes = sgemm_dense_shapes(m, 64);
     printf("%-28s %8.1f GFLOP/s (%.1f%% of 2048^3)\n", shapes_label, shapes,
            100 * shapes / sgemm);
-    time_epoch(label, m, ds, 64, AE_LOSS_MSE, sgemm);
+    time_epoch(label, m, ds, 64, AE_LOSS_MSE, 0.0f, sgemm);
     return shapes;
 }
 
@@ -327,7 +338,8 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: %s [--data DIR] [--images N] "
                     "[--threads N] [--json FILE] "
-                    "[--only dense|conv|pca|load|dense-symmetric] "
+                    "[--only dense|shallow|sparse|conv|pca|load|"
+                    "dense-symmetric] "
                     "[--pca-solver exact|randomized] [--pca-reps N]\n",
                     argv[0]);
             return 2;
@@ -380,6 +392,25 @@ int main(int argc, char **argv)
                                    sgemm);
         ae_model_free(m);
     }
+    if (wanted(only, "shallow")) { /* experiment 2's three models */
+        static const int hidden[] = {64, 128, 256};
+        for (int i = 0; i < 3; i++) {
+            ae_model *m;
+            char label[64];
+            bench_check(model_one_hidden(&m, hidden[i], 1), "model");
+            snprintf(label, sizeof label, "shallow h%d epoch (batch 64)",
+                     hidden[i]);
+            time_epoch(label, m, ds, 64, AE_LOSS_MSE, 0.0f, sgemm);
+            ae_model_free(m);
+        }
+    }
+    if (wanted(only, "sparse")) { /* experiment 3's, lambda 1e-4 */
+        ae_model *m;
+        bench_check(model_one_hidden(&m, 1024, 1), "model");
+        time_epoch("sparse 1024 epoch (batch 64)", m, ds, 64, AE_LOSS_MSE,
+                   1e-4f, sgemm);
+        ae_model_free(m);
+    }
     if (asked(only, "dense-symmetric")) {
         ae_model *m = bench_dense_autoencoder_symmetric();
         symmetric_shapes = dense_epoch("symmetric AE (extra), b. 64",
@@ -390,7 +421,7 @@ int main(int argc, char **argv)
     if (wanted(only, "conv")) {
         ae_model *m = conv_model();
         time_epoch("conv AE epoch (batch 128)", m, ds, 128, AE_LOSS_BCE,
-                   sgemm);
+                   0.0f, sgemm);
         ae_model_free(m);
     }
 

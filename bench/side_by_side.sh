@@ -5,6 +5,11 @@
 # Debian's python3-torch, python3-sklearn and python3-numpy for
 # /usr/bin/python3, and a build with the benchmarks.
 #
+# The rows, the seed shapes first: experiment 1's deep autoencoder
+# (dense_epoch), experiment 2's one-hidden-layer models (shallow_h*),
+# experiment 3's sparse 1024 model (sparse1024), experiment 7's conv
+# model, inference latency at batch 1, 8 and 64, and PCA-30.
+#
 #   bench/side_by_side.sh [BUILD_DIR [ROUNDS]]     (default: build 3)
 #
 # THREADS (default 2) is the thread count of both sides: ae_set_threads
@@ -31,6 +36,12 @@ lib_round() {
         --only dense --images 20000 |
         awk '/^dense AE epoch/ { print "lib dense_epoch", $6 }'
     "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only shallow --images 20000 |
+        awk '/^shallow h[0-9]+ epoch/ { print "lib shallow_" $2 "_epoch", $6 }'
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
+        --only sparse --images 20000 |
+        awk '/^sparse 1024 epoch/ { print "lib sparse1024_epoch", $6 }'
+    "$build/bench/bench_train" --threads "$threads" --data "$data" \
         --only conv --images 10000 |
         awk '/^conv AE epoch/ { print "lib conv_epoch", $6 }'
     "$build/bench/bench_infer" --threads "$threads" |
@@ -47,7 +58,7 @@ lib_round() {
 torch_round() {
     OPENBLAS_NUM_THREADS=1 "$py" "$here/torch_side_by_side.py" \
         --threads "$threads" --data "$data" --images 10000 \
-        --dense-images 20000 --only dense,conv,latency |
+        --dense-images 20000 --only dense,shallow,sparse,conv,latency |
         awk '{ print "torch", $1, $2 }'
     # scikit-learn's PCA is numpy and OpenBLAS alone: give OpenBLAS the
     # library's thread count.  Its one fit is set against both of the

@@ -10,6 +10,11 @@ bench/bench_train.c and bench/bench_infer.c:
   784-512-256-128-30 (ReLU, linear code) / 30-128-256-784 (ReLU, sigmoid),
   Adam 1e-3, MSE, batch 64, one epoch over the first N training images in
   shuffled order;
+- shallow: experiment 2's one-hidden-layer models 784-h (ReLU) / h-784
+  (sigmoid), h = 64, 128, 256, the same settings as dense;
+- sparse: experiment 3's over-complete model 784-1024 (ReLU) / 1024-784
+  (sigmoid), loss MSE + 1e-4 x the code's L1 norm averaged over the
+  batch's images, otherwise as dense;
 - conv: experiment 7's model (conv 1->32, pool, conv 32->64, pool; conv
   64->64, upsample, conv 64->32, upsample, conv 32->1 sigmoid; 3x3 'same'),
   Adam 1e-3, BCE, batch 128, one epoch;
@@ -25,7 +30,7 @@ library's thread count (scikit-learn's PCA is all numpy / OpenBLAS), as
 the driver does:
 
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_side_by_side.py \\
-      --threads 2 --images 10000 --only dense,conv,latency
+      --threads 2 --images 10000 --only dense,shallow,sparse,conv,latency
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_side_by_side.py \\
       --threads 2 --only pca
 """
@@ -59,6 +64,27 @@ def dense_model():
         layers.append(nn.Linear(sizes_dec[i], sizes_dec[i + 1]))
         layers.append(nn.ReLU() if i < 2 else nn.Sigmoid())
     return nn.Sequential(*layers)
+
+
+class OneHidden(nn.Module):
+    """784-h-784; forward returns the reconstruction and the code."""
+    def __init__(self, hidden):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(784, hidden), nn.ReLU())
+        self.dec = nn.Sequential(nn.Linear(hidden, 784), nn.Sigmoid())
+
+    def forward(self, x):
+        h = self.enc(x)
+        return self.dec(h), h
+
+
+def mse_only(out, x):
+    return nn.functional.mse_loss(out[0], x)
+
+
+def mse_l1_code(out, x, lam=1e-4):
+    recon, h = out
+    return nn.functional.mse_loss(recon, x) + lam * h.abs().sum(1).mean()
 
 
 class ConvModel(nn.Module):
@@ -114,7 +140,8 @@ def main():
     ap.add_argument("--images", type=int, default=10000)
     ap.add_argument("--dense-images", type=int, default=20000)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="dense,conv,latency,pca")
+    ap.add_argument("--only",
+                    default="dense,shallow,sparse,conv,latency,pca")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -124,6 +151,15 @@ def main():
     if "dense" in parts:
         print("dense_epoch %.4f" % epoch_seconds(
             dense_model(), x[:args.dense_images], 64, nn.MSELoss()), flush=True)
+    if "shallow" in parts:
+        for h in (64, 128, 256):
+            print("shallow_h%d_epoch %.4f" % (h, epoch_seconds(
+                OneHidden(h), x[:args.dense_images], 64, mse_only)),
+                flush=True)
+    if "sparse" in parts:
+        print("sparse1024_epoch %.4f" % epoch_seconds(
+            OneHidden(1024), x[:args.dense_images], 64, mse_l1_code),
+            flush=True)
     if "conv" in parts:
         print("conv_epoch %.4f" % epoch_seconds(
             ConvModel(), x[:args.images], 128, nn.BCELoss()), flush=True)

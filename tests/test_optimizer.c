@@ -1,4 +1,5 @@
 /* test_optimizer.c - Adam and SGD against steps computed by hand. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -42,6 +43,54 @@ START_TEST(adam_three_steps_with_weight_decay)
         ck_assert_double_eq_tol(w, ref, 1e-6);
     }
     ae_optimizer_free(o);
+}
+END_TEST
+
+/* Moments never go subnormal (optimizer.c: they cost a microcode assist a
+ * use): a first moment decaying after its gradient has gone to 0, and a
+ * second moment of a gradient whose square is below FLT_MIN, are kept as
+ * 0 instead, for Adam and AdamW (its weight decay 0: its path, without
+ * the decay's float rounding).  The weights still follow the update
+ * written out in double, which keeps them. */
+START_TEST(adam_moments_never_subnormal)
+{
+    for (int adamw = 0; adamw < 2; adamw++) {
+        ae_optimizer *o;
+        if (adamw)
+            ck_assert_ae_ok(ae_optimizer_create_adamw(&o, 1e-3f, 0.0f));
+        else
+            ck_assert_ae_ok(ae_optimizer_create_adam(&o, 1e-3f));
+        float w[2] = {0.5f, -0.25f};
+        double ref[2] = {0.5, -0.25}, m[2] = {0, 0}, v[2] = {0, 0};
+        /* Parameter 0: one gradient of 1e-3, then 0 for 2,000 steps (its
+         * first moment would pass FLT_MIN after about 750).  Parameter 1: a
+         * gradient of 1e-21 every step (its square is subnormal). */
+        for (int t = 1; t <= 2000; t++) {
+            const float g[2] = {t == 1 ? 1e-3f : 0.0f, 1e-21f};
+            ck_assert_ae_ok(ae__optimizer_update(o, w, g, 2));
+            for (int i = 0; i < 2; i++) {
+                m[i] = 0.9 * m[i] + 0.1 * g[i];
+                v[i] = 0.999 * v[i] + 0.001 * (double)g[i] * g[i];
+                double mhat = m[i] / (1 - pow(0.9, t));
+                double vhat = v[i] / (1 - pow(0.999, t));
+                ref[i] -= 1e-3 * mhat / (sqrt(vhat) + 1e-8);
+            }
+        }
+        ae__opt_state st;
+        ae__optimizer_export(o, &st);
+        ck_assert_uint_eq(st.n, 2);
+        for (int i = 0; i < 2; i++) {
+            ck_assert_msg(st.m[i] == 0.0f || fabsf(st.m[i]) >= FLT_MIN,
+                          "%s: m[%d] = %g is subnormal", adamw ? "AdamW" : "Adam",
+                          i, (double)st.m[i]);
+            ck_assert_msg(st.v[i] == 0.0f || fabsf(st.v[i]) >= FLT_MIN,
+                          "%s: v[%d] = %g is subnormal", adamw ? "AdamW" : "Adam",
+                          i, (double)st.v[i]);
+            ck_assert_double_eq_tol(w[i], ref[i], 1e-6);
+        }
+        ck_assert_float_eq(st.m[0], 0.0f); /* it did decay that far */
+        ae_optimizer_free(o);
+    }
 }
 END_TEST
 
@@ -222,6 +271,7 @@ int main(void)
     tcase_add_test(tc, adam_first_step_is_lr_times_sign);
     tcase_add_test(tc, adam_three_steps_with_weight_decay);
     tcase_add_test(tc, adamw_three_steps_decoupled_decay);
+    tcase_add_test(tc, adam_moments_never_subnormal);
     tcase_add_test(tc, adamw_checkpoint_resumes);
     tcase_add_test(tc, sgd_momentum_steps);
     tcase_add_test(tc, plain_sgd_with_weight_decay);

@@ -47,7 +47,7 @@ START_TEST(adam_three_steps_with_weight_decay)
 END_TEST
 
 /* Moments never go subnormal (optimizer.c: they cost a microcode assist a
- * use): a first moment decaying after its gradient has gone to 0, and a
+ * use), nor SGD's momentum buffer: a first moment decaying after its gradient has gone to 0, and a
  * second moment of a gradient whose square is below FLT_MIN, are kept as
  * 0 instead, for Adam and AdamW (its weight decay 0: its path, without
  * the decay's float rounding).  The weights still follow the update
@@ -91,6 +91,22 @@ START_TEST(adam_moments_never_subnormal)
         ck_assert_float_eq(st.m[0], 0.0f); /* it did decay that far */
         ae_optimizer_free(o);
     }
+    /* SGD's momentum buffer, decaying by the momentum. */
+    ae_optimizer *o;
+    ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 1e-2f, 0.9f));
+    float w = 0.5f;
+    double ref = 0.5, buf = 0;
+    for (int t = 1; t <= 2000; t++) {
+        const float g = t == 1 ? 1e-3f : 0.0f;
+        ck_assert_ae_ok(ae__optimizer_update(o, &w, &g, 1));
+        buf = 0.9 * buf + g;
+        ref -= 1e-2 * buf;
+    }
+    ae__opt_state st;
+    ae__optimizer_export(o, &st);
+    ck_assert_float_eq(st.m[0], 0.0f);
+    ck_assert_double_eq_tol(w, ref, 1e-7);
+    ae_optimizer_free(o);
 }
 END_TEST
 

@@ -201,7 +201,8 @@ typedef struct update_job {
     float lr, mu;                              /* SGD */
 } update_job;
 
-/* A moment below FLT_MIN in magnitude is kept as 0.  The first moment of
+/* A moment (or SGD's momentum buffer) below FLT_MIN in magnitude is kept
+ * as 0.  The first moment of
  * a parameter whose gradient stays 0 (a unit ReLU has switched off)
  * decays by beta1 a step and goes subnormal after about 700 steps; from
  * then on every step's arithmetic on it takes a microcode assist.  On
@@ -264,7 +265,7 @@ static void sgd_range(const update_job *j, size_t first, size_t last)
     }
     for (size_t i = first; i < last; i++) {
         float g = grad[i] + wd * w[i];
-        buf[i] = mu * buf[i] + g;
+        buf[i] = normal_or_zero(mu * buf[i] + g); /* as Adam's moments */
         w[i] -= lr * buf[i];
     }
 }

@@ -135,20 +135,28 @@ static double sgemm_dense_shapes(ae_model *m, int batch)
 }
 
 typedef struct result {
-    const char *name;
+    char name[48]; /* a copy: the shallow models' labels are built in turn */
     double seconds, images, gflops, ratio, rss_mb;
     double probe; /* median sgemm rate probed during the run, or 0 */
 } result;
 
-static result results[8];
+/* Every part of a run without --only takes 8 (load, PCA, dense, three
+ * shallow, sparse, conv). */
+enum { MAX_RESULTS = 16 };
+static result results[MAX_RESULTS];
 static int n_results;
 
 static void record(const char *name, double seconds, double images,
                    double flops, double sgemm)
 {
-    result r = {name, seconds, images, flops / seconds * 1e-9, 0,
+    result r = {"", seconds, images, flops / seconds * 1e-9, 0,
                 peak_rss_mb(), 0};
+    snprintf(r.name, sizeof r.name, "%s", name);
     r.ratio = flops > 0 ? r.gflops / sgemm : 0;
+    if (n_results == MAX_RESULTS) {
+        fprintf(stderr, "bench: more than %d results\n", MAX_RESULTS);
+        exit(1);
+    }
     results[n_results++] = r;
     if (flops > 0)
         printf("%-28s %8.3f s %10.0f img/s %8.1f GFLOP/s %6.1f%% of sgemm  "

@@ -51,10 +51,10 @@
  * batch.  With channels innermost every such shape of experiments 6 and 7
  * measured 1.0-2.4x faster than the direct path, narrowing layers
  * included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x, a tie).  With
- * one input or output channel the products are rank-1
- * updates or matrix-vector products and the transforms, on runs of one
- * channel, are all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep
- * the direct path.  Any batch: passes of 1 to 7 images measured 1.0-1.6x
+ * one input or output channel the products are rank-1 updates or
+ * matrix-vector products and the transforms, on runs of one channel, are
+ * all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep the direct
+ * path.  Any batch: passes of 1 to 7 images measured 1.0-1.6x
  * faster than the direct path too (bench/bench_infer's inference, and
  * training steps), once the kernels' transform was vectorised and one
  * image's transforms shared among the threads; before, at 38% of one

@@ -26,6 +26,13 @@
  *   dg     = G^T dU G                 back to the 3 x 3 kernel
  *   dV[xi] = dM[xi] U[xi]             16 sgemm calls, T x c
  *   dx    += B dV B^T per tile, windows overlapping by 2
+ * The forward pass keeps U transposed (c x k), so that its products are
+ * NoTrans x NoTrans: OpenBLAS runs those at the sizes of a chunk (T up to
+ * about 1,000) by its small-matrix kernels, which read the operands in
+ * place, and packs both operands for a transposed one.  One thread, the
+ * 16 products of experiment 7's 32 -> 64 layer: 36 -> 20 us for one image
+ * (T = 49), 90 -> 60 us for a training chunk (T = 147).  The backward
+ * pass's dV = dM U is NoTrans x NoTrans with U as k x c.
  * V and M keep the channels innermost (a tile's row of c or k floats), so
  * that the tile transforms are the same few additions on contiguous runs
  * of channels, which vectorise; the images come in and go out channel-
@@ -166,43 +173,59 @@ static inline void gt4(const float y[4], float o[3])
 #define INDEPENDENT_CHANNELS
 #endif
 
-/* The kernels' transform, four input channels at a time in SSE lanes:
- * each lane does the scalar code's arithmetic (G over the columns, then
- * over the rows), so the bits are the scalar code's.  The four kernels'
- * taps are gathered straight into the lanes and each of the 16 results
- * is one 4-float store into U, whose rows hold ci innermost.  Through a
- * block of gathered taps on the stack with the arithmetic left to the
- * compiler, this took 38% of one image through experiment 7's model by
- * Winograd (bench_infer, one thread); as one sgemm of (G (x) G) (16 x 9)
- * by the kernels it was still 30%, BLAS being slow at an inner dimension
- * of 9. */
+/* The kernels' transform, four kernels at a time in SSE lanes: each lane
+ * does the scalar code's arithmetic (G over the columns, then over the
+ * rows), so the bits are the scalar code's.  The four kernels' taps are
+ * gathered straight into the lanes and each of the 16 results is one
+ * 4-float store into U.  Through a block of gathered taps on the stack
+ * with the arithmetic left to the compiler, this took 38% of one image
+ * through experiment 7's model by Winograd (bench_infer, one thread); as
+ * one sgemm of (G (x) G) (16 x 9) by the kernels it was still 30%, BLAS
+ * being slow at an inner dimension of 9.
+ *
+ * U's layout is the pass's (u_layout): the four lanes are four adjacent
+ * floats of a row of U, four input channels of one kernel row (U_KC) or
+ * four output channels at one input channel (U_CK). */
+typedef enum u_layout {
+    U_KC, /* xi's block k x c, ci innermost: dV = dM U (backward) */
+    U_CK  /* xi's block c x k, o innermost: M = V U (forward) */
+} u_layout;
+
 typedef struct kernel_taps {
     const float *first; /* tap 0 of kernel (o, 0) */
     size_t ci_step;     /* from kernel (o, ci) to (o, ci + 1) */
+    size_t o_step;      /* from kernel (o, ci) to (o + 1, ci) */
     int flip;           /* tap t at 8 - t (a transposed layer's) */
 } kernel_taps;
 
-static kernel_taps taps_of(const ae__winograd *f, int o)
+static kernel_taps taps_of(const ae__winograd *f)
 {
+    const size_t c = (size_t)f->c, k = (size_t)f->k;
     if (!f->transposed)
-        return (kernel_taps){f->weights + (size_t)o * f->c * 9, 9, 0};
+        return (kernel_taps){f->weights, 9, c * 9, 0};
     /* g[o][ci][u][v] = weights[ci][o][2-u][2-v] */
-    return (kernel_taps){f->weights + (size_t)o * 9, (size_t)f->k * 9, 1};
+    return (kernel_taps){f->weights, k * 9, 9, 1};
 }
 
-static float tap(const kernel_taps *kt, int ci, int t)
+/* Kernel (o, ci)'s taps. */
+static const float *kernel_at(const kernel_taps *kt, int o, int ci)
 {
-    return kt->first[(size_t)ci * kt->ci_step + (size_t)(kt->flip ? 8 - t : t)];
+    return kt->first + (size_t)o * kt->o_step + (size_t)ci * kt->ci_step;
 }
 
-/* One kernel, scalar: U's 16 rows at row, stride us. */
-static void transform_kernel(const kernel_taps *kt, int ci, float *row,
+static float tap(const kernel_taps *kt, const float *g, int t)
+{
+    return g[kt->flip ? 8 - t : t];
+}
+
+/* One kernel, scalar: its 16 values at row, stride us. */
+static void transform_kernel(const kernel_taps *kt, const float *g, float *row,
                              size_t us)
 {
     float q[4][3], r[4];
     for (int v = 0; v < 3; v++) { /* columns: G over u */
-        const float gc[3] = {tap(kt, ci, v), tap(kt, ci, 3 + v),
-                             tap(kt, ci, 6 + v)};
+        const float gc[3] = {tap(kt, g, v), tap(kt, g, 3 + v),
+                             tap(kt, g, 6 + v)};
         g3(gc, r);
         for (int a = 0; a < 4; a++)
             q[a][v] = r[a];
@@ -225,17 +248,18 @@ static inline void g3_lanes(__m128 g0, __m128 g1, __m128 g2, __m128 o[4])
     o[3] = g2;
 }
 
-/* Kernels ci .. ci + 3. */
-static void transform_4_kernels(const kernel_taps *kt, int ci, float *row,
-                                size_t us)
+/* Kernels g, g + lane, g + 2 lane, g + 3 lane into row[0..3]. */
+static void transform_4_kernels(const kernel_taps *kt, const float *g,
+                                size_t lane, float *row, size_t us)
 {
-    __m128 g[9];
+    __m128 gl[9];
     for (int t = 0; t < 9; t++)
-        g[t] = _mm_setr_ps(tap(kt, ci, t), tap(kt, ci + 1, t),
-                           tap(kt, ci + 2, t), tap(kt, ci + 3, t));
+        gl[t] = _mm_setr_ps(tap(kt, g, t), tap(kt, g + lane, t),
+                            tap(kt, g + 2 * lane, t),
+                            tap(kt, g + 3 * lane, t));
     __m128 q[4][3], r[4];
     for (int v = 0; v < 3; v++) {
-        g3_lanes(g[v], g[3 + v], g[6 + v], r);
+        g3_lanes(gl[v], gl[3 + v], gl[6 + v], r);
         for (int a = 0; a < 4; a++)
             q[a][v] = r[a];
     }
@@ -250,26 +274,47 @@ static void transform_4_kernels(const kernel_taps *kt, int ci, float *row,
 typedef struct kernel_job {
     const ae__winograd *f;
     float *u;
+    u_layout layout;
 } kernel_job;
 
-/* Output channels [first, last): U[xi][o][ci] = (G g G^T)[xi]. */
+/* Output channels 4 first .. 4 last (quads, the last one perhaps short):
+ * xi's value of kernel (o, ci),
+ * (G g G^T)[xi], at U[xi][o][ci] (U_KC) or U[xi][ci][o] (U_CK). */
 static void transform_channels(void *ctx, size_t first, size_t last,
                                int part)
 {
     (void)part;
     const kernel_job *j = ctx;
     const ae__winograd *f = j->f;
-    const size_t us = u_step(f);
-    for (size_t o = first; o < last; o++) {
-        const kernel_taps kt = taps_of(f, (int)o);
-        float *row = j->u + o * (size_t)f->c;
-        int ci = 0;
+    const kernel_taps kt = taps_of(f);
+    const size_t us = u_step(f), c = (size_t)f->c, k = (size_t)f->k;
+    first *= 4;
+    last = 4 * last < k ? 4 * last : k;
+    if (j->layout == U_KC) {
+        for (size_t o = first; o < last; o++) {
+            float *row = j->u + o * c;
+            int ci = 0;
 #ifdef __SSE__
-        for (; ci + 4 <= f->c; ci += 4)
-            transform_4_kernels(&kt, ci, row + ci, us);
+            for (; ci + 4 <= f->c; ci += 4)
+                transform_4_kernels(&kt, kernel_at(&kt, (int)o, ci),
+                                    kt.ci_step, row + ci, us);
 #endif
-        for (; ci < f->c; ci++)
-            transform_kernel(&kt, ci, row + ci, us);
+            for (; ci < f->c; ci++)
+                transform_kernel(&kt, kernel_at(&kt, (int)o, ci), row + ci,
+                                 us);
+        }
+        return;
+    }
+    for (int ci = 0; ci < f->c; ci++) {
+        float *row = j->u + (size_t)ci * k;
+        size_t o = first;
+#ifdef __SSE__
+        for (; o + 4 <= last; o += 4)
+            transform_4_kernels(&kt, kernel_at(&kt, (int)o, ci), kt.o_step,
+                                row + o, us);
+#endif
+        for (; o < last; o++)
+            transform_kernel(&kt, kernel_at(&kt, (int)o, ci), row + o, us);
     }
 }
 
@@ -279,12 +324,13 @@ static void transform_channels(void *ctx, size_t first, size_t last,
  * a few hundred kernels a part still gain. */
 enum { KERNEL_GRAIN_FLOATS = 4096 };
 
-static void transform_weights(const ae__winograd *f, float *u)
+static void transform_weights(const ae__winograd *f, float *u,
+                              u_layout layout)
 {
-    kernel_job j = {f, u};
-    const size_t per_channel = (size_t)f->c * 9;
-    ae__parallel_for((size_t)f->k, KERNEL_GRAIN_FLOATS / per_channel + 1, 0,
-                     transform_channels, &j);
+    kernel_job j = {f, u, layout};
+    const size_t per_quad = 4 * (size_t)f->c * 9;
+    ae__parallel_for(((size_t)f->k + 3) / 4, KERNEL_GRAIN_FLOATS / per_quad + 1,
+                     0, transform_channels, &j);
 }
 
 /* The gradient goes back to the kernels a block of input channels at a
@@ -721,9 +767,9 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
         case INPUT:
             input_rows(ch, i, 0, f->th, ws);
             break;
-        case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi]^T (c x k) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, k, c,
-                        1.0f, ch->v + i * cT, c, ch->u + i * us, c, 0.0f,
+        case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi] (c x k) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, k, c,
+                        1.0f, ch->v + i * cT, c, ch->u + i * us, k, 0.0f,
                         ch->m + i * kT, k);
             break;
         case OUTPUT:
@@ -857,7 +903,7 @@ void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,
                           const float *x, float *y, size_t batch,
                           float *scratch)
 {
-    transform_weights(f, scratch);
+    transform_weights(f, scratch, U_CK);
     const ctx cx = {f, scratch};
     const ae__conv_method m = method_of(f, &cx);
     float *rest = scratch + u_floats(f);
@@ -873,7 +919,7 @@ void ae__winograd_backward(ae_layer *l, const ae__winograd *f,
                            const float *x, const float *dy, float *dx,
                            size_t batch, float *scratch)
 {
-    transform_weights(f, scratch);
+    transform_weights(f, scratch, U_KC);
     const ctx cx = {f, scratch};
     const ae__conv_method m = method_of(f, &cx);
     float *rest = scratch + u_floats(f);

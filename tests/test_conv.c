@@ -306,6 +306,55 @@ START_TEST(pool_floor_by_hand)
 }
 END_TEST
 
+/* 2x2 / 2 pooling on planes wide enough for the vectorised path and its
+ * tail (11 x 19 -> 5 x 9), with ties and signed zeros: the first largest
+ * value in scan order wins (top left, top right, bottom left, bottom
+ * right), as in PyTorch, by value (pooling alone, positions not kept) and
+ * by position (unpooling puts each value back where it was found). */
+START_TEST(pool_2x2_ties_by_scan_order)
+{
+    enum { C = 3, H = 11, W = 19, OH = 5, OW = 9 };
+    float x[C * H * W], pooled[C * OH * OW], y[C * H * W];
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = (float)((i * 7) % 5) - 2.0f; /* -2 .. 2, many ties */
+    x[0] = -0.0f; /* window (0, 0): -0 first, then +0 ties it */
+    x[1] = 0.0f;
+    x[W] = x[W + 1] = -1.0f;
+    ae_model *m, *pool;
+    ck_assert_ae_ok(ae_model_create(&pool, C, H, W, 1));
+    ck_assert_ae_ok(ae_model_add_maxpool2d(pool, AE_ENCODER, 2, 2));
+    ck_assert_ae_ok(ae_model_create(&m, C, H, W, 1));
+    ck_assert_ae_ok(ae_model_add_maxpool2d(m, AE_ENCODER, 2, 2));
+    ck_assert_ae_ok(ae_model_add_maxunpool2d(m, AE_DECODER, 0, H, W));
+    ck_assert_ae_ok(ae_model_activations(pool, 0, x, 1, pooled));
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, 1, y));
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < OH; i++)
+            for (int j = 0; j < OW; j++) {
+                const float *p = x + (c * H + 2 * i) * W + 2 * j;
+                const int at[4] = {0, 1, W, W + 1};
+                int best = 0;
+                for (int q = 1; q < 4; q++)
+                    if (p[at[q]] > p[at[best]])
+                        best = q;
+                const float got = pooled[(c * OH + i) * OW + j];
+                ck_assert_msg(got == p[at[best]] &&
+                                  signbit(got) == signbit(p[at[best]]),
+                              "channel %d, output (%d, %d): %g", c, i, j,
+                              (double)got);
+                for (int q = 0; q < 4; q++) {
+                    const float back = y[(c * H + 2 * i) * W + 2 * j + at[q]];
+                    ck_assert_msg(q == best ? back == p[at[q]] : back == 0.0f,
+                                  "channel %d, window (%d, %d), place %d: %g",
+                                  c, i, j, q, (double)back);
+                }
+            }
+    ck_assert(signbit(pooled[0])); /* -0 kept: +0 is not larger */
+    ae_model_free(pool);
+    ae_model_free(m);
+}
+END_TEST
+
 START_TEST(upsample_by_hand)
 {
     ae_model *m;
@@ -968,6 +1017,7 @@ int main(void)
                         sizeof ref_cases / sizeof ref_cases[0]);
     tcase_add_loop_test(tc, pool_and_unpool_match_pytorch, 0, 2);
     tcase_add_test(tc, pool_floor_by_hand);
+    tcase_add_test(tc, pool_2x2_ties_by_scan_order);
     tcase_add_test(tc, upsample_by_hand);
     tcase_add_test(tc, reshape_keeps_values);
     tcase_add_test(tc, unpool_positions_of_latest_pass);

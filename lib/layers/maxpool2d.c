@@ -6,6 +6,10 @@
  * for the backward pass and for a max-unpooling layer of the decoder. */
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "common/parallel.h"
 #include "layers/image_layout.h"
 #include "layers/layer_config.h"
@@ -108,6 +112,78 @@ pool_plane(const float *xp, float *yp, int32_t *ap, int k, int s, int w,
         }
 }
 
+#ifdef __SSE2__
+/* u where take is set, v elsewhere (take all ones or all zeros a lane). */
+static inline __m128 select_ps(__m128 take, __m128 u, __m128 v)
+{
+    return _mm_or_ps(_mm_and_ps(take, u), _mm_andnot_ps(take, v));
+}
+
+/* The 2 x 2, stride-2 case, four outputs to a step in SSE lanes: each
+ * lane does pool_plane's comparisons in its order (top left, top right,
+ * bottom left, bottom right; the larger value or a NaN takes over), so
+ * values and positions are the scalar code's.  ap NULL: the values
+ * alone, for a forward pass that keeps no positions.  Experiment 7's two
+ * pooling layers on one image, hot in cache, one thread: 9.9 us by
+ * pool_plane, 7.9 by this, 5.0 without positions. */
+static inline __attribute__((always_inline)) void
+pool_plane_2x2(const float *xp, float *yp, int32_t *ap, int w, int oh, int ow)
+{
+    const __m128i lane_cols = _mm_setr_epi32(0, 2, 4, 6);
+    for (int i = 0; i < oh; i++) {
+        const float *r0 = xp + (size_t)(2 * i) * (size_t)w, *r1 = r0 + w;
+        float *yr = yp + (size_t)i * (size_t)ow;
+        int32_t *ar = ap != NULL ? ap + (size_t)i * (size_t)ow : NULL;
+        int j = 0;
+        for (; j + 4 <= ow; j += 4) {
+            const __m128 t0 = _mm_loadu_ps(r0 + 2 * j),
+                         t1 = _mm_loadu_ps(r0 + 2 * j + 4),
+                         b0 = _mm_loadu_ps(r1 + 2 * j),
+                         b1 = _mm_loadu_ps(r1 + 2 * j + 4);
+            const __m128 cand[3] = {
+                _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)),
+                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+            const int offset[3] = {1, w, w + 1};
+            __m128 v = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128i at =
+                _mm_add_epi32(_mm_set1_epi32(2 * i * w + 2 * j), lane_cols);
+            __m128 best = _mm_castsi128_ps(at);
+            for (int q = 0; q < 3; q++) {
+                const __m128 u = cand[q];
+                const __m128 take =
+                    _mm_or_ps(_mm_cmpgt_ps(u, v), _mm_cmpunord_ps(u, u));
+                v = select_ps(take, u, v);
+                if (ap != NULL)
+                    best = select_ps(take,
+                                     _mm_castsi128_ps(_mm_add_epi32(
+                                         at, _mm_set1_epi32(offset[q]))),
+                                     best);
+            }
+            _mm_storeu_ps(yr + j, v);
+            if (ap != NULL)
+                _mm_storeu_si128((__m128i *)(void *)(ar + j),
+                                 _mm_castps_si128(best));
+        }
+        for (; j < ow; j++) {
+            const int row = 2 * i * w + 2 * j;
+            const int cand[3] = {row + 1, row + w, row + w + 1};
+            float v = xp[row];
+            int best = row;
+            for (int q = 0; q < 3; q++) {
+                const float u = xp[cand[q]];
+                const int take = (u > v) | (u != u);
+                v = take ? u : v;
+                best = take ? cand[q] : best;
+            }
+            yr[j] = v;
+            if (ar != NULL)
+                ar[j] = best;
+        }
+    }
+}
+#endif
+
 typedef struct pool_job {
     const ae_layer *l;
     const float *x, *dy;
@@ -131,9 +207,17 @@ static void forward_planes(void *ctx, size_t first, size_t last, int part)
         int32_t *ap = j->argmax != NULL
                           ? j->argmax + q * out_plane
                           : (int32_t *)j->scratch + (size_t)part * out_plane;
+#ifdef __SSE2__
+        if (k == 2 && s == 2 && j->argmax == NULL) /* positions not kept */
+            pool_plane_2x2(xp, yp, NULL, w, oh, ow);
+        else if (k == 2 && s == 2)
+            pool_plane_2x2(xp, yp, ap, w, oh, ow);
+        else
+#else
         if (k == 2 && s == 2)
             pool_plane(xp, yp, ap, 2, 2, w, oh, ow);
         else
+#endif
             pool_plane(xp, yp, ap, k, s, w, oh, ow);
     }
 }

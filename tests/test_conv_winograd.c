@@ -2,7 +2,9 @@
  * F(2x2, 3x3) (lib/layers/conv_winograd.c) against the direct path they
  * replace: outputs, weight, bias and input gradients on the layer shapes
  * of experiments 6 and 7 and on edge shapes; the seed models end to end,
- * and one image through them as inference runs it; finite-difference
+ * and one image through them as inference runs it; the transformed
+ * kernels kept between inference calls, after each way the weights
+ * change; finite-difference
  * gradients through the fast path; and the same bits
  * at any thread count, for batches of one image (whose stages share the
  * threads) and of several chunks.
@@ -317,6 +319,83 @@ START_TEST(one_image_inference)
 }
 END_TEST
 
+/* ---- the transformed kernels kept between inference calls -------------- */
+
+/* m's reconstruction of x must be that of a copy of m (loaded from its
+ * saved bytes, so with no kernels kept): the kept kernels follow every
+ * change of the weights. */
+static void assert_as_fresh_copy(ae_model *m, const float *x, size_t batch,
+                                 const char *after)
+{
+    size_t size = 0;
+    ck_assert_ae_ok(ae_model_save_memory(m, NULL, 0, &size));
+    void *bytes = malloc(size);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_ae_ok(ae_model_save_memory(m, bytes, size, &size));
+    ae_model *copy;
+    ck_assert_ae_ok(ae_model_load_memory(&copy, bytes, size));
+    const size_t n = batch * ae_model_input_size(m);
+    float *got = malloc(n * sizeof *got), *want = malloc(n * sizeof *want);
+    ck_assert(got && want);
+    ck_assert_ae_ok(ae_model_reconstruct(m, x, batch, got));
+    ck_assert_ae_ok(ae_model_reconstruct(copy, x, batch, want));
+    ck_assert_msg(memcmp(got, want, n * sizeof *got) == 0,
+                  "after %s, the reconstruction is not the fresh model's",
+                  after);
+    free(got);
+    free(want);
+    free(bytes);
+    ae_model_free(copy);
+}
+
+START_TEST(kept_kernels_follow_the_weights)
+{
+    ae_model *m = seed_model(_i);
+    enum { B = 3 };
+    const size_t n = ae_model_input_size(m);
+    float *x = malloc(B * n * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    tu_fill_uniform(x, B * n, 0, 1, 8);
+    assert_as_fresh_copy(m, x, 1, "the first call");
+    assert_as_fresh_copy(m, x, 1, "a second call");
+
+    ae_layer *l; /* a layer on the Winograd path (32 -> 64, or 8 -> 16) */
+    ck_assert_ae_ok(ae_model_layer(m, 2, &l));
+    const size_t nw = ae_layer_weight_count(l);
+    float *w = malloc(nw * sizeof *w);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_ae_ok(ae_layer_get_weights(l, w, nw));
+    for (size_t i = 0; i < nw; i++)
+        w[i] = -0.5f * w[i];
+    ck_assert_ae_ok(ae_layer_set_weights(l, w, nw));
+    assert_as_fresh_copy(m, x, 1, "ae_layer_set_weights");
+
+    /* A trainer's steps, then the low-level calls' step. */
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 1e-2f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_step(t, x, NULL, B, NULL));
+    assert_as_fresh_copy(m, x, B, "a trainer's step");
+    ae_trainer_free(t);
+    const float *y = NULL;
+    ck_assert_ae_ok(ae_model_forward_train(m, x, B, &y, NULL));
+    float *g = malloc(B * n * sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    for (size_t i = 0; i < B * n; i++)
+        g[i] = y[i] - x[i];
+    ck_assert_ae_ok(ae_model_zero_gradients(m));
+    ck_assert_ae_ok(ae_model_backward(m, g, NULL, 0));
+    ck_assert_ae_ok(ae_optimizer_step(o, m));
+    assert_as_fresh_copy(m, x, 1, "ae_optimizer_step");
+    free(g);
+    free(w);
+    free(x);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
 /* ---- the same bits at any thread count ------------------------------------ */
 
 /* Parameters after a few Adam steps on fixed images at a thread count. */
@@ -382,6 +461,7 @@ int main(void)
     tcase_add_test(tc, gradients_through_winograd);
     tcase_add_loop_test(tc, seed_models_agree, 0, 2);
     tcase_add_loop_test(tc, one_image_inference, 0, 2);
+    tcase_add_loop_test(tc, kept_kernels_follow_the_weights, 0, 2);
     tcase_add_loop_test(tc, same_bits_at_any_thread_count, 0, 2);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

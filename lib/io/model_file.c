@@ -537,6 +537,7 @@ static ae_status parse(ae_model **out, const uint8_t *data, size_t size)
         if (s == AE_OK)
             s = load_floats(l->bias, l->n_bias, data, off, i, "bias");
         off += 4 * l->n_bias;
+        ae__layer_params_changed(l);
     }
     if (s == AE_OK && state > 0) {
         s = ae__model_state_load(m, data + off + STATE_COUNT_SIZE, 1);

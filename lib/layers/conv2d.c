@@ -159,7 +159,8 @@ static ae__winograd winograd_form(const ae_layer *l)
                           l->weights,
                           l->bias,
                           l->act,
-                          l->act_param};
+                          l->act_param,
+                          NULL};
 }
 
 /* Optional op (scratch, asked for before the passes): the taps form's
@@ -382,7 +383,8 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
         return;
     }
     if (by_winograd(l)) { /* the activation on its rows as they come */
-        const ae__winograd w = winograd_form(l);
+        ae__winograd w = winograd_form(l);
+        w.cache = ae__winograd_cache_of(l, &w);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
         return;
     }
@@ -474,6 +476,7 @@ const ae__layer_ops ae__conv2d_ops = {
     .forward_scratch = conv_forward_scratch,
     .forward = conv_forward,
     .backward = conv_backward,
+    .destroy = ae__winograd_cache_destroy,
 };
 
 ae_status ae_model_add_conv2d(ae_model *m, ae_part part, int out_channels,

@@ -137,7 +137,8 @@ static ae__winograd winograd_form(const ae_layer *l)
                           l->weights,
                           l->bias,
                           AE_ACT_NONE, /* the model applies it */
-                          0.0f};
+                          0.0f,
+                          NULL};
 }
 
 /* Optional op (scratch, asked for before the passes): the schedule's, for
@@ -182,7 +183,8 @@ static void convt_forward(ae_layer *l, const float *x, float *y,
                           size_t batch, float *scratch)
 {
     if (by_winograd(l)) {
-        const ae__winograd w = winograd_form(l);
+        ae__winograd w = winograd_form(l);
+        w.cache = ae__winograd_cache_of(l, &w);
         ae__winograd_forward(l, &w, x, y, batch, scratch);
         return;
     }
@@ -233,6 +235,7 @@ const ae__layer_ops ae__conv_transpose2d_ops = {
     .forward_scratch = convt_forward_scratch,
     .forward = convt_forward,
     .backward = convt_backward,
+    .destroy = ae__winograd_cache_destroy,
 };
 
 ae_status ae_model_add_conv_transpose2d(ae_model *m, ae_part part,

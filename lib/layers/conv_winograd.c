@@ -81,6 +81,7 @@
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
 #include "nn/activation.h"
+#include "nn/model.h"
 
 enum { XI = 16 };
 
@@ -899,12 +900,56 @@ size_t ae__winograd_scratch(const ae__winograd *f, size_t batch,
            (threads - 1) * ws_floats(f);
 }
 
+ae__winograd_cache *ae__winograd_cache_of(ae_layer *l, const ae__winograd *f)
+{
+    if (!ae__model_forward_only(l->model))
+        return NULL;
+    if (l->state != NULL)
+        return l->state;
+    ae__winograd_cache *cache = ae__calloc(1, sizeof *cache);
+    float *u = ae__calloc(u_floats(f), sizeof(float));
+    if (cache == NULL || u == NULL) {
+        ae__free(cache);
+        ae__free(u);
+        return NULL;
+    }
+    cache->u = u;
+    l->state = cache;
+    return cache;
+}
+
+void ae__winograd_cache_destroy(ae_layer *l)
+{
+    ae__winograd_cache *cache = l->state;
+    if (cache != NULL)
+        ae__free(cache->u);
+    ae__free(cache);
+    l->state = NULL;
+}
+
+/* The forward pass's U: the cache's, brought up to the layer's parameter
+ * version, or transformed into scratch without a cache. */
+static const float *forward_u(const ae_layer *l, const ae__winograd *f,
+                              float *scratch)
+{
+    ae__winograd_cache *cache = f->cache;
+    if (cache == NULL) {
+        transform_weights(f, scratch, U_CK);
+        return scratch;
+    }
+    if (!cache->filled || cache->version != l->params_version) {
+        transform_weights(f, cache->u, U_CK);
+        cache->filled = 1;
+        cache->version = l->params_version;
+    }
+    return cache->u;
+}
+
 void ae__winograd_forward(const ae_layer *l, const ae__winograd *f,
                           const float *x, float *y, size_t batch,
                           float *scratch)
 {
-    transform_weights(f, scratch, U_CK);
-    const ctx cx = {f, scratch};
+    const ctx cx = {f, forward_u(l, f, scratch)};
     const ae__conv_method m = method_of(f, &cx);
     float *rest = scratch + u_floats(f);
     if (ae__conv_chunk(&m, batch) >= batch) {

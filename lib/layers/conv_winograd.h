@@ -33,7 +33,30 @@ typedef struct ae__winograd {
      * it). */
     ae_activation act;
     float act_param;
+    /* Optional (NULL: none): where the forward pass keeps the transformed
+     * kernels for the next one (ae__winograd_cache_new). */
+    struct ae__winograd_cache *cache;
 } ae__winograd;
+
+/* The forward pass's transformed kernels, kept by the layer between
+ * forward-only passes: one image through experiment 7's model spent 13%
+ * of its time transforming the same kernels again (bench_infer, one
+ * thread).  They are computed again when the layer's params_version
+ * (layer.h) has moved since, and so are the same floats either way. */
+typedef struct ae__winograd_cache {
+    float *u;         /* the forward pass's U */
+    int filled;       /* u holds the kernels of parameter version: */
+    uint64_t version;
+} ae__winograd_cache;
+
+/* The cache of layer l, computing f, for a forward-only pass: l->state,
+ * made on the layer's first such pass.  NULL in a training pass (the
+ * weights change every step) or out of memory (the pass then transforms
+ * the kernels into its scratch, as training does). */
+ae__winograd_cache *ae__winograd_cache_of(ae_layer *l, const ae__winograd *f);
+
+/* The destroy op of a layer whose state is such a cache. */
+void ae__winograd_cache_destroy(ae_layer *l);
 
 /* Whether a layer of this shape runs by Winograd, at any batch: 3x3
  * kernel, stride 1, at least 8 input and 8 output channels (a conv2d, or

@@ -126,6 +126,7 @@ static ae_status set_params(ae_layer *l, float *dst, size_t count,
                         what);
     if (n > 0)
         memcpy(dst, src, n * sizeof(float));
+    ae__layer_params_changed(l);
     return AE_OK;
 }
 

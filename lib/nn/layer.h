@@ -121,7 +121,20 @@ struct ae_layer {
     float *weights, *bias;           /* into the model's parameter array */
     float *grad_weights, *grad_bias; /* into the model's gradient array */
     void *state;                     /* type-owned runtime state */
+    uint64_t params_version;         /* see ae__layer_params_changed */
 };
+
+/* The layer's parameters may have changed: every write to them goes
+ * through ae_layer_set_weights or _bias, ae__model_params (which counts
+ * for every layer), a layer's initialisation or a model file's, and
+ * each calls this.  A layer keeping something computed from its weights
+ * between passes (conv_winograd.h's transformed kernels) keeps the
+ * params_version it was computed at, and computes it again when the
+ * version has moved. */
+static inline void ae__layer_params_changed(ae_layer *l)
+{
+    l->params_version++;
+}
 
 /* Weights, then bias, drawn from U(-bound, bound) in order: PyTorch's
  * default for nn.Linear and the convolutions, bound = 1/sqrt(fan_in). */

@@ -285,6 +285,7 @@ ae_status ae__model_append(ae_model *m, ae_part part, const ae__layer_ops *ops,
         m->n_encoder++;
     point_layer_params(m);
     ops->init(l, &m->init_rng);
+    ae__model_params_changed(m); /* and moved, if the arrays grew */
     return AE_OK;
 }
 
@@ -347,7 +348,14 @@ ae_status ae_model_validate(const ae_model *m)
 
 float *ae__model_params(ae_model *m)
 {
+    ae__model_params_changed(m);
     return m->params;
+}
+
+void ae__model_params_changed(ae_model *m)
+{
+    for (size_t i = 0; i < m->n_layers; i++)
+        ae__layer_params_changed(m->layers[i]);
 }
 
 float *ae__model_grads(ae_model *m)

@@ -15,10 +15,15 @@ ae_status ae__model_append(ae_model *m, ae_part part,
                            ae_activation act, float act_param);
 
 /* The contiguous parameter and gradient arrays (ae_model_param_count
- * floats each). */
+ * floats each).  ae__model_params is for writing: it counts as a change
+ * of the parameters (ae__model_params_changed), and a caller writing
+ * through its pointer again after a pass calls it again. */
 float *ae__model_params(ae_model *m);
 float *ae__model_grads(ae_model *m);
 const float *ae__model_params_const(const ae_model *m);
+
+/* ae__layer_params_changed on every layer. */
+void ae__model_params_changed(ae_model *m);
 
 /* The model's input shape and the seed it was created with. */
 ae__shape ae__model_input_shape(const ae_model *m);

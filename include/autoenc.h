@@ -763,7 +763,10 @@ AE_API ae_status ae_model_validate(const ae_model *m);
  * grow with its batch (since 0.2).  The one exception is a max-pooling
  * layer with an unpooling partner, which keeps its positions for every
  * image of the latest call (4 bytes per pooled value), as
- * ae_model_add_maxunpool2d promises.  An image's result is the one it
+ * ae_model_add_maxunpool2d promises.  A convolution computed by
+ * Winograd's algorithm also keeps its transformed kernels between calls
+ * (16/9 floats per weight, the same for any batch), transformed again
+ * after its weights change (since 0.2).  An image's result is the one it
  * gets alone up to float rounding: the matrix products of another batch
  * size may sum in another order.  Where that rounding decides a
  * max-pooling window between values that are equal in exact arithmetic

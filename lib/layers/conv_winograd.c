@@ -67,6 +67,7 @@
  * image's transforms shared among the threads; before, at 38% of one
  * image's time, the transform made one image slower and the rule asked
  * for 8 images. */
+#include <math.h>
 #include <string.h>
 
 #ifdef __SSE__
@@ -578,14 +579,19 @@ static void planes_to_grid(const float *restrict src, int n, int h, int w,
 
 /* The inverse, rows r0 .. r0 + h and columns c0 .. c0 + w of the grid to
  * h rows of w pixels of n planes, plane floats apart, plus bias[ch] if
- * bias is not NULL. */
+ * bias is not NULL, then through ReLU if relu is set (as the activation
+ * pass would, on values still in registers). */
 static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
-                           int c0, int h, int w, const float *bias,
+                           int c0, int h, int w, const float *bias, int relu,
                            float *restrict dst, size_t plane)
 {
     const size_t px = (size_t)n;
 #ifdef __SSE__
     if (n >= 4 && w >= 4) {
+        /* max(floor, v) is v < 0 ? 0 : v with floor 0 (NaN passes: maxps
+         * returns its second operand when unordered), and v with floor
+         * -infinity. */
+        const __m128 floor = _mm_set1_ps(relu ? 0.0f : -INFINITY);
         for (int cb = 0; cb < n; cb += 4) {
             const int ch = block_start(cb, n);
             const __m128 vb0 = _mm_set1_ps(bias ? bias[ch] : 0.0f),
@@ -602,10 +608,14 @@ static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
                            c = _mm_loadu_ps(gi + 2 * px),
                            d = _mm_loadu_ps(gi + 3 * px);
                     _MM_TRANSPOSE4_PS(a, b, c, d);
-                    _mm_storeu_ps(o0 + col, _mm_add_ps(a, vb0));
-                    _mm_storeu_ps(o0 + plane + col, _mm_add_ps(b, vb1));
-                    _mm_storeu_ps(o0 + 2 * plane + col, _mm_add_ps(c, vb2));
-                    _mm_storeu_ps(o0 + 3 * plane + col, _mm_add_ps(d, vb3));
+                    _mm_storeu_ps(o0 + col,
+                                  _mm_max_ps(floor, _mm_add_ps(a, vb0)));
+                    _mm_storeu_ps(o0 + plane + col,
+                                  _mm_max_ps(floor, _mm_add_ps(b, vb1)));
+                    _mm_storeu_ps(o0 + 2 * plane + col,
+                                  _mm_max_ps(floor, _mm_add_ps(c, vb2)));
+                    _mm_storeu_ps(o0 + 3 * plane + col,
+                                  _mm_max_ps(floor, _mm_add_ps(d, vb3)));
                 }
             }
         }
@@ -617,8 +627,10 @@ static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
         for (int r = 0; r < h; r++) {
             const float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
             float *o = dst + (size_t)ch * plane + (size_t)r * w;
-            for (int col = 0; col < w; col++)
-                o[col] = g[(size_t)col * px + ch] + b;
+            for (int col = 0; col < w; col++) {
+                const float v = g[(size_t)col * px + ch] + b;
+                o[col] = relu && v < 0.0f ? 0.0f : v;
+            }
         }
     }
 }
@@ -690,8 +702,10 @@ static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
     const int last = 2 * t1 < f->oh ? 2 * t1 : f->oh;
     float *y = ch->y + b * (size_t)k * plane + (size_t)(2 * t0) * f->ow;
     const size_t run = (size_t)(last - 2 * t0) * (size_t)f->ow;
-    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias, y, plane);
-    if (f->act != AE_ACT_NONE)
+    const int relu = f->act == AE_ACT_RELU;
+    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias, relu, y,
+                   plane);
+    if (f->act != AE_ACT_NONE && !relu)
         for (int o = 0; o < k; o++)
             ae__activation_forward_serial(f->act, f->act_param,
                                           y + (size_t)o * plane, run);
@@ -729,7 +743,7 @@ static void grad_input_image(const chunk *ch, size_t b, float *ws)
                             ch->v + tile_index(f, b, ti, tj) * c, rs,
                             tile_corner(ws, rs, c, ti, tj));
     const size_t plane = (size_t)f->h * (size_t)f->w;
-    grid_to_planes(ws, c, pw, f->pad, f->pad, f->h, f->w, NULL,
+    grid_to_planes(ws, c, pw, f->pad, f->pad, f->h, f->w, NULL, 0,
                    ch->dx + b * (size_t)c * plane, plane);
 }
 

@@ -280,8 +280,8 @@ typedef struct kernel_job {
 } kernel_job;
 
 /* Output channels 4 first .. 4 last (quads, the last one perhaps short):
- * xi's value of kernel (o, ci),
- * (G g G^T)[xi], at U[xi][o][ci] (U_KC) or U[xi][ci][o] (U_CK). */
+ * (G g G^T)[xi] of kernel (o, ci) at U[xi][o][ci] (U_KC) or U[xi][ci][o]
+ * (U_CK). */
 static void transform_channels(void *ctx, size_t first, size_t last,
                                int part)
 {
@@ -588,10 +588,10 @@ static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
     const size_t px = (size_t)n;
 #ifdef __SSE__
     if (n >= 4 && w >= 4) {
-        /* max(floor, v) is v < 0 ? 0 : v with floor 0 (NaN passes: maxps
-         * returns its second operand when unordered), and v with floor
-         * -infinity. */
-        const __m128 floor = _mm_set1_ps(relu ? 0.0f : -INFINITY);
+        /* max(lowest, v) is v < 0 ? 0 : v with lowest 0 (NaN passes:
+         * maxps returns its second operand when unordered), and v with
+         * lowest -infinity. */
+        const __m128 lowest = _mm_set1_ps(relu ? 0.0f : -INFINITY);
         for (int cb = 0; cb < n; cb += 4) {
             const int ch = block_start(cb, n);
             const __m128 vb0 = _mm_set1_ps(bias ? bias[ch] : 0.0f),
@@ -609,13 +609,13 @@ static void grid_to_planes(const float *restrict grid, int n, int gw, int r0,
                            d = _mm_loadu_ps(gi + 3 * px);
                     _MM_TRANSPOSE4_PS(a, b, c, d);
                     _mm_storeu_ps(o0 + col,
-                                  _mm_max_ps(floor, _mm_add_ps(a, vb0)));
+                                  _mm_max_ps(lowest, _mm_add_ps(a, vb0)));
                     _mm_storeu_ps(o0 + plane + col,
-                                  _mm_max_ps(floor, _mm_add_ps(b, vb1)));
+                                  _mm_max_ps(lowest, _mm_add_ps(b, vb1)));
                     _mm_storeu_ps(o0 + 2 * plane + col,
-                                  _mm_max_ps(floor, _mm_add_ps(c, vb2)));
+                                  _mm_max_ps(lowest, _mm_add_ps(c, vb2)));
                     _mm_storeu_ps(o0 + 3 * plane + col,
-                                  _mm_max_ps(floor, _mm_add_ps(d, vb3)));
+                                  _mm_max_ps(lowest, _mm_add_ps(d, vb3)));
                 }
             }
         }

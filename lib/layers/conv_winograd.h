@@ -34,7 +34,7 @@ typedef struct ae__winograd {
     ae_activation act;
     float act_param;
     /* Optional (NULL: none): where the forward pass keeps the transformed
-     * kernels for the next one (ae__winograd_cache_new). */
+     * kernels for the next one (ae__winograd_cache_of). */
     struct ae__winograd_cache *cache;
 } ae__winograd;
 
@@ -45,8 +45,8 @@ typedef struct ae__winograd {
  * (layer.h) has moved since, and so are the same floats either way. */
 typedef struct ae__winograd_cache {
     float *u;         /* the forward pass's U */
-    int filled;       /* u holds the kernels of parameter version: */
-    uint64_t version;
+    int filled;       /* 1 once u holds the kernels of */
+    uint64_t version; /* this parameter version */
 } ae__winograd_cache;
 
 /* The cache of layer l, computing f, for a forward-only pass: l->state,

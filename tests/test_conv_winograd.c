@@ -4,7 +4,7 @@
  * of experiments 6 and 7 and on edge shapes; the seed models end to end,
  * and one image through them as inference runs it; the transformed
  * kernels kept between inference calls, after each way the weights
- * change; finite-difference
+ * change (a checkpoint restored included); finite-difference
  * gradients through the fast path; and the same bits
  * at any thread count, for batches of one image (whose stages share the
  * threads) and of several chunks.
@@ -370,13 +370,21 @@ START_TEST(kept_kernels_follow_the_weights)
     ck_assert_ae_ok(ae_layer_set_weights(l, w, nw));
     assert_as_fresh_copy(m, x, 1, "ae_layer_set_weights");
 
-    /* A trainer's steps, then the low-level calls' step. */
+    /* A trainer's step, a checkpoint restored over the next one, then
+     * the low-level calls' step. */
     ae_optimizer *o;
     ae_trainer *t;
     ck_assert_ae_ok(ae_optimizer_create_adam(&o, 1e-2f));
     ck_assert_ae_ok(ae_trainer_create(&t, m, o));
     ck_assert_ae_ok(ae_trainer_step(t, x, NULL, B, NULL));
     assert_as_fresh_copy(m, x, B, "a trainer's step");
+    const char *path = tu_tmp_path(_i == 0 ? "kept0.aeckpt" : "kept1.aeckpt");
+    ck_assert_ae_ok(ae_trainer_save_checkpoint(t, path));
+    ck_assert_ae_ok(ae_trainer_step(t, x, NULL, B, NULL));
+    assert_as_fresh_copy(m, x, 1, "another step");
+    ck_assert_ae_ok(ae_trainer_load_checkpoint(t, path));
+    assert_as_fresh_copy(m, x, 1, "ae_trainer_load_checkpoint");
+    remove(path);
     ae_trainer_free(t);
     const float *y = NULL;
     ck_assert_ae_ok(ae_model_forward_train(m, x, B, &y, NULL));

@@ -63,9 +63,7 @@ static void fill_images(float *x, size_t n, uint32_t seed)
 static const char *fresh_dir(const char *name)
 {
     const char *dir = tu_tmp_path(name);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_remove_tree(dir);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     return dir;
 }

@@ -24,8 +24,7 @@ int tu_have_mnist(void)
 static char tmp_dir[256];
 static pid_t tmp_dir_owner;
 
-/* path and everything under it (the tests make files and a few folders). */
-static void remove_tree(const char *path)
+void tu_remove_tree(const char *path)
 {
     DIR *d = opendir(path);
     if (d == NULL) {
@@ -40,7 +39,7 @@ static void remove_tree(const char *path)
         snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
         struct stat st;
         if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(sub);
+            tu_remove_tree(sub);
         else
             remove(sub);
     }
@@ -56,7 +55,7 @@ static void remove_tree(const char *path)
 static void remove_tmpdir(void)
 {
     if (getpid() == tmp_dir_owner && getenv("AE_TEST_KEEP_TMP") == NULL)
-        remove_tree(tmp_dir);
+        tu_remove_tree(tmp_dir);
 }
 
 const char *tu_tmpdir(void)

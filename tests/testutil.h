@@ -36,6 +36,8 @@ int tu_have_mnist(void);
 const char *tu_tmpdir(void);
 /* tu_tmpdir()/name in a static buffer (rotating among 4 buffers). */
 const char *tu_tmp_path(const char *name);
+/* Remove path and everything under it, if it exists. */
+void tu_remove_tree(const char *path);
 
 /* Build an IDX image file in memory: magic 0x803, n x h x w pixels given
  * (or pixel = (i * 7 + r * 3 + c) & 255 when pixels is NULL).  Returns a

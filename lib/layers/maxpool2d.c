@@ -85,6 +85,28 @@ static ae_status pool_reserve(ae_layer *l, size_t batch)
     return AE_OK;
 }
 
+/* Output (i, j) of a plane: its window's largest value and where it is,
+ * the first in scan order among equals.  NaN wins, as in PyTorch, so it
+ * is not hidden.  Selects, not branches: on image data the comparison is
+ * a coin toss the predictor loses. */
+static inline __attribute__((always_inline)) float
+pool_window(const float *xp, int k, int s, int w, int i, int j, int *at)
+{
+    int best = i * s * w + j * s;
+    float v = xp[best];
+    for (int kh = 0; kh < k; kh++) {
+        const int row = (i * s + kh) * w + j * s;
+        for (int kw = 0; kw < k; kw++) {
+            const float u = xp[row + kw];
+            const int take = (u > v) | (u != u);
+            v = take ? u : v;
+            best = take ? row + kw : best;
+        }
+    }
+    *at = best;
+    return v;
+}
+
 /* One plane; always inlined so that the common 2x2 / 2 case below gets a
  * version with constant kernel and stride, fully unrolled. */
 static inline __attribute__((always_inline)) void
@@ -93,21 +115,8 @@ pool_plane(const float *xp, float *yp, int32_t *ap, int k, int s, int w,
 {
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
-            int best = i * s * w + j * s;
-            float v = xp[best];
-            for (int kh = 0; kh < k; kh++) {
-                const int row = (i * s + kh) * w + j * s;
-                for (int kw = 0; kw < k; kw++) {
-                    const float u = xp[row + kw];
-                    /* NaN wins, as in PyTorch, so it is not hidden.
-                     * Selects, not branches: on image data the comparison
-                     * is a coin toss the predictor loses. */
-                    const int take = (u > v) | (u != u);
-                    v = take ? u : v;
-                    best = take ? row + kw : best;
-                }
-            }
-            yp[i * ow + j] = v;
+            int best;
+            yp[i * ow + j] = pool_window(xp, k, s, w, i, j, &best);
             ap[i * ow + j] = best;
         }
 }
@@ -120,7 +129,7 @@ static inline __m128 select_ps(__m128 take, __m128 u, __m128 v)
 }
 
 /* The 2 x 2, stride-2 case, four outputs to a step in SSE lanes: each
- * lane does pool_plane's comparisons in its order (top left, top right,
+ * lane does pool_window's comparisons in its order (top left, top right,
  * bottom left, bottom right; the larger value or a NaN takes over), so
  * values and positions are the scalar code's.  ap NULL: the values
  * alone, for a forward pass that keeps no positions.  Experiment 7's two
@@ -166,17 +175,8 @@ pool_plane_2x2(const float *xp, float *yp, int32_t *ap, int w, int oh, int ow)
                                  _mm_castps_si128(best));
         }
         for (; j < ow; j++) {
-            const int row = 2 * i * w + 2 * j;
-            const int cand[3] = {row + 1, row + w, row + w + 1};
-            float v = xp[row];
-            int best = row;
-            for (int q = 0; q < 3; q++) {
-                const float u = xp[cand[q]];
-                const int take = (u > v) | (u != u);
-                v = take ? u : v;
-                best = take ? cand[q] : best;
-            }
-            yr[j] = v;
+            int best;
+            yr[j] = pool_window(xp, 2, 2, w, i, j, &best);
             if (ar != NULL)
                 ar[j] = best;
         }

@@ -871,7 +871,7 @@ static const float v1_recon[8] = {
     0x1.a28326p-2, 0x1.09c644p-1, 0x1.2ed936p-1, 0x1.0c1382p-1, 0x1.cb3e88p-2, 0x1.3fa994p-1, 0x1.2cac1cp-1, 0x1.d77292p-2
 };
 
-START_TEST(version_1_fixture_loads_bit_for_bit)
+START_TEST(version_1_fixture_loads)
 {
     ae_model *m = NULL;
     ck_assert_ae_ok(ae_model_load(&m, AE_TEST_SOURCE_DIR
@@ -883,7 +883,12 @@ START_TEST(version_1_fixture_loads_bit_for_bit)
     ck_assert_int_eq(memcmp(p, v1_params, sizeof v1_params), 0);
     float y[8];
     ck_assert_ae_ok(ae_model_reconstruct(m, v1_input, 2, y));
-    ck_assert_int_eq(memcmp(y, v1_recon, sizeof y), 0);
+    /* Computed here, by this machine's OpenBLAS kernels: to the last
+     * places (tu_ulps_apart), not bit for bit. */
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(tu_ulps_apart(y[i], v1_recon[i]) <= 16,
+                      "output %d: %a, the fixture's %a", i, (double)y[i],
+                      (double)v1_recon[i]);
     /* Saved again, a model without layer state is still version 1, byte
      * for byte the file it came from. */
     size_t size = 0, fsize = 0;
@@ -1060,7 +1065,7 @@ int main(void)
     tcase_add_test(tc, save_replaces_atomically);
     tcase_add_test(tc, save_failures_leave_nothing_behind);
     tcase_add_test(tc, load_file_errors);
-    tcase_add_test(tc, version_1_fixture_loads_bit_for_bit);
+    tcase_add_test(tc, version_1_fixture_loads);
     tcase_add_test(tc, version_2_layout_and_damage);
     tcase_add_test(tc, non_finite_state_is_not_saved);
     suite_add_tcase(s, tc);

@@ -253,6 +253,22 @@ void tu_image_pairs(int n, int channels, int h, int w, int range, float *ref,
                 }
 }
 
+/* The float's place on a line of integers in the floats' order. */
+static int64_t float_rank(float x)
+{
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits < 0 ? (int64_t)INT32_MIN - bits : bits;
+}
+
+uint32_t tu_ulps_apart(float a, float b)
+{
+    if (a != a || b != b)
+        return UINT32_MAX;
+    const int64_t d = float_rank(a) - float_rank(b);
+    return (uint32_t)(d < 0 ? -d : d);
+}
+
 float *tu_model_params(ae_model *m)
 {
     size_t n = ae_model_param_count(m), off = 0;

@@ -56,6 +56,13 @@ uint8_t *tu_read_file(const char *path, size_t *size);
 /* Deterministic pseudo-random floats in [lo, hi) for test inputs. */
 void tu_fill_uniform(float *x, size_t n, float lo, float hi, uint32_t seed);
 
+/* How many floats lie between a and b: 0 for the same value (+0 and -0
+ * included), UINT32_MAX if either is NaN.  Results computed here are
+ * compared so with fixtures written on another machine: OpenBLAS picks
+ * its kernels by CPU, and one kernel's sums may round otherwise in the
+ * last place than another's. */
+uint32_t tu_ulps_apart(float a, float b);
+
 /* Every parameter of m through the public accessors, layer by layer,
  * weights then biases (the order of ae_model_get_gradients), in a new
  * malloc'd array of ae_model_param_count floats (one spare). */

@@ -5,7 +5,7 @@
  * C = in_c below), k the kernel side, s the stride, p the padding.
  *
  * A 3x3 stride-1 convolution between enough channels runs by Winograd's
- * F(2x2, 3x3) (conv_winograd.h, which says when).  Otherwise a chunk of nb
+ * F(4x4, 3x3) (conv_winograd.h, which says when).  Otherwise a chunk of nb
  * images is one sgemm, either through image-to-columns,
  * Y (out_c x nb*oh*ow) = W (out_c x in_c*k*k) * cols (in_c*k*k x nb*oh*ow),
  * or tap by tap (see by_taps); the library's threads share the chunks
@@ -155,8 +155,8 @@ static ae__winograd winograd_form(const ae_layer *l)
                           ae__conv2d_padding(l),
                           l->out.h,
                           l->out.w,
-                          (l->out.h + 1) / 2,
-                          (l->out.w + 1) / 2,
+                          ae__winograd_tiles(l->out.h),
+                          ae__winograd_tiles(l->out.w),
                           0,
                           l->weights,
                           l->bias,

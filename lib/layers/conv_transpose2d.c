@@ -11,7 +11,7 @@
  * the library's threads share the chunks (conv_gemm.h).  At stride 1 with
  * a 3x3 kernel and padding p <= 2 the layer is a convolution by the
  * flipped kernel at padding 2 - p, and between enough channels it runs by
- * Winograd's F(2x2, 3x3) (conv_winograd.h). */
+ * Winograd's F(4x4, 3x3) (conv_winograd.h). */
 #include <math.h>
 
 #include "layers/conv_gemm.h"
@@ -131,8 +131,8 @@ static ae__winograd winograd_form(const ae_layer *l)
                           2 - l->cfg[AE__CONVT_PAD],
                           l->out.h,
                           l->out.w,
-                          (l->out.h + 1) / 2,
-                          (l->out.w + 1) / 2,
+                          ae__winograd_tiles(l->out.h),
+                          ae__winograd_tiles(l->out.w),
                           1,
                           l->weights,
                           l->bias,

@@ -1,38 +1,44 @@
 /* conv_winograd.c - 3x3, stride-1 convolutions by Winograd's minimal
- * filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for
+ * filtering F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
  * Convolutional Neural Networks", 2016), in all three passes.
  *
- * The math.  Cut the output plane into tiles of 2 x 2; tile (i, j) reads
- * the 4 x 4 input window d at rows 2i - pad .. 2i - pad + 3 and the same
+ * The math.  Cut the output plane into tiles of 4 x 4; tile (i, j) reads
+ * the 6 x 6 input window d at rows 4i - pad .. 4i - pad + 5 and the same
  * columns (0 outside the input).  For a 3 x 3 kernel g,
  *   Y = A^T [ (G g G^T) (.) (B^T d B) ] A        ((.): elementwise)
  * with
- *   B^T = | 1  0 -1  0 |   G = | 1    0    0  |   A^T = | 1  1  1  0 |
- *         | 0  1  1  0 |       | 1/2  1/2  1/2|         | 0  1 -1 -1 |
- *         | 0 -1  1  0 |       | 1/2 -1/2  1/2|
- *         | 0  1  0 -1 |       | 0    0    1  |
- * is exactly the 2 x 2 outputs of the cross-correlation: 16 products per
- * tile and channel pair instead of 36.  Summed over input channels, each of
- * the 16 positions xi of the 4 x 4 transformed tile is a matrix product
+ *   B^T = | 4  0 -5  0  1  0 |   G = |  1/4     0     0  |
+ *         | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6  |
+ *         | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6  |
+ *         | 0 -2 -1  2  1  0 |       |  1/24  1/12  1/6  |
+ *         | 0  2 -1 -2  1  0 |       |  1/24 -1/12  1/6  |
+ *         | 0  4  0 -5  0  1 |       |  0     0     1    |
+ *   A^T = | 1  1  1  1  1  0 |
+ *         | 0  1 -1  2 -2  0 |
+ *         | 0  1  1  4  4  0 |
+ *         | 0  1 -1  8 -8  1 |
+ * is exactly the 4 x 4 outputs of the cross-correlation: 36 products per
+ * tile and channel pair instead of 144.  Summed over input channels, each
+ * of the 36 positions xi of the 6 x 6 transformed tile is a matrix product
  * over the tiles T of a chunk of images:
  *   U[xi] = (G g G^T)[xi]      k x c   (weights, once per pass)
  *   V[xi] = (B^T d B)[xi]      T x c   (input, per chunk)
- *   M[xi] = V[xi] U[xi]^T      T x k   (16 sgemm calls)
+ *   M[xi] = V[xi] U[xi]^T      T x k   (36 sgemm calls)
  *   y     = A^T M A per tile, + bias
  * The backward pass is the exact adjoint of those steps, so the gradients
  * are those of the function the forward pass computes:
  *   dM[xi] = (A dY A^T)[xi]           per tile of the output gradient
- *   dU[xi] = dM[xi]^T V[xi]           16 sgemm calls, k x c
+ *   dU[xi] = dM[xi]^T V[xi]           36 sgemm calls, k x c
  *   dg     = G^T dU G                 back to the 3 x 3 kernel
- *   dV[xi] = dM[xi] U[xi]             16 sgemm calls, T x c
+ *   dV[xi] = dM[xi] U[xi]             36 sgemm calls, T x c
  *   dx    += B dV B^T per tile, windows overlapping by 2
  * The forward pass keeps U transposed (c x k), so that its products are
  * NoTrans x NoTrans: OpenBLAS runs those at the sizes of a chunk (T up to
  * about 1,000) by its small-matrix kernels, which read the operands in
- * place, and packs both operands for a transposed one.  One thread, the
- * 16 products of experiment 7's 32 -> 64 layer: 36 -> 20 us for one image
- * (T = 49), 90 -> 60 us for a training chunk (T = 147).  The backward
- * pass's dV = dM U is NoTrans x NoTrans with U as k x c.
+ * place, and packs both operands for a transposed one (measured with
+ * F(2x2): one thread, experiment 7's 32 -> 64 layer, 36 -> 20 us for one
+ * image, 90 -> 60 us for a training chunk).  The backward pass's
+ * dV = dM U is NoTrans x NoTrans with U as k x c.
  * V and M keep the channels innermost (a tile's row of c or k floats), so
  * that the tile transforms are the same few additions on contiguous runs
  * of channels, which vectorise; the images come in and go out channel-
@@ -41,32 +47,41 @@
  * g[o][ci][u][v] = W[ci][o][2-u][2-v] at padding 2 - p, which is how it
  * comes here (conv_winograd.h).
  *
- * Accuracy.  The transforms' coefficients are 0, +-1 and +-1/2, so the
- * products see only a few extra roundings: on the experiments' layer
- * shapes outputs and gradients agree with the direct path to about 1e-6
- * of the array's largest value, 1.9e-6 at worst (a seed model's
- * weight gradient); tests/test_conv_winograd.c bounds them at 2e-5 and
- * checks the gradients by finite differences through this path.
- * F(4x4, 3x3) would save more products (36 per 4 x 4 outputs instead of
- * 64) but its transforms carry coefficients up to 8 and lose accuracy
- * accordingly (Lavin and Gray report it); it was not tried.
+ * Why 4 x 4 tiles.  Against F(2x2, 3x3) (tiles of 2 x 2 from 4 x 4
+ * windows, 16 products; this file's first versions), the products and the
+ * transformed data per image fall by 27% at 14 x 14 (16 tiles of 36
+ * against 49 of 16) and by 44% at 7 x 7 (4 of 36 against 16 of 16); the
+ * transforms cost about 1.7 times as much arithmetic per output.  Measured
+ * (docs/PERFORMANCE.md), experiment 7's epoch took 6-13% less time and
+ * its Winograd layers up to 30% less (7 x 7), ties at 16 -> 8; larger
+ * tiles (F(6x6, 3x3)) would leave a 7 x 7 plane mostly padding and need
+ * coefficients that lose several bits, and were not tried.
+ *
+ * Accuracy.  The transforms' coefficients reach 8 (A), 5 (B) and 1/24
+ * (G), against 0, +-1 and +-1/2 for F(2x2): each product carries a few
+ * more roundings, scaled up by A.  On tests/test_conv_winograd.c's shapes
+ * outputs and gradients agree with the direct path to a median of 7.6e-7
+ * of the array's largest value, 7.2e-6 at worst (an output of 37 images;
+ * F(2x2): 1.9e-6); the test bounds them at 5e-5 and checks the gradients
+ * by finite differences through this path.  The kernel transform divides
+ * by -6 rather than multiplying by -1/6, so that rows 1 and 2 of G g are
+ * exact negations of each other's sums, as in the adjoint.
  *
  * Where it is used (ae__winograd_suits), from bench/bench_conv's
  * alternating runs of one layer's training passes at batch 128
  * (docs/PERFORMANCE.md has the table): a 3x3 stride-1 layer with at
  * least 8 input and 8 output channels, conv2d or conv_transpose2d, at any
- * batch.  With channels innermost every such shape of experiments 6 and 7
- * measured 1.0-2.4x faster than the direct path, narrowing layers
- * included (64 -> 32 at 14 x 14: 1.5x; 16 -> 8: 1.0-1.1x, a tie).  With
- * one input or output channel the products are rank-1 updates or
- * matrix-vector products and the transforms, on runs of one channel, are
- * all there is (1 -> 32: 0.37x, 32 -> 1: 0.25x): those keep the direct
- * path.  Any batch: passes of 1 to 7 images measured 1.0-1.6x
- * faster than the direct path too (bench/bench_infer's inference, and
- * training steps), once the kernels' transform was vectorised and one
- * image's transforms shared among the threads; before, at 38% of one
- * image's time, the transform made one image slower and the rule asked
- * for 8 images. */
+ * batch.  Every such shape of experiments 6 and 7 measured 1.1-2.9x
+ * faster than the direct path at one and two threads (16 -> 8 at 14 x 14,
+ * the narrowest, 1.1-1.4x; 64 -> 64 at 7 x 7 2.2-2.6x).  With one input
+ * or output channel the products are rank-1 updates or matrix-vector
+ * products and the transforms, on runs of one channel, are all there is
+ * (1 -> 32: 0.66-1.0x, 32 -> 1: 0.45-0.48x): those keep the direct path.
+ * Any batch: one image through experiment 7's model is faster by this
+ * path than by the direct one (bench/bench_infer), since the kernels'
+ * transform is vectorised and one image's tile transforms are shared
+ * among the threads; before that, at 38% of one image's time, the kernel
+ * transform made one image slower and the rule asked for 8 images. */
 #include <math.h>
 #include <string.h>
 
@@ -84,21 +99,23 @@
 #include "nn/activation.h"
 #include "nn/model.h"
 
-enum { XI = 16 };
+/* A tile: TILE x TILE outputs from a WINDOW x WINDOW input window, XI
+ * transformed values. */
+enum { TILE = AE__WINOGRAD_TILE, WINDOW = TILE + 2, XI = WINDOW * WINDOW };
 
 /* The fewest input and output channels at which this path is taken (the
  * rule: see the head comment). */
 enum { MIN_CHANNELS = 8 };
 
 /* Chunk budget in floats (1 MB): the transformed input and output of a
- * chunk.  Larger than the direct paths' 512 KB because each of the 16
- * products has only T = tiles x images columns: at 14 x 14 (49 tiles) the
- * direct budget would give one image a chunk and products of 49 columns.
+ * chunk.  Larger than the direct paths' 512 KB because each of the XI
+ * products has only T = tiles x images columns: at 14 x 14 (16 tiles) the
+ * direct budget would give one image a chunk and products of 16 columns.
  * On experiment 7's three Winograd layers (bench_conv, one thread,
- * alternating runs on a loaded machine) 2^16 floats was 5-25% slower than
- * 2^17-2^19, which were within the noise of each other; 2^18 keeps a
- * chunk's V and M inside one core's L2 (4 MB on these machines) beside
- * the weights. */
+ * alternating runs on a loaded machine, with F(2x2) tiles) 2^16 floats
+ * was 5-25% slower than 2^17-2^19, which were within the noise of each
+ * other; 2^18 keeps a chunk's V and M inside one core's L2 (4 MB on these
+ * machines) beside the weights. */
 #define CHUNK_FLOATS ((size_t)1 << 18)
 
 static int allowed = 1;
@@ -124,13 +141,13 @@ static size_t per_image(const ae__winograd *f)
     return (size_t)XI * (size_t)(f->c + f->k) * tiles_of(f);
 }
 
-/* Floats between two of the 16 blocks beyond the block itself.  Without
+/* Floats between two of the XI blocks beyond the block itself.  Without
  * it the blocks lie a multiple of 4 KB apart whenever T x rows is (256
- * tiles of 64 channels, say, or k x c is: 64 x 64 kernels), and the 16
+ * tiles of 64 channels, say, or k x c is: 64 x 64 kernels), and the XI
  * streams a transform writes, one per block, fall into the same cache
  * sets.  Without it in U, one image through experiment 7's model took
  * 256 us instead of 175 (bench_infer, one thread: the kernels' transform
- * writes U's 16 blocks at once). */
+ * writes U's blocks at once; measured with F(2x2)'s 16). */
 enum { BLOCK_GAP = 16 };
 
 /* U's and dU's block stride: xi's k x c block at xi * u_step. */
@@ -146,20 +163,25 @@ static size_t u_floats(const ae__winograd *f)
 
 /* ---- the kernel transform ----------------------------------------------- */
 
-/* G g (3 -> 4) and its adjoint G^T y (4 -> 3). */
-static inline void g3(const float g[3], float o[4])
+/* G g (3 -> 6) and its adjoint G^T y (6 -> 3). */
+static inline void g3(const float g[3], float o[6])
 {
-    o[0] = g[0];
-    o[1] = 0.5f * (g[0] + g[1] + g[2]);
-    o[2] = 0.5f * (g[0] - g[1] + g[2]);
-    o[3] = g[2];
+    const float ends = g[0] + g[2], mid = 0.25f * g[0] + g[2];
+    o[0] = 0.25f * g[0];
+    o[1] = (ends + g[1]) / -6.0f;
+    o[2] = (ends - g[1]) / -6.0f;
+    o[3] = mid / 6.0f + g[1] / 12.0f;
+    o[4] = mid / 6.0f - g[1] / 12.0f;
+    o[5] = g[2];
 }
 
-static inline void gt4(const float y[4], float o[3])
+static inline void gt6(const float y[6], float o[3])
 {
-    o[0] = y[0] + 0.5f * (y[1] + y[2]);
-    o[1] = 0.5f * (y[1] - y[2]);
-    o[2] = 0.5f * (y[1] + y[2]) + y[3];
+    const float s12 = y[1] + y[2], d12 = y[1] - y[2], s34 = y[3] + y[4],
+                d34 = y[3] - y[4];
+    o[0] = 0.25f * y[0] - s12 / 6.0f + s34 / 24.0f;
+    o[1] = d34 / 12.0f - d12 / 6.0f;
+    o[2] = (s34 - s12) / 6.0f + y[5];
 }
 
 /* ---- the weights --------------------------------------------------------- */
@@ -178,11 +200,11 @@ static inline void gt4(const float y[4], float o[3])
 /* The kernels' transform, four kernels at a time in SSE lanes: each lane
  * does the scalar code's arithmetic (G over the columns, then over the
  * rows), so the bits are the scalar code's.  The four kernels' taps are
- * gathered straight into the lanes and each of the 16 results is one
+ * gathered straight into the lanes and each of the 36 results is one
  * 4-float store into U.  Through a block of gathered taps on the stack
  * with the arithmetic left to the compiler, this took 38% of one image
  * through experiment 7's model by Winograd (bench_infer, one thread); as
- * one sgemm of (G (x) G) (16 x 9) by the kernels it was still 30%, BLAS
+ * one sgemm of (G (x) G) (16 x 9, F(2x2)) by the kernels it was still 30%, BLAS
  * being slow at an inner dimension of 9.
  *
  * U's layout is the pass's (u_layout): the four lanes are four adjacent
@@ -220,34 +242,41 @@ static float tap(const kernel_taps *kt, const float *g, int t)
     return g[kt->flip ? 8 - t : t];
 }
 
-/* One kernel, scalar: its 16 values at row, stride us. */
+/* One kernel, scalar: its XI values at row, stride us. */
 static void transform_kernel(const kernel_taps *kt, const float *g, float *row,
                              size_t us)
 {
-    float q[4][3], r[4];
+    float q[WINDOW][3], r[WINDOW];
     for (int v = 0; v < 3; v++) { /* columns: G over u */
         const float gc[3] = {tap(kt, g, v), tap(kt, g, 3 + v),
                              tap(kt, g, 6 + v)};
         g3(gc, r);
-        for (int a = 0; a < 4; a++)
+        for (int a = 0; a < WINDOW; a++)
             q[a][v] = r[a];
     }
-    for (int a = 0; a < 4; a++) { /* rows: G over v */
+    for (int a = 0; a < WINDOW; a++) { /* rows: G over v */
         g3(q[a], r);
-        for (int b = 0; b < 4; b++)
-            row[(size_t)(a * 4 + b) * us] = r[b];
+        for (int b = 0; b < WINDOW; b++)
+            row[(size_t)(a * WINDOW + b) * us] = r[b];
     }
 }
 
 #ifdef __SSE__
 /* g3 on four lanes, the same operations in the same order. */
-static inline void g3_lanes(__m128 g0, __m128 g1, __m128 g2, __m128 o[4])
+static inline void g3_lanes(__m128 g0, __m128 g1, __m128 g2,
+                            __m128 o[WINDOW])
 {
-    const __m128 half = _mm_set1_ps(0.5f);
-    o[0] = g0;
-    o[1] = _mm_mul_ps(half, _mm_add_ps(_mm_add_ps(g0, g1), g2));
-    o[2] = _mm_mul_ps(half, _mm_add_ps(_mm_sub_ps(g0, g1), g2));
-    o[3] = g2;
+    const __m128 quarter = _mm_set1_ps(0.25f), six = _mm_set1_ps(6.0f),
+                 minus_six = _mm_set1_ps(-6.0f),
+                 twelve = _mm_set1_ps(12.0f);
+    const __m128 ends = _mm_add_ps(g0, g2),
+                 mid = _mm_add_ps(_mm_mul_ps(quarter, g0), g2);
+    o[0] = _mm_mul_ps(quarter, g0);
+    o[1] = _mm_div_ps(_mm_add_ps(ends, g1), minus_six);
+    o[2] = _mm_div_ps(_mm_sub_ps(ends, g1), minus_six);
+    o[3] = _mm_add_ps(_mm_div_ps(mid, six), _mm_div_ps(g1, twelve));
+    o[4] = _mm_sub_ps(_mm_div_ps(mid, six), _mm_div_ps(g1, twelve));
+    o[5] = g2;
 }
 
 /* Kernels g, g + lane, g + 2 lane, g + 3 lane into row[0..3]. */
@@ -259,16 +288,16 @@ static void transform_4_kernels(const kernel_taps *kt, const float *g,
         gl[t] = _mm_setr_ps(tap(kt, g, t), tap(kt, g + lane, t),
                             tap(kt, g + 2 * lane, t),
                             tap(kt, g + 3 * lane, t));
-    __m128 q[4][3], r[4];
+    __m128 q[WINDOW][3], r[WINDOW];
     for (int v = 0; v < 3; v++) {
         g3_lanes(gl[v], gl[3 + v], gl[6 + v], r);
-        for (int a = 0; a < 4; a++)
+        for (int a = 0; a < WINDOW; a++)
             q[a][v] = r[a];
     }
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < WINDOW; a++) {
         g3_lanes(q[a][0], q[a][1], q[a][2], r);
-        for (int b = 0; b < 4; b++)
-            _mm_storeu_ps(row + (size_t)(a * 4 + b) * us, r[b]);
+        for (int b = 0; b < WINDOW; b++)
+            _mm_storeu_ps(row + (size_t)(a * WINDOW + b) * us, r[b]);
     }
 }
 #endif
@@ -353,15 +382,17 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
             const float *row = du + (size_t)o * f->c + c0;
             INDEPENDENT_CHANNELS
             for (int i = 0; i < n; i++) {
-                float q[4][3], y[4], r[3];
-                for (int a = 0; a < 4; a++) { /* rows: G^T over the columns */
-                    for (int b = 0; b < 4; b++)
-                        y[b] = row[(size_t)(a * 4 + b) * us + i];
-                    gt4(y, q[a]);
+                float q[WINDOW][3], y[WINDOW], r[3];
+                for (int a = 0; a < WINDOW; a++) { /* rows: G^T over columns */
+                    for (int b = 0; b < WINDOW; b++)
+                        y[b] = row[(size_t)(a * WINDOW + b) * us + i];
+                    gt6(y, q[a]);
                 }
                 for (int v = 0; v < 3; v++) { /* columns: G^T over the rows */
-                    const float yc[4] = {q[0][v], q[1][v], q[2][v], q[3][v]};
-                    gt4(yc, r);
+                    float yc[WINDOW];
+                    for (int a = 0; a < WINDOW; a++)
+                        yc[a] = q[a][v];
+                    gt6(yc, r);
                     for (int uu = 0; uu < 3; uu++)
                         g[uu * 3 + v][i] = r[uu];
                 }
@@ -383,7 +414,7 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
 
 /* ---- the tile transforms, channels innermost ---------------------------- */
 
-/* The chunk's matrices: 16 blocks of T x channels, tile t's row of block
+/* The chunk's matrices: XI blocks of T x channels, tile t's row of block
  * xi at base[xi * step + t * channels] (channels contiguous); and each
  * part's image workspace (ws_floats). */
 typedef struct chunk {
@@ -403,12 +434,12 @@ typedef struct chunk {
  * the image is first copied into a zero-padded grid of pixels x channels
  * (ph x pw x c, every tile's window inside it), so that one step of a
  * tile's transform is the same arithmetic on c contiguous floats, which
- * the compiler vectorises, and the 16 values of a tile go to 16 rows of
+ * the compiler vectorises, and the XI values of a tile go to XI rows of
  * c (or k) contiguous floats.  Per plane with the tiles innermost (the
  * first version of this file) the runs were a row of tiles, 4 to 7 long
  * on these layers, and the transforms took about half a layer's time. */
-static int padded_h(const ae__winograd *f) { return 2 * f->th + 2; }
-static int padded_w(const ae__winograd *f) { return 2 * f->tw + 2; }
+static int padded_h(const ae__winograd *f) { return TILE * f->th + 2; }
+static int padded_w(const ae__winograd *f) { return TILE * f->tw + 2; }
 
 static size_t ws_floats(const ae__winograd *f)
 {
@@ -416,34 +447,44 @@ static size_t ws_floats(const ae__winograd *f)
     return (size_t)padded_h(f) * (size_t)padded_w(f) * wide;
 }
 
-/* The n-channel rows of the 16 window pixels of a tile (row stride rs,
- * pixel stride n) to V's 16 rows (block stride step): B^T d B. */
+/* The n-channel rows of the 36 window pixels of a tile (row stride rs,
+ * pixel stride n) to V's 36 rows (block stride step): B^T d B. */
 static void input_tile(int n, size_t rs, const float *restrict d,
                        size_t step, float *restrict v)
 {
     const size_t p = (size_t)n;
     INDEPENDENT_CHANNELS
     for (int q = 0; q < n; q++) {
-        float t[4][4];
-        for (int e = 0; e < 4; e++) { /* B^T over the window's rows */
-            const float d0 = d[e * p + q], d1 = d[rs + e * p + q],
-                        d2 = d[2 * rs + e * p + q], d3 = d[3 * rs + e * p + q];
-            t[0][e] = d0 - d2;
-            t[1][e] = d1 + d2;
-            t[2][e] = d2 - d1;
-            t[3][e] = d1 - d3;
+        float t[WINDOW][WINDOW];
+        for (int e = 0; e < WINDOW; e++) { /* B^T over the window's rows */
+            const float *c = d + e * p + q;
+            const float d0 = c[0], d1 = c[rs], d2 = c[2 * rs], d3 = c[3 * rs],
+                        d4 = c[4 * rs], d5 = c[5 * rs];
+            const float a = d4 - 4.0f * d2, b = d3 - 4.0f * d1,
+                        s = d4 - d2, u = 2.0f * (d3 - d1);
+            t[0][e] = 4.0f * d0 - 5.0f * d2 + d4;
+            t[1][e] = a + b;
+            t[2][e] = a - b;
+            t[3][e] = s + u;
+            t[4][e] = s - u;
+            t[5][e] = 4.0f * d1 - 5.0f * d3 + d5;
         }
-        for (int a = 0; a < 4; a++) { /* then over its columns */
-            float *o = v + (size_t)(a * 4) * step + q;
-            o[0] = t[a][0] - t[a][2];
-            o[step] = t[a][1] + t[a][2];
-            o[2 * step] = t[a][2] - t[a][1];
-            o[3 * step] = t[a][1] - t[a][3];
+        for (int r = 0; r < WINDOW; r++) { /* then over its columns */
+            const float *x = t[r];
+            const float a = x[4] - 4.0f * x[2], b = x[3] - 4.0f * x[1],
+                        s = x[4] - x[2], u = 2.0f * (x[3] - x[1]);
+            float *o = v + (size_t)(r * WINDOW) * step + q;
+            o[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+            o[step] = a + b;
+            o[2 * step] = a - b;
+            o[3 * step] = s + u;
+            o[4 * step] = s - u;
+            o[5 * step] = 4.0f * x[1] - 5.0f * x[3] + x[5];
         }
     }
 }
 
-/* M's 16 rows of n channels of a tile to its 2 x 2 outputs (row stride
+/* M's 36 rows of n channels of a tile to its 4 x 4 outputs (row stride
  * rs, pixel stride n): A^T M A. */
 static void output_tile(int n, size_t step, const float *restrict m,
                         size_t rs, float *restrict y)
@@ -451,72 +492,99 @@ static void output_tile(int n, size_t step, const float *restrict m,
     const size_t p = (size_t)n;
     INDEPENDENT_CHANNELS
     for (int q = 0; q < n; q++) {
-        float s[2][4];
-        for (int e = 0; e < 4; e++) { /* A^T over the rows */
-            const float m0 = m[(size_t)e * step + q],
-                        m1 = m[(size_t)(4 + e) * step + q],
-                        m2 = m[(size_t)(8 + e) * step + q],
-                        m3 = m[(size_t)(12 + e) * step + q];
-            s[0][e] = m0 + m1 + m2;
-            s[1][e] = m1 - m2 - m3;
+        float s[TILE][WINDOW];
+        for (int e = 0; e < WINDOW; e++) { /* A^T over the rows */
+            const float *c = m + (size_t)e * step + q;
+            const size_t row = (size_t)WINDOW * step;
+            const float m0 = c[0], m1 = c[row], m2 = c[2 * row],
+                        m3 = c[3 * row], m4 = c[4 * row], m5 = c[5 * row];
+            const float a = m1 + m2, b = m1 - m2, u = m3 + m4, w = m3 - m4;
+            s[0][e] = m0 + a + u;
+            s[1][e] = b + 2.0f * w;
+            s[2][e] = a + 4.0f * u;
+            s[3][e] = b + 8.0f * w + m5;
         }
-        for (int a = 0; a < 2; a++) { /* then over the columns */
-            y[a * rs + q] = s[a][0] + s[a][1] + s[a][2];
-            y[a * rs + p + q] = s[a][1] - s[a][2] - s[a][3];
+        for (int r = 0; r < TILE; r++) { /* then over the columns */
+            const float *x = s[r];
+            const float a = x[1] + x[2], b = x[1] - x[2], u = x[3] + x[4],
+                        w = x[3] - x[4];
+            float *o = y + r * rs + q;
+            o[0] = x[0] + a + u;
+            o[p] = b + 2.0f * w;
+            o[2 * p] = a + 4.0f * u;
+            o[3 * p] = b + 8.0f * w + x[5];
         }
     }
 }
 
-/* A tile's 2 x 2 output gradients (row stride rs, pixel stride n) to dM's
- * 16 rows: A g A^T, the adjoint of output_tile. */
+/* A tile's 4 x 4 output gradients (row stride rs, pixel stride n) to dM's
+ * 36 rows: A g A^T, the adjoint of output_tile. */
 static void grad_output_tile(int n, size_t rs, const float *restrict g,
                              size_t step, float *restrict m)
 {
     const size_t p = (size_t)n;
     INDEPENDENT_CHANNELS
     for (int q = 0; q < n; q++) {
-        float e4[2][4];
-        for (int a = 0; a < 2; a++) { /* A over the columns */
-            const float q0 = g[a * rs + q], q1 = g[a * rs + p + q];
-            e4[a][0] = q0;
-            e4[a][1] = q0 + q1;
-            e4[a][2] = q0 - q1;
-            e4[a][3] = -q1;
+        float e6[TILE][WINDOW];
+        for (int r = 0; r < TILE; r++) { /* A over the columns */
+            const float *c = g + r * rs + q;
+            const float g0 = c[0], g1 = c[p], g2 = c[2 * p], g3 = c[3 * p];
+            const float a = g0 + g2, b = g1 + g3, u = g0 + 4.0f * g2,
+                        w = 2.0f * g1 + 8.0f * g3;
+            e6[r][0] = g0;
+            e6[r][1] = a + b;
+            e6[r][2] = a - b;
+            e6[r][3] = u + w;
+            e6[r][4] = u - w;
+            e6[r][5] = g3;
         }
-        for (int e = 0; e < 4; e++) { /* then over the rows */
-            const float r0 = e4[0][e], r1 = e4[1][e];
-            m[(size_t)e * step + q] = r0;
-            m[(size_t)(4 + e) * step + q] = r0 + r1;
-            m[(size_t)(8 + e) * step + q] = r0 - r1;
-            m[(size_t)(12 + e) * step + q] = -r1;
+        for (int e = 0; e < WINDOW; e++) { /* then over the rows */
+            const float g0 = e6[0][e], g1 = e6[1][e], g2 = e6[2][e],
+                        g3 = e6[3][e];
+            const float a = g0 + g2, b = g1 + g3, u = g0 + 4.0f * g2,
+                        w = 2.0f * g1 + 8.0f * g3;
+            float *o = m + (size_t)e * step + q;
+            const size_t row = (size_t)WINDOW * step;
+            o[0] = g0;
+            o[row] = a + b;
+            o[2 * row] = a - b;
+            o[3 * row] = u + w;
+            o[4 * row] = u - w;
+            o[5 * row] = g3;
         }
     }
 }
 
-/* dV's 16 rows of a tile, B dV B^T (the adjoint of input_tile), added to
- * the 4 x 4 window of the padded input gradient (row stride rs). */
+/* dV's 36 rows of a tile, B dV B^T (the adjoint of input_tile), added to
+ * the 6 x 6 window of the padded input gradient (row stride rs). */
 static void grad_input_tile(int n, size_t step, const float *restrict dv,
                             size_t rs, float *restrict dx)
 {
     const size_t p = (size_t)n;
     INDEPENDENT_CHANNELS
     for (int q = 0; q < n; q++) {
-        float t[4][4];
-        for (int a = 0; a < 4; a++) { /* B over the columns */
-            const float *y = dv + (size_t)(a * 4) * step + q;
-            const float y0 = y[0], y1 = y[step], y2 = y[2 * step],
-                        y3 = y[3 * step];
-            t[a][0] = y0;
-            t[a][1] = y1 - y2 + y3;
-            t[a][2] = -y0 + y1 + y2;
-            t[a][3] = -y3;
+        float t[WINDOW][WINDOW];
+        for (int r = 0; r < WINDOW; r++) { /* B over the columns */
+            const float *c = dv + (size_t)(r * WINDOW) * step + q;
+            const float y0 = c[0], y1 = c[step], y2 = c[2 * step],
+                        y3 = c[3 * step], y4 = c[4 * step], y5 = c[5 * step];
+            t[r][0] = 4.0f * y0;
+            t[r][1] = 4.0f * (y2 - y1 + y5) + 2.0f * (y4 - y3);
+            t[r][2] = -5.0f * y0 - 4.0f * (y1 + y2) - (y3 + y4);
+            t[r][3] = y1 - y2 + 2.0f * (y3 - y4) - 5.0f * y5;
+            t[r][4] = y0 + y1 + y2 + y3 + y4;
+            t[r][5] = y5;
         }
-        for (int e = 0; e < 4; e++) { /* then over the rows */
+        for (int e = 0; e < WINDOW; e++) { /* then over the rows */
+            const float y0 = t[0][e], y1 = t[1][e], y2 = t[2][e],
+                        y3 = t[3][e], y4 = t[4][e], y5 = t[5][e];
             float *o = dx + e * p + q;
-            o[0] += t[0][e];
-            o[rs] += t[1][e] - t[2][e] + t[3][e];
-            o[2 * rs] += -t[0][e] + t[1][e] + t[2][e];
-            o[3 * rs] -= t[3][e];
+            o[0] += 4.0f * y0;
+            o[rs] += 4.0f * (y2 - y1 + y5) + 2.0f * (y4 - y3);
+            o[2 * rs] += -5.0f * y0 - 4.0f * (y1 + y2) - (y3 + y4);
+            o[3 * rs] += y1 - y2 + 2.0f * (y3 - y4) - 5.0f * y5;
+            o[4 * rs] += y0 + y1 + y2 + y3 + y4;
+            o[5 * rs] += y5;
         }
     }
 }
@@ -661,23 +729,23 @@ static size_t tile_index(const ae__winograd *f, size_t b, int ti, int tj)
 /* The corner of tile (ti, tj) in a grid of row stride rs, n channels. */
 static float *tile_corner(float *grid, size_t rs, int n, int ti, int tj)
 {
-    return grid + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * (size_t)n;
+    return grid + (size_t)(TILE * ti) * rs + (size_t)(TILE * tj) * (size_t)n;
 }
 
 /* V for tile rows t0 .. t1 of image b of the chunk.  The grid in ws
- * holds the padded rows those tiles read, 2 t0 .. 2 t1 + 2; whole images
+ * holds the padded rows those tiles read, 4 t0 .. 4 t1 + 2; whole images
  * take all the rows at once, a single image's rows are shared among the
  * threads (run_stage).  Each tile is the same arithmetic either way. */
 static void input_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 {
     const ae__winograd *f = ch->f;
-    const int c = f->c, pw = padded_w(f), gh = 2 * (t1 - t0) + 2;
+    const int c = f->c, pw = padded_w(f), gh = TILE * (t1 - t0) + 2;
     const size_t plane = (size_t)f->h * (size_t)f->w;
     /* The input rows inside the grid, and where the first one lands. */
-    const int i0 = 2 * t0 - f->pad > 0 ? 2 * t0 - f->pad : 0;
-    const int i1 = 2 * t1 + 2 - f->pad < f->h ? 2 * t1 + 2 - f->pad : f->h;
+    const int first = TILE * t0 - f->pad, end = TILE * t1 + 2 - f->pad;
+    const int i0 = first > 0 ? first : 0, i1 = end < f->h ? end : f->h;
     const int rows = i1 > i0 ? i1 - i0 : 0;
-    const int r0 = rows > 0 ? i0 + f->pad - 2 * t0 : 0;
+    const int r0 = rows > 0 ? i0 - first : 0;
     zero_border(ws, c, gh, pw, r0, f->pad, rows, f->w);
     planes_to_grid(ch->x + b * (size_t)c * plane + (size_t)i0 * f->w, c, rows,
                    f->w, plane, ws, pw, r0, f->pad);
@@ -688,22 +756,22 @@ static void input_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
                        ch->v + tile_index(f, b, ti, tj) * c);
 }
 
-/* Output rows 2 t0 .. 2 t1 of image b from M, + bias, then the
+/* Output rows 4 t0 .. 4 t1 of image b from M, + bias, then the
  * activation on each channel's rows. */
 static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 {
     const ae__winograd *f = ch->f;
-    const int k = f->k, gw = 2 * f->tw;
+    const int k = f->k, gw = TILE * f->tw;
     const size_t rs = (size_t)gw * k, plane = (size_t)f->oh * (size_t)f->ow;
     for (int ti = t0; ti < t1; ti++)
         for (int tj = 0; tj < f->tw; tj++)
             output_tile(k, ch->mstep, ch->m + tile_index(f, b, ti, tj) * k, rs,
                         tile_corner(ws, rs, k, ti - t0, tj));
-    const int last = 2 * t1 < f->oh ? 2 * t1 : f->oh;
-    float *y = ch->y + b * (size_t)k * plane + (size_t)(2 * t0) * f->ow;
-    const size_t run = (size_t)(last - 2 * t0) * (size_t)f->ow;
+    const int top = TILE * t0, last = TILE * t1 < f->oh ? TILE * t1 : f->oh;
+    float *y = ch->y + b * (size_t)k * plane + (size_t)top * f->ow;
+    const size_t run = (size_t)(last - top) * (size_t)f->ow;
     const int relu = f->act == AE_ACT_RELU;
-    grid_to_planes(ws, k, gw, 0, 0, last - 2 * t0, f->ow, f->bias, relu, y,
+    grid_to_planes(ws, k, gw, 0, 0, last - top, f->ow, f->bias, relu, y,
                    plane);
     if (f->act != AE_ACT_NONE && !relu)
         for (int o = 0; o < k; o++)
@@ -716,7 +784,7 @@ static void output_rows(const chunk *ch, size_t b, int t0, int t1, float *ws)
 static void grad_output_image(const chunk *ch, size_t b, float *ws)
 {
     const ae__winograd *f = ch->f;
-    const int k = f->k, gh = 2 * f->th, gw = 2 * f->tw;
+    const int k = f->k, gh = TILE * f->th, gw = TILE * f->tw;
     const size_t plane = (size_t)f->oh * (size_t)f->ow;
     zero_border(ws, k, gh, gw, 0, 0, f->oh, f->ow);
     planes_to_grid(ch->dy + b * (size_t)k * plane, k, f->oh, f->ow, plane, ws,
@@ -749,7 +817,7 @@ static void grad_input_image(const chunk *ch, size_t b, float *ws)
 
 /* ---- the stages of a chunk ----------------------------------------------- */
 
-/* Each stage is a loop over independent items (images, or the 16 products)
+/* Each stage is a loop over independent items (images, or the XI products)
  * run through the pool: inside the schedule's parts it runs on the calling
  * thread (the pool is busy), and for a batch that is a single chunk (one
  * image, say) it spreads over the threads, with the same bits either way
@@ -827,7 +895,7 @@ static void run_stage(const chunk *ch, stage s)
         ae__parallel_for_blas((size_t)ch->f->th, 1, 0, tile_row_items, &j);
         return;
     }
-    /* The 16 products, or the images of the chunk. */
+    /* The XI products, or the images of the chunk. */
     const size_t n = s == PRODUCT || s == GRAD_U || s == GRAD_V ? XI : ch->nb;
     ae__parallel_for_blas(n, 1, 0, stage_items, &j);
 }

@@ -1,13 +1,13 @@
 /*
  * conv_winograd.h - 3x3, stride-1 convolutions by Winograd's minimal
- * filtering F(2x2, 3x3) (private; the math is in conv_winograd.c).
+ * filtering F(4x4, 3x3) (private; the math is in conv_winograd.c).
  *
  * Both convolution layers use it where it wins (ae__winograd_suits): a
  * conv2d with a 3x3 kernel at stride 1, and a conv_transpose2d with a 3x3
  * kernel at stride 1, which is the convolution of its input by the
  * flipped, transposed kernel at padding 2 - p.  It computes on the layers'
  * own weights and gradients and runs on the convolutions' schedule
- * (conv_gemm.h), so the chunks, the 16 gradient groups and the bits
+ * (conv_gemm.h), so the chunks, the gradient groups and the bits
  * across thread counts are as for the direct paths.
  */
 #ifndef AE_CONV_WINOGRAD_H
@@ -15,9 +15,18 @@
 
 #include "nn/layer.h"
 
+/* Outputs per side of a tile: F(4x4, 3x3). */
+#define AE__WINOGRAD_TILE 4
+
+/* Tiles along a side of n outputs. */
+static inline int ae__winograd_tiles(int n)
+{
+    return (n + AE__WINOGRAD_TILE - 1) / AE__WINOGRAD_TILE;
+}
+
 /* The convolution computed: c input channels of h x w, zero-padded by pad,
  * to k output channels of oh x ow = (h + 2 pad - 2) x (w + 2 pad - 2),
- * covered by th x tw tiles of 2 x 2 outputs. */
+ * covered by th x tw tiles of 4 x 4 outputs (ae__winograd_tiles). */
 typedef struct ae__winograd {
     int c, k;
     int h, w, pad;

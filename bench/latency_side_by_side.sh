@@ -19,6 +19,11 @@ build=${1:-build}
 base=${2:-}
 rounds=${3:-3}
 here=$(cd "$(dirname "$0")" && pwd)
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "latency_side_by_side.sh: /usr/bin/python3 cannot import torch" \
+         "(apt-get install python3-torch)" >&2
+    exit 1
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

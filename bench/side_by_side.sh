@@ -28,6 +28,12 @@ threads=${THREADS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 data=${DATA:-/usr/share/datasets/fashion-mnist}
 py=/usr/bin/python3
+# Without them every PyTorch row would be empty: say so instead.
+if ! "$py" -c 'import torch, sklearn, numpy' 2>/dev/null; then
+    echo "side_by_side.sh: $py cannot import torch, sklearn and numpy" \
+         "(apt-get install python3-torch python3-sklearn)" >&2
+    exit 1
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

@@ -354,8 +354,8 @@ int main(int argc, char **argv)
         }
     }
     bench_check(ae_set_threads(threads), "threads");
-    printf("libautoenc %s, %d threads, data %s\n", ae_version_string(),
-           ae_threads(), data);
+    printf("libautoenc %s, %d threads, %s, data %s\n",
+           ae_version_string(), ae_threads(), bench_blas_kernel(), data);
 
     double sgemm = bench_sgemm_best(2048, 5);
     printf("%-28s %8.1f GFLOP/s (2048^3, best of 5)\n", "sgemm", sgemm);

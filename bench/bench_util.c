@@ -9,6 +9,23 @@
 
 #include <cblas.h>
 
+#if defined(AE_BLAS_OPENBLAS)
+char *openblas_get_corename(void); /* OpenBLAS's, not in its cblas.h */
+#endif
+
+const char *bench_blas_kernel(void)
+{
+#if defined(AE_BLAS_OPENBLAS)
+    static char name[64];
+    snprintf(name, sizeof name, "OpenBLAS, core %s", openblas_get_corename());
+    return name;
+#elif defined(AE_BLAS_BLIS)
+    return "BLIS";
+#else
+    return "CBLAS";
+#endif
+}
+
 void bench_check(ae_status s, const char *what)
 {
     if (s != AE_OK) {

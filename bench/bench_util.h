@@ -8,6 +8,12 @@
 /* Exit with the status and the library's detail unless s is AE_OK. */
 void bench_check(ae_status s, const char *what);
 
+/* The BLAS and, for OpenBLAS, the kernel set it chose for this CPU
+ * ("OpenBLAS, core SkylakeX"): an OpenBLAS older than the processor falls
+ * back to its SSE3 kernels ("Prescott"), several times slower, so every
+ * figure says which one ran (docs/PERFORMANCE.md). */
+const char *bench_blas_kernel(void);
+
 /* Monotonic seconds. */
 double bench_now(void);
 

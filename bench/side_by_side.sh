@@ -84,6 +84,11 @@ while [ "$r" -lt "$rounds" ]; do
 done
 
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $threads threads, best of $rounds alternating rounds"
+# Both sides' OpenBLAS (PyTorch's dense layers use it too, its convolutions
+# oneDNN) run the kernels OPENBLAS_CORETYPE names, or the ones it picks.
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; libautoenc's BLAS:" \
+     "$("$build/bench/bench_train" --only load --data "$data" 2>/dev/null |
+        sed -n '1s/^[^,]*, [^,]*, \(.*\), data .*/\1/p')"
 awk '
     { key = $2; v = $3 + 0
       if (!(($1, key) in best) || v < best[$1, key]) best[$1, key] = v

@@ -9,10 +9,6 @@
 
 #include <cblas.h>
 
-#if defined(AE_BLAS_OPENBLAS)
-char *openblas_get_corename(void); /* OpenBLAS's, not in its cblas.h */
-#endif
-
 const char *bench_blas_kernel(void)
 {
 #if defined(AE_BLAS_OPENBLAS)

@@ -35,12 +35,16 @@ if ! "$py" -c 'import torch, sklearn, numpy' 2>/dev/null; then
     exit 1
 fi
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+blas=$(mktemp) # the BLAS bench_train names in its first line
+trap 'rm -f "$out" "$blas"' EXIT
 
 lib_round() {
     "$build/bench/bench_train" --threads "$threads" --data "$data" \
         --only dense --images 20000 |
-        awk '/^dense AE epoch/ { print "lib dense_epoch", $6 }'
+        awk -v blas="$blas" '
+            NR == 1 { sub(/^[^,]*, [^,]*, /, ""); sub(/, data .*/, "")
+                      print > blas }
+            /^dense AE epoch/ { print "lib dense_epoch", $6 }'
     "$build/bench/bench_train" --threads "$threads" --data "$data" \
         --only shallow --images 20000 |
         awk '/^shallow h[0-9]+ epoch/ { print "lib shallow_" $2 "_epoch", $6 }'
@@ -86,9 +90,7 @@ done
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $threads threads, best of $rounds alternating rounds"
 # Both sides' OpenBLAS (PyTorch's dense layers use it too, its convolutions
 # oneDNN) run the kernels OPENBLAS_CORETYPE names, or the ones it picks.
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; libautoenc's BLAS:" \
-     "$("$build/bench/bench_train" --only load --data "$data" 2>/dev/null |
-        sed -n '1s/^[^,]*, [^,]*, \(.*\), data .*/\1/p')"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; libautoenc's BLAS: $(cat "$blas")"
 awk '
     { key = $2; v = $3 + 0
       if (!(($1, key) in best) || v < best[$1, key]) best[$1, key] = v

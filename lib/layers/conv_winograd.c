@@ -94,6 +94,7 @@
 #include "layers/conv_winograd.h"
 #include "common/internal.h"
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
 #include "nn/activation.h"
@@ -195,6 +196,18 @@ static inline void gt6(const float y[6], float o[3])
 #define INDEPENDENT_CHANNELS _Pragma("GCC ivdep")
 #else
 #define INDEPENDENT_CHANNELS
+#endif
+
+/* An inner loop over a window's six rows, unrolled before the channel
+ * loop around it is vectorised: grad_input_tile's read-modify-write of
+ * six rows stayed scalar in every clone without it (GCC 12's
+ * -fopt-info-vec: "not suitable for strided load"). */
+#if defined(__clang__)
+#define UNROLL_WINDOW _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define UNROLL_WINDOW _Pragma("GCC unroll 6")
+#else
+#define UNROLL_WINDOW
 #endif
 
 /* The kernels' transform, four kernels at a time in SSE lanes: each lane
@@ -449,6 +462,7 @@ static size_t ws_floats(const ae__winograd *f)
 
 /* The n-channel rows of the 36 window pixels of a tile (row stride rs,
  * pixel stride n) to V's 36 rows (block stride step): B^T d B. */
+AE__VECTOR_CLONES
 static void input_tile(int n, size_t rs, const float *restrict d,
                        size_t step, float *restrict v)
 {
@@ -486,6 +500,7 @@ static void input_tile(int n, size_t rs, const float *restrict d,
 
 /* M's 36 rows of n channels of a tile to its 4 x 4 outputs (row stride
  * rs, pixel stride n): A^T M A. */
+AE__VECTOR_CLONES
 static void output_tile(int n, size_t step, const float *restrict m,
                         size_t rs, float *restrict y)
 {
@@ -519,6 +534,7 @@ static void output_tile(int n, size_t step, const float *restrict m,
 
 /* A tile's 4 x 4 output gradients (row stride rs, pixel stride n) to dM's
  * 36 rows: A g A^T, the adjoint of output_tile. */
+AE__VECTOR_CLONES
 static void grad_output_tile(int n, size_t rs, const float *restrict g,
                              size_t step, float *restrict m)
 {
@@ -557,6 +573,7 @@ static void grad_output_tile(int n, size_t rs, const float *restrict g,
 
 /* dV's 36 rows of a tile, B dV B^T (the adjoint of input_tile), added to
  * the 6 x 6 window of the padded input gradient (row stride rs). */
+AE__VECTOR_CLONES
 static void grad_input_tile(int n, size_t step, const float *restrict dv,
                             size_t rs, float *restrict dx)
 {
@@ -575,6 +592,7 @@ static void grad_input_tile(int n, size_t step, const float *restrict dv,
             t[r][4] = y0 + y1 + y2 + y3 + y4;
             t[r][5] = y5;
         }
+        UNROLL_WINDOW
         for (int e = 0; e < WINDOW; e++) { /* then over the rows */
             const float y0 = t[0][e], y1 = t[1][e], y2 = t[2][e],
                         y3 = t[3][e], y4 = t[4][e], y5 = t[5][e];

@@ -17,13 +17,15 @@
  * clone).
  *
  * Only GCC on x86-64 with ifunc support (glibc) gets the clones; other
- * compilers and targets build the one function.
+ * compilers and targets build the one function, as does a build with
+ * -DAE_NO_VECTOR_CLONES (to compare the clones' bits with the baseline's,
+ * or for a loader without ifunc).
  */
 #ifndef AE_VECTOR_CLONES_H
 #define AE_VECTOR_CLONES_H
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&        \
-    defined(__gnu_linux__) && __GNUC__ >= 12
+    defined(__gnu_linux__) && __GNUC__ >= 12 && !defined(AE_NO_VECTOR_CLONES)
 #define AE__VECTOR_CLONES                                                      \
     __attribute__((target_clones("default", "arch=x86-64-v3",                  \
                                  "arch=x86-64-v4")))

@@ -384,6 +384,7 @@ static void transform_weights(const ae__winograd *f, float *u,
 enum { WBLOCK = 64 };
 
 /* dw = beta dw + G^T dU G, written in the layer's weight order. */
+AE__VECTOR_CLONES
 static void gradient_to_weights(const ae__winograd *f, const float *du,
                                 float *dw, float beta)
 {
@@ -396,16 +397,21 @@ static void gradient_to_weights(const ae__winograd *f, const float *du,
             INDEPENDENT_CHANNELS
             for (int i = 0; i < n; i++) {
                 float q[WINDOW][3], y[WINDOW], r[3];
+                UNROLL_WINDOW
                 for (int a = 0; a < WINDOW; a++) { /* rows: G^T over columns */
+                    UNROLL_WINDOW
                     for (int b = 0; b < WINDOW; b++)
                         y[b] = row[(size_t)(a * WINDOW + b) * us + i];
                     gt6(y, q[a]);
                 }
+                UNROLL_WINDOW
                 for (int v = 0; v < 3; v++) { /* columns: G^T over the rows */
                     float yc[WINDOW];
+                    UNROLL_WINDOW
                     for (int a = 0; a < WINDOW; a++)
                         yc[a] = q[a][v];
                     gt6(yc, r);
+                    UNROLL_WINDOW
                     for (int uu = 0; uu < 3; uu++)
                         g[uu * 3 + v][i] = r[uu];
                 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 #include "layers/image_layout.h"
 #include "layers/layer_config.h"
 #include "nn/model.h"
@@ -42,6 +43,7 @@ typedef struct up_job {
 } up_job;
 
 /* Input rows [first, last) of the batch (images x channels x height). */
+AE__VECTOR_CLONES
 static void forward_rows(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
@@ -79,6 +81,7 @@ static void up_forward(ae_layer *l, const float *x, float *y, size_t batch,
 }
 
 /* dx[c][i][j] = sum over the f x f block it was copied to. */
+AE__VECTOR_CLONES
 static void backward_rows(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 #include "nn/activation.h"
 
 int ae__activation_valid(ae_activation act, float param)
@@ -22,6 +23,7 @@ int ae__activation_valid(ae_activation act, float param)
     return 0;
 }
 
+AE__VECTOR_CLONES
 static void forward_range(ae_activation act, float param, float *y,
                           size_t n)
 {
@@ -48,6 +50,7 @@ static void forward_range(ae_activation act, float param, float *y,
     }
 }
 
+AE__VECTOR_CLONES
 static void backward_range(ae_activation act, float param, const float *y,
                            float *g, size_t n)
 {

@@ -6,6 +6,7 @@
 
 #include "common/finite.h"
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 #include "nn/model.h"
 #include "train/optimizer.h"
 
@@ -220,6 +221,7 @@ static inline float normal_or_zero(float x)
 
 /* One fused pass over parameters, gradients and moments:
  * w -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), as PyTorch orders it. */
+AE__VECTOR_CLONES
 static void adam_range(const update_job *j, size_t first, size_t last)
 {
     const float b1 = j->b1, b2 = j->b2, wd = j->wd, eps = j->eps;
@@ -236,6 +238,7 @@ static void adam_range(const update_job *j, size_t first, size_t last)
 
 /* AdamW (torch.optim.AdamW): the weight decay is decoupled from the
  * gradient, w *= 1 - lr wd, then Adam's step on the gradient alone. */
+AE__VECTOR_CLONES
 static void adamw_range(const update_job *j, size_t first, size_t last)
 {
     const float b1 = j->b1, b2 = j->b2, eps = j->eps, decay = j->decay;
@@ -253,6 +256,7 @@ static void adamw_range(const update_job *j, size_t first, size_t last)
 
 /* The buffer starts at zero, so the first step sets it to the gradient
  * itself, as PyTorch does. */
+AE__VECTOR_CLONES
 static void sgd_range(const update_job *j, size_t first, size_t last)
 {
     const float lr = j->lr, mu = j->mu, wd = j->wd;

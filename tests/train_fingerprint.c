@@ -12,8 +12,9 @@
  *
  * The models cover the cloned loops: the experiment-7 denoiser's Winograd
  * layers (all three passes and the weight-gradient transform), ReLU and
- * sigmoid, upsampling and Adam; a dense model's tanh, leaky ReLU, AdamW and
- * SGD with momentum; a transposed convolution's Winograd path.
+ * sigmoid, upsampling and Adam; transposed convolutions (stride 1 through
+ * Winograd), leaky ReLU, tanh and SGD with momentum; a dense model's tanh,
+ * leaky ReLU and AdamW.
  *
  * usage: train_fingerprint [THREADS]   (default 2) */
 #include <inttypes.h>

@@ -136,11 +136,13 @@ AE_API ae_status ae_set_last_error(ae_status status, const char *message);
  * the library leaves to it whole (PCA, t-SNE distances).  The setting
  * overrides OPENBLAS_NUM_THREADS and the like.  n = 0 restores the default,
  * the number of online processors.  Results are bit-identical for the same
- * seed and the same thread count; the library's own arithmetic does not
- * depend on the thread count at all, BLAS's may.  When several threads of
- * the program call the library at once, one call at a time gets the
- * library's threads and the others run on their callers' threads: safe,
- * but BLAS may then round as with another thread count.
+ * seed and the same thread count.  Training's do not depend on the thread
+ * count at all: the library cuts each product into BLAS calls fixed by the
+ * shapes; the work it leaves to BLAS whole may round with the thread
+ * count.  When several threads of the program call the library at once,
+ * one call at a time gets the library's threads and the others run on
+ * their callers' threads: safe, but BLAS may then round as with another
+ * thread count.
  * @param n number of threads, 1 .. 4096, or 0 for the default
  * @return AE_OK, or AE_ERR_INVALID_ARGUMENT for n outside 0 .. 4096 */
 AE_API ae_status ae_set_threads(int n);

@@ -13,7 +13,10 @@
  * every item is computed by the same code whichever thread runs it, so a
  * loop whose items are independent gives the same bits for any number of
  * parts.  Loops that reduce should sum fixed blocks (ae__parallel_blocks)
- * in a fixed order rather than per-part sums.
+ * in a fixed order rather than per-part sums.  Parts that call BLAS make
+ * one call per item (an item a block fixed by the shape), never one call
+ * over their range: BLAS rounds an element by where the call's edges
+ * fall (lib/layers/dense.c has the measurement).
  *
  * Whenever the pool cannot be used - one thread configured, threads could
  * not be created, the pool is already busy (another thread of the program,

@@ -41,14 +41,31 @@ static void dense_init(ae_layer *l, ae__rng *rng)
 }
 
 /* The products are split among the library's threads by hand, BLAS
- * single-threaded meanwhile (parallel.h): each thread takes a range of
- * blocks of COL_BLOCK output columns (forward), or of weight-gradient rows
- * and input-gradient columns (backward), so no two threads write the same
+ * single-threaded meanwhile (parallel.h), so no two threads write the same
  * value and nothing is reduced across threads.  At batch 64 this ran the
  * experiment-1 model's epoch about 1.7 times as fast as OpenBLAS's own
  * threads on the whole products, whose start-up and spinning cost more
- * than these small products take. */
-enum { COL_BLOCK = 16 };
+ * than these small products take.
+ *
+ * Each product is cut into call blocks fixed by the layer's shape alone,
+ * and each block is one BLAS call whichever thread runs it: a thread takes
+ * whole blocks, never one call over a range of them.  The call's shape
+ * must not follow the thread count, because BLAS rounds an output element
+ * differently depending on where the call's edges fall: on a Zen 3, whose
+ * OpenBLAS kernels are Haswell's, a 20 x 512 x 784 product made as one
+ * call and as two calls of 256 columns differ in 18% of their elements,
+ * and even the fallback kernels differ when a call is 1 or 2 columns
+ * wide.  With fixed
+ * calls a dense layer trains to the same bits at any thread count.
+ *
+ * A block is a run of whole BLOCK_UNIT-column units (the kernels' 16-row
+ * unroll), the units shared evenly among the blocks; at least
+ * CALL_MIN_COLS columns a block, since each call repacks the operand all
+ * blocks share, and at most CALL_MAX_BLOCKS blocks.  bench_train's dense
+ * epoch on that machine, three alternating runs: 6.96-7.02 s at one thread
+ * against 6.62-7.13 s with one call a part, 3.91-6.33 s at two threads
+ * against 4.46-5.07 s (a noisy neighbour). */
+enum { BLOCK_UNIT = 16, CALL_MIN_COLS = 64, CALL_MAX_BLOCKS = 4 };
 
 /* Floating-point work per thread below which one thread does it all: a
  * thread's wake-up costs about as much. */
@@ -59,20 +76,25 @@ typedef struct dense_job {
     const float *x, *dy;
     float *y, *dx;
     size_t batch;
-    size_t items; /* backward: the item count the parts divide */
+    size_t blocks; /* call blocks of each product */
 } dense_job;
 
-static size_t blocks_of(int n)
+static size_t call_blocks(int n)
 {
-    return ((size_t)n + COL_BLOCK - 1) / COL_BLOCK;
+    size_t blocks = (size_t)n / CALL_MIN_COLS;
+    if (blocks > CALL_MAX_BLOCKS)
+        blocks = CALL_MAX_BLOCKS;
+    return blocks < 1 ? 1 : blocks;
 }
 
-/* Columns [*c0, *c1) of n in blocks [first, last). */
-static void cols_of(size_t first, size_t last, int n, int *c0, int *c1)
+/* Columns [*c0, *c1) of n in call block b of `blocks`. */
+static void block_cols(size_t b, size_t blocks, int n, int *c0, int *c1)
 {
-    size_t a = first * COL_BLOCK, b = last * COL_BLOCK;
+    const size_t units = ((size_t)n + BLOCK_UNIT - 1) / BLOCK_UNIT;
+    const size_t a = units * b / blocks * BLOCK_UNIT;
+    const size_t e = units * (b + 1) / blocks * BLOCK_UNIT;
     *c0 = (int)(a < (size_t)n ? a : (size_t)n);
-    *c1 = (int)(b < (size_t)n ? b : (size_t)n);
+    *c1 = (int)(e < (size_t)n ? e : (size_t)n);
 }
 
 /* Blocks per thread for blocks of `flops` work each. */
@@ -81,37 +103,41 @@ static size_t grain(double flops)
     return flops >= GRAIN_FLOPS ? 1 : (size_t)(GRAIN_FLOPS / flops) + 1;
 }
 
-/* y[:, c0:c1] = act(bias[c0:c1] + x W[c0:c1, :]^T): start every row from
- * the bias, then accumulate on top (beta 1), one streaming pass and no
- * extra buffer; then the activation, on the columns this thread has just
- * written. */
-static void forward_cols(void *ctx, size_t first, size_t last, int part)
+/* y[:, c0:c1] = act(bias[c0:c1] + x W[c0:c1, :]^T) for each call block:
+ * start every row from the bias, then accumulate on top (beta 1), one
+ * streaming pass and no extra buffer; then the activation, on the columns
+ * just written. */
+static void forward_blocks(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
     const dense_job *j = ctx;
     const ae_layer *l = j->l;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
-    int c0, c1;
-    cols_of(first, last, out, &c0, &c1);
-    if (c1 <= c0)
-        return;
-    for (size_t b = 0; b < j->batch; b++)
-        memcpy(j->y + b * (size_t)out + c0, l->bias + c0,
-               (size_t)(c1 - c0) * sizeof(float));
-    if (j->batch == 1) /* one image: a matrix-vector product, which BLAS
-                          runs several times faster than sgemm with M = 1 */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, c1 - c0, in, 1.0f,
-                    l->weights + (size_t)c0 * in, in, j->x, 1, 1.0f,
-                    j->y + c0, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->batch,
-                    c1 - c0, in, 1.0f, j->x, in, l->weights + (size_t)c0 * in,
-                    in, 1.0f, j->y + c0, out);
-    if (l->act != AE_ACT_NONE)
+    for (size_t blk = first; blk < last; blk++) {
+        int c0, c1;
+        block_cols(blk, j->blocks, out, &c0, &c1);
+        if (c1 <= c0)
+            continue;
         for (size_t b = 0; b < j->batch; b++)
-            ae__activation_forward_serial(l->act, l->act_param,
-                                          j->y + b * (size_t)out + c0,
-                                          (size_t)(c1 - c0));
+            memcpy(j->y + b * (size_t)out + c0, l->bias + c0,
+                   (size_t)(c1 - c0) * sizeof(float));
+        if (j->batch == 1) /* one image: a matrix-vector product, which
+                              BLAS runs several times faster than sgemm
+                              with M = 1 */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, c1 - c0, in, 1.0f,
+                        l->weights + (size_t)c0 * in, in, j->x, 1, 1.0f,
+                        j->y + c0, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                        (int)j->batch, c1 - c0, in, 1.0f, j->x, in,
+                        l->weights + (size_t)c0 * in, in, 1.0f, j->y + c0,
+                        out);
+        if (l->act != AE_ACT_NONE)
+            for (size_t b = 0; b < j->batch; b++)
+                ae__activation_forward_serial(l->act, l->act_param,
+                                              j->y + b * (size_t)out + c0,
+                                              (size_t)(c1 - c0));
+    }
 }
 
 /* Small batches of a forward-only call (ae__model_forward_only; training
@@ -185,54 +211,64 @@ static void dense_forward(ae_layer *l, const float *x, float *y, size_t batch,
         ae__parallel_for_blas(blocks, grain, 0, forward_small_batch, &j);
         return;
     }
-    ae__parallel_for_blas(blocks_of(out),
-                          grain(2.0 * (double)batch * COL_BLOCK * in), 0,
-                          forward_cols, &j);
+    j.blocks = call_blocks(out);
+    ae__parallel_for_blas(
+        j.blocks, grain(2.0 * (double)batch * out / j.blocks * in), 0,
+        forward_blocks, &j);
 }
 
-/* A part [first, last) of `items` takes the same share of both products:
- * the weight-gradient rows (output units) of blocks [first, last) scaled
- * to the out-blocks, and the input-gradient columns scaled to the
- * in-blocks.  dW[c0:c1, :] = dy[:, c0:c1]^T x and db[c0:c1] = column sums
- * of dy[:, c0:c1]; dx[:, c0:c1] = dy W[:, c0:c1].  (Numbering the blocks of
- * one product after the other's gave one thread most of the larger
- * product: on the 784-512 layer one part had 40% more work than the
- * other.) */
-static void scaled(size_t first, size_t last, size_t items, int n, int *c0,
-                   int *c1)
+/* The backward pass's items alternate between the two products' call
+ * blocks, item 2i the weight gradient's block i and item 2i + 1 the input
+ * gradient's, so that each part takes its share of both (both products
+ * are batch x in x out; numbering one product's blocks after the other's
+ * gave one thread all of the weight gradient, whose inner dimension is
+ * the batch, and the other all of the input gradient).
+ *   dW[c0:c1, :] = dy[:, c0:c1]^T x,  db[c0:c1] = column sums of
+ *   dy[:, c0:c1];  dx[:, c0:c1] = dy W[:, c0:c1]. */
+static void weight_grad_block(const dense_job *j, size_t blk)
 {
-    const size_t blocks = blocks_of(n);
-    cols_of(first * blocks / items, last * blocks / items, n, c0, c1);
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    int c0, c1;
+    block_cols(blk, j->blocks, out, &c0, &c1);
+    if (c1 <= c0)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, in,
+                (int)j->batch, 1.0f, j->dy + c0, out, j->x, in, 0.0f,
+                l->grad_weights + (size_t)c0 * in, in);
+    float *db = l->grad_bias;
+    memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+    for (size_t b = 0; b < j->batch; b++) {
+        const float *row = j->dy + b * (size_t)out;
+        for (int k = c0; k < c1; k++)
+            db[k] += row[k];
+    }
+}
+
+static void input_grad_block(const dense_job *j, size_t blk)
+{
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    int c0, c1;
+    block_cols(blk, j->blocks, in, &c0, &c1);
+    if (c1 > c0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
+                    c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
+                    j->dx + c0, in);
 }
 
 static void backward_items(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
     const dense_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
-    const size_t items = j->items;
-    int c0, c1;
-    scaled(first, last, items, out, &c0, &c1);
-    if (c1 > c0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, in,
-                    (int)j->batch, 1.0f, j->dy + c0, out, j->x, in, 0.0f,
-                    l->grad_weights + (size_t)c0 * in, in);
-        float *db = l->grad_bias;
-        memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
-        for (size_t b = 0; b < j->batch; b++) {
-            const float *row = j->dy + b * (size_t)out;
-            for (int k = c0; k < c1; k++)
-                db[k] += row[k];
-        }
+    for (size_t i = first; i < last; i++) {
+        if (j->dx == NULL)
+            weight_grad_block(j, i);
+        else if (i % 2 == 0)
+            weight_grad_block(j, i / 2);
+        else
+            input_grad_block(j, i / 2);
     }
-    if (j->dx == NULL)
-        return;
-    scaled(first, last, items, in, &c0, &c1);
-    if (c1 > c0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
-                    c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
-                    j->dx + c0, in);
 }
 
 static void dense_backward(ae_layer *l, const float *x, const float *dy,
@@ -240,12 +276,13 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
-    /* Items: blocks of the larger of the two products' column counts. */
-    size_t items = blocks_of(out);
-    if (dx != NULL && blocks_of(in) > items)
-        items = blocks_of(in);
-    dense_job j = {l, x, dy, NULL, dx, batch, items};
-    double flops = 2.0 * (double)batch * in * out * (dx != NULL ? 2 : 1);
+    /* Both products in the same number of blocks, so that every item is
+     * the same work. */
+    dense_job j = {l, x, dy, NULL, dx, batch,
+                   call_blocks(dx != NULL && in < out ? in : out)};
+    const size_t items = j.blocks * (dx != NULL ? 2 : 1);
+    const double flops =
+        2.0 * (double)batch * in * out * (dx != NULL ? 2 : 1);
     ae__parallel_for_blas(items, grain(flops / (double)items), 0,
                           backward_items, &j);
 }

@@ -15,6 +15,7 @@
 #include <cblas.h>
 
 #include "common/parallel.h"
+#include "common/sgemm.h"
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
 #include "layers/conv_winograd.h"
@@ -278,8 +279,8 @@ static void taps_forward(const void *ctx, const float *x, float *y,
     float *z = scratch, *xc = z + (size_t)f->rows * (size_t)n;
     ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
     /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->rows, n,
-                f->in_c, 1.0f, f->wt, f->in_c, xc, n, 0.0f, z, n);
+    ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->rows, n,
+              f->in_c, 1.0f, f->wt, f->in_c, xc, n, 0.0f, z, n);
     ae__fill_channels(y, f->out_c, ae__patch_cols(&f->g), nb, f->bias);
     ae__taps_gather(&f->g, f->out_c, z, nb, y);
     ae__activation_forward_serial(f->act, f->act_param, y,
@@ -347,16 +348,16 @@ static void one_image_channels(void *ctx, size_t first, size_t last,
             tap_major_channels(l, l->weights, j->wt, 0, o0, o1);
             /* Z rows of these channels = W_taps rows x the image, which
              * is its own channel-major form. */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        m * (int)kk, n, in_c, 1.0f, wt, in_c, j->x, n, 0.0f,
-                        z, n);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                      m * (int)kk, n, in_c, 1.0f, wt, in_c, j->x, n, 0.0f,
+                      z, n);
             ae__fill_channels(yb, m, plane, 1, l->bias + o0);
             ae__taps_gather(&j->g, m, z, 1, yb);
         } else {
             const int rows = (int)ae__patch_rows(&j->g);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
-                        (int)plane, rows, 1.0f, l->weights + o0 * rows, rows,
-                        j->work, (int)plane, 0.0f, yb, (int)plane);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
+                      (int)plane, rows, 1.0f, l->weights + o0 * rows, rows,
+                      j->work, (int)plane, 0.0f, yb, (int)plane);
             for (int o = 0; o < m; o++) {
                 const float bo = l->bias[o0 + (size_t)o];
                 float *yo = yb + (size_t)o * plane;
@@ -448,12 +449,12 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
     ae__taps_scatter(&f->g, f->out_c, dy, nb, dz);
     ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
     /* dW_taps (rows x in_c) = beta dW_taps + dZ (rows x n) Xc^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows, f->in_c, n,
-                1.0f, dz, n, xc, n, beta, dwt, f->in_c);
+    ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows, f->in_c, n,
+              1.0f, dz, n, xc, n, beta, dwt, f->in_c);
     if (dx != NULL) {
         /* dXc (in_c x n) = W_taps^T dZ */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, f->in_c, n,
-                    f->rows, 1.0f, f->wt, f->in_c, dz, n, 0.0f, xc, n);
+        ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, f->in_c, n,
+                  f->rows, 1.0f, f->wt, f->in_c, dz, n, 0.0f, xc, n);
         ae__from_channel_major(xc, f->in_c, f->in_plane, nb, NULL, dx);
     }
 }

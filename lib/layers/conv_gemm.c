@@ -6,6 +6,7 @@
 
 #include "layers/conv_gemm.h"
 #include "common/parallel.h"
+#include "common/sgemm.h"
 
 /* ---- the schedule ------------------------------------------------------ */
 
@@ -191,8 +192,8 @@ void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
     const int n = (int)(nb * per);
     float *gc = grid_part(f, nb, scratch);
     /* Gc (m x n) = W (m x rows) cols (rows x n) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->m, n, rows,
-                1.0f, f->w, rows, scratch, n, 0.0f, gc, n);
+    ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->m, n, rows,
+              1.0f, f->w, rows, scratch, n, 0.0f, gc, n);
     ae__from_channel_major(gc, f->m, per, nb, bias, grid);
 }
 
@@ -202,8 +203,8 @@ void ae__cols_to_patch(const ae__conv_cols *f, size_t nb, const float *bias,
     const int rows = (int)ae__patch_rows(&f->g);
     const int n = (int)(nb * ae__patch_cols(&f->g));
     /* cols (rows x n) = W^T (rows x m) Gc (m x n) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, f->m, 1.0f,
-                f->w, rows, grid_part(f, nb, scratch), n, 0.0f, scratch, n);
+    ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, f->m, 1.0f,
+              f->w, rows, grid_part(f, nb, scratch), n, 0.0f, scratch, n);
     /* col2im adds onto what is there. */
     ae__fill_channels(patch, f->g.c, (size_t)f->g.h * (size_t)f->g.w, nb,
                       bias);
@@ -216,6 +217,6 @@ void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb, float *dw,
     const int rows = (int)ae__patch_rows(&f->g);
     const int n = (int)(nb * ae__patch_cols(&f->g));
     /* dW (m x rows) = beta dW + Gc (m x n) cols^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->m, rows, n, 1.0f,
-                grid_part(f, nb, scratch), n, scratch, n, beta, dw, rows);
+    ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->m, rows, n, 1.0f,
+              grid_part(f, nb, scratch), n, scratch, n, beta, dw, rows);
 }

@@ -96,6 +96,7 @@
 #include "layers/conv_winograd.h"
 #include "common/internal.h"
 #include "common/parallel.h"
+#include "common/sgemm.h"
 #include "common/vector_clones.h"
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
@@ -879,9 +880,9 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
             input_rows(ch, i, 0, f->th, ws);
             break;
         case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi] (c x k) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, k, c,
-                        1.0f, ch->v + i * cT, c, ch->u + i * us, k, 0.0f,
-                        ch->m + i * kT, k);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, k, c,
+                      1.0f, ch->v + i * cT, c, ch->u + i * us, k, 0.0f,
+                      ch->m + i * kT, k);
             break;
         case OUTPUT:
             output_rows(ch, i, 0, f->th, ws);
@@ -890,14 +891,14 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
             grad_output_image(ch, i, ws);
             break;
         case GRAD_U: /* dU[xi] (k x c) = dM[xi]^T (k x T) V[xi] (T x c) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, c, T,
-                        1.0f, ch->m + i * kT, k, ch->v + i * cT, c, 0.0f,
-                        ch->du + i * us, c);
+            ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, c, T,
+                      1.0f, ch->m + i * kT, k, ch->v + i * cT, c, 0.0f,
+                      ch->du + i * us, c);
             break;
         case GRAD_V: /* dV[xi] (T x c) = dM[xi] (T x k) U[xi] (k x c) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, c, k,
-                        1.0f, ch->m + i * kT, k, ch->u + i * us, c, 0.0f,
-                        ch->v + i * cT, c);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, c, k,
+                      1.0f, ch->m + i * kT, k, ch->u + i * us, c, 0.0f,
+                      ch->v + i * cT, c);
             break;
         case GRAD_INPUT:
             grad_input_image(ch, i, ws);

@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "common/parallel.h"
+#include "common/sgemm.h"
 #include "layers/layer_config.h"
 #include "nn/activation.h"
 #include "nn/layer.h"
@@ -128,10 +129,10 @@ static void forward_blocks(void *ctx, size_t first, size_t last, int part)
                         l->weights + (size_t)c0 * in, in, j->x, 1, 1.0f,
                         j->y + c0, 1);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                        (int)j->batch, c1 - c0, in, 1.0f, j->x, in,
-                        l->weights + (size_t)c0 * in, in, 1.0f, j->y + c0,
-                        out);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                      (int)j->batch, c1 - c0, in, 1.0f, j->x, in,
+                      l->weights + (size_t)c0 * in, in, 1.0f, j->y + c0,
+                      out);
         if (l->act != AE_ACT_NONE)
             for (size_t b = 0; b < j->batch; b++)
                 ae__activation_forward_serial(l->act, l->act_param,
@@ -182,10 +183,10 @@ static void forward_small_batch(void *ctx, size_t first, size_t last,
                         l->weights + (size_t)r0 * in, in, j->x, 1, 1.0f,
                         j->y + r0, 1);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                        (int)j->batch, r1 - r0, in, 1.0f, j->x, in,
-                        l->weights + (size_t)r0 * in, in, 1.0f, j->y + r0,
-                        out);
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                      (int)j->batch, r1 - r0, in, 1.0f, j->x, in,
+                      l->weights + (size_t)r0 * in, in, 1.0f, j->y + r0,
+                      out);
         if (l->act != AE_ACT_NONE)
             for (size_t b = 0; b < j->batch; b++)
                 ae__activation_forward_serial(l->act, l->act_param,
@@ -233,9 +234,9 @@ static void weight_grad_block(const dense_job *j, size_t blk)
     block_cols(blk, j->blocks, out, &c0, &c1);
     if (c1 <= c0)
         return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, in,
-                (int)j->batch, 1.0f, j->dy + c0, out, j->x, in, 0.0f,
-                l->grad_weights + (size_t)c0 * in, in);
+    ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, in,
+              (int)j->batch, 1.0f, j->dy + c0, out, j->x, in, 0.0f,
+              l->grad_weights + (size_t)c0 * in, in);
     float *db = l->grad_bias;
     memset(db + c0, 0, (size_t)(c1 - c0) * sizeof(float));
     for (size_t b = 0; b < j->batch; b++) {
@@ -252,9 +253,9 @@ static void input_grad_block(const dense_job *j, size_t blk)
     int c0, c1;
     block_cols(blk, j->blocks, in, &c0, &c1);
     if (c1 > c0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
-                    c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
-                    j->dx + c0, in);
+        ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->batch,
+                  c1 - c0, out, 1.0f, j->dy, out, l->weights + c0, in, 0.0f,
+                  j->dx + c0, in);
 }
 
 static void backward_items(void *ctx, size_t first, size_t last, int part)

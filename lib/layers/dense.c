@@ -104,40 +104,44 @@ static size_t grain(double flops)
     return flops >= GRAIN_FLOPS ? 1 : (size_t)(GRAIN_FLOPS / flops) + 1;
 }
 
-/* y[:, c0:c1] = act(bias[c0:c1] + x W[c0:c1, :]^T) for each call block:
- * start every row from the bias, then accumulate on top (beta 1), one
- * streaming pass and no extra buffer; then the activation, on the columns
- * just written. */
+/* y[:, c0:c1] = act(bias[c0:c1] + x W[c0:c1, :]^T), one BLAS call: start
+ * every row from the bias, then accumulate on top (beta 1), one streaming
+ * pass and no extra buffer; then the activation, on the columns just
+ * written. */
+static void forward_columns(const dense_job *j, int c0, int c1)
+{
+    const ae_layer *l = j->l;
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    if (c1 <= c0)
+        return;
+    for (size_t b = 0; b < j->batch; b++)
+        memcpy(j->y + b * (size_t)out + c0, l->bias + c0,
+               (size_t)(c1 - c0) * sizeof(float));
+    if (j->batch == 1) /* one image: a matrix-vector product, which BLAS
+                          runs several times faster than sgemm with M = 1 */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, c1 - c0, in, 1.0f,
+                    l->weights + (size_t)c0 * in, in, j->x, 1, 1.0f,
+                    j->y + c0, 1);
+    else
+        ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->batch,
+                  c1 - c0, in, 1.0f, j->x, in, l->weights + (size_t)c0 * in,
+                  in, 1.0f, j->y + c0, out);
+    if (l->act != AE_ACT_NONE)
+        for (size_t b = 0; b < j->batch; b++)
+            ae__activation_forward_serial(l->act, l->act_param,
+                                          j->y + b * (size_t)out + c0,
+                                          (size_t)(c1 - c0));
+}
+
 static void forward_blocks(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;
     const dense_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    const int out = j->l->cfg[AE__DENSE_UNITS];
     for (size_t blk = first; blk < last; blk++) {
         int c0, c1;
         block_cols(blk, j->blocks, out, &c0, &c1);
-        if (c1 <= c0)
-            continue;
-        for (size_t b = 0; b < j->batch; b++)
-            memcpy(j->y + b * (size_t)out + c0, l->bias + c0,
-                   (size_t)(c1 - c0) * sizeof(float));
-        if (j->batch == 1) /* one image: a matrix-vector product, which
-                              BLAS runs several times faster than sgemm
-                              with M = 1 */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, c1 - c0, in, 1.0f,
-                        l->weights + (size_t)c0 * in, in, j->x, 1, 1.0f,
-                        j->y + c0, 1);
-        else
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                      (int)j->batch, c1 - c0, in, 1.0f, j->x, in,
-                      l->weights + (size_t)c0 * in, in, 1.0f, j->y + c0,
-                      out);
-        if (l->act != AE_ACT_NONE)
-            for (size_t b = 0; b < j->batch; b++)
-                ae__activation_forward_serial(l->act, l->act_param,
-                                              j->y + b * (size_t)out + c0,
-                                              (size_t)(c1 - c0));
+        forward_columns(j, c0, c1);
     }
 }
 
@@ -170,28 +174,10 @@ static void forward_small_batch(void *ctx, size_t first, size_t last,
 {
     (void)part;
     const dense_job *j = ctx;
-    const ae_layer *l = j->l;
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    const int out = j->l->cfg[AE__DENSE_UNITS], rows = block_rows(j->batch);
     for (size_t blk = first; blk < last; blk++) {
-        const int rows = block_rows(j->batch), r0 = (int)blk * rows;
-        const int r1 = r0 + rows < out ? r0 + rows : out;
-        for (size_t b = 0; b < j->batch; b++)
-            memcpy(j->y + b * (size_t)out + r0, l->bias + r0,
-                   (size_t)(r1 - r0) * sizeof(float));
-        if (j->batch == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, r1 - r0, in, 1.0f,
-                        l->weights + (size_t)r0 * in, in, j->x, 1, 1.0f,
-                        j->y + r0, 1);
-        else
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                      (int)j->batch, r1 - r0, in, 1.0f, j->x, in,
-                      l->weights + (size_t)r0 * in, in, 1.0f, j->y + r0,
-                      out);
-        if (l->act != AE_ACT_NONE)
-            for (size_t b = 0; b < j->batch; b++)
-                ae__activation_forward_serial(l->act, l->act_param,
-                                              j->y + b * (size_t)out + r0,
-                                              (size_t)(r1 - r0));
+        const int r0 = (int)blk * rows;
+        forward_columns(j, r0, r0 + rows < out ? r0 + rows : out);
     }
 }
 

@@ -56,16 +56,18 @@ static void dense_init(ae_layer *l, ae__rng *rng)
  * OpenBLAS kernels are Haswell's, a 20 x 512 x 784 product made as one
  * call and as two calls of 256 columns differ in 18% of their elements,
  * and even the fallback kernels differ when a call is 1 or 2 columns
- * wide.  With fixed
- * calls a dense layer trains to the same bits at any thread count.
+ * wide.  With fixed calls a dense layer trains to the same bits at any
+ * thread count.
  *
  * A block is a run of whole BLOCK_UNIT-column units (the kernels' 16-row
  * unroll), the units shared evenly among the blocks; at least
  * CALL_MIN_COLS columns a block, since each call repacks the operand all
  * blocks share, and at most CALL_MAX_BLOCKS blocks.  bench_train's dense
- * epoch on that machine, three alternating runs: 6.96-7.02 s at one thread
+ * epoch on the Zen 3, three alternating runs: 6.96-7.02 s at one thread
  * against 6.62-7.13 s with one call a part, 3.91-6.33 s at two threads
- * against 4.46-5.07 s (a noisy neighbour). */
+ * against 4.46-5.07 s (a noisy neighbour).  The cap keeps a product to 4
+ * threads (8 items in the backward pass); since the blocks decide the
+ * bits, changing these numbers changes every dense layer's results. */
 enum { BLOCK_UNIT = 16, CALL_MIN_COLS = 64, CALL_MAX_BLOCKS = 4 };
 
 /* Floating-point work per thread below which one thread does it all: a

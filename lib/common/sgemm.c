@@ -6,9 +6,8 @@
 
 void ae__sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
                enum CBLAS_TRANSPOSE trans_b, int m, int n, int k,
-               float alpha,
-               const float *a, int lda, const float *b, int ldb, float beta,
-               float *c, int ldc)
+               float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc)
 {
     if (beta == 0.0f && m > 0 && n > 0) {
         /* C's lines: rows when row-major, columns when column-major. */

@@ -8,9 +8,9 @@
  * experiment-7 epoch (6% of its samples, perf) and 8% of one image's
  * inference; beta 1 skips it.  The 36 Winograd products of one image's
  * 32 -> 64 layer (16 x 64 x 32 each) took 65.4 us this way against 77.2
- * with beta 0 (best of 20 rounds, one thread); whole
- * runs of bench_train's conv epoch (2,000 images, 10 alternating pairs)
- * took a median 3.6% less wall time.  The bits are the same: either way the
+ * with beta 0 (best of 20 rounds, one thread); whole runs of
+ * bench_train's conv epoch (2,000 images, 10 alternating pairs) took a
+ * median 3.6% less wall time.  The bits are the same: either way the
  * kernel adds its sum to a C of +0.0 (with BLIS, which adds nothing for
  * beta 0, a -0.0 result becomes +0.0).  As with beta 0, C's old contents,
  * NaN included, are ignored.

@@ -633,7 +633,13 @@ static int block_start(int i, int n)
 
 /* h rows of w pixels of n planes (src at the first row of plane 0; plane:
  * the floats from one plane to the next) into rows r0 .. r0 + h, columns
- * c0 .. c0 + w of a grid gw pixels wide. */
+ * c0 .. c0 + w of a grid gw pixels wide.
+ * Four planes at a time over all their rows, so that the reads are four
+ * runs in memory order.  Row by row over all the planes (a jump of a
+ * plane between two reads, which the hardware's prefetch did not follow)
+ * this was 16% of experiment 7's 32 -> 64 layer's training pass, waiting
+ * on its loads, and 7.6% this way; the pass took 13% less time
+ * (bench_conv, two threads, median of 7 alternating runs). */
 static void planes_to_grid(const float *restrict src, int n, int h, int w,
                            size_t plane, float *restrict grid, int gw, int r0,
                            int c0)
@@ -641,12 +647,11 @@ static void planes_to_grid(const float *restrict src, int n, int h, int w,
     const size_t px = (size_t)n;
 #ifdef __SSE__
     if (n >= 4 && w >= 4) {
-        for (int r = 0; r < h; r++) {
-            float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
-            const float *s = src + (size_t)r * w;
-            for (int cb = 0; cb < n; cb += 4) {
-                const int ch = block_start(cb, n);
-                const float *s0 = s + (size_t)ch * plane;
+        for (int cb = 0; cb < n; cb += 4) {
+            const int ch = block_start(cb, n);
+            for (int r = 0; r < h; r++) {
+                float *g = grid + ((size_t)(r0 + r) * gw + c0) * px;
+                const float *s0 = src + (size_t)r * w + (size_t)ch * plane;
                 for (int cc = 0; cc < w; cc += 4) {
                     const int col = block_start(cc, w);
                     __m128 a = _mm_loadu_ps(s0 + col),

@@ -86,6 +86,7 @@
  * transform made one image slower and the rule asked for 8 images. */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __SSE__
 #include <xmmintrin.h>
@@ -111,16 +112,32 @@ enum { TILE = AE__WINOGRAD_TILE, WINDOW = TILE + 2, XI = WINDOW * WINDOW };
  * rule: see the head comment). */
 enum { MIN_CHANNELS = 8 };
 
-/* Chunk budget in floats (1 MB): the transformed input and output of a
- * chunk.  Larger than the direct paths' 512 KB because each of the XI
- * products has only T = tiles x images columns: at 14 x 14 (16 tiles) the
- * direct budget would give one image a chunk and products of 16 columns.
- * On experiment 7's three Winograd layers (bench_conv, one thread,
- * alternating runs on a loaded machine, with F(2x2) tiles) 2^16 floats
- * was 5-25% slower than 2^17-2^19, which were within the noise of each
- * other; 2^18 keeps a chunk's V and M inside one core's L2 (4 MB on these
- * machines) beside the weights. */
-#define CHUNK_FLOATS ((size_t)1 << 18)
+/* Chunk budget in floats: the transformed input and output of a chunk.
+ * Larger than the direct paths' 512 KB because each of the XI products
+ * has only T = tiles x images rows: at 14 x 14 (16 tiles) the direct
+ * budget would give one image a chunk and products of 16 rows.  Which
+ * budget is best follows the L2 cache, measured on two machines:
+ * - with 2 MB of L2 a core, 2^18 floats (1 MB: a chunk stays in L2
+ *   beside the weights) beat 2^17 and 2^19 by 3-7% (docs/PERFORMANCE.md,
+ *   2026-12-03, with F(2x2) tiles: three alternating rounds of the conv
+ *   epoch);
+ * - with 512 KB (a Zen 3), where no chunk fits, the larger products win:
+ *   2^19 (T = 144 against 64 at 32 -> 64, 14 x 14) made the conv epoch of
+ *   5,000 images 5% faster than 2^18 (median of 5 alternating runs, two
+ *   threads), and 2^20 was slower than 2^19 on each of experiment 7's
+ *   Winograd layers (bench_conv, best of 3).
+ * So 2^18 where L2 holds 1 MB, else (or when the system does not say)
+ * 2^19.  The budget fixes the chunks and so the order of the weight
+ * gradient's sums: a model trains to the same bits at any thread count
+ * on a machine, as on any machine with the same cache and BLAS kernels. */
+static size_t chunk_floats(void)
+{
+    long l2 = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return l2 >= (1L << 20) ? (size_t)1 << 18 : (size_t)1 << 19;
+}
 
 static int allowed = 1;
 
@@ -1000,7 +1017,7 @@ static ae__conv_method method_of(const ae__winograd *f, const ctx *cx)
      * ae__winograd_scratch; sizing every chunk for every thread grew
      * as the threads squared once the workspace was a whole image. */
     m.per_chunk = 2 * XI * BLOCK_GAP + u_floats(f) + ws_floats(f);
-    m.chunk_floats = CHUNK_FLOATS;
+    m.chunk_floats = chunk_floats();
     return m;
 }
 

@@ -23,14 +23,14 @@
  * over the tiles T of a chunk of images:
  *   U[xi] = (G g G^T)[xi]      k x c   (weights, once per pass)
  *   V[xi] = (B^T d B)[xi]      T x c   (input, per chunk)
- *   M[xi] = V[xi] U[xi]^T      T x k   (36 sgemm calls)
+ *   M[xi] = V[xi] U[xi]^T      T x k   (36 products, small_gemm.h)
  *   y     = A^T M A per tile, + bias
  * The backward pass is the exact adjoint of those steps, so the gradients
  * are those of the function the forward pass computes:
  *   dM[xi] = (A dY A^T)[xi]           per tile of the output gradient
- *   dU[xi] = dM[xi]^T V[xi]           36 sgemm calls, k x c
+ *   dU[xi] = dM[xi]^T V[xi]           36 products (small_gemm.h), k x c
  *   dg     = G^T dU G                 back to the 3 x 3 kernel
- *   dV[xi] = dM[xi] U[xi]             36 sgemm calls, T x c
+ *   dV[xi] = dM[xi] U[xi]             36 products (small_gemm.h), T x c
  *   dx    += B dV B^T per tile, windows overlapping by 2
  * The forward pass keeps U transposed (c x k), so that its products are
  * NoTrans x NoTrans: OpenBLAS runs those at the sizes of a chunk (T up to
@@ -97,7 +97,7 @@
 #include "layers/conv_winograd.h"
 #include "common/internal.h"
 #include "common/parallel.h"
-#include "common/sgemm.h"
+#include "common/small_gemm.h"
 #include "common/vector_clones.h"
 #include "layers/conv_gemm.h"
 #include "layers/image_layout.h"
@@ -896,15 +896,22 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
     float *ws = ch->ws + (size_t)part * ws_floats(f);
     const int k = f->k, c = f->c, T = (int)ch->T;
     const size_t us = u_step(f), cT = ch->vstep, kT = ch->mstep;
+    /* One plan for this call's products: they all have one shape. */
+    ae__small_gemm g;
+    if (j->s == PRODUCT) /* M[xi] (T x k) = V[xi] (T x c) U[xi] (c x k) */
+        ae__small_gemm_plan(&g, 0, T, k, c, c, k, k);
+    else if (j->s == GRAD_U) /* dU[xi] (k x c) = dM[xi]^T V[xi] */
+        ae__small_gemm_plan(&g, 1, k, c, T, k, c, c);
+    else if (j->s == GRAD_V) /* dV[xi] (T x c) = dM[xi] (T x k) U[xi] (k x c) */
+        ae__small_gemm_plan(&g, 0, T, c, k, k, c, c);
     for (size_t i = first; i < last; i++)
         switch (j->s) {
         case INPUT:
             input_rows(ch, i, 0, f->th, ws);
             break;
-        case PRODUCT: /* M[xi] (T x k) = V[xi] (T x c) U[xi] (c x k) */
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, k, c,
-                      1.0f, ch->v + i * cT, c, ch->u + i * us, k, 0.0f,
-                      ch->m + i * kT, k);
+        case PRODUCT:
+            ae__small_gemm_run(&g, ch->v + i * cT, ch->u + i * us,
+                               ch->m + i * kT);
             break;
         case OUTPUT:
             output_rows(ch, i, 0, f->th, ws);
@@ -912,15 +919,13 @@ static void stage_items(void *ctx, size_t first, size_t last, int part)
         case GRAD_OUTPUT:
             grad_output_image(ch, i, ws);
             break;
-        case GRAD_U: /* dU[xi] (k x c) = dM[xi]^T (k x T) V[xi] (T x c) */
-            ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, c, T,
-                      1.0f, ch->m + i * kT, k, ch->v + i * cT, c, 0.0f,
-                      ch->du + i * us, c);
+        case GRAD_U:
+            ae__small_gemm_run(&g, ch->m + i * kT, ch->v + i * cT,
+                               ch->du + i * us);
             break;
-        case GRAD_V: /* dV[xi] (T x c) = dM[xi] (T x k) U[xi] (k x c) */
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, c, k,
-                      1.0f, ch->m + i * kT, k, ch->u + i * us, c, 0.0f,
-                      ch->v + i * cT, c);
+        case GRAD_V:
+            ae__small_gemm_run(&g, ch->m + i * kT, ch->u + i * us,
+                               ch->v + i * cT);
             break;
         case GRAD_INPUT:
             grad_input_image(ch, i, ws);

@@ -10,7 +10,7 @@
 
 /* The longest sum over rows given to one transposed kernel.  libxsmm's
  * kernel for dU = dM^T V at 144 rows of 64 x 64 ran at 65 GFLOP/s against
- * 72-82 at 96 and 128 rows (one thread, this file's first measurement,
+ * 70-82 at 96 and 128 rows (one thread, measured with this file,
  * docs/PERFORMANCE.md); two pieces of 72 rows keep it on the fast side. */
 enum { SMALL_GEMM_PIECE = 128 };
 

@@ -51,20 +51,10 @@ static void plan_generated(ae__small_gemm *g)
         (g->pieces > 1 && g->last == NULL))
         g->first = NULL; /* no kernel for this shape: BLAS's path */
 }
-
-int ae__small_gemm_generated(void)
-{
-    return 1;
-}
 #else
 static void plan_generated(ae__small_gemm *g)
 {
     g->first = NULL;
-}
-
-int ae__small_gemm_generated(void)
-{
-    return 0;
 }
 #endif
 

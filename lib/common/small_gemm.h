@@ -17,8 +17,6 @@
 #ifndef AE_SMALL_GEMM_H
 #define AE_SMALL_GEMM_H
 
-#include <stddef.h>
-
 typedef void (*ae__small_kernel)(const float *, const float *, float *);
 
 typedef struct ae__small_gemm {
@@ -38,8 +36,5 @@ void ae__small_gemm_plan(ae__small_gemm *g, int trans_a, int m, int n, int k,
 
 void ae__small_gemm_run(const ae__small_gemm *g, const float *a,
                         const float *b, float *c);
-
-/* 1 when the library was built with libxsmm's kernels. */
-int ae__small_gemm_generated(void);
 
 #endif /* AE_SMALL_GEMM_H */

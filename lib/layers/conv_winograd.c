@@ -23,7 +23,7 @@
  * over the tiles T of a chunk of images:
  *   U[xi] = (G g G^T)[xi]      k x c   (weights, once per pass)
  *   V[xi] = (B^T d B)[xi]      T x c   (input, per chunk)
- *   M[xi] = V[xi] U[xi]^T      T x k   (36 products, small_gemm.h)
+ *   M[xi] = V[xi] U[xi]^T      36 products (small_gemm.h), T x k
  *   y     = A^T M A per tile, + bias
  * The backward pass is the exact adjoint of those steps, so the gradients
  * are those of the function the forward pass computes:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "layers/conv_gemm.h"
 #include "layers/conv_winograd.h"
 #include "layers/image_layout.h"
 #include "nn/layer.h"
@@ -519,6 +520,10 @@ static const conv_grad_case conv_grads[] = {
     {6, 7, 7, 2, 2, 1, 0, 0, AE_ACT_NONE},
     {8, 4, 4, 1, 3, 2, 1, 0, AE_ACT_NONE}, /* stride 2 */
     {6, 5, 6, 2, 3, 1, 2, 0, AE_ACT_TANH}, /* padding 2 grows the output */
+    /* Planes of AE__IN_PLACE_PLANE and more: products in place, one image
+     * a chunk, by columns and by taps. */
+    {1, 14, 14, 3, 3, 1, 1, 0, AE_ACT_TANH},
+    {3, 14, 15, 1, 3, 1, 1, 0, AE_ACT_SIGMOID},
 };
 
 START_TEST(conv2d_gradients)
@@ -540,6 +545,7 @@ static const conv_grad_case convt_grads[] = {
     {2, 3, 4, 2, 2, 3, 0, 2, AE_ACT_NONE}, /* output padding 2, stride 3 */
     {1, 1, 1, 4, 3, 1, 0, 0, AE_ACT_SIGMOID}, /* 1 -> 3 */
     {2, 5, 4, 2, 3, 2, 2, 1, AE_ACT_NONE}, /* padding 2 */
+    {2, 14, 14, 1, 4, 2, 1, 0, AE_ACT_NONE}, /* 14 -> 28, in place */
 };
 
 START_TEST(conv_transpose2d_gradients)
@@ -640,27 +646,38 @@ END_TEST
  * as the images run one at a time.  Cases: a convolution by columns, one
  * tap by tap, a transposed convolution, all on the direct paths (the rule
  * would take Winograd for these shapes; test_conv_winograd.c checks its
- * chunks against the direct path); per_image is their scratch per image,
- * to make sure the batch spans several chunks. */
+ * chunks against the direct path), at 13 x 13 through channel-major
+ * copies of chunks of several images (per_image is their scratch per
+ * image, to make sure the batch spans several chunks) and at 14 x 14 in
+ * place, an image a chunk (conv_gemm.h). */
 typedef struct chunk_case {
-    int in_c, out_c, transposed;
+    int in_c, out_c, transposed, h;
     size_t per_image;
 } chunk_case;
 
 static const chunk_case chunk_cases[] = {
-    {16, 16, 0, (16 * 9 + 16) * 196},
-    {64, 8, 0, (8 * 9 + 64) * 196},
-    {16, 16, 1, (16 * 9 + 16) * 196},
+    {16, 16, 0, 13, (16 * 9 + 16) * 169},
+    {64, 8, 0, 13, (8 * 9 + 64) * 169},
+    {16, 16, 1, 13, (16 * 9 + 16) * 169},
+    {16, 16, 0, 14, 0},
+    {64, 8, 0, 14, 0},
+    {16, 16, 1, 14, 0},
 };
 
 START_TEST(chunked_batches_match_single_images)
 {
     const chunk_case *cc = &chunk_cases[_i];
-    enum { B = 10, H = 14 };
-    /* Several chunks of several images, and a shorter last one. */
-    const size_t chunk = ae__image_chunk(cc->per_image, B);
-    ck_assert_msg(chunk > 1 && chunk < B && B % chunk != 0,
-                  "chunks of %zu images do not test much", chunk);
+    enum { B = 11 };
+    const int H = cc->h;
+    if (cc->per_image > 0) {
+        /* Several chunks of several images, and a shorter last one. */
+        const size_t chunk = ae__image_chunk(cc->per_image, B);
+        ck_assert_msg(chunk > 1 && chunk < B && B % chunk != 0,
+                      "chunks of %zu images do not test much", chunk);
+        ck_assert(!ae__in_place((size_t)H * H));
+    } else {
+        ck_assert(ae__in_place((size_t)H * H));
+    }
     ae__winograd_allow(0);
     ae_model *m;
     ck_assert_ae_ok(ae_model_create(&m, cc->in_c, H, H, 9));

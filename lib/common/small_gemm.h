@@ -1,9 +1,11 @@
 /*
- * small_gemm.h - the Winograd layers' small products (private).
+ * small_gemm.h - the convolutions' small products (private).
  *
  * Row-major C (m x n) = op(A) (m x k) B (k x n), beta 0, op(A) = A or A^T:
  * cblas_sgemm's meaning, for the products of a few dozen to a few hundred
- * rows that the 3x3 convolutions make by the thousand.  Built with libxsmm
+ * rows that the 3x3 convolutions make by the thousand (Winograd's), and
+ * the direct paths' products of one image with 9 rows or a sum of 9
+ * (conv_gemm.h, conv2d.c).  Built with libxsmm
  * (the meson option of that name), a product runs a kernel libxsmm
  * generates for its shape, which reads the operands where they are;
  * OpenBLAS packs both operands into its own layout on every call, which

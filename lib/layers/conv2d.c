@@ -16,6 +16,7 @@
 
 #include "common/parallel.h"
 #include "common/sgemm.h"
+#include "common/small_gemm.h"
 #include "layers/conv_gemm.h"
 #include "layers/layer_config.h"
 #include "layers/conv_winograd.h"
@@ -121,15 +122,18 @@ typedef struct taps_form {
     float act_param;
 } taps_form;
 
-/* Chunk scratch per image: Z, then Xc. */
+/* Chunk scratch per image: Z, then Xc unless the products work in place
+ * (conv_gemm.h), one per image on the batch's own channel planes. */
 static size_t taps_per_image(const ae_layer *l)
 {
     const size_t k = (size_t)l->cfg[AE__CONV_KERNEL], kk = k * k;
-    return ((size_t)l->out.c * kk + (size_t)l->in.c) *
-           ((size_t)l->in.h * (size_t)l->in.w);
+    const size_t plane = (size_t)l->in.h * (size_t)l->in.w;
+    const size_t xc = ae__in_place(plane) ? 0 : (size_t)l->in.c;
+    return ((size_t)l->out.c * kk + xc) * plane;
 }
 
-/* Either formulation is one sgemm per chunk of images.  The columns hold
+/* Either formulation is one product per chunk of images, or per image
+ * where the products work in place (conv_gemm.h).  The columns hold
  * in_c*k*k rows over the output grid and Z out_c*k*k rows over the input
  * grid, so the columns suit widening layers and the taps narrowing ones (a
  * 32 -> 1 output layer moves 32 times less memory by taps): the one of
@@ -138,6 +142,20 @@ static int by_taps(const ae_layer *l)
 {
     const ae__conv_cols f = cols_form(l);
     return taps_per_image(l) < ae__cols_per_image(&f);
+}
+
+/* The schedule's methods of the two direct forms (passes still to set). */
+static ae__conv_method taps_method(const ae_layer *l)
+{
+    return ae__direct_method(taps_per_image(l),
+                             (size_t)l->in.h * (size_t)l->in.w);
+}
+
+static ae__conv_method cols_method(const ae_layer *l)
+{
+    const ae__conv_cols f = cols_form(l);
+    return ae__direct_method(ae__cols_per_image(&f),
+                             ae__patch_cols(&f.g));
 }
 
 /* Whether the layer runs by Winograd, and the convolution it computes. */
@@ -174,13 +192,12 @@ static ae__winograd winograd_form(const ae_layer *l)
 static size_t conv_scratch(const ae_layer *l, size_t batch)
 {
     size_t direct;
-    if (by_taps(l))
-        direct = l->n_weights +
-                 ae__conv_scratch(taps_per_image(l), batch, l->n_weights);
-    else {
-        const ae__conv_cols f = cols_form(l);
-        direct = ae__conv_scratch(ae__cols_per_image(&f), batch,
-                                  l->n_weights);
+    if (by_taps(l)) {
+        const ae__conv_method m = taps_method(l);
+        direct = l->n_weights + ae__conv_scratch_of(&m, batch, l->n_weights);
+    } else {
+        const ae__conv_method m = cols_method(l);
+        direct = ae__conv_scratch_of(&m, batch, l->n_weights);
     }
     if (l->cfg[AE__CONV_KERNEL] != 3 || l->cfg[AE__CONV_STRIDE] != 1)
         return direct;
@@ -196,11 +213,10 @@ static size_t conv_forward_scratch(const ae_layer *l, size_t batch)
 {
     size_t direct;
     if (by_taps(l)) {
-        const ae__conv_method m = {.per_image = taps_per_image(l)};
+        const ae__conv_method m = taps_method(l);
         direct = l->n_weights + ae__conv_forward_scratch_of(&m, batch);
     } else {
-        const ae__conv_cols f = cols_form(l);
-        const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
+        const ae__conv_method m = cols_method(l);
         direct = ae__conv_forward_scratch_of(&m, batch);
     }
     if (!by_winograd(l))
@@ -277,10 +293,21 @@ static void taps_forward(const void *ctx, const float *x, float *y,
     const taps_form *f = ctx;
     const int n = (int)(nb * f->in_plane);
     float *z = scratch, *xc = z + (size_t)f->rows * (size_t)n;
-    ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
-    /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
-    ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->rows, n,
-              f->in_c, 1.0f, f->wt, f->in_c, xc, n, 0.0f, z, n);
+    if (ae__in_place(f->in_plane)) {
+        /* Z_b (rows x plane) = W_taps (rows x in_c) X_b (in_c x plane) */
+        const size_t in_size = (size_t)f->in_c * f->in_plane;
+        ae__small_gemm g;
+        ae__small_gemm_plan(&g, 0, f->rows, (int)f->in_plane, f->in_c,
+                            f->in_c, (int)f->in_plane, n);
+        for (size_t b = 0; b < nb; b++)
+            ae__small_gemm_run(&g, f->wt, x + b * in_size,
+                               z + b * f->in_plane);
+    } else {
+        ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
+        /* Z (rows x n) = W_taps (rows x in_c) Xc (in_c x n) */
+        ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->rows, n,
+                  f->in_c, 1.0f, f->wt, f->in_c, xc, n, 0.0f, z, n);
+    }
     ae__fill_channels(y, f->out_c, ae__patch_cols(&f->g), nb, f->bias);
     ae__taps_gather(&f->g, f->out_c, z, nb, y);
     ae__activation_forward_serial(f->act, f->act_param, y,
@@ -411,15 +438,15 @@ static void conv_forward(ae_layer *l, const float *x, float *y, size_t batch,
     }
     if (by_taps(l)) {
         const taps_form f = taps_form_of(l, scratch);
-        const ae__conv_method m = {.per_image = taps_per_image(l),
-                                   .forward = taps_forward,
-                                   .ctx = &f};
+        ae__conv_method m = taps_method(l);
+        m.forward = taps_forward;
+        m.ctx = &f;
         ae__conv_forward(l, &m, x, y, batch, scratch + l->n_weights);
     } else {
         const cols_act f = {cols_form(l), l->act, l->act_param};
-        const ae__conv_method m = {.per_image = ae__cols_per_image(&f.f),
-                                   .forward = cols_forward,
-                                   .ctx = &f};
+        ae__conv_method m = cols_method(l);
+        m.forward = cols_forward;
+        m.ctx = &f;
         ae__conv_forward(l, &m, x, y, batch, scratch);
     }
 }
@@ -434,9 +461,9 @@ static void cols_backward(const void *ctx, const float *x, const float *dy,
      * output's memory, and rebuilding is a cheap streaming pass. */
     ae__cols_lay_patch(f, x, nb, scratch);
     ae__cols_lay_grid(f, dy, nb, scratch);
-    ae__cols_weight_grad(f, nb, dw, beta, scratch);
+    ae__cols_weight_grad(f, nb, dy, dw, beta, scratch);
     if (dx != NULL)
-        ae__cols_to_patch(f, nb, NULL, dx, scratch);
+        ae__cols_to_patch(f, nb, NULL, dy, dx, scratch);
 }
 
 static void taps_backward(const void *ctx, const float *x, const float *dy,
@@ -447,6 +474,24 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
     const int n = (int)(nb * f->in_plane);
     float *dz = scratch, *xc = dz + (size_t)f->rows * (size_t)n;
     ae__taps_scatter(&f->g, f->out_c, dy, nb, dz);
+    if (ae__in_place(f->in_plane)) {
+        const int plane = (int)f->in_plane;
+        const size_t in_size = (size_t)f->in_c * f->in_plane;
+        ae__small_gemm g;
+        ae__small_gemm_plan(&g, 1, f->in_c, plane, f->rows, f->in_c, n,
+                            plane);
+        for (size_t b = 0; b < nb; b++) {
+            const float *dzb = dz + b * f->in_plane;
+            /* dW_taps = beta dW_taps + sum over b of dZ_b X_b^T */
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows,
+                      f->in_c, plane, 1.0f, dzb, n, x + b * in_size, plane,
+                      b == 0 ? beta : 1.0f, dwt, f->in_c);
+            /* dX_b (in_c x plane) = W_taps^T dZ_b */
+            if (dx != NULL)
+                ae__small_gemm_run(&g, f->wt, dzb, dx + b * in_size);
+        }
+        return;
+    }
     ae__to_channel_major(x, f->in_c, f->in_plane, nb, xc);
     /* dW_taps (rows x in_c) = beta dW_taps + dZ (rows x n) Xc^T */
     ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows, f->in_c, n,
@@ -467,9 +512,9 @@ static void conv_backward(ae_layer *l, const float *x, const float *dy,
         ae__winograd_backward(l, &w, x, dy, dx, batch, scratch);
     } else if (by_taps(l)) {
         const taps_form f = taps_form_of(l, scratch);
-        const ae__conv_method m = {.per_image = taps_per_image(l),
-                                   .backward = taps_backward,
-                                   .ctx = &f};
+        ae__conv_method m = taps_method(l);
+        m.backward = taps_backward;
+        m.ctx = &f;
         /* The tap-major gradient lands where the tap-major weights were,
          * done with by then, and goes back to the weights' order. */
         ae__conv_backward(l, &m, x, dy, dx, batch, scratch + l->n_weights,
@@ -477,9 +522,9 @@ static void conv_backward(ae_layer *l, const float *x, const float *dy,
         tap_major(l, scratch, l->grad_weights, 1);
     } else {
         const ae__conv_cols f = cols_form(l);
-        const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
-                                   .backward = cols_backward,
-                                   .ctx = &f};
+        ae__conv_method m = cols_method(l);
+        m.backward = cols_backward;
+        m.ctx = &f;
         ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
     }
 }

@@ -7,6 +7,7 @@
 #include "layers/conv_gemm.h"
 #include "common/parallel.h"
 #include "common/sgemm.h"
+#include "common/small_gemm.h"
 
 /* ---- the schedule ------------------------------------------------------ */
 
@@ -54,12 +55,6 @@ size_t ae__conv_forward_scratch_of(const ae__conv_method *m, size_t batch)
 {
     const split sp = split_for(m, batch);
     return (size_t)sp.parts * sp.part_floats;
-}
-
-size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights)
-{
-    const ae__conv_method m = {.per_image = per_image};
-    return ae__conv_scratch_of(&m, batch, n_weights);
 }
 
 /* Images [*b0, *b0 + *nb) of chunk c. */
@@ -162,13 +157,33 @@ void ae__conv_backward(ae_layer *l, const ae__conv_method *method,
 
 size_t ae__cols_per_image(const ae__conv_cols *f)
 {
-    return (ae__patch_rows(&f->g) + (size_t)f->m) * ae__patch_cols(&f->g);
+    const size_t per = ae__patch_cols(&f->g);
+    const size_t grid = ae__in_place(per) ? 0 : (size_t)f->m;
+    return (ae__patch_rows(&f->g) + grid) * per;
 }
 
 /* The chunk's columns start the scratch; its grid side follows them. */
 static float *grid_part(const ae__conv_cols *f, size_t nb, float *scratch)
 {
     return scratch + ae__patch_rows(&f->g) * nb * ae__patch_cols(&f->g);
+}
+
+/* grid[o][j] += bias[o] over one image's m planes of per. */
+static void add_channel_bias(float *grid, int m, size_t per,
+                             const float *bias)
+{
+    for (int o = 0; o < m; o++) {
+        float *go = grid + (size_t)o * per;
+        const float bo = bias[o];
+        for (size_t j = 0; j < per; j++)
+            go[j] += bo;
+    }
+}
+
+/* Floats of one image's grid side. */
+static size_t grid_image(const ae__conv_cols *f)
+{
+    return (size_t)f->m * ae__patch_cols(&f->g);
 }
 
 void ae__cols_lay_patch(const ae__conv_cols *f, const float *patch,
@@ -180,8 +195,9 @@ void ae__cols_lay_patch(const ae__conv_cols *f, const float *patch,
 void ae__cols_lay_grid(const ae__conv_cols *f, const float *grid, size_t nb,
                        float *scratch)
 {
-    ae__to_channel_major(grid, f->m, ae__patch_cols(&f->g), nb,
-                         grid_part(f, nb, scratch));
+    const size_t per = ae__patch_cols(&f->g);
+    if (!ae__in_place(per))
+        ae__to_channel_major(grid, f->m, per, nb, grid_part(f, nb, scratch));
 }
 
 void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
@@ -190,6 +206,18 @@ void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
     const int rows = (int)ae__patch_rows(&f->g);
     const size_t per = ae__patch_cols(&f->g);
     const int n = (int)(nb * per);
+    if (ae__in_place(per)) {
+        /* grid_b (m x per) = W (m x rows) cols_b (rows x per) + bias */
+        ae__small_gemm g;
+        ae__small_gemm_plan(&g, 0, f->m, (int)per, rows, rows, n, (int)per);
+        for (size_t b = 0; b < nb; b++) {
+            float *gb = grid + b * grid_image(f);
+            ae__small_gemm_run(&g, f->w, scratch + b * per, gb);
+            if (bias != NULL)
+                add_channel_bias(gb, f->m, per, bias);
+        }
+        return;
+    }
     float *gc = grid_part(f, nb, scratch);
     /* Gc (m x n) = W (m x rows) cols (rows x n) */
     ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, f->m, n, rows,
@@ -198,24 +226,44 @@ void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
 }
 
 void ae__cols_to_patch(const ae__conv_cols *f, size_t nb, const float *bias,
-                       float *patch, float *scratch)
+                       const float *grid, float *patch, float *scratch)
 {
     const int rows = (int)ae__patch_rows(&f->g);
-    const int n = (int)(nb * ae__patch_cols(&f->g));
-    /* cols (rows x n) = W^T (rows x m) Gc (m x n) */
-    ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, f->m, 1.0f,
-              f->w, rows, grid_part(f, nb, scratch), n, 0.0f, scratch, n);
+    const size_t per = ae__patch_cols(&f->g);
+    const int n = (int)(nb * per);
+    if (ae__in_place(per)) {
+        /* cols_b (rows x per) = W^T (rows x m) grid_b (m x per) */
+        ae__small_gemm g;
+        ae__small_gemm_plan(&g, 1, rows, (int)per, f->m, rows, (int)per, n);
+        for (size_t b = 0; b < nb; b++)
+            ae__small_gemm_run(&g, f->w, grid + b * grid_image(f),
+                               scratch + b * per);
+    } else
+        /* cols (rows x n) = W^T (rows x m) Gc (m x n) */
+        ae__sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, n, f->m,
+                  1.0f, f->w, rows, grid_part(f, nb, scratch), n, 0.0f,
+                  scratch, n);
     /* col2im adds onto what is there. */
     ae__fill_channels(patch, f->g.c, (size_t)f->g.h * (size_t)f->g.w, nb,
                       bias);
     ae__col2im(&f->g, scratch, nb, patch);
 }
 
-void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb, float *dw,
-                          float beta, float *scratch)
+void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb,
+                          const float *grid, float *dw, float beta,
+                          float *scratch)
 {
     const int rows = (int)ae__patch_rows(&f->g);
-    const int n = (int)(nb * ae__patch_cols(&f->g));
+    const size_t per = ae__patch_cols(&f->g);
+    const int n = (int)(nb * per);
+    if (ae__in_place(per)) {
+        /* dW (m x rows) = beta dW + sum over b of grid_b cols_b^T */
+        for (size_t b = 0; b < nb; b++)
+            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->m, rows,
+                      (int)per, 1.0f, grid + b * grid_image(f), (int)per,
+                      scratch + b * per, n, b == 0 ? beta : 1.0f, dw, rows);
+        return;
+    }
     /* dW (m x rows) = beta dW + Gc (m x n) cols^T */
     ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->m, rows, n, 1.0f,
               grid_part(f, nb, scratch), n, scratch, n, beta, dw, rows);

@@ -1,10 +1,10 @@
 /*
  * conv_gemm.h - the sgemm work of the two convolution layers (private).
  *
- * The schedule.  A batch is cut into chunks of ae__image_chunk images,
- * each one sgemm on one thread (BLAS single-threaded meanwhile,
- * parallel.h), with per-image work (image-to-columns, layouts) beside it
- * in cache.  For the weight gradient the chunks form 16 contiguous groups
+ * The schedule.  A batch is cut into chunks of ae__image_chunk images
+ * (one image where the products work in place, ae__in_place), each one
+ * sgemm on one thread (BLAS single-threaded meanwhile, parallel.h), with
+ * per-image work (image-to-columns, layouts) beside it in cache.  For the weight gradient the chunks form 16 contiguous groups
  * (fewer if there are fewer chunks); each group accumulates its chunks
  * into a partial gradient of its own and the partials are summed in group
  * order, so the result depends on the batch and the shapes, never on the
@@ -53,10 +53,8 @@ typedef struct ae__conv_method {
 } ae__conv_method;
 
 /* Scratch floats the schedule needs for a layer with n_weights weights
- * whose chunks need per_image floats per image: the per-group partial
- * gradients and each thread's chunk scratch. */
-size_t ae__conv_scratch(size_t per_image, size_t batch, size_t n_weights);
-/* The same for a method with per_chunk or chunk_floats set. */
+ * under that method: the per-group partial gradients and each thread's
+ * chunk scratch. */
 size_t ae__conv_scratch_of(const ae__conv_method *method, size_t batch,
                            size_t n_weights);
 /* Scratch floats ae__conv_forward alone needs (the threads' chunk
@@ -68,7 +66,7 @@ size_t ae__conv_chunk(const ae__conv_method *method, size_t batch);
 
 /* y = the layer's output on batch images of x, method->forward on every
  * chunk.  scratch holds ae__conv_forward_scratch_of floats (fewer than
- * ae__conv_scratch's). */
+ * ae__conv_scratch_of's). */
 void ae__conv_forward(const ae_layer *l, const ae__conv_method *method,
                       const float *x, float *y, size_t batch, float *scratch);
 
@@ -82,6 +80,31 @@ void ae__conv_backward(ae_layer *l, const ae__conv_method *method,
 
 /* ---- the columns formulation ------------------------------------------- */
 
+/* Whether a chunk's products read and write the batch where it lies, one
+ * product per image, rather than through a channel-major copy of the
+ * chunk, one product for all its images: the copy and its way back
+ * (ae__to_channel_major, ae__from_channel_major) cost experiment 7's 1 ->
+ * 32 layer a fifth of its training time at 28 x 28, where an image's
+ * product has columns enough; at 7 x 7 and below it has not. */
+#define AE__IN_PLACE_PLANE ((size_t)196)
+
+static inline int ae__in_place(size_t plane)
+{
+    return plane >= AE__IN_PLACE_PLANE;
+}
+
+/* A direct path's method, passes and context still to set: where its
+ * products work in place, a chunk is one image, whose columns and
+ * products then stay in the core's cache (at 28 x 28 the schedule's
+ * budget gave 1 -> 32 chunks of 18 images, 1.8 MB of output). */
+static inline ae__conv_method ae__direct_method(size_t per_image,
+                                                size_t plane)
+{
+    return (ae__conv_method){
+        .per_image = per_image,
+        .chunk_floats = ae__in_place(plane) ? per_image : 0};
+}
+
 typedef struct ae__conv_cols {
     ae__patches g;     /* the patch side and its patches */
     int m;             /* channels of the grid side */
@@ -89,13 +112,14 @@ typedef struct ae__conv_cols {
     const float *bias; /* per output channel, for the forward passes */
 } ae__conv_cols;
 
-/* Chunk scratch per image: the columns (c*k*k x oh*ow) and, after all of
- * a chunk's columns, the grid side in channel-major order (m x oh*ow).
- * The passes below lay out a chunk's data there and compute from it. */
+/* Chunk scratch per image: the columns (c*k*k x oh*ow) and, unless the
+ * products work in place, after all of a chunk's columns the grid side in
+ * channel-major order (m x oh*ow).  The passes below lay out a chunk's
+ * data there and compute from it. */
 size_t ae__cols_per_image(const ae__conv_cols *f);
 
 /* Lay out nb images of the patch side as columns, or of the grid side in
- * channel-major order. */
+ * channel-major order (nothing to do when the products work in place). */
 void ae__cols_lay_patch(const ae__conv_cols *f, const float *patch,
                         size_t nb, float *scratch);
 void ae__cols_lay_grid(const ae__conv_cols *f, const float *grid, size_t nb,
@@ -105,13 +129,15 @@ void ae__cols_lay_grid(const ae__conv_cols *f, const float *grid, size_t nb,
  * Overwrites the laid-out grid side. */
 void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
                       float *grid, float *scratch);
-/* From the laid-out grid side: patch = (bias[channel] or 0) + col2im(W^T
- * grid).  Overwrites the columns. */
+
+/* From the grid side (nb images of it, laid out): patch = (bias[channel]
+ * or 0) + col2im(W^T grid).  Overwrites the columns. */
 void ae__cols_to_patch(const ae__conv_cols *f, size_t nb, const float *bias,
-                       float *patch, float *scratch);
+                       const float *grid, float *patch, float *scratch);
 
 /* From both laid out: dw = beta * dw + grid cols^T. */
-void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb, float *dw,
-                          float beta, float *scratch);
+void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb,
+                          const float *grid, float *dw, float beta,
+                          float *scratch);
 
 #endif /* AE_CONV_GEMM_H */

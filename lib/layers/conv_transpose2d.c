@@ -106,6 +106,13 @@ static ae__conv_cols cols_form(const ae_layer *l)
     return (ae__conv_cols){convt_patches(l), l->in.c, l->weights, l->bias};
 }
 
+/* The schedule's method (passes still to set). */
+static ae__conv_method cols_method(const ae_layer *l)
+{
+    const ae__conv_cols f = cols_form(l);
+    return ae__direct_method(ae__cols_per_image(&f), ae__patch_cols(&f.g));
+}
+
 /* Whether the layer is a 3x3 stride-1 convolution Winograd can compute
  * (output padding is 0 at stride 1), and whether the layer runs that
  * way. */
@@ -146,9 +153,8 @@ static ae__winograd winograd_form(const ae_layer *l)
  * (conv2d.c says why). */
 static size_t convt_scratch(const ae_layer *l, size_t batch)
 {
-    const ae__conv_cols f = cols_form(l);
-    const size_t direct =
-        ae__conv_scratch(ae__cols_per_image(&f), batch, l->n_weights);
+    const ae__conv_method m = cols_method(l);
+    const size_t direct = ae__conv_scratch_of(&m, batch, l->n_weights);
     if (!winograd_shape(l))
         return direct;
     const ae__winograd w = winograd_form(l);
@@ -160,8 +166,7 @@ static size_t convt_scratch(const ae_layer *l, size_t batch)
  * room (conv2d.c says how). */
 static size_t convt_forward_scratch(const ae_layer *l, size_t batch)
 {
-    const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {.per_image = ae__cols_per_image(&f)};
+    const ae__conv_method m = cols_method(l);
     const size_t direct = ae__conv_forward_scratch_of(&m, batch);
     if (!by_winograd(l))
         return direct;
@@ -176,7 +181,7 @@ static void forward_chunk(const void *ctx, const float *x, float *y,
 {
     const ae__conv_cols *f = ctx;
     ae__cols_lay_grid(f, x, nb, scratch);
-    ae__cols_to_patch(f, nb, f->bias, y, scratch);
+    ae__cols_to_patch(f, nb, f->bias, x, y, scratch);
 }
 
 static void convt_forward(ae_layer *l, const float *x, float *y,
@@ -189,9 +194,9 @@ static void convt_forward(ae_layer *l, const float *x, float *y,
         return;
     }
     const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
-                               .forward = forward_chunk,
-                               .ctx = &f};
+    ae__conv_method m = cols_method(l);
+    m.forward = forward_chunk;
+    m.ctx = &f;
     ae__conv_forward(l, &m, x, y, batch, scratch);
 }
 
@@ -205,7 +210,7 @@ static void backward_chunk(const void *ctx, const float *x, const float *dy,
     const ae__conv_cols *f = ctx;
     ae__cols_lay_patch(f, dy, nb, scratch);
     ae__cols_lay_grid(f, x, nb, scratch);
-    ae__cols_weight_grad(f, nb, dw, beta, scratch);
+    ae__cols_weight_grad(f, nb, x, dw, beta, scratch);
     if (dx != NULL)
         ae__cols_to_grid(f, nb, NULL, dx, scratch);
 }
@@ -219,9 +224,9 @@ static void convt_backward(ae_layer *l, const float *x, const float *dy,
         return;
     }
     const ae__conv_cols f = cols_form(l);
-    const ae__conv_method m = {.per_image = ae__cols_per_image(&f),
-                               .backward = backward_chunk,
-                               .ctx = &f};
+    ae__conv_method m = cols_method(l);
+    m.backward = backward_chunk;
+    m.ctx = &f;
     ae__conv_backward(l, &m, x, dy, dx, batch, scratch, l->grad_weights);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "layers/layer_table.h"
+#include "nn/activation.h"
 #include "nn/model.h"
 #include "testutil.h"
 
@@ -299,6 +300,11 @@ START_TEST(gradients_match_finite_differences)
 
     l->ops->forward(l, x, y, BATCH, scratch);
     l->ops->backward(l, x, rw, dx, BATCH, scratch);
+    if (l->ops->sums_channel_bias) /* the model's part of the pass */
+        ae__activation_backward_channels(AE_ACT_NONE, 0.0f, NULL, rw,
+                                         l->out.c,
+                                         (size_t)l->out.h * (size_t)l->out.w,
+                                         BATCH, l->grad_bias);
     size_t n_par = l->n_weights + l->n_bias;
     float *grads = malloc((n_par + 1) * sizeof *grads);
     ck_assert(grads);

@@ -534,6 +534,7 @@ const ae__layer_ops ae__conv2d_ops = {
     .name = "conv2d",
     .has_activation = 1,
     .fuses_activation = 1,
+    .sums_channel_bias = 1,
     .configure = conv_configure,
     .init = conv_init,
     .scratch = conv_scratch,

@@ -149,8 +149,6 @@ void ae__conv_backward(ae_layer *l, const ae__conv_method *method,
         for (size_t i = 0; i < l->n_weights; i++)
             dw[i] += p[i];
     }
-    ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
-                     batch, l->grad_bias);
 }
 
 /* ---- the columns formulation ------------------------------------------- */

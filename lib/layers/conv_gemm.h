@@ -71,9 +71,9 @@ void ae__conv_forward(const ae_layer *l, const ae__conv_method *method,
                       const float *x, float *y, size_t batch, float *scratch);
 
 /* method->backward on every chunk; the partial weight gradients are summed
- * into dw (n_weights floats, not in scratch), l->grad_bias receives the
- * sums of dy over each output channel, and dx (if not NULL) the input
- * gradient. */
+ * into dw (n_weights floats, not in scratch), and dx (if not NULL)
+ * receives the input gradient.  The bias gradient is the model's
+ * (ae__activation_backward_channels). */
 void ae__conv_backward(ae_layer *l, const ae__conv_method *method,
                        const float *x, const float *dy, float *dx,
                        size_t batch, float *scratch, float *dw);

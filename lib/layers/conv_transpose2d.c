@@ -234,6 +234,7 @@ const ae__layer_ops ae__conv_transpose2d_ops = {
     .kind = AE_LAYER_CONV_TRANSPOSE2D,
     .name = "conv_transpose2d",
     .has_activation = 1,
+    .sums_channel_bias = 1,
     .configure = convt_configure,
     .init = convt_init,
     .scratch = convt_scratch,

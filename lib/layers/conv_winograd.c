@@ -1111,8 +1111,6 @@ void ae__winograd_backward(ae_layer *l, const ae__winograd *f,
          * partial is a copy, so writing the gradient in place gives the
          * same bits. */
         backward_chunk(&cx, x, dy, dx, batch, l->grad_weights, 0.0f, rest);
-        ae__channel_sums(dy, l->out.c, (size_t)l->out.h * (size_t)l->out.w,
-                         batch, l->grad_bias);
         return;
     }
     ae__conv_backward(l, &m, x, dy, dx, batch, rest, l->grad_weights);

@@ -182,65 +182,6 @@ void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,
         }
 }
 
-/* Eight independent float sums (a GCC / Clang vector, as in tsne.c), then
- * their total in a fixed order: one chain of dependent additions would run
- * at one value per add latency. */
-typedef float sum_lanes __attribute__((vector_size(8 * sizeof(float))));
-
-static double plane_sum(const float *d, size_t n)
-{
-    sum_lanes acc = {0};
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        sum_lanes v;
-        memcpy(&v, d + k, sizeof v);
-        acc += v;
-    }
-    float s = 0.0f;
-    for (int l = 0; l < 8; l++)
-        s += acc[l];
-    for (; k < n; k++)
-        s += d[k];
-    return s;
-}
-
-typedef struct channel_job {
-    const float *dy;
-    int c;
-    size_t plane, nb;
-    float *db;
-} channel_job;
-
-static void channel_sums_range(void *ctx, size_t first, size_t last, int part)
-{
-    (void)part;
-    const channel_job *j = ctx;
-    for (size_t ci = first; ci < last; ci++) {
-        /* A double accumulator: planes of 784 values over 128 images would
-         * lose digits in float. */
-        double sum = 0.0;
-        for (size_t b = 0; b < j->nb; b++)
-            sum += plane_sum(j->dy + (b * (size_t)j->c + ci) * j->plane,
-                             j->plane);
-        j->db[ci] = (float)sum;
-    }
-}
-
-/* Channels per thread below which one thread does them all: each channel
- * reads nb planes. */
-#define CHANNEL_GRAIN_FLOATS ((size_t)1 << 15)
-
-void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
-                      float *db)
-{
-    channel_job j = {dy, c, plane, nb, db};
-    size_t per_channel = plane * nb;
-    size_t grain = per_channel >= CHANNEL_GRAIN_FLOATS
-                       ? 1
-                       : CHANNEL_GRAIN_FLOATS / (per_channel + 1) + 1;
-    ae__parallel_for((size_t)c, grain, 0, channel_sums_range, &j);
-}
-
 void ae__taps_gather(const ae__patches *g, int planes, const float *z,
                      size_t nb, float *y)
 {

@@ -71,9 +71,6 @@ void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
  * (col2im, the taps' gather) starts. */
 void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,
                        const float *bias);
-/* db[ci] = sum over b < nb and j of dy[b][ci][j] (written, not added). */
-void ae__channel_sums(const float *dy, int c, size_t plane, size_t nb,
-                      float *db);
 
 /* Images handled by one sgemm when each needs per_image scratch floats:
  * as many as fit in a fixed budget, at least 1, at most batch.  Monotone

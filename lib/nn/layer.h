@@ -39,6 +39,11 @@ typedef struct ae__layer_ops {
      * and that are still in cache, rather than leaving it to a separate
      * pass over the whole output. */
     int fuses_activation;
+    /* 1 if the bias is one per output channel of planes (the
+     * convolutions): the model then applies the activation's backward
+     * step and sums l->grad_bias in one pass over the output gradient
+     * (ae__activation_backward_channels), and backward leaves l->grad_bias alone. */
+    int sums_channel_bias;
     /* From l->in and l->cfg, set l->out, l->n_weights and l->n_bias, or
      * return AE_ERR_SHAPE / AE_ERR_INVALID_ARGUMENT with a message naming
      * layer l->index. */
@@ -64,8 +69,9 @@ typedef struct ae__layer_ops {
                     float *scratch);
     /* dy is the gradient of the loss with respect to the pre-activation
      * output.  Write (not add) the parameter gradients into l->grad_weights
-     * and l->grad_bias, and, if dx is not NULL, the gradient with respect to
-     * x.  x is the input of the last forward call. */
+     * and l->grad_bias (unless sums_channel_bias), and, if dx is not NULL,
+     * the gradient with respect to x.  x is the input of the last forward
+     * call. */
     void (*backward)(ae_layer *l, const float *x, const float *dy, float *dx,
                      size_t batch, float *scratch);
     /* Optional: free l->state. */

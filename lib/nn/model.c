@@ -505,8 +505,14 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
         if (dcode != NULL && i + 1 == m->n_encoder)
             for (size_t k = 0; k < n; k++)
                 g[k] += dcode[k];
-        if (!(i == last && dy_is_preactivation))
-            ae__activation_backward(l->act, l->act_param, y, g, n);
+        const ae_activation act =
+            i == last && dy_is_preactivation ? AE_ACT_NONE : l->act;
+        if (l->ops->sums_channel_bias)
+            ae__activation_backward_channels(
+                act, l->act_param, y, g, l->out.c,
+                (size_t)l->out.h * (size_t)l->out.w, batch, l->grad_bias);
+        else
+            ae__activation_backward(act, l->act_param, y, g, n);
         const float *x = i > 0 ? m->outputs[i - 1] : input;
         l->ops->backward(l, x, g, i > 0 ? other : NULL, batch, m->scratch);
         float *t = g;

@@ -2,6 +2,7 @@
  * promise: every item of a loop done once, the same bits for the same
  * thread count, results close across thread counts, and two models trained
  * on two threads at once matching their results trained alone. */
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -115,6 +116,16 @@ START_TEST(all_finite_any_block)
                               "value %g at %zu not seen (%d threads)",
                               (double)bad[b], where[w], t);
                 ck_assert(!ae__all_finite(x + where[w], 1));
+                x[where[w]] = keep;
+            }
+            /* The edges of the finite: the largest, a subnormal, -0. */
+            const float edge[] = {FLT_MAX, -FLT_MAX, 1e-45f, -0.0f};
+            for (int e = 0; e < 4; e++) {
+                float keep = x[where[w]];
+                x[where[w]] = edge[e];
+                ck_assert_msg(ae__all_finite(x, n), "value %g at %zu taken "
+                              "for non-finite", (double)edge[e], where[w]);
+                ck_assert(ae__all_finite(x + where[w], 1));
                 x[where[w]] = keep;
             }
         }

@@ -1,32 +1,45 @@
 /* finite.c - is every value of an array finite?  The trainer asks it of
  * every batch and step, so it runs at memory speed, on the worker pool for
  * large arrays. */
+#include <stdint.h>
 #include <string.h>
 
 #include "common/finite.h"
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 
-/* Sixteen independent sums (a GCC / Clang vector, as in tsne.c): the
- * compiler may not reorder one float sum without -ffast-math, and a single
- * chain of dependent additions runs at one value per add latency. */
-typedef float finite_lanes __attribute__((vector_size(16 * sizeof(float))));
+/* A float is NaN or infinite iff its exponent bits are all ones, that is
+ * iff its bits without the sign, read as an integer, exceed FLT_MAX's.
+ * Eight lanes of integers OR the verdicts together: no chain of float
+ * additions (one vector of sums of x * 0 ran at the add latency), and the
+ * AVX2 clone reads eight values an instruction.  The trainer checks every
+ * step's gradient this way (3% of the dense epoch's samples with the
+ * float sums). */
+typedef int32_t finite_lanes __attribute__((vector_size(8 * sizeof(int32_t))));
 
+/* Signed, since the masked bits are never negative: SSE2 compares signed
+ * integers only. */
+enum { FINITE_BITS = 0x7fffffff, LARGEST_FINITE = 0x7f7fffff };
+
+AE__VECTOR_CLONES
 static int range_finite(const float *x, size_t n)
 {
-    /* Sum of x*0 is NaN iff some x is NaN or infinite: branch-free. */
-    finite_lanes acc = {0};
+    finite_lanes bad = {0};
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 8 <= n; i += 8) {
         finite_lanes v;
         memcpy(&v, x + i, sizeof v);
-        acc += v * 0.0f;
+        bad |= (v & FINITE_BITS) > LARGEST_FINITE;
     }
-    float tail = 0.0f;
-    for (; i < n; i++)
-        tail += x[i] * 0.0f;
-    for (int l = 0; l < 16; l++)
-        tail += acc[l];
-    return tail == 0.0f;
+    int32_t any = 0;
+    for (int l = 0; l < 8; l++)
+        any |= bad[l];
+    for (; i < n; i++) {
+        int32_t u;
+        memcpy(&u, x + i, sizeof u);
+        any |= (u & FINITE_BITS) > LARGEST_FINITE;
+    }
+    return any == 0;
 }
 
 typedef struct finite_job {
@@ -45,8 +58,10 @@ static void finite_blocks(void *ctx, size_t first, size_t last, int part)
     }
 }
 
-/* Values per thread below which one thread checks them all. */
-#define FINITE_GRAIN ((size_t)1 << 18)
+/* Values a block at least, and below twice which one thread checks them
+ * all.  Blocks of 2^18 gave a dense model's 808,000 gradients three
+ * blocks, two for one thread and one for the other. */
+#define FINITE_GRAIN ((size_t)1 << 15)
 
 int ae__all_finite(const float *x, size_t n)
 {

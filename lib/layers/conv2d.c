@@ -14,6 +14,7 @@
 
 #include <cblas.h>
 
+#include "common/long_dots.h"
 #include "common/parallel.h"
 #include "common/sgemm.h"
 #include "common/small_gemm.h"
@@ -483,9 +484,9 @@ static void taps_backward(const void *ctx, const float *x, const float *dy,
         for (size_t b = 0; b < nb; b++) {
             const float *dzb = dz + b * f->in_plane;
             /* dW_taps = beta dW_taps + sum over b of dZ_b X_b^T */
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->rows,
-                      f->in_c, plane, 1.0f, dzb, n, x + b * in_size, plane,
-                      b == 0 ? beta : 1.0f, dwt, f->in_c);
+            ae__long_dots(f->rows, f->in_c, plane, dzb, (size_t)n,
+                          x + b * in_size, (size_t)plane,
+                          b == 0 ? beta : 1.0f, dwt, (size_t)f->in_c);
             /* dX_b (in_c x plane) = W_taps^T dZ_b */
             if (dx != NULL)
                 ae__small_gemm_run(&g, f->wt, dzb, dx + b * in_size);

@@ -6,6 +6,7 @@
 
 #include "layers/conv_gemm.h"
 #include "common/parallel.h"
+#include "common/long_dots.h"
 #include "common/sgemm.h"
 #include "common/small_gemm.h"
 
@@ -257,9 +258,9 @@ void ae__cols_weight_grad(const ae__conv_cols *f, size_t nb,
     if (ae__in_place(per)) {
         /* dW (m x rows) = beta dW + sum over b of grid_b cols_b^T */
         for (size_t b = 0; b < nb; b++)
-            ae__sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f->m, rows,
-                      (int)per, 1.0f, grid + b * grid_image(f), (int)per,
-                      scratch + b * per, n, b == 0 ? beta : 1.0f, dw, rows);
+            ae__long_dots(f->m, rows, (int)per, grid + b * grid_image(f),
+                          per, scratch + b * per, (size_t)n,
+                          b == 0 ? beta : 1.0f, dw, (size_t)rows);
         return;
     }
     /* dW (m x rows) = beta dW + Gc (m x n) cols^T */

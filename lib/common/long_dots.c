@@ -43,33 +43,33 @@ static void dot_tile(const float *x, const float *y, size_t ldy, int t,
     }
 }
 
-static void store(float *c, float beta, float v)
+/* c[i * si + j * sj] = beta c + the dot product of row i of X with row j
+ * of Y, for i < nx and j < ny: Y's rows a tile at a time. */
+static void dots(int nx, int ny, int k, const float *x, size_t ldx,
+                 const float *y, size_t ldy, float beta, float *c, size_t si,
+                 size_t sj)
 {
-    *c = beta == 0.0f ? v : *c + v;
+    float out[TILE];
+    for (int i = 0; i < nx; i++)
+        for (int j0 = 0; j0 < ny; j0 += TILE) {
+            const int t = ny - j0 < TILE ? ny - j0 : TILE;
+            dot_tile(x + (size_t)i * ldx, y + (size_t)j0 * ldy, ldy, t, k,
+                     out);
+            for (int j = 0; j < t; j++) {
+                float *cij = c + (size_t)i * si + (size_t)(j0 + j) * sj;
+                *cij = beta == 0.0f ? out[j] : *cij + out[j];
+            }
+        }
 }
 
 void ae__long_dots(int m, int n, int k, const float *a, size_t lda,
                    const float *b, size_t ldb, float beta, float *c,
                    size_t ldc)
 {
-    float out[TILE];
-    if (m < n) { /* each row of B against tiles of A's rows */
-        for (int j = 0; j < n; j++)
-            for (int i0 = 0; i0 < m; i0 += TILE) {
-                const int t = m - i0 < TILE ? m - i0 : TILE;
-                dot_tile(b + (size_t)j * ldb, a + (size_t)i0 * lda, lda, t, k,
-                         out);
-                for (int i = 0; i < t; i++)
-                    store(c + (size_t)(i0 + i) * ldc + j, beta, out[i]);
-            }
-        return;
-    }
-    for (int i = 0; i < m; i++)
-        for (int j0 = 0; j0 < n; j0 += TILE) {
-            const int t = n - j0 < TILE ? n - j0 : TILE;
-            dot_tile(a + (size_t)i * lda, b + (size_t)j0 * ldb, ldb, t, k,
-                     out);
-            for (int j = 0; j < t; j++)
-                store(c + (size_t)i * ldc + j0 + j, beta, out[j]);
-        }
+    /* The tiles over the shorter side: each row of the longer one meets
+     * all of the other's rows in as few tiles as it can. */
+    if (m < n)
+        dots(n, m, k, b, ldb, a, lda, beta, c, 1, ldc);
+    else
+        dots(m, n, k, a, lda, b, ldb, beta, c, ldc, 1);
 }

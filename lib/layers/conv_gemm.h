@@ -4,7 +4,8 @@
  * The schedule.  A batch is cut into chunks of ae__image_chunk images
  * (one image where the products work in place, ae__in_place), each one
  * sgemm on one thread (BLAS single-threaded meanwhile, parallel.h), with
- * per-image work (image-to-columns, layouts) beside it in cache.  For the weight gradient the chunks form 16 contiguous groups
+ * per-image work (image-to-columns, layouts) beside it in cache.  For the
+ * weight gradient the chunks form 16 contiguous groups
  * (fewer if there are fewer chunks); each group accumulates its chunks
  * into a partial gradient of its own and the partials are summed in group
  * order, so the result depends on the batch and the shapes, never on the
@@ -83,9 +84,12 @@ void ae__conv_backward(ae_layer *l, const ae__conv_method *method,
 /* Whether a chunk's products read and write the batch where it lies, one
  * product per image, rather than through a channel-major copy of the
  * chunk, one product for all its images: the copy and its way back
- * (ae__to_channel_major, ae__from_channel_major) cost experiment 7's 1 ->
- * 32 layer a fifth of its training time at 28 x 28, where an image's
- * product has columns enough; at 7 x 7 and below it has not. */
+ * (ae__to_channel_major, ae__from_channel_major) took a fifth of
+ * experiment 7's 1 -> 32 layer's samples at 28 x 28, where one image's
+ * products are long enough (docs/PERFORMANCE.md, 2026-12-07).  Smaller
+ * planes keep the copies, which give a product the columns of several
+ * images: measured only at 28 x 28 (the exp7 and exp6 layers that take
+ * this path there), the bound at 14 x 14 is a choice. */
 #define AE__IN_PLACE_PLANE ((size_t)196)
 
 static inline int ae__in_place(size_t plane)

@@ -5,9 +5,11 @@
  * Row-major C (m x n) = beta C + A (m x k) B (n x k)^T, beta 0 or 1: every
  * output a dot product of a row of A with a row of B, both read in
  * memory order.  The direct convolutions' weight gradients are this shape
- * for one image, 32 x 9 outputs over the 784 pixels of a plane; BLAS
- * packs both operands on every call (NT, the transposed case libxsmm's
- * kernels do not take) and ran them at a third of its large-product rate.
+ * for one image, 32 x 9 outputs over the 784 pixels of a plane.  BLAS
+ * packed both operands on every call (its kernel and packing were 21-25%
+ * of those layers' samples), and libxsmm's kernels do not take this
+ * transposed case; these loops cut the layers' passes by 4-14%
+ * (docs/PERFORMANCE.md, 2026-12-07).
  *
  * Each output sums its terms in eight lanes (k mod 8), the lanes then
  * added in a fixed order, then the tail: the same bits in every clone

@@ -5,6 +5,7 @@
  * lanes, beta 0 over a NaN-filled output and beta 1 on top of one; and a
  * product's bits the same from call to call. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,55 @@ static void assert_near(const float *got, const double *want,
         ck_assert_msg(fabs(got[i] - want[i]) <= 1e-5 * scale[i] + 1e-30,
                       "%s: value %zu is %.9g, want %.9g", what, i,
                       (double)got[i], want[i]);
+}
+
+/* want[i n + j] = sum over p < k of A(i, p) B(j, p) in double, A(i, p) at
+ * a[i ai + p ap] and B(j, p) at b[j bj + p bp]; scale the sum of the
+ * terms' magnitudes, plus 1. */
+static void reference(int m, int n, int k, const float *a, size_t ai,
+                      size_t ap, const float *b, size_t bj, size_t bp,
+                      double *want, double *scale)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0.0, mag = 0.0;
+            for (int p = 0; p < k; p++) {
+                const double t = (double)a[i * ai + p * ap] * b[j * bj + p * bp];
+                s += t;
+                mag += fabs(t);
+            }
+            want[i * n + j] = s;
+            scale[i * n + j] = mag + 1.0;
+        }
+}
+
+/* A test's arrays: the operands (uniform in [-1, 1]), the output, the
+ * reference and its scale, and the output gathered without padding. */
+typedef struct arrays {
+    float *a, *b, *c, *got;
+    double *want, *scale;
+} arrays;
+
+static arrays arrays_new(size_t na, size_t nb, size_t nc, size_t out,
+                         uint32_t seed)
+{
+    arrays r = {malloc(na * sizeof(float)), malloc(nb * sizeof(float)),
+                malloc(nc * sizeof(float)), malloc(out * sizeof(float)),
+                malloc(out * sizeof(double)), malloc(out * sizeof(double))};
+    ck_assert(r.a && r.b && r.c && r.got && r.want && r.scale);
+    tu_fill_uniform(r.a, na, -1.0f, 1.0f, seed);
+    tu_fill_uniform(r.b, nb, -1.0f, 1.0f, seed + 1);
+    return r;
+}
+
+static void arrays_free(arrays *r)
+{
+    free(r->a);
+    free(r->b);
+    free(r->c);
+    free(r->got);
+    free(r->want);
+    free(r->scale);
 }
 
 typedef struct dots_case {
@@ -41,26 +91,13 @@ START_TEST(long_dots_match_double_sums)
     const dots_case *dc = &dots_cases[_i];
     const int m = dc->m, n = dc->n, k = dc->k;
     const size_t lda = (size_t)k + 3, ldb = (size_t)k + 5, ldc = (size_t)n + 2;
-    float *a = malloc((size_t)m * lda * sizeof *a);
-    float *b = malloc((size_t)n * ldb * sizeof *b);
-    float *c = malloc((size_t)m * ldc * sizeof *c);
+    arrays r = arrays_new((size_t)m * lda, (size_t)n * ldb, (size_t)m * ldc,
+                          (size_t)m * n, 3 + 2 * (uint32_t)_i);
+    float *a = r.a, *b = r.b, *c = r.c, *got = r.got;
+    double *want = r.want, *scale = r.scale;
     float *again = malloc((size_t)m * ldc * sizeof *again);
-    double *want = malloc((size_t)m * n * sizeof *want);
-    double *scale = malloc((size_t)m * n * sizeof *scale);
-    float *got = malloc((size_t)m * n * sizeof *got);
-    ck_assert(a && b && c && again && want && scale && got);
-    tu_fill_uniform(a, (size_t)m * lda, -1.0f, 1.0f, 3 + (uint32_t)_i);
-    tu_fill_uniform(b, (size_t)n * ldb, -1.0f, 1.0f, 5 + (uint32_t)_i);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            double s = 0.0, mag = 0.0;
-            for (int p = 0; p < k; p++) {
-                s += (double)a[i * lda + p] * b[j * ldb + p];
-                mag += fabs((double)a[i * lda + p] * b[j * ldb + p]);
-            }
-            want[i * n + j] = s;
-            scale[i * n + j] = mag + 1.0;
-        }
+    ck_assert(again);
+    reference(m, n, k, a, lda, 1, b, ldb, 1, want, scale);
     for (int beta = 0; beta <= 1; beta++) {
         /* beta 0 ignores what is there, NaN included; beta 1 adds to 1. */
         for (size_t i = 0; i < (size_t)m * ldc; i++)
@@ -82,13 +119,8 @@ START_TEST(long_dots_match_double_sums)
         c[i] = 1.0f;
     ae__long_dots(m, n, k, a, lda, b, ldb, 1.0f, c, ldc);
     ck_assert(memcmp(again, c, (size_t)m * ldc * sizeof *c) == 0);
-    free(a);
-    free(b);
-    free(c);
     free(again);
-    free(want);
-    free(scale);
-    free(got);
+    arrays_free(&r);
 }
 END_TEST
 
@@ -112,27 +144,12 @@ START_TEST(small_gemm_matches_double_sums)
     /* op(A) is m x k: A is k x m when transposed. */
     const int a_rows = gc->trans_a ? k : m, a_cols = gc->trans_a ? m : k;
     const int lda = a_cols + 1, ldb = n + 3, ldc = n + 2;
-    float *a = malloc((size_t)a_rows * lda * sizeof *a);
-    float *b = malloc((size_t)k * ldb * sizeof *b);
-    float *c = malloc((size_t)m * ldc * sizeof *c);
-    double *want = malloc((size_t)m * n * sizeof *want);
-    double *scale = malloc((size_t)m * n * sizeof *scale);
-    float *got = malloc((size_t)m * n * sizeof *got);
-    ck_assert(a && b && c && want && scale && got);
-    tu_fill_uniform(a, (size_t)a_rows * lda, -1.0f, 1.0f, 7 + (uint32_t)_i);
-    tu_fill_uniform(b, (size_t)k * ldb, -1.0f, 1.0f, 11 + (uint32_t)_i);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            double s = 0.0, mag = 0.0;
-            for (int p = 0; p < k; p++) {
-                const double av = gc->trans_a ? a[(size_t)p * lda + i]
-                                              : a[(size_t)i * lda + p];
-                s += av * b[(size_t)p * ldb + j];
-                mag += fabs(av * b[(size_t)p * ldb + j]);
-            }
-            want[i * n + j] = s;
-            scale[i * n + j] = mag + 1.0;
-        }
+    arrays r = arrays_new((size_t)a_rows * lda, (size_t)k * ldb,
+                          (size_t)m * ldc, (size_t)m * n, 7 + 2 * (uint32_t)_i);
+    float *a = r.a, *b = r.b, *c = r.c, *got = r.got;
+    double *want = r.want, *scale = r.scale;
+    reference(m, n, k, a, gc->trans_a ? 1 : (size_t)lda,
+              gc->trans_a ? (size_t)lda : 1, b, 1, (size_t)ldb, want, scale);
     for (size_t i = 0; i < (size_t)m * ldc; i++)
         c[i] = NAN; /* beta 0: what is there is ignored */
     ae__small_gemm g;
@@ -142,12 +159,7 @@ START_TEST(small_gemm_matches_double_sums)
         for (int j = 0; j < n; j++)
             got[i * n + j] = c[(size_t)i * ldc + j];
     assert_near(got, want, scale, (size_t)m * n, "small_gemm");
-    free(a);
-    free(b);
-    free(c);
-    free(want);
-    free(scale);
-    free(got);
+    arrays_free(&r);
 }
 END_TEST
 

@@ -386,12 +386,7 @@ static void one_image_channels(void *ctx, size_t first, size_t last,
             ae__sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
                       (int)plane, rows, 1.0f, l->weights + o0 * rows, rows,
                       j->work, (int)plane, 0.0f, yb, (int)plane);
-            for (int o = 0; o < m; o++) {
-                const float bo = l->bias[o0 + (size_t)o];
-                float *yo = yb + (size_t)o * plane;
-                for (size_t i = 0; i < plane; i++)
-                    yo[i] += bo;
-            }
+            ae__add_channel_bias(yb, m, plane, l->bias + o0);
         }
         /* The activation on the channels just written, still in cache. */
         if (l->act != AE_ACT_NONE)

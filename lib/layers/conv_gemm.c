@@ -167,18 +167,6 @@ static float *grid_part(const ae__conv_cols *f, size_t nb, float *scratch)
     return scratch + ae__patch_rows(&f->g) * nb * ae__patch_cols(&f->g);
 }
 
-/* grid[o][j] += bias[o] over one image's m planes of per. */
-static void add_channel_bias(float *grid, int m, size_t per,
-                             const float *bias)
-{
-    for (int o = 0; o < m; o++) {
-        float *go = grid + (size_t)o * per;
-        const float bo = bias[o];
-        for (size_t j = 0; j < per; j++)
-            go[j] += bo;
-    }
-}
-
 /* Floats of one image's grid side. */
 static size_t grid_image(const ae__conv_cols *f)
 {
@@ -213,7 +201,7 @@ void ae__cols_to_grid(const ae__conv_cols *f, size_t nb, const float *bias,
             float *gb = grid + b * grid_image(f);
             ae__small_gemm_run(&g, f->w, scratch + b * per, gb);
             if (bias != NULL)
-                add_channel_bias(gb, f->m, per, bias);
+                ae__add_channel_bias(gb, f->m, per, bias);
         }
         return;
     }

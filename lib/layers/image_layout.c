@@ -182,6 +182,17 @@ void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,
         }
 }
 
+void ae__add_channel_bias(float *dst, int c, size_t plane,
+                          const float *bias)
+{
+    for (int ci = 0; ci < c; ci++) {
+        float *d = dst + (size_t)ci * plane;
+        const float bc = bias[ci];
+        for (size_t j = 0; j < plane; j++)
+            d[j] += bc;
+    }
+}
+
 void ae__taps_gather(const ae__patches *g, int planes, const float *z,
                      size_t nb, float *y)
 {

@@ -67,6 +67,10 @@ void ae__to_channel_major(const float *src, int c, size_t plane, size_t nb,
  * not NULL). */
 void ae__from_channel_major(const float *src, int c, size_t plane, size_t nb,
                             const float *bias, float *dst);
+/* dst[ci][j] += bias[ci] over one image's c planes: after a product that
+ * wrote the image without its bias. */
+void ae__add_channel_bias(float *dst, int c, size_t plane,
+                          const float *bias);
 /* dst[b][ci][j] = bias[ci], or 0 if bias is NULL: where a pass that adds
  * (col2im, the taps' gather) starts. */
 void ae__fill_channels(float *dst, int c, size_t plane, size_t nb,

@@ -2004,7 +2004,7 @@ typedef enum ae_pca_solver {
 typedef enum ae_pca_param {
     AE_PCA_SOLVER = 0,           /**< an ae_pca_solver, default AE_PCA_EXACT */
     AE_PCA_OVERSAMPLES = 1,      /**< randomized: extra directions, 0..1000,
-                                    default 20 */
+                                    default 18 */
     AE_PCA_POWER_ITERATIONS = 2, /**< randomized: 0..100, default 2 */
     AE_PCA_SEED = 3              /**< randomized: of the Gaussian test
                                     matrix, a whole number 0..2^53,

@@ -69,13 +69,13 @@
  * Accuracy (Halko et al., theorem 10.6 with the power scheme, section
  * 10.4; Musco and Musco for the Krylov space): the error falls as the
  * gap between sigma_k and sigma_{L+1} raised to the power 2q + 1 or
- * better.  On image data, whose spectrum falls fast, q = 2 and 20
- * oversamples give components whose reconstruction MSE is within 1e-5 of
- * the exact solver's (measured, by the library or a float32 model of it,
- * above the exact one, seeds 0 - 2: 5e-8 -
- * 1.3e-7 on the 10,000 MNIST test images, 6e-8 - 9e-8 on MNIST's 60,000
- * training images, 4.6e-7 - 5.1e-7 on Fashion-MNIST's; 10 oversamples
- * gave 3e-6 - 4.3e-6 on Fashion-MNIST, a margin too thin for a default;
+ * better.  On image data, whose spectrum falls fast, q = 2 and 18
+ * oversamples (the default) give components whose reconstruction MSE is
+ * within 1e-5 of the exact solver's (measured by the library, above the
+ * exact one, worst of seeds 0 - 3: 2.0e-7 on the 10,000 MNIST test
+ * images and on the first 22,699 training images, 7.6e-7 on
+ * Fashion-MNIST's 60,000; 20 oversamples gave 1.0e-7 and 4.7e-7, 10
+ * gave 4.7e-6 on Fashion-MNIST, a margin too thin for a default;
  * tests/test_pca.c checks the bound the header promises). */
 #include <cblas.h>
 #include <float.h>
@@ -89,7 +89,7 @@
 
 /* Rows a thread converts and multiplies at a time: the converted block
  * (784 floats a row, 800 KB) and its products stay in L2.  Groups: at
- * least GROUP_ROWS rows each, fixed by n. */
+ * least GROUP_ROWS rows each, their number fixed by n. */
 enum { BLOCK_ROWS = 256, GROUP_ROWS = 2048 };
 
 /* One pass over the rows, by groups: the moments, or W = M Z. */
@@ -302,18 +302,24 @@ static ae_status times_m(work *w, size_t b, const char *fn)
             return ae__fail(j->status[g], "%s: reading rows %zu..%zu failed",
                             fn, w->n * g / j->groups,
                             w->n * (g + 1) / j->groups - 1);
-    /* minus mean (1^T y): small, as y is centred */
+    /* The groups' shares added in group order, each streamed whole (by
+     * element across the groups, the sum read 29 arrays at a stride of
+     * 157 KB and took 2.6 ms a pass); then minus mean (1^T y), small as y
+     * is centred. */
     double *out = w->mbasis + b * d * l;
+    for (size_t i = 0; i < d * l; i++)
+        out[i] = 0.0;
+    for (size_t g = 0; g < j->groups; g++) {
+        const float *share = j->w_groups + g * d * l;
+        for (size_t i = 0; i < d * l; i++)
+            out[i] += share[i];
+    }
     for (size_t c = 0; c < l; c++) {
         double ysum = 0.0;
         for (size_t g = 0; g < j->groups; g++)
             ysum += j->ysum_groups[g * l + c];
-        for (size_t i = 0; i < d; i++) {
-            double acc = 0.0;
-            for (size_t g = 0; g < j->groups; g++)
-                acc += j->w_groups[g * d * l + c * d + i];
-            out[c * d + i] = acc - w->mean[i] * ysum;
-        }
+        for (size_t i = 0; i < d; i++)
+            out[c * d + i] -= w->mean[i] * ysum;
     }
     return AE_OK;
 }
@@ -402,19 +408,25 @@ static lapack_int shifted_cholesky(size_t d, size_t cols, const double *k,
 }
 
 /* The last step from the basis K (d x cols, orthonormal) and M K:
- * B^T = (M K + nu K) R^-1 and its SVD, in double; the first k left
- * singular vectors and the squared singular values less nu into f. */
+ * B^T = (M K + nu K) R^-1, and the top k of its SVD U S V^T through the
+ * eigenpairs of its Gram matrix, B B^T = V S^2 V^T, then U = B^T V S^-1,
+ * in double: the k left singular vectors and the squared singular values
+ * less nu into f.  dgesdd of the whole d x cols matrix took 13 ms, 4% of
+ * a fit; the Gram matrix squares the spread of S, which double holds
+ * with room to spare (S^2 spreads as the eigenvalues of M, and B^T is
+ * only float-accurate). */
 static ae_status small_svd(const work *w, size_t cols, size_t k,
                            double total, ae__pca_fit *f, const char *fn)
 {
     const size_t d = w->d, dc = d * cols;
     double *bt = ae__calloc(dc, sizeof(double));
-    double *u = ae__calloc(dc, sizeof(double));
     double *r = ae__calloc(cols * cols, sizeof(double));
-    double *sv = ae__calloc(cols, sizeof(double));
-    double *vt = ae__calloc(cols * cols, sizeof(double));
+    double *s2 = ae__calloc(cols, sizeof(double));
+    double *v = ae__calloc(cols * k, sizeof(double));
+    double *u = ae__calloc(d * k, sizeof(double));
+    lapack_int *support = ae__calloc(2 * k, sizeof(lapack_int));
     ae_status s = AE_OK;
-    if (!bt || !u || !r || !sv || !vt)
+    if (!bt || !r || !s2 || !v || !u || !support)
         s = ae__fail(AE_ERR_NO_MEMORY, "%s: cannot allocate the %zu x %zu "
                      "SVD", fn, d, cols);
     double norm = 0.0;
@@ -436,31 +448,53 @@ static ae_status small_svd(const work *w, size_t cols, size_t k,
         s = ae__fail(AE_ERR_NUMERIC, "%s: the %zu x %zu Gram matrix of the "
                      "range is not positive definite (dpotrf info = %d)",
                      fn, cols, cols, (int)info);
+    lapack_int found = 0;
     if (s == AE_OK) {
         cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans,
                     CblasNonUnit, (int)d, (int)cols, 1.0, r, (int)cols, bt,
                     (int)d);
-        info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d,
-                              (lapack_int)cols, bt, (lapack_int)d, sv, u,
-                              (lapack_int)d, vt, (lapack_int)cols);
+        /* r := B B^T, upper triangle; its k largest eigenpairs, ascending */
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)cols, (int)d,
+                    1.0, bt, (int)d, 0.0, r, (int)cols);
+        info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U',
+                              (lapack_int)cols, r, (lapack_int)cols, 0.0,
+                              0.0, (lapack_int)(cols - k + 1),
+                              (lapack_int)cols, 0.0, &found, s2, v,
+                              (lapack_int)cols, support);
         if (info == LAPACK_WORK_MEMORY_ERROR)
-            s = ae__fail(AE_ERR_NO_MEMORY, "%s: LAPACKE_dgesdd could not "
+            s = ae__fail(AE_ERR_NO_MEMORY, "%s: LAPACKE_dsyevr could not "
                          "allocate its workspace", fn);
-        else if (info != 0)
-            s = ae__fail(AE_ERR_NUMERIC, "%s: LAPACKE_dgesdd on the %zu x "
-                         "%zu projection returned info = %d", fn, d, cols,
+        else if (info != 0 || found != (lapack_int)k)
+            s = ae__fail(AE_ERR_NUMERIC, "%s: LAPACKE_dsyevr on the %zu x "
+                         "%zu projection returned info = %d", fn, cols, cols,
                          (int)info);
     }
+    if (s == AE_OK)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)d,
+                    (int)k, (int)cols, 1.0, bt, (int)d, v, (int)cols, 0.0, u,
+                    (int)d);
     for (size_t c = 0; s == AE_OK && c < k; c++) {
-        ae__pca_set_component(f, c, d, u + c * d, 1);
-        f->variance[c] = fmax(sv[c] * sv[c] - nu, 0.0) / (double)(w->n - 1);
+        /* component c is the (c+1)-th largest: column k-1-c.  B^T v has
+         * length S; dividing by the computed length keeps it a unit
+         * vector however S was rounded (B^T has full rank, as M + nu I
+         * is positive definite). */
+        const size_t col = k - 1 - c;
+        double *uc = u + col * d, length = 0.0;
+        for (size_t i = 0; i < d; i++)
+            length += uc[i] * uc[i];
+        length = sqrt(length);
+        for (size_t i = 0; i < d; i++)
+            uc[i] /= length;
+        ae__pca_set_component(f, c, d, uc, 1);
+        f->variance[c] = fmax(s2[col] - nu, 0.0) / (double)(w->n - 1);
         f->ratio[c] = total > 0.0 ? f->variance[c] / total : 0.0;
     }
     ae__free(bt);
-    ae__free(u);
     ae__free(r);
-    ae__free(sv);
-    ae__free(vt);
+    ae__free(s2);
+    ae__free(v);
+    ae__free(u);
+    ae__free(support);
     return s;
 }
 
@@ -479,7 +513,12 @@ ae_status ae__pca_fit_randomized(const ae__pca_source *src, size_t k,
     size_t blocks = (size_t)set->power_iterations + 1;
     if (blocks > d / l)
         blocks = d / l;
-    const size_t groups = ae__parallel_blocks(n, GROUP_ROWS);
+    /* A multiple of 4 groups where there are 4 or more, so that 2 or 4
+     * threads get equal shares: of 29, one thread's 15th left the other
+     * waiting for 3% of each pass. */
+    size_t groups = ae__parallel_blocks(n, GROUP_ROWS);
+    if (groups >= 4)
+        groups -= groups % 4;
     const size_t parts = (size_t)ae__thread_count();
     size_t dl, dcols, scratch_part, scratch, w_groups;
     if (!ae__mul_size(d, l, &dl) || !ae__mul_size(dl, blocks, &dcols) ||

@@ -421,7 +421,21 @@ ae_status ae_dataset_gather(const ae_dataset *ds, const size_t *indices,
     ae_status s = check_labels_wanted(ds, labels, __func__);
     if (s != AE_OK)
         return s;
+    /* A shuffled batch's images lie anywhere in the pixels: the reads of
+     * the image GATHER_AHEAD places on are started before this one is
+     * converted, so that the conversion does not wait on each image's
+     * cache misses in turn (the gather of a batch of 64 took 1.4% of the
+     * dense epoch's samples, all on the calling thread). */
+    enum { GATHER_AHEAD = 2, LINE = 64 };
+    const size_t d = ds->st->image_size;
     for (size_t k = 0; k < count; k++) {
+        if (k + GATHER_AHEAD < count) {
+            const uint8_t *next =
+                ds->st->pixels +
+                storage_image(ds, indices[k + GATHER_AHEAD]) * d;
+            for (size_t b = 0; b < d; b += LINE)
+                __builtin_prefetch(next + b);
+        }
         copy_image(ds, indices[k], k, images, labels);
         charge_image(ds);
     }

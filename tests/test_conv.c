@@ -308,8 +308,9 @@ START_TEST(pool_floor_by_hand)
 }
 END_TEST
 
-/* 2x2 / 2 pooling on planes wide enough for the vectorised path and its
- * tail (11 x 19 -> 5 x 9), with ties and signed zeros: the first largest
+/* 2x2 / 2 pooling on planes wide enough for the vectorised paths (8
+ * lanes with AVX2, else 4) and their last step, which overlaps the one
+ * before it (11 x 19 -> 5 x 9), with ties and signed zeros: the first largest
  * value in scan order wins (top left, top right, bottom left, bottom
  * right), as in PyTorch, by value (pooling alone, positions not kept) and
  * by position (unpooling puts each value back where it was found). */

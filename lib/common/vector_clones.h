@@ -29,6 +29,10 @@
 #define AE__VECTOR_CLONES                                                      \
     __attribute__((target_clones("default", "arch=x86-64-v3",                  \
                                  "arch=x86-64-v4")))
+/* Code that picks its own vector width at run time (hand-written
+ * intrinsics, which clones of one source cannot hold) does so under the
+ * same condition. */
+#define AE__HAVE_VECTOR_CLONES 1
 #else
 #define AE__VECTOR_CLONES
 #endif

@@ -9,16 +9,17 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&        \
-    !defined(AE_NO_VECTOR_CLONES)
-#include <immintrin.h>
-#define AE_POOL_AVX2 1
-#endif
 
 #include "common/parallel.h"
+#include "common/vector_clones.h"
 #include "layers/image_layout.h"
 #include "layers/layer_config.h"
 #include "nn/model.h"
+
+#ifdef AE__HAVE_VECTOR_CLONES
+#include <immintrin.h>
+#define AE_POOL_AVX2 1
+#endif
 
 typedef struct pool_state {
     int32_t *argmax;  /* cap x output size, indices within the input plane */
@@ -267,12 +268,8 @@ pool_plane_2x2_avx2(const float *xp, float *yp, int32_t *ap, int w, int oh,
 
 static int has_avx2(void)
 {
-    static int known = -1; /* benign race: every thread stores the same */
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return known;
+    __builtin_cpu_init(); /* once; later calls return at once */
+    return __builtin_cpu_supports("avx2");
 }
 #endif
 

@@ -42,6 +42,34 @@ static int range_finite(const float *x, size_t n)
     return any == 0;
 }
 
+/* Magnitudes compare as their bits without the sign, read as integers,
+ * the NaNs above infinity: a maximum of integers, eight lanes a step. */
+AE__VECTOR_CLONES
+float ae__max_magnitude(const float *x, size_t n)
+{
+    finite_lanes most = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        finite_lanes v;
+        memcpy(&v, x + i, sizeof v);
+        v &= FINITE_BITS;
+        const finite_lanes above = v > most;
+        most = (v & above) | (most & ~above);
+    }
+    int32_t top = 0;
+    for (int l = 0; l < 8; l++)
+        top = most[l] > top ? most[l] : top;
+    for (; i < n; i++) {
+        int32_t u;
+        memcpy(&u, x + i, sizeof u);
+        u &= FINITE_BITS;
+        top = u > top ? u : top;
+    }
+    float f;
+    memcpy(&f, &top, sizeof f);
+    return f;
+}
+
 typedef struct finite_job {
     const float *x;
     int ok[AE__PARALLEL_MAX_BLOCKS];

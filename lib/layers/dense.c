@@ -276,6 +276,77 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
                           backward_items, &j);
 }
 
+/* The trainer's fused step (layer.h's backward_input and
+ * backward_params): the same call blocks as dense_backward, so the same
+ * bits; the input gradient's blocks in one parallel pass, then the weight
+ * gradient's, each block's rows of weights and bias updated by the thread
+ * that wrote their gradients, while these are in its cache. */
+static size_t backward_blocks(const ae_layer *l, int with_dx)
+{
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    return call_blocks(with_dx && in < out ? in : out);
+}
+
+static void input_blocks(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    for (size_t i = first; i < last; i++)
+        input_grad_block(ctx, i);
+}
+
+static void dense_backward_input(ae_layer *l, const float *x, const float *dy,
+                                 float *dx, size_t batch, float *scratch)
+{
+    (void)scratch;
+    dense_job j = {l, x, dy, NULL, dx, batch, backward_blocks(l, 1)};
+    const double flops = 2.0 * (double)batch * ae__shape_size(l->in) *
+                         l->cfg[AE__DENSE_UNITS];
+    ae__parallel_for_blas(j.blocks, grain(flops / (double)j.blocks), 0,
+                          input_blocks, &j);
+}
+
+typedef struct params_job {
+    dense_job dense;
+    const ae__param_update *update;
+} params_job;
+
+static void weight_blocks(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const params_job *p = ctx;
+    const ae_layer *l = p->dense.l;
+    const size_t in = ae__shape_size(l->in);
+    for (size_t i = first; i < last; i++) {
+        weight_grad_block(&p->dense, i);
+        int c0, c1;
+        block_cols(i, p->dense.blocks, l->cfg[AE__DENSE_UNITS], &c0, &c1);
+        if (p->update == NULL || c1 <= c0)
+            continue;
+        const size_t rows = (size_t)(c1 - c0);
+        p->update->apply(p->update->ctx, l->weights + (size_t)c0 * in,
+                         rows * in);
+        p->update->apply(p->update->ctx, l->bias + c0, rows);
+    }
+}
+
+static void dense_backward_params(ae_layer *l, const float *x,
+                                  const float *dy, size_t batch,
+                                  float *scratch,
+                                  const ae__param_update *update)
+{
+    (void)scratch;
+    /* the blocks dense_backward takes with dx wanted, as it is of every
+     * layer but the first */
+    params_job p = {{l, x, dy, NULL, NULL, batch,
+                     backward_blocks(l, l->index > 0)},
+                    update};
+    const double flops = 2.0 * (double)batch * ae__shape_size(l->in) *
+                         l->cfg[AE__DENSE_UNITS];
+    ae__parallel_for_blas(p.dense.blocks,
+                          grain(flops / (double)p.dense.blocks), 0,
+                          weight_blocks, &p);
+}
+
 const ae__layer_ops ae__dense_ops = {
     .kind = AE_LAYER_DENSE,
     .name = "dense",
@@ -285,6 +356,8 @@ const ae__layer_ops ae__dense_ops = {
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
+    .backward_input = dense_backward_input,
+    .backward_params = dense_backward_params,
 };
 
 ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,

@@ -30,6 +30,15 @@ static inline size_t ae__shape_size(ae__shape s)
  * (dense: cfg[0] = units).  Saved to model files as it stands. */
 enum { AE__LAYER_CFG_MAX = 8 };
 
+/* An update applied to parameters as soon as the backward pass has
+ * written their gradients (the trainer's fused step): params points at n
+ * parameters of the model's array, their gradients at the same place of
+ * the gradient array. */
+typedef struct ae__param_update {
+    void (*apply)(const void *ctx, float *params, size_t n);
+    const void *ctx;
+} ae__param_update;
+
 typedef struct ae__layer_ops {
     ae_layer_kind kind;
     const char *name;
@@ -74,6 +83,21 @@ typedef struct ae__layer_ops {
      * call. */
     void (*backward)(ae_layer *l, const float *x, const float *dy, float *dx,
                      size_t batch, float *scratch);
+    /* Optional pair, for the trainer's fused step (ae__model_backward_inputs,
+     * then ae__model_backward_params): together they do what backward
+     * does, to the same bits.  backward_input writes dx alone, from
+     * weights no update has touched yet.  backward_params then writes the
+     * parameter gradients (dx given to backward when l->index > 0), and,
+     * if update is not NULL, applies it to each range of parameters as
+     * soon as their gradients are written, while those are in cache.
+     * Each parameter gradient must be a sum of at most `batch` products of
+     * one dy and one x value (the bias's, of `batch` dy values): the
+     * finiteness bound of ae__model_gradient_bounded rests on it. */
+    void (*backward_input)(ae_layer *l, const float *x, const float *dy,
+                           float *dx, size_t batch, float *scratch);
+    void (*backward_params)(ae_layer *l, const float *x, const float *dy,
+                            size_t batch, float *scratch,
+                            const ae__param_update *update);
     /* Optional: free l->state. */
     void (*destroy)(ae_layer *l);
     /* Optional: the index of an earlier layer whose per-image state this

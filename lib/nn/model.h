@@ -71,6 +71,27 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
                              const float *dy, int dy_is_preactivation,
                              float l1_code, const float *dcode);
 
+/* The backward pass in two halves, for a trainer that updates each layer
+ * as soon as its gradients are written (see model.c).
+ * ae__model_splits_backward: 1 if every layer with parameters has
+ * layer.h's backward_input and backward_params (and the model has
+ * parameters).  ae__model_backward_inputs: after a training forward pass,
+ * what ae__model_backward does but the parameter gradients, keeping every
+ * layer's gradient (dcode not supported); AE_ERR_NO_MEMORY the first
+ * time if it cannot keep them.  ae__model_gradient_bounded: 1 if the
+ * parameter gradients these give are sure to be finite, 0 if they may not
+ * be.  ae__model_backward_params: the parameter gradients, to
+ * ae__model_backward's bits, each range given to update (if not NULL)
+ * once written. */
+int ae__model_splits_backward(const ae_model *m);
+ae_status ae__model_backward_inputs(ae_model *m, const float *input,
+                                    size_t batch, const float *dy,
+                                    int dy_is_preactivation, float l1_code);
+int ae__model_gradient_bounded(const ae_model *m, const float *input,
+                               size_t batch);
+void ae__model_backward_params(ae_model *m, const float *input, size_t batch,
+                               const ae__param_update *update);
+
 /* The image of the call that image 0 of the current pass is: a
  * forward-only call runs its images in passes of a bounded size, and a
  * layer that keeps per-image state for another (max pooling) records it

@@ -193,14 +193,10 @@ static ae_status bind(ae_optimizer *o, size_t n)
 }
 
 /* One update, shared by the threads by parameter range: every parameter
- * gets the same arithmetic whichever thread updates it. */
-typedef struct update_job {
-    float *w, *m, *v;
-    const float *grad;
-    float b1, b2, wd, eps, step, inv_sqrt_bc2; /* Adam */
-    float decay;                               /* AdamW: 1 - lr wd */
-    float lr, mu;                              /* SGD */
-} update_job;
+ * gets the same arithmetic whichever thread updates it, and whichever
+ * range a call covers (ae__optimizer_apply's ranges give the bits of one
+ * call over all). */
+typedef ae__optimizer_step update_job;
 
 /* A moment (or SGD's momentum buffer) below FLT_MIN in magnitude is kept
  * as 0.  The first moment of
@@ -318,37 +314,31 @@ static void update_all(const update_job *j,
     ae__parallel_for(lanes, 1, 0, dealt_lanes, &d);
 }
 
-static void adam_update(ae_optimizer *o, float *w, const float *grad,
-                        size_t n, double lr)
+/* The step's constants at rate lr, for the o->steps-th step. */
+static void prepare(const ae_optimizer *o, float *w, const float *grad,
+                    double lr, update_job *j)
 {
-    double t = (double)o->steps;
-    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-    update_job j = {0};
-    j.w = w;
-    j.m = o->m;
-    j.v = o->v;
-    j.grad = grad;
-    j.b1 = (float)o->beta1;
-    j.b2 = (float)o->beta2;
-    j.wd = (float)o->weight_decay;
-    j.eps = (float)o->epsilon;
-    j.step = (float)(lr / bc1);
-    j.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    j.decay = (float)(1.0 - lr * o->weight_decay);
-    update_all(&j, o->kind == OPT_ADAMW ? adamw_range : adam_range, n);
-}
-
-static void sgd_update(ae_optimizer *o, float *w, const float *grad, size_t n,
-                       double lr)
-{
-    update_job j = {0};
-    j.w = w;
-    j.m = o->m;
-    j.grad = grad;
-    j.lr = (float)lr;
-    j.mu = (float)o->momentum;
-    j.wd = (float)o->weight_decay;
-    update_all(&j, sgd_range, n);
+    *j = (update_job){0};
+    j->w = w;
+    j->m = o->m;
+    j->v = o->v;
+    j->grad = grad;
+    j->wd = (float)o->weight_decay;
+    if (o->kind == OPT_ADAM || o->kind == OPT_ADAMW) {
+        double t = (double)o->steps;
+        double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+        j->b1 = (float)o->beta1;
+        j->b2 = (float)o->beta2;
+        j->eps = (float)o->epsilon;
+        j->step = (float)(lr / bc1);
+        j->inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+        j->decay = (float)(1.0 - lr * o->weight_decay);
+        j->range = o->kind == OPT_ADAMW ? adamw_range : adam_range;
+    } else {
+        j->lr = (float)lr;
+        j->mu = (float)o->momentum;
+        j->range = sgd_range;
+    }
 }
 
 ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
@@ -366,11 +356,29 @@ ae_status ae__optimizer_update_lr(ae_optimizer *opt, float *params,
                      one would leave steps without moments, which a
                      checkpoint rightly refuses as inconsistent */
     opt->steps++;
-    if (opt->kind == OPT_ADAM || opt->kind == OPT_ADAMW)
-        adam_update(opt, params, grads, n, lr);
-    else
-        sgd_update(opt, params, grads, n, lr);
+    update_job j;
+    prepare(opt, params, grads, lr, &j);
+    update_all(&j, j.range, n);
     return AE_OK;
+}
+
+ae_status ae__optimizer_begin_step(ae_optimizer *opt, float *params,
+                                   const float *grads, size_t n, double lr,
+                                   ae__optimizer_step *step)
+{
+    ae_status s = bind(opt, n);
+    if (s != AE_OK)
+        return s;
+    opt->steps++;
+    prepare(opt, params, grads, lr, step);
+    return AE_OK;
+}
+
+void ae__optimizer_apply(const void *step, float *params, size_t n)
+{
+    const update_job *j = step;
+    const size_t first = (size_t)(params - j->w);
+    j->range(j, first, first + n);
 }
 
 /* ---- checkpoints -------------------------------------------------------- */

@@ -17,6 +17,36 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
 ae_status ae__optimizer_update_lr(ae_optimizer *opt, float *params,
                                   const float *grads, size_t n, double lr);
 
+/* One step's update, begun by ae__optimizer_begin_step and applied range
+ * by range by ae__optimizer_apply: the trainer's fused step updates each
+ * layer's parameters as soon as the backward pass has written their
+ * gradients, while these are still in cache (ae__model_backward_params).
+ * The fields are the step's constants; range updates parameters [first,
+ * last) of w from grad, with moments m (and v). */
+typedef struct ae__optimizer_step {
+    float *w, *m, *v;
+    const float *grad;
+    float b1, b2, wd, eps, step, inv_sqrt_bc2; /* Adam */
+    float decay;                               /* AdamW: 1 - lr wd */
+    float lr, mu;                              /* SGD */
+    void (*range)(const struct ae__optimizer_step *j, size_t first,
+                  size_t last);
+} ae__optimizer_step;
+
+/* Count a step of n parameters at rate lr, as ae__optimizer_update_lr
+ * would (binding the moments first, which can fail with AE_ERR_NO_MEMORY
+ * or AE_ERR_SHAPE before anything changes), and fill *step for it.  The
+ * caller must then apply the step to every parameter exactly once. */
+ae_status ae__optimizer_begin_step(ae_optimizer *opt, float *params,
+                                   const float *grads, size_t n, double lr,
+                                   ae__optimizer_step *step);
+
+/* Apply *step (an ae__optimizer_step) to the n parameters at params, a
+ * range of the array the step was begun with; the signature is
+ * ae__param_update's (nn/layer.h).  Safe from several threads on
+ * disjoint ranges. */
+void ae__optimizer_apply(const void *step, float *params, size_t n);
+
 /* An optimizer's whole state, for checkpoints (checkpoint.c).  kind is
  * AE__OPT_ADAM or AE__OPT_SGD; hp holds the ae_optimizer_param values in
  * enum order; n is 0 before the first update (m and v NULL), else the

@@ -187,6 +187,39 @@ static ae_status update(ae_trainer *t)
     return s;
 }
 
+/* The step with each layer updated as soon as its gradients are written
+ * (model.c's fused step), when the model's layers allow it and no
+ * clipping needs the whole gradient first: *done = 1 if the step is
+ * made, 0 if the gradient may not be finite and the caller must check
+ * it and update as usual (the gradient then written in full). */
+static ae_status backward_update(ae_trainer *t, const float *x, size_t batch,
+                                 int fused, int *done)
+{
+    ae_model *m = t->model;
+    *done = 0;
+    ae_status s = ae__model_backward_inputs(m, x, batch, t->dy, fused,
+                                            l1_weight(t, batch));
+    if (s != AE_OK)
+        return s;
+    if (!ae__model_gradient_bounded(m, x, batch)) {
+        ae__model_backward_params(m, x, batch, NULL);
+        return AE_OK;
+    }
+    const double lr = ae__trainer_lr(t);
+    ae__optimizer_step step;
+    s = ae__optimizer_begin_step(t->opt, ae__model_params(m),
+                                 ae__model_grads(m),
+                                 ae_model_param_count(m), lr, &step);
+    if (s != AE_OK)
+        return s;
+    const ae__param_update update = {ae__optimizer_apply, &step};
+    ae__model_backward_params(m, x, batch, &update);
+    if (t->sched.kind != AE_SCHEDULE_NONE && !t->sched_state.started)
+        ae__schedule_begin(&t->sched_state, lr);
+    *done = 1;
+    return AE_OK;
+}
+
 /* The step proper, on inputs already checked and corrupted. */
 static ae_status train_on(ae_trainer *t, const float *x, const float *target,
                           size_t batch, ae_loss_terms *terms)
@@ -195,9 +228,19 @@ static ae_status train_on(ae_trainer *t, const float *x, const float *target,
     int fused = 0;
     const double *loss = &terms->loss;
     ae_status s = forward_loss(t, x, target, batch, 1, terms, &fused);
-    if (s == AE_OK)
+    if (s != AE_OK)
+        return s;
+    if (t->clip_norm <= 0.0 && ae__model_splits_backward(m)) {
+        int done;
+        s = backward_update(t, x, batch, fused, &done);
+        if (s == AE_OK && done) {
+            ae__model_commit(m);
+            return AE_OK;
+        }
+    } else {
         s = ae__model_backward(m, x, batch, t->dy, fused,
                                l1_weight(t, batch), NULL);
+    }
     if (s != AE_OK)
         return s;
     size_t n = ae_model_param_count(m);

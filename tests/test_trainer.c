@@ -257,6 +257,116 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* A dense model's step updates each layer as soon as its gradients are
+ * written (the fused step, lib/nn/model.c); a clipping norm no gradient
+ * reaches takes the three passes instead (gradient, finite check,
+ * update).  Both must give the same bits, for each optimizer, both
+ * losses, the L1 term and a learning-rate schedule, at 1 and 2 threads.
+ * The model's first layer is wider than its input, and its layers wide
+ * enough to take several blocks a product (dense.c). */
+static ae_model *wide_model(void)
+{
+    ae_model *m;
+    ck_assert_ae_ok(ae_model_create(&m, 1, 8, 8, 21));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 256, AE_ACT_RELU));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_ENCODER, 16, AE_ACT_NONE));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 128, AE_ACT_TANH));
+    ck_assert_ae_ok(ae_model_add_dense(m, AE_DECODER, 64, AE_ACT_SIGMOID));
+    return m;
+}
+
+static float *train_wide(int opt, int loss, int clip, const float *x,
+                         float *losses)
+{
+    ae_model *m = wide_model();
+    ae_optimizer *o;
+    ae_trainer *t;
+    if (opt == 0)
+        ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+    else if (opt == 1)
+        ck_assert_ae_ok(ae_optimizer_create_adamw(&o, 0.01f, 0.05f));
+    else
+        ck_assert_ae_ok(ae_optimizer_create_sgd(&o, 0.05f, 0.9f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LOSS, loss));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_L1_CODE, 1e-3));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LR_SCHEDULE, AE_SCHEDULE_STEP));
+    ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_LR_STEP_SIZE, 2));
+    if (clip)
+        ck_assert_ae_ok(ae_trainer_set(t, AE_TRAIN_CLIP_NORM, 1e30));
+    for (int i = 0; i < 6; i++)
+        ck_assert_ae_ok(ae_trainer_step(t, x + i * 8 * 64, NULL, 8,
+                                        &losses[i]));
+    float *w = tu_model_params(m);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+    return w;
+}
+
+START_TEST(fused_step_gives_the_three_passes_bits)
+{
+    float x[6 * 8 * 64];
+    tu_fill_uniform(x, 6 * 8 * 64, 0, 1, 31);
+    ae_model *m = wide_model();
+    const size_t np = ae_model_param_count(m);
+    ae_model_free(m);
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_ae_ok(ae_set_threads(threads));
+        for (int opt = 0; opt < 3; opt++)
+            for (int loss = AE_LOSS_MSE; loss <= AE_LOSS_BCE; loss++) {
+                float lf[6], lc[6];
+                float *fused = train_wide(opt, loss, 0, x, lf);
+                float *passes = train_wide(opt, loss, 1, x, lc);
+                ck_assert_msg(memcmp(lf, lc, sizeof lf) == 0 &&
+                                  memcmp(fused, passes,
+                                         np * sizeof(float)) == 0,
+                              "threads %d, optimizer %d, loss %d", threads,
+                              opt, loss);
+                free(fused);
+                free(passes);
+            }
+    }
+    ck_assert_ae_ok(ae_set_threads(0));
+}
+END_TEST
+
+/* A gradient that overflows although the loss is finite (a float
+ * gradient from a double loss): the fused step's bound refuses it before
+ * any update, and the step fails with the weights as they were. */
+START_TEST(overflowing_gradient_keeps_weights)
+{
+    ae_model *m = small_model(5, AE_ACT_NONE);
+    ae_optimizer *o;
+    ae_trainer *t;
+    ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+    ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+    float big[16 * 8];
+    for (int i = 0; i < 16 * 8; i++)
+        big[i] = 1e15f;
+    ae_layer *l;
+    ae_model_layer(m, 1, &l);
+    ck_assert_ae_ok(ae_layer_set_weights(l, big, 8 * 3));
+    ae_model_layer(m, 2, &l);
+    ck_assert_ae_ok(ae_layer_set_weights(l, big, 3 * 16));
+    const size_t np = ae_model_param_count(m);
+    float *before = tu_model_params(m);
+    float x[2 * 16];
+    tu_fill_uniform(x, 32, 0.5f, 1, 4);
+    ck_assert_ae_status(ae_trainer_step(t, x, NULL, 2, NULL),
+                        AE_ERR_NOT_FINITE);
+    ck_assert_msg(strstr(ae_last_error(), "gradient") != NULL, "%s",
+                  ae_last_error());
+    float *after = tu_model_params(m);
+    ck_assert_int_eq(memcmp(before, after, np * sizeof *before), 0);
+    free(before);
+    free(after);
+    ae_trainer_free(t);
+    ae_optimizer_free(o);
+    ae_model_free(m);
+}
+END_TEST
+
 /* ---- training controls: early stopping, plateau ------------------------ */
 
 enum { MAX_EPOCHS = 300 };
@@ -481,6 +591,8 @@ int main(void)
     tcase_add_test(tc, fit_reports_progress_and_stops_early);
     tcase_add_test(tc, l1_per_image_scales_by_batch);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, fused_step_gives_the_three_passes_bits);
+    tcase_add_test(tc, overflowing_gradient_keeps_weights);
     tcase_add_test(tc, early_stopping_restores_the_best_weights);
     tcase_add_test(tc, plateau_judges_validation_else_training_loss);
     tcase_add_test(tc, short_mnist_training);

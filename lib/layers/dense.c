@@ -279,8 +279,10 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
 /* The trainer's fused step (layer.h's backward_input and
  * backward_params): the same call blocks as dense_backward, so the same
  * bits; the input gradient's blocks in one parallel pass, then the weight
- * gradient's, each block's rows of weights and bias updated by the thread
- * that wrote their gradients, while these are in its cache. */
+ * gradient's blocks one at a time for the model, which shares every
+ * layer's among the threads; each block's rows of weights and bias are
+ * updated by the thread that wrote their gradients, while these are in
+ * its cache. */
 static size_t backward_blocks(const ae_layer *l, int with_dx)
 {
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
@@ -305,46 +307,27 @@ static void dense_backward_input(ae_layer *l, const float *x, const float *dy,
                           input_blocks, &j);
 }
 
-typedef struct params_job {
-    dense_job dense;
-    const ae__param_update *update;
-} params_job;
-
-static void weight_blocks(void *ctx, size_t first, size_t last, int part)
+/* The blocks dense_backward takes with dx wanted, as it is of every layer
+ * but the first. */
+static size_t dense_param_blocks(const ae_layer *l)
 {
-    (void)part;
-    const params_job *p = ctx;
-    const ae_layer *l = p->dense.l;
-    const size_t in = ae__shape_size(l->in);
-    for (size_t i = first; i < last; i++) {
-        weight_grad_block(&p->dense, i);
-        int c0, c1;
-        block_cols(i, p->dense.blocks, l->cfg[AE__DENSE_UNITS], &c0, &c1);
-        if (p->update == NULL || c1 <= c0)
-            continue;
-        const size_t rows = (size_t)(c1 - c0);
-        p->update->apply(p->update->ctx, l->weights + (size_t)c0 * in,
-                         rows * in);
-        p->update->apply(p->update->ctx, l->bias + c0, rows);
-    }
+    return backward_blocks(l, l->index > 0);
 }
 
-static void dense_backward_params(ae_layer *l, const float *x,
-                                  const float *dy, size_t batch,
-                                  float *scratch,
-                                  const ae__param_update *update)
+static void dense_backward_params_block(ae_layer *l, const float *x,
+                                        const float *dy, size_t batch,
+                                        size_t b,
+                                        const ae__param_update *update)
 {
-    (void)scratch;
-    /* the blocks dense_backward takes with dx wanted, as it is of every
-     * layer but the first */
-    params_job p = {{l, x, dy, NULL, NULL, batch,
-                     backward_blocks(l, l->index > 0)},
-                    update};
-    const double flops = 2.0 * (double)batch * ae__shape_size(l->in) *
-                         l->cfg[AE__DENSE_UNITS];
-    ae__parallel_for_blas(p.dense.blocks,
-                          grain(flops / (double)p.dense.blocks), 0,
-                          weight_blocks, &p);
+    const dense_job j = {l, x, dy, NULL, NULL, batch, dense_param_blocks(l)};
+    weight_grad_block(&j, b);
+    int c0, c1;
+    block_cols(b, j.blocks, l->cfg[AE__DENSE_UNITS], &c0, &c1);
+    if (update == NULL || c1 <= c0)
+        return;
+    const size_t rows = (size_t)(c1 - c0), in = ae__shape_size(l->in);
+    update->apply(update->ctx, l->weights + (size_t)c0 * in, rows * in);
+    update->apply(update->ctx, l->bias + c0, rows);
 }
 
 const ae__layer_ops ae__dense_ops = {
@@ -357,7 +340,8 @@ const ae__layer_ops ae__dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .backward_input = dense_backward_input,
-    .backward_params = dense_backward_params,
+    .param_blocks = dense_param_blocks,
+    .backward_params_block = dense_backward_params_block,
 };
 
 ae_status ae_model_add_dense(ae_model *m, ae_part part, int units,

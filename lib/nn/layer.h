@@ -83,21 +83,26 @@ typedef struct ae__layer_ops {
      * call. */
     void (*backward)(ae_layer *l, const float *x, const float *dy, float *dx,
                      size_t batch, float *scratch);
-    /* Optional pair, for the trainer's fused step (ae__model_backward_inputs,
+    /* Optional trio, for the trainer's fused step (ae__model_backward_inputs,
      * then ae__model_backward_params): together they do what backward
      * does, to the same bits.  backward_input writes dx alone, from
-     * weights no update has touched yet.  backward_params then writes the
-     * parameter gradients (dx given to backward when l->index > 0), and,
-     * if update is not NULL, applies it to each range of parameters as
-     * soon as their gradients are written, while those are in cache.
-     * Each parameter gradient must be a sum of at most `batch` products of
-     * one dy and one x value (the bias's, of `batch` dy values): the
-     * finiteness bound of ae__model_gradient_bounded rests on it. */
+     * weights no update has touched yet.  The parameter gradients (those
+     * of backward given dx when l->index > 0) then come in param_blocks
+     * blocks, each independent of the others, so that the model can share
+     * every layer's blocks among its threads in one parallel pass, and
+     * each of about the same size.  backward_params_block writes block b
+     * on the calling thread and, if update is not NULL, applies it to the
+     * block's parameters once their gradients are written, while those
+     * are in cache.  Each parameter gradient must be a sum of at most
+     * `batch` products of one dy and one x value (the bias's, of `batch`
+     * dy values): the finiteness bound of ae__model_gradient_bounded
+     * rests on it. */
     void (*backward_input)(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch);
-    void (*backward_params)(ae_layer *l, const float *x, const float *dy,
-                            size_t batch, float *scratch,
-                            const ae__param_update *update);
+    size_t (*param_blocks)(const ae_layer *l);
+    void (*backward_params_block)(ae_layer *l, const float *x,
+                                  const float *dy, size_t batch, size_t b,
+                                  const ae__param_update *update);
     /* Optional: free l->state. */
     void (*destroy)(ae_layer *l);
     /* Optional: the index of an earlier layer whose per-image state this

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/finite.h"
+#include "common/parallel.h"
 #include "nn/activation.h"
 #include "nn/kl.h"
 #include "nn/layer.h"
@@ -547,7 +548,9 @@ int ae__model_splits_backward(const ae_model *m)
         const ae_layer *l = m->layers[i];
         if (l->n_weights + l->n_bias > 0 &&
             (l->ops->backward_input == NULL ||
-             l->ops->backward_params == NULL || l->ops->sums_channel_bias))
+             l->ops->param_blocks == NULL ||
+             l->ops->backward_params_block == NULL ||
+             l->ops->sums_channel_bias))
             return 0;
     }
     return m->n_params > 0;
@@ -627,19 +630,60 @@ int ae__model_gradient_bounded(const ae_model *m, const float *input,
     return 1;
 }
 
+/* The parameter gradients' blocks of every layer, the last layer's
+ * first, shared among the threads in one parallel pass rather than a pass
+ * a layer: lanes of about equal work, lane k taking the blocks whose
+ * middle falls in the k-th of `lanes` equal shares of the whole.  A
+ * block's work is its share of its layer's parameters (a dense layer's
+ * gradient is 2 batch flops a parameter, and its update a fixed cost a
+ * parameter).  Which lane takes a block does not change its bits. */
+typedef struct params_pass {
+    ae_model *m;
+    const float *input;
+    size_t batch, lanes;
+    double total; /* parameters of the layers that have blocks */
+    const ae__param_update *update;
+} params_pass;
+
+static void params_lanes(void *ctx, size_t first, size_t last, int part)
+{
+    (void)part;
+    const params_pass *p = ctx;
+    ae_model *m = p->m;
+    double before = 0.0;
+    for (size_t i = m->n_layers; i-- > 0;) {
+        ae_layer *l = m->layers[i];
+        const double params = (double)(l->n_weights + l->n_bias);
+        if (params == 0.0)
+            continue;
+        const size_t blocks = l->ops->param_blocks(l);
+        const float *x = i > 0 ? m->outputs[i - 1] : p->input;
+        const float *dy = layer_dy(m, i, p->batch);
+        for (size_t b = 0; b < blocks; b++) {
+            const double middle =
+                before + params * ((double)b + 0.5) / (double)blocks;
+            const size_t lane = (size_t)(middle / p->total *
+                                         (double)p->lanes);
+            if (lane >= first && lane < last)
+                l->ops->backward_params_block(l, x, dy, p->batch, b,
+                                              p->update);
+        }
+        before += params;
+    }
+}
+
+/* Parameters below which one thread makes every block: a thread's
+ * wake-up costs about as much (dense.c's million flops at batch 64). */
+#define PARAMS_GRAIN 8192.0
+
 void ae__model_backward_params(ae_model *m, const float *input, size_t batch,
                                const ae__param_update *update)
 {
-    /* The last layer first: the first layer's weights, updated last, are
-     * then in cache for the next step's forward pass. */
-    for (size_t i = m->n_layers; i-- > 0;) {
-        ae_layer *l = m->layers[i];
-        if (l->n_weights + l->n_bias == 0)
-            continue;
-        const float *x = i > 0 ? m->outputs[i - 1] : input;
-        l->ops->backward_params(l, x, layer_dy(m, i, batch), batch,
-                                m->scratch, update);
-    }
+    params_pass p = {m, input, batch, (size_t)ae__thread_count(),
+                     (double)m->n_params, update};
+    if (p.total < 2.0 * PARAMS_GRAIN || p.lanes < 1)
+        p.lanes = 1;
+    ae__parallel_for_blas(p.lanes, 1, 0, params_lanes, &p);
     if (update != NULL)
         ae__model_params_changed(m);
 }

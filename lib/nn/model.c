@@ -537,10 +537,10 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
  * alone, that every parameter gradient will be finite
  * (ae__model_gradient_bounded), since a step with a NaN gradient must
  * leave the weights as they were; then the parameter gradients, each
- * range updated once written (ae__model_backward_params).  The
- * experiment-1 model's epoch, bench_train --only dense, five alternating
- * runs on a noisy machine: 1.09-1.48 s against 1.28-1.64 s for the
- * gradient, the finite check and the update in three passes. */
+ * range updated once written (ae__model_backward_params).  It spares
+ * the finite check's pass and Adam's read of a gradient gone cold: about
+ * 3% of the experiment-1 model's epoch, paired median of alternating runs
+ * on a noisy machine (docs/PERFORMANCE.md, 2026-12-07 21:37). */
 
 int ae__model_splits_backward(const ae_model *m)
 {

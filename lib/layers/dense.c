@@ -276,8 +276,8 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
                           backward_items, &j);
 }
 
-/* The trainer's fused step (layer.h's backward_input and
- * backward_params): the same call blocks as dense_backward, so the same
+/* The trainer's fused step (layer.h's backward_input, param_blocks and
+ * backward_params_block): the same call blocks as dense_backward, so the same
  * bits; the input gradient's blocks in one parallel pass, then the weight
  * gradient's blocks one at a time for the model, which shares every
  * layer's among the threads; each block's rows of weights and bias are

@@ -38,7 +38,8 @@ struct ae_model {
     float *scratch;        /* shared by the layers' passes */
     float *layer_dy;       /* every layer's pre-activation output gradient,
                               for ae__model_backward_params; allocated by
-                              the first ae__model_backward_inputs */
+                              ae__model_backward_inputs for ws_batch
+                              images, freed with the workspace */
 
     size_t pass_first; /* see ae__model_pass_first */
     int training_pass; /* see ae__model_training_pass */
@@ -574,9 +575,10 @@ ae_status ae__model_backward_inputs(ae_model *m, const float *input,
         size_t floats = 0;
         for (size_t i = 0; i < m->n_layers; i++)
             floats += ae__shape_size(m->layers[i]->out);
-        /* ws_batch >= batch since the forward pass; floats * ws_batch
-         * is below what outputs[] already holds */
-        m->layer_dy = ae__calloc(floats * m->ws_batch, sizeof(float));
+        /* ws_batch >= batch since the forward pass, and floats *
+         * ws_batch is what outputs[] already holds, so no overflow; not
+         * zeroed, since every layer's part is written before it is read */
+        m->layer_dy = ae__alloc(floats * m->ws_batch * sizeof(float));
         if (m->layer_dy == NULL)
             return ae__fail(AE_ERR_NO_MEMORY, "cannot allocate the "
                             "gradients of a batch of %zu images",
@@ -621,9 +623,11 @@ int ae__model_gradient_bounded(const ae_model *m, const float *input,
             ae__max_magnitude(x, batch * ae__shape_size(l->in));
         /* A sum of batch terms each at most dy_most * x_most (or dy_most)
          * in magnitude, and its partial sums, stay below twice batch
-         * times that in float, rounding included. */
+         * times that in float, rounding included, while (1 + 2^-24)^batch
+         * < 2: batches up to 2^22 are well inside. */
         const double terms = 2.0 * (double)batch;
-        if (!(terms * dy_most * x_most < FLT_MAX &&
+        if (batch > ((size_t)1 << 22) ||
+            !(terms * dy_most * x_most < FLT_MAX &&
               terms * dy_most < FLT_MAX))
             return 0;
     }
@@ -641,7 +645,8 @@ typedef struct params_pass {
     ae_model *m;
     const float *input;
     size_t batch, lanes;
-    double total; /* parameters of the layers that have blocks */
+    double total; /* parameters of the layers that have blocks: all of
+                     them, as ae__model_splits_backward requires */
     const ae__param_update *update;
 } params_pass;
 
@@ -662,8 +667,9 @@ static void params_lanes(void *ctx, size_t first, size_t last, int part)
         for (size_t b = 0; b < blocks; b++) {
             const double middle =
                 before + params * ((double)b + 0.5) / (double)blocks;
-            const size_t lane = (size_t)(middle / p->total *
-                                         (double)p->lanes);
+            size_t lane = (size_t)(middle / p->total * (double)p->lanes);
+            if (lane >= p->lanes) /* middle < total: only for safety */
+                lane = p->lanes - 1;
             if (lane >= first && lane < last)
                 l->ops->backward_params_block(l, x, dy, p->batch, b,
                                               p->update);
@@ -672,16 +678,18 @@ static void params_lanes(void *ctx, size_t first, size_t last, int part)
     }
 }
 
-/* Parameters below which one thread makes every block: a thread's
- * wake-up costs about as much (dense.c's million flops at batch 64). */
-#define PARAMS_GRAIN 8192.0
+/* Work per thread below which one thread makes every block: a thread's
+ * wake-up costs about as much (dense.c's grain); the gradient is 2 batch
+ * flops a parameter. */
+#define PARAMS_GRAIN_FLOPS 1e6
 
 void ae__model_backward_params(ae_model *m, const float *input, size_t batch,
                                const ae__param_update *update)
 {
     params_pass p = {m, input, batch, (size_t)ae__thread_count(),
                      (double)m->n_params, update};
-    if (p.total < 2.0 * PARAMS_GRAIN || p.lanes < 1)
+    if (2.0 * (double)batch * p.total < 2.0 * PARAMS_GRAIN_FLOPS ||
+        p.lanes < 1)
         p.lanes = 1;
     ae__parallel_for_blas(p.lanes, 1, 0, params_lanes, &p);
     if (update != NULL)

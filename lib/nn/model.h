@@ -74,13 +74,15 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
 /* The backward pass in two halves, for a trainer that updates each layer
  * as soon as its gradients are written (see model.c).
  * ae__model_splits_backward: 1 if every layer with parameters has
- * layer.h's backward_input and backward_params (and the model has
- * parameters).  ae__model_backward_inputs: after a training forward pass,
- * what ae__model_backward does but the parameter gradients, keeping every
- * layer's gradient (dcode not supported); AE_ERR_NO_MEMORY the first
- * time if it cannot keep them.  ae__model_gradient_bounded: 1 if the
- * parameter gradients these give are sure to be finite, 0 if they may not
- * be.  ae__model_backward_params: the parameter gradients, to
+ * layer.h's backward_input, param_blocks and backward_params_block and
+ * no per-channel bias (and the model has parameters).
+ * ae__model_backward_inputs: after a training forward pass, what
+ * ae__model_backward does but the parameter gradients, keeping every
+ * layer's gradient (dcode not supported); AE_ERR_NO_MEMORY, with nothing
+ * changed, if it cannot allocate the room to keep them.
+ * ae__model_gradient_bounded: 1 if the parameter gradients these give are
+ * sure to be finite, 0 if they may not be (or the batch exceeds 2^22).
+ * ae__model_backward_params: the parameter gradients, to
  * ae__model_backward's bits, each range given to update (if not NULL)
  * once written. */
 int ae__model_splits_backward(const ae_model *m);

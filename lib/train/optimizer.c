@@ -270,8 +270,10 @@ static void sgd_range(const update_job *j, size_t first, size_t last)
     }
 }
 
-/* The threads take the parameters in chunks dealt round-robin rather than
- * one contiguous range each.  The gradients the backward pass wrote last
+/* An update in a pass of its own (the trainer's step when it cannot fuse
+ * the update into the backward pass, model.c): the threads take the
+ * parameters in chunks dealt round-robin rather than one contiguous range
+ * each.  The gradients the backward pass wrote last
  * (the first layers') are still in cache when the update runs, those it
  * wrote first are not; split in two halves, one thread got all the cold
  * ones and took twice as long as the other. */
@@ -369,6 +371,9 @@ ae_status ae__optimizer_begin_step(ae_optimizer *opt, float *params,
     ae_status s = bind(opt, n);
     if (s != AE_OK)
         return s;
+    if (n == 0) /* as ae__optimizer_update_lr: no step without moments */
+        return ae__fail(AE_ERR_INVALID_ARGUMENT,
+                        "a step of no parameters cannot be begun");
     opt->steps++;
     prepare(opt, params, grads, lr, step);
     return AE_OK;

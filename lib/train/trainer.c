@@ -190,8 +190,8 @@ static ae_status update(ae_trainer *t)
 /* The step with each layer updated as soon as its gradients are written
  * (model.c's fused step), when the model's layers allow it and no
  * clipping needs the whole gradient first: *done = 1 if the step is
- * made, 0 if the gradient may not be finite and the caller must check
- * it and update as usual (the gradient then written in full). */
+ * made, 0 if the caller must check the gradient, now written in full, and
+ * update as usual (the gradient may not be finite). */
 static ae_status backward_update(ae_trainer *t, const float *x, size_t batch,
                                  int fused, int *done)
 {
@@ -200,7 +200,9 @@ static ae_status backward_update(ae_trainer *t, const float *x, size_t batch,
     ae_status s = ae__model_backward_inputs(m, x, batch, t->dy, fused,
                                             l1_weight(t, batch));
     if (s != AE_OK)
-        return s;
+        return s; /* out of memory for its buffer, with nothing changed:
+                     every failed allocation fails the call (the
+                     allocation walk's rule), none is worked around */
     if (!ae__model_gradient_bounded(m, x, batch)) {
         ae__model_backward_params(m, x, batch, NULL);
         return AE_OK;
@@ -210,8 +212,11 @@ static ae_status backward_update(ae_trainer *t, const float *x, size_t batch,
     s = ae__optimizer_begin_step(t->opt, ae__model_params(m),
                                  ae__model_grads(m),
                                  ae_model_param_count(m), lr, &step);
-    if (s != AE_OK)
+    if (s != AE_OK) {
+        /* the gradient written all the same, as a failed update leaves it */
+        ae__model_backward_params(m, x, batch, NULL);
         return s;
+    }
     const ae__param_update update = {ae__optimizer_apply, &step};
     ae__model_backward_params(m, x, batch, &update);
     if (t->sched.kind != AE_SCHEDULE_NONE && !t->sched_state.started)

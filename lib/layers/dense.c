@@ -260,15 +260,21 @@ static void backward_items(void *ctx, size_t first, size_t last, int part)
     }
 }
 
+/* Both products in the same number of blocks, so that every item is the
+ * same work: the fewer of the two when dx is wanted.  The fused step's
+ * passes below take the same blocks, and so the same bits. */
+static size_t backward_blocks(const ae_layer *l, int with_dx)
+{
+    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
+    return call_blocks(with_dx && in < out ? in : out);
+}
+
 static void dense_backward(ae_layer *l, const float *x, const float *dy,
                            float *dx, size_t batch, float *scratch)
 {
     (void)scratch;
     const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
-    /* Both products in the same number of blocks, so that every item is
-     * the same work. */
-    dense_job j = {l, x, dy, NULL, dx, batch,
-                   call_blocks(dx != NULL && in < out ? in : out)};
+    dense_job j = {l, x, dy, NULL, dx, batch, backward_blocks(l, dx != NULL)};
     const size_t items = j.blocks * (dx != NULL ? 2 : 1);
     const double flops =
         2.0 * (double)batch * in * out * (dx != NULL ? 2 : 1);
@@ -283,12 +289,6 @@ static void dense_backward(ae_layer *l, const float *x, const float *dy,
  * layer's among the threads; each block's rows of weights and bias are
  * updated by the thread that wrote their gradients, while these are in
  * its cache. */
-static size_t backward_blocks(const ae_layer *l, int with_dx)
-{
-    const int in = (int)ae__shape_size(l->in), out = l->cfg[AE__DENSE_UNITS];
-    return call_blocks(with_dx && in < out ? in : out);
-}
-
 static void input_blocks(void *ctx, size_t first, size_t last, int part)
 {
     (void)part;

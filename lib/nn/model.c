@@ -495,6 +495,32 @@ static void add_l1_gradient(float *g, const float *y, size_t n, float lambda)
         g[i] += y[i] > 0.0f ? lambda : (y[i] < 0.0f ? -lambda : 0.0f);
 }
 
+/* Layer i's output gradient g, made the gradient of its pre-activation
+ * in place: the code's L1 and dcode terms added where the encoder ends,
+ * then the activation's backward step (with the per-channel bias sums of
+ * the layers that keep them). */
+static void to_preactivation(ae_model *m, size_t i, float *g, size_t batch,
+                             int dy_is_preactivation, float l1_code,
+                             const float *dcode)
+{
+    ae_layer *l = m->layers[i];
+    const float *y = m->outputs[i];
+    const size_t n = batch * ae__shape_size(l->out);
+    if (l1_code > 0.0f && i + 1 == m->n_encoder)
+        add_l1_gradient(g, y, n, l1_code);
+    if (dcode != NULL && i + 1 == m->n_encoder)
+        for (size_t k = 0; k < n; k++)
+            g[k] += dcode[k];
+    const ae_activation act =
+        i + 1 == m->n_layers && dy_is_preactivation ? AE_ACT_NONE : l->act;
+    if (l->ops->sums_channel_bias)
+        ae__activation_backward_channels(
+            act, l->act_param, y, g, l->out.c,
+            (size_t)l->out.h * (size_t)l->out.w, batch, l->grad_bias);
+    else
+        ae__activation_backward(act, l->act_param, y, g, n);
+}
+
 ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
                              const float *dy, int dy_is_preactivation,
                              float l1_code, const float *dcode)
@@ -505,21 +531,7 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
     memcpy(g, dy, batch * ae__shape_size(m->layers[last]->out) * sizeof(float));
     for (size_t i = last + 1; i-- > 0;) {
         ae_layer *l = m->layers[i];
-        const float *y = m->outputs[i];
-        size_t n = batch * ae__shape_size(l->out);
-        if (l1_code > 0.0f && i + 1 == m->n_encoder)
-            add_l1_gradient(g, y, n, l1_code);
-        if (dcode != NULL && i + 1 == m->n_encoder)
-            for (size_t k = 0; k < n; k++)
-                g[k] += dcode[k];
-        const ae_activation act =
-            i == last && dy_is_preactivation ? AE_ACT_NONE : l->act;
-        if (l->ops->sums_channel_bias)
-            ae__activation_backward_channels(
-                act, l->act_param, y, g, l->out.c,
-                (size_t)l->out.h * (size_t)l->out.w, batch, l->grad_bias);
-        else
-            ae__activation_backward(act, l->act_param, y, g, n);
+        to_preactivation(m, i, g, batch, dy_is_preactivation, l1_code, dcode);
         const float *x = i > 0 ? m->outputs[i - 1] : input;
         l->ops->backward(l, x, g, i > 0 ? other : NULL, batch, m->scratch);
         float *t = g;
@@ -566,11 +578,10 @@ static float *layer_dy(const ae_model *m, size_t i, size_t batch)
     return m->layer_dy + off * batch;
 }
 
-ae_status ae__model_backward_inputs(ae_model *m, const float *input,
-                                    size_t batch, const float *dy,
-                                    int dy_is_preactivation, float l1_code)
+ae_status ae__model_backward_inputs(ae_model *m, size_t batch,
+                                    const float *dy, int dy_is_preactivation,
+                                    float l1_code)
 {
-    (void)input;
     if (m->layer_dy == NULL) {
         size_t floats = 0;
         for (size_t i = 0; i < m->n_layers; i++)
@@ -591,12 +602,7 @@ ae_status ae__model_backward_inputs(ae_model *m, const float *input,
     for (size_t i = last + 1; i-- > 0;) {
         ae_layer *l = m->layers[i];
         float *g = layer_dy(m, i, batch);
-        const size_t n = batch * ae__shape_size(l->out);
-        if (l1_code > 0.0f && i + 1 == m->n_encoder)
-            add_l1_gradient(g, m->outputs[i], n, l1_code);
-        const ae_activation act =
-            i == last && dy_is_preactivation ? AE_ACT_NONE : l->act;
-        ae__activation_backward(act, l->act_param, m->outputs[i], g, n);
+        to_preactivation(m, i, g, batch, dy_is_preactivation, l1_code, NULL);
         if (i == 0)
             break;
         const float *x = m->outputs[i - 1];

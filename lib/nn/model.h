@@ -86,9 +86,9 @@ ae_status ae__model_backward(ae_model *m, const float *input, size_t batch,
  * ae__model_backward's bits, each range given to update (if not NULL)
  * once written. */
 int ae__model_splits_backward(const ae_model *m);
-ae_status ae__model_backward_inputs(ae_model *m, const float *input,
-                                    size_t batch, const float *dy,
-                                    int dy_is_preactivation, float l1_code);
+ae_status ae__model_backward_inputs(ae_model *m, size_t batch,
+                                    const float *dy, int dy_is_preactivation,
+                                    float l1_code);
 int ae__model_gradient_bounded(const ae_model *m, const float *input,
                                size_t batch);
 void ae__model_backward_params(ae_model *m, const float *input, size_t batch,

@@ -285,7 +285,6 @@ enum { UPDATE_CHUNK = 1 << 14 };
 
 typedef struct dealt_job {
     const update_job *update;
-    void (*range)(const update_job *j, size_t first, size_t last);
     size_t n, lanes;
 } dealt_job;
 
@@ -297,22 +296,21 @@ static void dealt_lanes(void *ctx, size_t first, size_t last, int part)
     for (size_t lane = first; lane < last; lane++)
         for (size_t at = lane * UPDATE_CHUNK; at < d->n;
              at += d->lanes * UPDATE_CHUNK)
-            d->range(d->update, at,
-                     d->n - at < UPDATE_CHUNK ? d->n : at + UPDATE_CHUNK);
+            d->update->range(d->update, at,
+                             d->n - at < UPDATE_CHUNK ? d->n
+                                                      : at + UPDATE_CHUNK);
 }
 
-static void update_all(const update_job *j,
-                       void (*range)(const update_job *, size_t, size_t),
-                       size_t n)
+static void update_all(const update_job *j, size_t n)
 {
     size_t lanes = n / UPDATE_GRAIN;
     if (lanes > (size_t)ae__thread_count())
         lanes = (size_t)ae__thread_count();
     if (lanes < 2) {
-        range(j, 0, n);
+        j->range(j, 0, n);
         return;
     }
-    dealt_job d = {j, range, n, lanes};
+    dealt_job d = {j, n, lanes};
     ae__parallel_for(lanes, 1, 0, dealt_lanes, &d);
 }
 
@@ -352,28 +350,28 @@ ae_status ae__optimizer_update(ae_optimizer *opt, float *params,
 ae_status ae__optimizer_update_lr(ae_optimizer *opt, float *params,
                                   const float *grads, size_t n, double lr)
 {
-    ae_status s = bind(opt, n);
-    if (s != AE_OK || n == 0)
-        return s; /* a model with no parameters takes no step: counting
-                     one would leave steps without moments, which a
-                     checkpoint rightly refuses as inconsistent */
-    opt->steps++;
+    if (n == 0)
+        return bind(opt, n); /* a model with no parameters takes no step:
+                                counting one would leave steps without
+                                moments, which a checkpoint rightly
+                                refuses as inconsistent */
     update_job j;
-    prepare(opt, params, grads, lr, &j);
-    update_all(&j, j.range, n);
-    return AE_OK;
+    ae_status s = ae__optimizer_begin_step(opt, params, grads, n, lr, &j);
+    if (s == AE_OK)
+        update_all(&j, n);
+    return s;
 }
 
 ae_status ae__optimizer_begin_step(ae_optimizer *opt, float *params,
                                    const float *grads, size_t n, double lr,
                                    ae__optimizer_step *step)
 {
-    ae_status s = bind(opt, n);
-    if (s != AE_OK)
-        return s;
     if (n == 0) /* as ae__optimizer_update_lr: no step without moments */
         return ae__fail(AE_ERR_INVALID_ARGUMENT,
                         "a step of no parameters cannot be begun");
+    ae_status s = bind(opt, n);
+    if (s != AE_OK)
+        return s;
     opt->steps++;
     prepare(opt, params, grads, lr, step);
     return AE_OK;

@@ -197,7 +197,7 @@ static ae_status backward_update(ae_trainer *t, const float *x, size_t batch,
 {
     ae_model *m = t->model;
     *done = 0;
-    ae_status s = ae__model_backward_inputs(m, x, batch, t->dy, fused,
+    ae_status s = ae__model_backward_inputs(m, batch, t->dy, fused,
                                             l1_weight(t, batch));
     if (s != AE_OK)
         return s; /* out of memory for its buffer, with nothing changed:

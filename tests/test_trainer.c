@@ -128,6 +128,80 @@ START_TEST(non_finite_loss_stops_and_keeps_weights)
 }
 END_TEST
 
+/* Every bias of layer i of m set to value. */
+static void set_bias_to(ae_model *m, size_t i, float value)
+{
+    ae_layer *l;
+    ae_model_layer(m, i, &l);
+    const size_t n = ae_layer_bias_count(l);
+    float *b = malloc(n * sizeof *b);
+    for (size_t k = 0; k < n; k++)
+        b[k] = value;
+    ck_assert_ae_ok(ae_layer_set_bias(l, b, n));
+    free(b);
+}
+
+/* The fused step's finiteness bound scans the layers on several threads
+ * when they are large enough (64 images of 256 -> 128 -> 128 -> 256 are
+ * just enough; two threads take layer 0, and layers 1 and 2): a gradient
+ * that overflows in the first layer alone, or the last alone, while the
+ * loss is finite, stops the step with the weights as they were.  In the
+ * first case a zero layer 0 and a huge layer 1 give layer 0 a huge output
+ * gradient and the others a zero input; in the second a huge code from
+ * layer 1's bias meets a zero layer 2, whose bias sets the output. */
+START_TEST(gradient_bound_scans_every_layer_on_every_thread)
+{
+    enum { BATCH = 64, SIDE = 16 };
+    static float x[BATCH * SIDE * SIDE];
+    tu_fill_uniform(x, BATCH * SIDE * SIDE, 0.0f, 1.0f, 7);
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_ae_ok(ae_set_threads(threads));
+        for (int last = 0; last <= 1; last++) {
+            ae_model *m;
+            ck_assert_ae_ok(ae_model_create(&m, 1, SIDE, SIDE, 5));
+            ck_assert_ae_ok(
+                ae_model_add_dense(m, AE_ENCODER, 128, AE_ACT_NONE));
+            ck_assert_ae_ok(
+                ae_model_add_dense(m, AE_ENCODER, 128, AE_ACT_NONE));
+            ck_assert_ae_ok(
+                ae_model_add_dense(m, AE_DECODER, SIDE * SIDE, AE_ACT_NONE));
+            if (last) {
+                set_weights_to(m, 1, 0.0f);
+                set_bias_to(m, 1, 1e37f);
+                set_weights_to(m, 2, 0.0f);
+            } else {
+                set_weights_to(m, 0, 0.0f);
+                set_bias_to(m, 0, 0.0f);
+                set_weights_to(m, 1, 1e36f);
+                set_bias_to(m, 1, 0.0f);
+            }
+            set_bias_to(m, 2, 1e4f);
+            ae_optimizer *o;
+            ae_trainer *t;
+            ck_assert_ae_ok(ae_optimizer_create_adam(&o, 0.01f));
+            ck_assert_ae_ok(ae_trainer_create(&t, m, o));
+            const size_t np = ae_model_param_count(m);
+            float *before = tu_model_params(m);
+            ck_assert_ae_status(ae_trainer_step(t, x, NULL, BATCH, NULL),
+                                AE_ERR_NOT_FINITE);
+            ck_assert_msg(strstr(ae_last_error(), "gradient") != NULL,
+                          "%d threads, last %d: %s", threads, last,
+                          ae_last_error());
+            float *after = tu_model_params(m);
+            ck_assert_msg(memcmp(before, after, np * sizeof *before) == 0,
+                          "%d threads, last %d: weights changed", threads,
+                          last);
+            free(before);
+            free(after);
+            ae_trainer_free(t);
+            ae_optimizer_free(o);
+            ae_model_free(m);
+        }
+    }
+    ck_assert_ae_ok(ae_set_threads(0));
+}
+END_TEST
+
 START_TEST(settings_and_errors)
 {
     ae_model *m = small_model(1, AE_ACT_SIGMOID);
@@ -581,6 +655,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, steps_reduce_the_loss);
     tcase_add_test(tc, non_finite_loss_stops_and_keeps_weights);
+    tcase_add_test(tc, gradient_bound_scans_every_layer_on_every_thread);
     tcase_add_test(tc, settings_and_errors);
     tcase_add_test(tc, fit_reports_progress_and_stops_early);
     tcase_add_test(tc, l1_per_image_scales_by_batch);

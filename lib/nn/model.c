@@ -615,28 +615,70 @@ ae_status ae__model_backward_inputs(ae_model *m, size_t batch,
     return AE_OK;
 }
 
+/* 1 if layer i's parameter gradient is sure to be finite. */
+static int layer_bounded(const ae_model *m, size_t i, const float *input,
+                         size_t batch)
+{
+    const ae_layer *l = m->layers[i];
+    if (l->n_weights + l->n_bias == 0)
+        return 1;
+    const float *x = i > 0 ? m->outputs[i - 1] : input;
+    const double dy_most = ae__max_magnitude(layer_dy(m, i, batch),
+                                             batch * ae__shape_size(l->out));
+    const double x_most = ae__max_magnitude(x, batch * ae__shape_size(l->in));
+    /* A sum of batch terms each at most dy_most * x_most (or dy_most) in
+     * magnitude, and its partial sums, stay below twice batch times that
+     * in float, rounding included, while (1 + 2^-24)^batch < 2: batches
+     * up to 2^22 are well inside. */
+    const double terms = 2.0 * (double)batch;
+    return terms * dy_most * x_most < FLT_MAX && terms * dy_most < FLT_MAX;
+}
+
+/* The layers shared among the threads, each part's verdict in a slot of
+ * its own (at most BOUND_PARTS parts).  The scans read every layer's
+ * input and output gradient: on one thread, with the other waiting, 14-15
+ * ms of the deep autoencoder's 0.70-0.76 s epoch (a Zen 4, 2 threads);
+ * shared, 9-11 ms.  The verdict is the same for any split. */
+enum { BOUND_PARTS = 8 };
+
+typedef struct bound_pass {
+    const ae_model *m;
+    const float *input;
+    size_t batch;
+    int bounded[BOUND_PARTS];
+} bound_pass;
+
+static void bound_layers(void *ctx, size_t first, size_t last, int part)
+{
+    bound_pass *p = ctx;
+    int all = 1;
+    for (size_t i = first; i < last && all; i++)
+        all = layer_bounded(p->m, i, p->input, p->batch);
+    p->bounded[part] = all;
+}
+
+/* Values scanned below which one thread scans them all (finite.c's grain
+ * for its checks). */
+#define BOUND_GRAIN_FLOATS 32768.0
+
 int ae__model_gradient_bounded(const ae_model *m, const float *input,
                                size_t batch)
 {
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const ae_layer *l = m->layers[i];
-        if (l->n_weights + l->n_bias == 0)
-            continue;
-        const float *x = i > 0 ? m->outputs[i - 1] : input;
-        const double dy_most = ae__max_magnitude(
-            layer_dy(m, i, batch), batch * ae__shape_size(l->out));
-        const double x_most =
-            ae__max_magnitude(x, batch * ae__shape_size(l->in));
-        /* A sum of batch terms each at most dy_most * x_most (or dy_most)
-         * in magnitude, and its partial sums, stay below twice batch
-         * times that in float, rounding included, while (1 + 2^-24)^batch
-         * < 2: batches up to 2^22 are well inside. */
-        const double terms = 2.0 * (double)batch;
-        if (batch > ((size_t)1 << 22) ||
-            !(terms * dy_most * x_most < FLT_MAX &&
-              terms * dy_most < FLT_MAX))
+    if (batch > ((size_t)1 << 22))
+        return 0;
+    double floats = 0.0;
+    for (size_t i = 0; i < m->n_layers; i++)
+        floats += (double)batch * (double)(ae__shape_size(m->layers[i]->in) +
+                                           ae__shape_size(m->layers[i]->out));
+    bound_pass p = {m, input, batch, {0}};
+    for (int k = 0; k < BOUND_PARTS; k++)
+        p.bounded[k] = 1;
+    ae__parallel_for(m->n_layers, 1,
+                     floats < 2.0 * BOUND_GRAIN_FLOATS ? 1 : BOUND_PARTS,
+                     bound_layers, &p);
+    for (int k = 0; k < BOUND_PARTS; k++)
+        if (!p.bounded[k])
             return 0;
-    }
     return 1;
 }
 

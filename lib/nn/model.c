@@ -645,7 +645,7 @@ typedef struct bound_pass {
     const ae_model *m;
     const float *input;
     size_t batch;
-    int bounded[BOUND_PARTS];
+    int unbounded[BOUND_PARTS]; /* 1 where a part found a layer unbounded */
 } bound_pass;
 
 static void bound_layers(void *ctx, size_t first, size_t last, int part)
@@ -654,7 +654,7 @@ static void bound_layers(void *ctx, size_t first, size_t last, int part)
     int all = 1;
     for (size_t i = first; i < last && all; i++)
         all = layer_bounded(p->m, i, p->input, p->batch);
-    p->bounded[part] = all;
+    p->unbounded[part] = !all;
 }
 
 /* Values scanned below which one thread scans them all (finite.c's grain
@@ -671,13 +671,11 @@ int ae__model_gradient_bounded(const ae_model *m, const float *input,
         floats += (double)batch * (double)(ae__shape_size(m->layers[i]->in) +
                                            ae__shape_size(m->layers[i]->out));
     bound_pass p = {m, input, batch, {0}};
-    for (int k = 0; k < BOUND_PARTS; k++)
-        p.bounded[k] = 1;
     ae__parallel_for(m->n_layers, 1,
                      floats < 2.0 * BOUND_GRAIN_FLOATS ? 1 : BOUND_PARTS,
                      bound_layers, &p);
     for (int k = 0; k < BOUND_PARTS; k++)
-        if (!p.bounded[k])
+        if (p.unbounded[k])
             return 0;
     return 1;
 }

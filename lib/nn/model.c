@@ -636,9 +636,9 @@ static int layer_bounded(const ae_model *m, size_t i, const float *input,
 
 /* The layers shared among the threads, each part's verdict in a slot of
  * its own (at most BOUND_PARTS parts).  The scans read every layer's
- * input and output gradient: on one thread, with the other waiting, 14-15
- * ms of the deep autoencoder's 0.70-0.76 s epoch (a Zen 4, 2 threads);
- * shared, 9-11 ms.  The verdict is the same for any split. */
+ * input and output gradient: on one thread, with the other waiting, 2%
+ * of the deep autoencoder's epoch (a Zen 4, 2 threads, timed in the same
+ * runs); shared, 1.1-1.4%.  The verdict is the same for any split. */
 enum { BOUND_PARTS = 8 };
 
 typedef struct bound_pass {
